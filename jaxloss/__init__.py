@@ -1,0 +1,18 @@
+"""jaxloss: every loss function, in JAX — correct, numerically safe, jit-ready.
+
+Every public loss is importable as ``jaxloss.<name>``; the catalog
+(:mod:`jaxloss.catalog`) lists them with their metadata. Each family module
+defines ``__all__``; this file re-exports them (one line per family).
+"""
+
+from jaxloss import catalog
+from jaxloss import regression as _regression
+from jaxloss._api import LossInputError, LossTypeError
+from jaxloss.regression import *  # noqa: F403
+
+__version__ = "0.1.0"
+
+__all__ = sorted(
+    ["catalog", "LossInputError", "LossTypeError"]
+    + list(_regression.__all__)
+)

@@ -1,0 +1,333 @@
+"""The one mechanism that gives every loss its reduction, masking and jit.
+
+Every public loss is written as a plain function over arrays and wrapped with
+:func:`loss_function`, which
+
+* validates static options (``reduction``, mode strings) and range-checks
+  hyperparameters that are concrete Python numbers, *before* tracing, with a
+  message that names the argument;
+* casts bfloat16/float16 array inputs to float32 (the dtype policy: compute and
+  accumulate in float32, return float32 for low-precision inputs);
+* jit-compiles the function with its structural options static, so an eager
+  call compiles once per shape and a second call does not retrace;
+* prefixes the loss's name to the :class:`LossInputError` /
+  :class:`LossTypeError` its trace-time checks raise.
+
+Inside the function, :func:`reduce_loss` is the single implementation of
+``reduction`` ("mean" | "sum" | "none"), ``where`` masks and per-entry
+``weights``. The validators in this module read shapes and dtypes only
+(trace-time); value checks (label ids in range, probabilities in [0, 1]) use
+``checkify.debug_check``, which costs nothing normally and raises under
+``chex.chexify`` / ``jax.experimental.checkify.checkify``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import numbers
+import re
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.experimental import checkify
+
+from jaxloss import _numerics as nx
+
+Reduction = Literal["mean", "sum", "none"]
+REDUCTIONS = ("mean", "sum", "none")
+
+
+class LossInputError(ValueError):
+  """A loss got an input of the wrong shape, rank or value."""
+
+
+class LossTypeError(TypeError):
+  """A loss got an input of the wrong dtype or type."""
+
+
+# --------------------------------------------------------------------------
+# Trace-time validators (shapes, dtypes, options). They raise plain messages;
+# the loss_function wrapper prefixes the loss's name.
+# --------------------------------------------------------------------------
+
+
+def shape_of(x) -> tuple[int, ...]:
+  return tuple(np.shape(x))
+
+
+def check_floating(name: str, x) -> None:
+  dtype = jnp.asarray(x).dtype if not hasattr(x, "dtype") else x.dtype
+  if not jnp.issubdtype(dtype, jnp.floating):
+    raise LossTypeError(f"{name} must be a floating array, got dtype {dtype}")
+
+
+def check_integer(name: str, x) -> None:
+  dtype = jnp.asarray(x).dtype if not hasattr(x, "dtype") else x.dtype
+  if not jnp.issubdtype(dtype, jnp.integer):
+    raise LossTypeError(f"{name} must be an integer array, got dtype {dtype}")
+
+
+def check_min_rank(name: str, x, rank: int, what: str = "") -> None:
+  if np.ndim(x) < rank:
+    extra = f" ({what})" if what else ""
+    raise LossInputError(
+        f"{name} must have rank >= {rank}{extra}, got shape {shape_of(x)}")
+
+
+def check_rank(name: str, x, rank: int, what: str = "") -> None:
+  if np.ndim(x) != rank:
+    extra = f" ({what})" if what else ""
+    raise LossInputError(
+        f"{name} must have rank {rank}{extra}, got shape {shape_of(x)}")
+
+
+def check_same_shape(name_a: str, a, name_b: str, b) -> None:
+  if shape_of(a) != shape_of(b):
+    raise LossInputError(
+        f"{name_b} has shape {shape_of(b)} but {name_a} has shape "
+        f"{shape_of(a)}; expected {name_b} of shape {shape_of(a)}")
+
+
+def check_shape(name: str, x, expected: Sequence[int], what: str = "") -> None:
+  if shape_of(x) != tuple(expected):
+    extra = f" ({what})" if what else ""
+    raise LossInputError(
+        f"{name} has shape {shape_of(x)}; expected {tuple(expected)}{extra}")
+
+
+def check_broadcastable(name: str, x, shape: Sequence[int], target: str) -> None:
+  """``x`` must broadcast to ``shape`` *without enlarging it*."""
+  shape = tuple(shape)
+  try:
+    out = np.broadcast_shapes(shape_of(x), shape)
+  except ValueError:
+    out = None
+  if out != shape:
+    raise LossInputError(
+        f"{name} has shape {shape_of(x)}, which does not broadcast to the "
+        f"{target} shape {shape}")
+
+
+def check_option(name: str, value, allowed: Sequence) -> None:
+  if value not in tuple(allowed):
+    raise LossInputError(
+        f"{name} must be one of {tuple(allowed)}, got {value!r}")
+
+
+def class_labels(fn_name: str, logits, labels, *, logits_name="logits",
+                 labels_name="labels", class_axis_name="class") -> str:
+  """Dispatches on the labels' dtype: ``"int"`` ids or ``"dense"`` targets.
+
+  Integer labels must have shape ``logits.shape[:-1]``; floating labels
+  (one-hot or soft) must have ``logits.shape``.
+  """
+  del fn_name
+  ls, ys = shape_of(logits), shape_of(labels)
+  dtype = labels.dtype if hasattr(labels, "dtype") else jnp.asarray(labels).dtype
+  if jnp.issubdtype(dtype, jnp.integer):
+    if ys != ls[:-1]:
+      raise LossInputError(
+          f"{labels_name} has shape {ys} but {logits_name} has shape {ls}; "
+          f"expected integer {labels_name} of shape {ls[:-1]} or one-hot/soft "
+          f"{labels_name} of shape {ls}")
+    return "int"
+  if jnp.issubdtype(dtype, jnp.floating):
+    if ys != ls:
+      raise LossInputError(
+          f"{labels_name} has shape {ys} but {logits_name} has shape {ls}; "
+          f"expected integer {labels_name} of shape {ls[:-1]} or one-hot/soft "
+          f"{labels_name} of shape {ls}")
+    return "dense"
+  raise LossTypeError(
+      f"{labels_name} must be integer class ids or floating one-hot/soft "
+      f"targets, got dtype {dtype}")
+
+
+# --------------------------------------------------------------------------
+# Value checks (data-dependent): no-ops unless run under checkify/chexify.
+# --------------------------------------------------------------------------
+
+
+def debug_check_labels(labels, num_classes: int, ignore_index=None) -> None:
+  """Label ids in ``[0, num_classes)`` (or equal to ``ignore_index``)."""
+  ok = (labels >= 0) & (labels < num_classes)
+  if ignore_index is not None:
+    ok = ok | (labels == ignore_index)
+  checkify.debug_check(
+      jnp.all(ok),
+      f"labels must be class ids in [0, {num_classes})"
+      + (f" or ignore_index={ignore_index}" if ignore_index is not None else ""))
+
+
+def debug_check_probabilities(name: str, p) -> None:
+  """Entries of ``p`` in ``[0, 1]``."""
+  checkify.debug_check(jnp.all((p >= 0) & (p <= 1)),
+                       f"{name} must hold probabilities in [0, 1]")
+
+
+def debug_check_in_set(name: str, x, values: Sequence[float]) -> None:
+  ok = jnp.zeros(jnp.shape(x), bool)
+  for v in values:
+    ok = ok | (x == v)
+  checkify.debug_check(jnp.all(ok), f"{name} must take values in {tuple(values)}")
+
+
+# --------------------------------------------------------------------------
+# Reduction.
+# --------------------------------------------------------------------------
+
+
+def reduce_loss(values, reduction: str = "mean", *, where=None, weights=None,
+                normalizer=None):
+  """Reduces unreduced loss ``values`` (the single implementation).
+
+  Args:
+    values: the unreduced loss, shape ``S``.
+    reduction: "mean" | "sum" | "none".
+    where: optional boolean mask broadcastable to ``S``; excluded entries
+      contribute nothing to any reduction and are 0 in "none".
+    weights: optional per-entry weights broadcastable to ``S``; the entries are
+      scaled before reducing.
+    normalizer: optional per-entry denominators broadcastable to ``S`` for
+      "mean" (e.g. the class weight of each target, torch's weighted-mean rule).
+      Default: 1 per unmasked entry, so "mean" is the sum over the number of
+      unmasked entries.
+
+  Returns:
+    A float32 (float64 under x64) scalar for "mean"/"sum", shape ``S`` for
+    "none". "mean" over zero unmasked entries is 0 with a zero gradient.
+  """
+  values = jnp.asarray(values)
+  dtype = nx.compute_dtype(values)
+  values = values.astype(dtype)
+  shape = values.shape
+  if weights is not None:
+    check_broadcastable("weights", weights, shape, "unreduced loss")
+    values = values * jnp.asarray(weights, dtype)
+  if where is not None:
+    check_broadcastable("where", where, shape, "unreduced loss")
+    mask = jnp.broadcast_to(jnp.asarray(where, bool), shape)
+    # Select, not multiply: a NaN in an excluded entry must not survive.
+    values = jnp.where(mask, values, jnp.zeros((), dtype))
+  if reduction == "none":
+    return values
+  total = jnp.sum(values)
+  if reduction == "sum":
+    return total
+  if normalizer is not None:
+    check_broadcastable("normalizer", normalizer, shape, "unreduced loss")
+    den = jnp.broadcast_to(jnp.asarray(normalizer, dtype), shape)
+    if where is not None:
+      den = jnp.where(mask, den, jnp.zeros((), dtype))
+    count = jnp.sum(den)
+  elif where is not None:
+    count = jnp.sum(mask, dtype=dtype)
+  else:
+    return total / max(int(np.prod(shape)), 1)
+  return nx.safe_div(total, count)
+
+
+# --------------------------------------------------------------------------
+# The decorator.
+# --------------------------------------------------------------------------
+
+_RANGE = re.compile(r"^\s*(>=|>|<=|<|!=)\s*(-?[\d.eE+-]+|inf)\s*$")
+_INTERVAL = re.compile(r"^\s*([\[(])\s*(-?[\d.eE+-]+|-inf)\s*,\s*(-?[\d.eE+-]+|inf)\s*([\])])\s*$")
+
+
+def _concrete_number(value):
+  if isinstance(value, bool):
+    return None
+  if isinstance(value, numbers.Real):
+    return float(value)
+  if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
+    return float(value)
+  return None
+
+
+def _in_range(x: float, spec: str) -> bool:
+  m = _RANGE.match(spec)
+  if m:
+    op, bound = m.group(1), float(m.group(2))
+    return {">=": x >= bound, ">": x > bound, "<=": x <= bound, "<": x < bound,
+            "!=": x != bound}[op]
+  m = _INTERVAL.match(spec)
+  if m:
+    lo_br, lo, hi, hi_br = m.group(1), float(m.group(2)), float(m.group(3)), m.group(4)
+    ok_lo = x >= lo if lo_br == "[" else x > lo
+    ok_hi = x <= hi if hi_br == "]" else x < hi
+    return ok_lo and ok_hi
+  raise ValueError(f"bad range spec {spec!r}")
+
+
+def loss_function(fn: Callable | None = None, *, static: Sequence[str] = (),
+                  ranges: dict[str, str] | None = None,
+                  choices: dict[str, Sequence] | None = None,
+                  jit: bool = True):
+  """Wraps a loss with validation, the dtype policy and jit.
+
+  Args:
+    static: keyword names that are structural (strings, ints, tuples, bools,
+      None-or-array switches are *not* static). ``reduction`` is always static.
+    ranges: ``{"gamma": ">= 0", "label_smoothing": "[0, 1]"}`` checked when the
+      value is a concrete Python/NumPy number.
+    choices: ``{"activation": ("softmax", "sigmoid", None)}`` for static options.
+    jit: compile with :func:`jax.jit` (default).
+  """
+  if fn is None:
+    return functools.partial(loss_function, static=static, ranges=ranges,
+                             choices=choices, jit=jit)
+  sig = inspect.signature(fn)
+  params = sig.parameters
+  static_names = tuple(dict.fromkeys(
+      [*static, *(["reduction"] if "reduction" in params else [])]))
+  for n in static_names:
+    if n not in params:
+      raise TypeError(f"{fn.__name__}: static option {n!r} not in signature")
+  choices = dict(choices or {})
+  if "reduction" in params:
+    choices.setdefault("reduction", REDUCTIONS)
+  ranges = dict(ranges or {})
+  name = fn.__name__
+  compiled = jax.jit(fn, static_argnames=static_names) if jit else fn
+
+  @functools.wraps(fn)
+  def wrapper(*args, **kwargs):
+    try:
+      for key, allowed in choices.items():
+        if key in kwargs:
+          check_option(key, kwargs[key], allowed)
+      for key, spec in ranges.items():
+        if key in kwargs:
+          v = _concrete_number(kwargs[key])
+          if v is not None and not _in_range(v, spec):
+            raise LossInputError(f"{key} must be {spec}, got {kwargs[key]!r}")
+      args = tuple(_upcast_arg(a) for a in args)
+      kwargs = {k: (v if k in static_names else _upcast_arg(v))
+                for k, v in kwargs.items()}
+      return compiled(*args, **kwargs)
+    except (LossInputError, LossTypeError) as e:
+      msg = str(e)
+      if not msg.startswith(f"{name}: "):
+        msg = f"{name}: {msg}"
+      raise type(e)(msg) from None
+
+  wrapper.__wrapped__ = fn
+  wrapper._jitted = compiled  # noqa: SLF001 - used by the contract tests.
+  wrapper.static_argnames = static_names
+  wrapper.__signature__ = sig
+  return wrapper
+
+
+def _upcast_arg(x):
+  if isinstance(x, (jax.Array, np.ndarray)) and x.dtype in nx.LOW_PRECISION:
+    return x.astype(jnp.float32)
+  if isinstance(x, (list, tuple)) and not isinstance(x, str):
+    return type(x)(_upcast_arg(v) for v in x) if not hasattr(x, "_fields") else x
+  if isinstance(x, dict):
+    return {k: _upcast_arg(v) for k, v in x.items()}
+  return x

@@ -1,0 +1,197 @@
+"""Numerically stable primitives shared by every loss family.
+
+Nothing task-specific lives here. Each helper keeps both the value *and* the
+gradient finite at its singular points: branches use the "double where" trick
+(sanitise the input of the untaken branch, then select), so a masked or
+clamped entry can never send a NaN into the backward pass.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+# Low-precision floating dtypes that are computed in float32 (STYLE: float32
+# accumulation, float32 result for bfloat16/float16 inputs).
+LOW_PRECISION = (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
+
+
+def compute_dtype(*arrays) -> jnp.dtype:
+  """The floating dtype a loss computes in: float32, or float64 under x64."""
+  dtypes = [jnp.asarray(a).dtype for a in arrays if a is not None]
+  floats = [d for d in dtypes if jnp.issubdtype(d, jnp.floating)]
+  if any(d == jnp.float64 for d in floats):
+    return jnp.dtype(jnp.float64)
+  return jnp.dtype(jnp.float32)
+
+
+def upcast(x):
+  """Casts bfloat16/float16 arrays to float32; other arrays pass through."""
+  if x is None:
+    return None
+  x = jnp.asarray(x)
+  if x.dtype in LOW_PRECISION:
+    return x.astype(jnp.float32)
+  return x
+
+
+def to_float(x, dtype=None):
+  """Casts ``x`` to a floating dtype (``dtype`` or float32/float64)."""
+  x = jnp.asarray(x)
+  if dtype is None:
+    dtype = compute_dtype(x)
+  return x.astype(dtype)
+
+
+def tiny(dtype) -> float:
+  """Smallest positive normal number of ``dtype``."""
+  return float(jnp.finfo(dtype).tiny)
+
+
+def safe_div(num, den, fallback=0.0):
+  """``num / den`` where ``den != 0``, else ``fallback``; zero gradient there.
+
+  Double where: the denominator is replaced by 1 where it is 0 *before* the
+  division, so the gradient of the untaken branch is finite.
+  """
+  num = jnp.asarray(num)
+  den = jnp.asarray(den)
+  nonzero = den != 0
+  safe_den = jnp.where(nonzero, den, jnp.ones_like(den))
+  return jnp.where(nonzero, num / safe_den, fallback)
+
+
+def safe_log(x, eps=None):
+  """``log(max(x, eps))``; ``eps`` defaults to the dtype's smallest normal."""
+  x = jnp.asarray(x)
+  if eps is None:
+    eps = tiny(x.dtype)
+  return jnp.log(jnp.maximum(x, eps))
+
+
+def safe_sqrt(x):
+  """``sqrt(x)`` for ``x >= 0`` with gradient 0 (not inf) at ``x == 0``."""
+  x = jnp.asarray(x)
+  positive = x > 0
+  safe_x = jnp.where(positive, x, jnp.ones_like(x))
+  return jnp.where(positive, jnp.sqrt(safe_x), jnp.zeros_like(x))
+
+
+def safe_norm(x, *, axis=-1, ord=2, keepdims=False):
+  """p-norm along ``axis`` with a finite (zero) gradient at the zero vector."""
+  x = jnp.asarray(x)
+  if ord == 2:
+    return safe_sqrt(jnp.sum(x * x, axis=axis, keepdims=keepdims))
+  if ord == 1:
+    return jnp.sum(jnp.abs(x), axis=axis, keepdims=keepdims)
+  if ord == jnp.inf:
+    return jnp.max(jnp.abs(x), axis=axis, keepdims=keepdims)
+  s = jnp.sum(jnp.abs(x) ** ord, axis=axis, keepdims=keepdims)
+  positive = s > 0
+  safe_s = jnp.where(positive, s, jnp.ones_like(s))
+  return jnp.where(positive, safe_s ** (1.0 / ord), jnp.zeros_like(s))
+
+
+def l2_normalize(x, *, axis=-1, eps=1e-12):
+  """``x / max(||x||, eps)`` (torch.nn.functional.normalize convention)."""
+  return x / jnp.maximum(safe_norm(x, axis=axis, keepdims=True), eps)
+
+
+def xlogy(x, y):
+  """``x * log(y)`` with the convention ``0 * log(0) = 0``.
+
+  The gradient is finite everywhere ``x >= 0, y >= 0``: where ``x == 0`` the
+  log is evaluated at 1 (double where), so d/dy is 0 rather than 0/0.
+  """
+  x = jnp.asarray(x)
+  y = jnp.asarray(y)
+  zero = x == 0
+  safe_y = jnp.where(zero, jnp.ones_like(y), y)
+  return jnp.where(zero, jnp.zeros_like(x * y), x * jnp.log(safe_y))
+
+
+def xlogx(x):
+  """``x * log(x)`` with ``0 log 0 = 0`` and a finite gradient at 0."""
+  return xlogy(x, x)
+
+
+def log1mexp(x):
+  """``log(1 - exp(x))`` for ``x <= 0``, accurate everywhere (Maechler 2012)."""
+  x = jnp.asarray(x)
+  # Two regimes: log(-expm1(x)) near 0, log1p(-exp(x)) far from it. The input
+  # of each branch is clamped so the unused one stays finite.
+  near = x > -0.6931471805599453
+  x_near = jnp.where(near, x, -1.0)
+  x_far = jnp.where(near, -1.0, x)
+  return jnp.where(near, jnp.log(-jnp.expm1(x_near)), jnp.log1p(-jnp.exp(x_far)))
+
+
+def logsumexp(x, *, axis=-1, where=None, keepdims=False):
+  """Log-sum-exp that is ``-inf`` with a zero (not NaN) gradient on empty sets.
+
+  ``jax.nn.logsumexp`` returns NaN gradients when every entry is ``-inf`` or
+  masked (jax#6811); here the max shift is taken over finite, unmasked entries
+  only and an empty row yields ``-inf`` with gradient 0.
+  """
+  x = jnp.asarray(x)
+  valid = jnp.isfinite(x) if where is None else (jnp.broadcast_to(where, x.shape)
+                                                 & jnp.isfinite(x))
+  neg = jnp.asarray(-jnp.inf, x.dtype)
+  masked = jnp.where(valid, x, neg)
+  shift = jax.lax.stop_gradient(jnp.max(masked, axis=axis, keepdims=True))
+  any_valid = jnp.any(valid, axis=axis, keepdims=True)
+  shift = jnp.where(any_valid, shift, jnp.zeros_like(shift))
+  # Posinf entries are not "valid" above; let them propagate as +inf.
+  has_posinf = jnp.any(x == jnp.inf, axis=axis, keepdims=True)
+  exps = jnp.where(valid, jnp.exp(jnp.where(valid, x - shift, 0.0)), 0.0)
+  total = jnp.sum(exps, axis=axis, keepdims=True)
+  safe_total = jnp.where(any_valid, total, jnp.ones_like(total))
+  out = jnp.where(any_valid, jnp.log(safe_total) + shift, neg)
+  out = jnp.where(has_posinf, jnp.inf, out)
+  if not keepdims:
+    out = jnp.squeeze(out, axis=axis)
+  return out
+
+
+def log_softmax(logits, *, axis=-1):
+  """Stable log-softmax in the logits' (upcast) dtype."""
+  return jax.nn.log_softmax(logits, axis=axis)
+
+
+def log_sigmoid(x):
+  """``log(sigmoid(x))`` without overflow (``-softplus(-x)``)."""
+  return -jax.nn.softplus(-x)
+
+
+def one_hot(labels, num_classes, *, dtype=jnp.float32, ignore_index=None):
+  """One-hot encoding; rows whose label is ``ignore_index`` or out of range are 0."""
+  labels = jnp.asarray(labels)
+  out = jax.nn.one_hot(labels, num_classes, dtype=dtype)
+  if ignore_index is not None:
+    out = jnp.where((labels == ignore_index)[..., None], jnp.zeros_like(out), out)
+  return out
+
+
+def take_along_last(x, labels):
+  """``x[..., labels]`` for integer ``labels`` of shape ``x.shape[:-1]``.
+
+  Out-of-range labels are clipped (they are masked by the caller); this keeps
+  the gather defined under jit, where no runtime error is possible.
+  """
+  labels = jnp.clip(labels, 0, x.shape[-1] - 1)
+  return jnp.take_along_axis(x, labels[..., None], axis=-1)[..., 0]
+
+
+def mask_fill(x, where, fill=0.0, *, trailing=0):
+  """Replaces entries of ``x`` excluded by ``where`` with ``fill``.
+
+  ``where`` is aligned with the leading ``x.ndim - trailing`` axes of ``x``
+  (numpy broadcasting from the right against those axes). Filling the *input*
+  of a loss, not only its output, is what keeps masked entries from leaking a
+  NaN/inf into the gradient.
+  """
+  if where is None:
+    return x
+  where = jnp.asarray(where)
+  mask = where.reshape(where.shape + (1,) * trailing)
+  return jnp.where(mask, x, jnp.asarray(fill, dtype=jnp.asarray(x).dtype))

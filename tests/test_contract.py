@@ -1,0 +1,207 @@
+"""The contract every registered loss keeps, parametrised over the catalog.
+
+A loss is covered here the moment it is registered: eager == jit; vmap over
+the leading axis == the batched call (per-example losses); finite value and
+gradient on its example and edge inputs; ``mean == sum / count``; a ``where``
+mask excludes entries exactly (a NaN in an excluded entry changes neither the
+value nor any gradient); bfloat16 inputs give float32, finite results close to
+float32; a wrong shape raises an error naming the loss; the second call with
+the same shapes does not retrace.
+"""
+
+import inspect
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxloss
+from jaxloss import catalog
+
+LOSSES = catalog.all_losses()
+IDS = [i.name for i in LOSSES]
+
+
+def _params(info):
+  return inspect.signature(info.fn).parameters
+
+
+def _has(info, name):
+  return name in _params(info)
+
+
+def _is_float(x):
+  return isinstance(x, jax.Array | np.ndarray) and jnp.issubdtype(x.dtype, jnp.floating)
+
+
+def _call(info, args, kwargs, **extra):
+  return info.fn(*args, **{**kwargs, **extra})
+
+
+def _grad_args(info, args):
+  return tuple(i for i in info.grad_argnums if i < len(args) and _is_float(args[i]))
+
+
+def _value_and_grads(info, args, kwargs, **extra):
+  argnums = _grad_args(info, args)
+
+  def f(*a):
+    out = _call(info, a, kwargs, **extra)
+    return jnp.sum(out) if jnp.ndim(out) else out
+
+  if not argnums:
+    return f(*args), ()
+  return jax.value_and_grad(f, argnums=argnums)(*args)
+
+
+@pytest.fixture(params=LOSSES, ids=IDS)
+def info(request):
+  return request.param
+
+
+def test_catalog_is_complete():
+  assert len(LOSSES) > 0
+  for i in LOSSES:
+    assert i.references, f"{i.name} has no reference"
+    assert getattr(jaxloss, i.name) is i.fn, f"jaxloss.{i.name} is not the registered function"
+    for a in i.aliases:
+      assert getattr(jaxloss, a) is i.fn
+
+
+def test_signature_conventions(info):
+  params = list(_params(info).values())
+  for p in params:
+    if p.default is not inspect.Parameter.empty:
+      assert p.kind is inspect.Parameter.KEYWORD_ONLY, (
+          f"{info.name}: {p.name} has a default but is not keyword-only")
+  if _has(info, "reduction"):
+    assert _params(info)["reduction"].default == "mean"
+  doc = info.fn.__doc__ or ""
+  for section in ("Args:", "Returns:", "References:", "Examples:", ".. math::"):
+    assert section in doc, f"{info.name}: docstring lacks {section}"
+
+
+def test_eager_equals_jit(info):
+  args, kwargs = info.example(jax.random.key(0))
+  eager = _call(info, args, kwargs)
+  jitted = jax.jit(lambda *a: _call(info, a, kwargs))(*args)
+  chex.assert_trees_all_close(eager, jitted, rtol=1e-6, atol=1e-6)
+  if _has(info, "reduction"):
+    e = _call(info, args, kwargs, reduction="none")
+    j = jax.jit(lambda *a: _call(info, a, kwargs, reduction="none"))(*args)
+    chex.assert_trees_all_close(e, j, rtol=1e-6, atol=1e-6)
+
+
+def test_vmap_equals_batched(info):
+  if not info.per_example or not _has(info, "reduction"):
+    pytest.skip("set-level loss: not per-example")
+  args, kwargs = info.example(jax.random.key(1))
+  batched = _call(info, args, kwargs, reduction="none")
+  mapped = jax.vmap(lambda *a: _call(info, a, kwargs, reduction="none"))(*args)
+  chex.assert_trees_all_close(batched, mapped, rtol=1e-5, atol=1e-6)
+
+
+def test_finite_value_and_grad(info):
+  key = jax.random.key(2)
+  cases = [info.example(key)]
+  if info.edge_cases is not None:
+    cases += info.edge_cases(key)
+  for args, kwargs in cases:
+    value, grads = _value_and_grads(info, args, kwargs)
+    chex.assert_tree_all_finite(value)
+    chex.assert_tree_all_finite(grads)
+
+
+def test_mean_is_sum_over_count(info):
+  if not _has(info, "reduction"):
+    pytest.skip("no reduction option")
+  args, kwargs = info.example(jax.random.key(3))
+  none = _call(info, args, kwargs, reduction="none")
+  total = _call(info, args, kwargs, reduction="sum")
+  mean = _call(info, args, kwargs, reduction="mean")
+  chex.assert_shape(total, ())
+  chex.assert_shape(mean, ())
+  np.testing.assert_allclose(total, np.sum(np.asarray(none, np.float64)), rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(mean * max(none.size, 1), total, rtol=1e-5, atol=1e-5)
+
+
+def test_where_excludes_entries_exactly(info):
+  if info.where_trailing is None or not _has(info, "where"):
+    pytest.skip("no where mask")
+  key = jax.random.key(4)
+  args, kwargs = info.example(key)
+  out_shape = _call(info, args, kwargs, reduction="none").shape
+  if not out_shape:
+    pytest.skip("scalar unreduced loss")
+  mask = np.array(jax.random.bernoulli(jax.random.key(5), 0.6, out_shape))
+  mask.flat[0], mask.flat[-1] = True, False
+  k = len(out_shape)
+  poisoned = []
+  for a in args:
+    if _is_float(a) and a.shape[:k] == out_shape:
+      m = mask.reshape(out_shape + (1,) * (a.ndim - k))
+      poisoned.append(jnp.where(m, a, jnp.nan))
+    else:
+      poisoned.append(a)
+  poisoned = tuple(poisoned)
+  where = jnp.asarray(mask)
+  for reduction in ("mean", "sum"):
+    v1, g1 = _value_and_grads(info, args, kwargs, where=where, reduction=reduction)
+    v2, g2 = _value_and_grads(info, poisoned, kwargs, where=where, reduction=reduction)
+    chex.assert_tree_all_finite((v2, g2))
+    chex.assert_trees_all_close(v1, v2, rtol=1e-6, atol=1e-7)
+    chex.assert_trees_all_close(g1, g2, rtol=1e-6, atol=1e-7)
+  none = _call(info, poisoned, kwargs, where=where, reduction="none")
+  assert np.all(np.asarray(none)[~mask] == 0)
+  # All entries masked: a defined zero, not NaN.
+  v, g = _value_and_grads(info, poisoned, kwargs, where=jnp.zeros(out_shape, bool))
+  assert float(v) == 0.0
+  chex.assert_tree_all_finite(g)
+
+
+def test_bfloat16_inputs(info):
+  args, kwargs = info.example(jax.random.key(6))
+  low = tuple(a.astype(jnp.bfloat16) if _is_float(a) else a for a in args)
+  rounded = tuple(a.astype(jnp.float32) if _is_float(a) else a for a in low)
+  out_low = _call(info, low, kwargs)
+  out_f32 = _call(info, args, kwargs)
+  out_rounded = _call(info, rounded, kwargs)
+  for leaf in jax.tree.leaves(out_low):
+    assert leaf.dtype == jnp.float32, f"{info.name}: bfloat16 input gave {leaf.dtype}"
+  chex.assert_tree_all_finite(out_low)
+  # Computed in float32 from the rounded values, and close to the float32 loss.
+  chex.assert_trees_all_close(out_low, out_rounded, rtol=1e-6, atol=1e-6)
+  chex.assert_trees_all_close(out_low, out_f32, rtol=5e-2, atol=5e-2)
+
+
+def _default_bad_input(info, key):
+  args, kwargs = info.example(key)
+  if len(args) < 2 or not hasattr(args[1], "shape") or np.ndim(args[1]) == 0:
+    return None
+  bad = list(args)
+  bad[1] = args[1][..., :-1] if args[1].shape[-1] > 1 else jnp.concatenate(
+      [args[1], args[1]], axis=-1)
+  return tuple(bad), kwargs
+
+
+def test_bad_shape_raises_clear_error(info):
+  key = jax.random.key(7)
+  bad = info.bad_input(key) if info.bad_input is not None else _default_bad_input(info, key)
+  if bad is None:
+    pytest.skip("no second array argument to break")
+  args, kwargs = bad
+  with pytest.raises((ValueError, TypeError)) as err:
+    _call(info, args, kwargs)
+  assert str(err.value).startswith(f"{info.name}:"), str(err.value)
+  assert "shape" in str(err.value)
+
+
+def test_no_retrace_on_second_call(info):
+  args, kwargs = info.example(jax.random.key(8))
+  args2, _ = info.example(jax.random.key(9))
+  _call(info, args, kwargs)
+  size = info.fn._jitted._cache_size()
+  _call(info, args2, kwargs)
+  assert info.fn._jitted._cache_size() == size
