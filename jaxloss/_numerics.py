@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from jaxloss._errors import LossInputError
 
 # Low-precision floating dtypes that are computed in float32 (STYLE: float32
 # accumulation, float32 result for bfloat16/float16 inputs).
@@ -193,5 +196,14 @@ def mask_fill(x, where, fill=0.0, *, trailing=0):
   if where is None:
     return x
   where = jnp.asarray(where)
+  lead = tuple(jnp.shape(x))[:jnp.ndim(x) - trailing]
+  try:
+    ok = np.broadcast_shapes(where.shape, lead) == lead
+  except ValueError:
+    ok = False
+  if not ok:
+    raise LossInputError(
+        f"where has shape {where.shape}, which does not broadcast to the "
+        f"unreduced loss shape {lead}")
   mask = where.reshape(where.shape + (1,) * trailing)
   return jnp.where(mask, x, jnp.asarray(fill, dtype=jnp.asarray(x).dtype))
