@@ -59,3 +59,14 @@ def test_quickstart_runs_and_robust_loss_wins():
   assert set(rows) == {"mse", "huber_loss"}
   # Outliers in the training targets hurt MSE more than Huber on clean test data.
   assert rows["huber_loss"] < rows["mse"]
+
+
+def test_cli_list_and_show(capsys):
+  from jaxloss import cli
+
+  assert cli.main(["list", "--family", "regression"]) == 0
+  out = capsys.readouterr().out
+  assert "huber_loss" in out and "torch.nn.functional.huber_loss" in out
+  assert cli.main(["show", "l1_loss"]) == 0
+  assert "mae  [regression]" in capsys.readouterr().out
+  assert cli.main(["show", "no_such_loss"]) == 1
