@@ -51,6 +51,18 @@ def tiny(dtype) -> float:
   return float(jnp.finfo(dtype).tiny)
 
 
+def double_where(cond, x, fn, *, fill=0.0, safe=1.0):
+  """``fn(x)`` where ``cond`` holds, ``fill`` elsewhere, with finite gradients.
+
+  ``fn`` is evaluated at ``safe`` (a point where it is well behaved) on the
+  entries not selected, so its gradient there is finite and then zeroed by the
+  outer select — the fix for "where does not stop NaN gradients" (jax#1052).
+  """
+  x = jnp.asarray(x)
+  inner = jnp.where(cond, x, jnp.asarray(safe, x.dtype))
+  return jnp.where(cond, fn(inner), jnp.asarray(fill, x.dtype))
+
+
 def safe_div(num, den, fallback=0.0):
   """``num / den`` where ``den != 0``, else ``fallback``; zero gradient there.
 
