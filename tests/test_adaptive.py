@@ -105,3 +105,76 @@ def test_errors():
     jaxloss.general_robust_loss(jnp.zeros(3), alpha=1.0, scale=0.0)
   with pytest.raises(TypeError):
     jaxloss.general_robust_loss(jnp.zeros(3))  # alpha and scale are required
+
+
+# ---- adaptive form: log-partition function and NLL ----
+
+from scipy import integrate  # noqa: E402
+
+
+def ref_log_z(alpha):
+  f = lambda x: np.exp(-(ref_special(x, alpha, 1.0) if alpha in (0.0, 2.0)
+                          else ref_general(x, alpha, 1.0)))
+  return np.log(integrate.quad(f, -np.inf, np.inf, epsabs=1e-12, epsrel=1e-10)[0])
+
+
+def test_log_partition_closed_forms_and_off_grid_values():
+  np.testing.assert_allclose(jaxloss.barron_log_partition(0.0), np.log(np.pi * np.sqrt(2)),
+                             rtol=1e-6)
+  np.testing.assert_allclose(jaxloss.barron_log_partition(2.0), 0.5 * np.log(2 * np.pi),
+                             rtol=1e-6)
+  for a in RNG.uniform(0.01, 3.99, size=6):
+    np.testing.assert_allclose(jaxloss.barron_log_partition(float(a)), ref_log_z(float(a)),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_log_partition_is_differentiable_in_alpha():
+  a0 = 0.73
+  with jax.enable_x64(True):
+    g = jax.grad(jaxloss.barron_log_partition)(jnp.asarray(a0))
+  fd = (ref_log_z(a0 + 1e-4) - ref_log_z(a0 - 1e-4)) / 2e-4
+  np.testing.assert_allclose(g, fd, rtol=1e-3)
+
+
+def test_adaptive_nll_is_a_normalised_density():
+  # exp(-NLL) integrates to 1 over x for any (alpha, scale).
+  for alpha, scale in ((0.3, 0.5), (1.0, 2.0), (1.9, 1.0), (3.0, 0.7)):
+    xs = np.linspace(-400, 400, 400001)
+    nll = jaxloss.adaptive_robust_loss(jnp.asarray(xs), alpha=alpha, scale=scale, reduction="none")
+    mass = np.trapezoid(np.exp(-np.asarray(nll, np.float64)), xs)
+    np.testing.assert_allclose(mass, 1.0, atol=2e-3 if alpha < 0.5 else 1e-4)
+
+
+def test_adaptive_nll_at_alpha_two_is_gaussian():
+  x = X[:2]
+  got = jaxloss.adaptive_robust_loss(jnp.asarray(x, jnp.float32), alpha=2.0, scale=1.5,
+                                     reduction="none")
+  ref = 0.5 * (x / 1.5) ** 2 + np.log(1.5) + 0.5 * np.log(2 * np.pi)
+  np.testing.assert_allclose(got, ref, rtol=1e-5)
+
+
+def _fit_alpha(residuals, steps=300):
+  import optax
+  from flax import nnx
+
+  module = jaxloss.AdaptiveRobustLoss(num_dims=1)
+  opt = nnx.Optimizer(module, optax.adam(0.05), wrt=nnx.Param)
+
+  @nnx.jit
+  def step(module, opt, x):
+    loss, grads = nnx.value_and_grad(lambda m: m(x))(module)
+    opt.update(module, grads)
+    return loss
+
+  x = jnp.asarray(residuals[:, None], jnp.float32)
+  for _ in range(steps):
+    step(module, opt, x)
+  return float(module.alpha()[0]), float(module.scale()[0])
+
+
+def test_learned_alpha_follows_the_tails():
+  rng = np.random.default_rng(1)
+  a_cauchy, _ = _fit_alpha(rng.standard_cauchy(2000))
+  a_gauss, s_gauss = _fit_alpha(rng.normal(size=2000) * 2.0)
+  assert a_cauchy < 0.5 < 1.5 < a_gauss          # heavy tails -> small alpha; Gaussian -> ~2
+  assert 1.6 < s_gauss < 2.4                    # and the Gaussian's sigma is recovered
