@@ -7,9 +7,11 @@ defines ``__all__``; this file re-exports them (one line per family).
 
 from jaxloss import adaptive as _adaptive
 from jaxloss import catalog
+from jaxloss import composite as _composite
 from jaxloss import regression as _regression
 from jaxloss._api import LossInputError, LossTypeError
 from jaxloss.adaptive import *  # noqa: F403
+from jaxloss.composite import *  # noqa: F403
 from jaxloss.regression import *  # noqa: F403
 
 __version__ = "0.1.0"
@@ -18,4 +20,5 @@ __all__ = sorted(
     ["catalog", "LossInputError", "LossTypeError"]
     + list(_regression.__all__)
     + list(_adaptive.__all__)
+    + list(_composite.__all__)
 )
