@@ -9,10 +9,12 @@ from jaxloss import adaptive as _adaptive
 from jaxloss import catalog
 from jaxloss import composite as _composite
 from jaxloss import regression as _regression
+from jaxloss import robust as _robust
 from jaxloss._api import LossInputError, LossTypeError
 from jaxloss.adaptive import *  # noqa: F403
 from jaxloss.composite import *  # noqa: F403
 from jaxloss.regression import *  # noqa: F403
+from jaxloss.robust import *  # noqa: F403
 
 __version__ = "0.1.0"
 
@@ -21,4 +23,5 @@ __all__ = sorted(
     + list(_regression.__all__)
     + list(_adaptive.__all__)
     + list(_composite.__all__)
+    + list(_robust.__all__)
 )
