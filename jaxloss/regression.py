@@ -280,11 +280,13 @@ def log_cosh_loss(predictions, targets, *, weights=None, where=None,
   r"""Log-cosh loss, computed without overflow.
 
   .. math::
-    \ell_i = \log\cosh(d_i) = |d_i| + \operatorname{softplus}(-2|d_i|) - \log 2
+    \ell_i = \log\cosh(d_i) = \log\big(1 + 2\sinh^2(d_i/2)\big)
+           = |d_i| + \operatorname{softplus}(-2|d_i|) - \log 2
 
-  The right-hand form is exact and finite for residuals in the thousands
-  (``log(cosh(x))`` overflows in float32 beyond |x| ≈ 89); its gradient is
-  ``tanh(d)``.
+  The first form is used for ``|d| < 10`` (no cancellation: tiny residuals
+  give tiny, non-negative losses), the second beyond (finite for residuals in
+  the thousands, where ``log(cosh(x))`` overflows in float32 past |x| ≈ 89);
+  the gradient is ``tanh(d)``.
 
   Args:
     predictions: floating array of any shape.
@@ -308,7 +310,14 @@ def log_cosh_loss(predictions, targets, *, weights=None, where=None,
     [   0.      9999.307]
   """
   d = jnp.abs(_residual(predictions, targets, where))
-  values = d + jax.nn.softplus(-2.0 * d) - jnp.log(2.0).astype(d.dtype)
+  # Small |d|: log1p(2 sinh^2(d/2)) has no cancellation (the asymptotic form
+  # below loses everything to rounding and can even go negative). Large |d|:
+  # the asymptotic form cannot overflow. Each branch sees sanitised inputs.
+  small = d < 10.0
+  s = jnp.sinh(0.5 * jnp.where(small, d, 0.0))
+  d_big = jnp.where(small, 10.0, d)
+  values = jnp.where(small, jnp.log1p(2.0 * s * s),
+                     d_big + jax.nn.softplus(-2.0 * d_big) - jnp.log(2.0).astype(d.dtype))
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 

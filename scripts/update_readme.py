@@ -10,6 +10,10 @@ import sys
 START, END = "<!-- catalog:start -->", "<!-- catalog:end -->"
 
 
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's jaxloss, not an installed one
+
+
 def render(text: str) -> str:
   from jaxloss import catalog
 
@@ -22,7 +26,7 @@ def render(text: str) -> str:
 
 
 def main() -> int:
-  path = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+  path = ROOT / "README.md"
   text = path.read_text()
   new = render(text)
   if "--check" in sys.argv:

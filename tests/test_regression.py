@@ -242,3 +242,10 @@ def test_properties_nonnegative_symmetric_zero_at_perfect(p, t):
     assert np.all(v >= 0)
     np.testing.assert_allclose(v, fn(t, p, reduction="none"), rtol=1e-6)
     assert float(fn(p, p)) == 0.0
+
+
+def test_log_cosh_tiny_residuals_are_accurate_and_nonnegative():
+  d = np.array([1.6e-5, 1e-3, 0.5, 9.99, 10.0, 10.01, 30.0], np.float32)
+  got = jaxloss.log_cosh_loss(f32(d), jnp.zeros(7), reduction="none")
+  np.testing.assert_allclose(got, np.log(np.cosh(d.astype(np.float64))), rtol=2e-6, atol=0)
+  assert np.all(np.asarray(got) > 0)
