@@ -5,14 +5,17 @@ Every public loss is importable as ``jaxloss.<name>``; the catalog
 defines ``__all__``; this file re-exports them (one line per family).
 """
 
-from jaxloss import catalog
+from jaxloss import boxes, catalog
+from jaxloss import detection as _detection
 from jaxloss import regression as _regression
 from jaxloss._api import LossInputError, LossTypeError
+from jaxloss.detection import *  # noqa: F403
 from jaxloss.regression import *  # noqa: F403
 
 __version__ = "0.1.0"
 
 __all__ = sorted(
-    ["catalog", "LossInputError", "LossTypeError"]
+    ["boxes", "catalog", "LossInputError", "LossTypeError"]
     + list(_regression.__all__)
+    + list(_detection.__all__)
 )
