@@ -5,10 +5,12 @@ Every public loss is importable as ``jaxloss.<name>``; the catalog
 defines ``__all__``; this file re-exports them (one line per family).
 """
 
+from jaxloss import adaptive as _adaptive
 from jaxloss import boxes, catalog
 from jaxloss import detection as _detection
 from jaxloss import regression as _regression
 from jaxloss._api import LossInputError, LossTypeError
+from jaxloss.adaptive import *  # noqa: F403
 from jaxloss.detection import *  # noqa: F403
 from jaxloss.regression import *  # noqa: F403
 
@@ -17,5 +19,6 @@ __version__ = "0.1.0"
 __all__ = sorted(
     ["boxes", "catalog", "LossInputError", "LossTypeError"]
     + list(_regression.__all__)
+    + list(_adaptive.__all__)
     + list(_detection.__all__)
 )

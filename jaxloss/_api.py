@@ -36,17 +36,13 @@ import numpy as np
 from jax.experimental import checkify
 
 from jaxloss import _numerics as nx
+from jaxloss._errors import LossInputError, LossTypeError
 
 Reduction = Literal["mean", "sum", "none"]
 REDUCTIONS = ("mean", "sum", "none")
 
 
-class LossInputError(ValueError):
-  """A loss got an input of the wrong shape, rank or value."""
-
-
-class LossTypeError(TypeError):
-  """A loss got an input of the wrong dtype or type."""
+__all__ = ["LossInputError", "LossTypeError"]  # re-exported from _errors
 
 
 # --------------------------------------------------------------------------

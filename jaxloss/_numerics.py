@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from jaxloss._errors import LossInputError
 
 # Low-precision floating dtypes that are computed in float32 (STYLE: float32
 # accumulation, float32 result for bfloat16/float16 inputs).
@@ -46,6 +49,18 @@ def to_float(x, dtype=None):
 def tiny(dtype) -> float:
   """Smallest positive normal number of ``dtype``."""
   return float(jnp.finfo(dtype).tiny)
+
+
+def double_where(cond, x, fn, *, fill=0.0, safe=1.0):
+  """``fn(x)`` where ``cond`` holds, ``fill`` elsewhere, with finite gradients.
+
+  ``fn`` is evaluated at ``safe`` (a point where it is well behaved) on the
+  entries not selected, so its gradient there is finite and then zeroed by the
+  outer select — the fix for "where does not stop NaN gradients" (jax#1052).
+  """
+  x = jnp.asarray(x)
+  inner = jnp.where(cond, x, jnp.asarray(safe, x.dtype))
+  return jnp.where(cond, fn(inner), jnp.asarray(fill, x.dtype))
 
 
 def safe_div(num, den, fallback=0.0):
@@ -193,5 +208,14 @@ def mask_fill(x, where, fill=0.0, *, trailing=0):
   if where is None:
     return x
   where = jnp.asarray(where)
+  lead = tuple(jnp.shape(x))[:jnp.ndim(x) - trailing]
+  try:
+    ok = np.broadcast_shapes(where.shape, lead) == lead
+  except ValueError:
+    ok = False
+  if not ok:
+    raise LossInputError(
+        f"where has shape {where.shape}, which does not broadcast to the "
+        f"unreduced loss shape {lead}")
   mask = where.reshape(where.shape + (1,) * trailing)
   return jnp.where(mask, x, jnp.asarray(fill, dtype=jnp.asarray(x).dtype))

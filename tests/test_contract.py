@@ -40,6 +40,11 @@ def _call(info, args, kwargs, **extra):
   return info.fn(*args, **{**kwargs, **extra})
 
 
+def _total(out):
+  """The loss value of an output: ``out`` or, for ``(total, parts)``, ``total``."""
+  return out[0] if isinstance(out, tuple) else out
+
+
 def _grad_args(info, args):
   return tuple(i for i in info.grad_argnums if i < len(args) and _is_float(args[i]))
 
@@ -48,7 +53,7 @@ def _value_and_grads(info, args, kwargs, **extra):
   argnums = _grad_args(info, args)
 
   def f(*a):
-    out = _call(info, a, kwargs, **extra)
+    out = _total(_call(info, a, kwargs, **extra))
     return jnp.sum(out) if jnp.ndim(out) else out
 
   if not argnums:

@@ -1,0 +1,82 @@
+"""The shared stable primitives: values and gradients at their singular points."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.special as sp
+
+from jaxloss import _numerics as nx
+
+
+def grad_sum(f, x):
+  return jax.grad(lambda x: jnp.sum(f(x)))(x)
+
+
+def test_double_where_blocks_nan_gradient():
+  x = jnp.array([-1.0, 0.0, 4.0])
+  f = lambda x: nx.double_where(x > 0, x, jnp.sqrt, fill=0.0)
+  np.testing.assert_allclose(f(x), [0.0, 0.0, 2.0])
+  g = grad_sum(f, x)
+  np.testing.assert_allclose(g, [0.0, 0.0, 0.25])
+  # The naive single where gives NaN: the primitive is what prevents it.
+  naive = grad_sum(lambda x: jnp.where(x > 0, jnp.sqrt(x), 0.0), x)
+  assert np.isnan(np.asarray(naive)).any()
+
+
+def test_safe_div_sqrt_norm():
+  np.testing.assert_allclose(nx.safe_div(jnp.array([1.0, 2.0]), jnp.array([0.0, 4.0])), [0, 0.5])
+  chex.assert_tree_all_finite(grad_sum(lambda d: nx.safe_div(1.0, d), jnp.array([0.0, 2.0])))
+  np.testing.assert_allclose(grad_sum(nx.safe_sqrt, jnp.array([0.0, 4.0])), [0.0, 0.25])
+  v = jnp.zeros((2, 3))
+  np.testing.assert_allclose(nx.safe_norm(v), [0.0, 0.0])
+  chex.assert_tree_all_finite(grad_sum(nx.safe_norm, v))
+  x = np.random.default_rng(0).normal(size=(4, 3))
+  for ord_ in (1, 2, 3, jnp.inf):
+    np.testing.assert_allclose(nx.safe_norm(jnp.asarray(x, jnp.float32), ord=ord_),
+                               np.linalg.norm(x, ord=ord_, axis=-1), rtol=1e-5)
+
+
+def test_xlogy_conventions():
+  x = jnp.array([0.0, 0.0, 0.5, 2.0])
+  y = jnp.array([0.0, 3.0, 0.25, 1.5])
+  np.testing.assert_allclose(nx.xlogy(x, y), sp.xlogy(np.asarray(x), np.asarray(y)), rtol=1e-6)
+  gx, gy = jax.grad(lambda a, b: jnp.sum(nx.xlogy(a, b)), argnums=(0, 1))(x, y)
+  chex.assert_tree_all_finite((gx[1:], gy))
+  assert float(gy[0]) == 0.0
+
+
+def test_log1mexp_accuracy():
+  x = np.array([-1e-10, -1e-3, -0.5, -0.7, -1.0, -20.0, -800.0])
+  ref = np.log(-np.expm1(x))  # float64
+  np.testing.assert_allclose(nx.log1mexp(jnp.asarray(x, jnp.float32)), ref, rtol=1e-5, atol=1e-30)
+  chex.assert_tree_all_finite(grad_sum(nx.log1mexp, jnp.asarray(x[1:], jnp.float32)))
+
+
+def test_logsumexp_empty_and_masked():
+  x = jnp.array([[-jnp.inf, -jnp.inf], [1.0, 1e8], [0.0, 3.0]])
+  out = nx.logsumexp(x)
+  assert out[0] == -jnp.inf
+  np.testing.assert_allclose(out[1:], [1e8, sp.logsumexp([0.0, 3.0])], rtol=1e-6)
+  chex.assert_tree_all_finite(grad_sum(lambda x: jnp.where(jnp.isfinite(nx.logsumexp(x)),
+                                                            nx.logsumexp(x), 0.0), x))
+  # A masked 1e8 entry must not set the shift.
+  m = jnp.array([[True, False]])
+  np.testing.assert_allclose(nx.logsumexp(jnp.array([[2.0, 1e8]]), where=m), [2.0])
+  g = jax.grad(lambda x: jnp.sum(nx.logsumexp(x, where=m)))(jnp.array([[2.0, 1e8]]))
+  np.testing.assert_allclose(g, [[1.0, 0.0]])
+
+
+def test_one_hot_with_ignore_and_take():
+  labels = jnp.array([0, 2, -100])
+  oh = nx.one_hot(labels, 3, ignore_index=-100)
+  np.testing.assert_array_equal(oh, [[1, 0, 0], [0, 0, 1], [0, 0, 0]])
+  x = jnp.arange(9.0).reshape(3, 3)
+  np.testing.assert_array_equal(nx.take_along_last(x, jnp.array([0, 2, 1])), [0.0, 5.0, 7.0])
+
+
+def test_upcast_and_compute_dtype():
+  assert nx.upcast(jnp.ones(2, jnp.bfloat16)).dtype == jnp.float32
+  assert nx.upcast(jnp.ones(2, jnp.float16)).dtype == jnp.float32
+  assert nx.upcast(jnp.ones(2, jnp.int32)).dtype == jnp.int32
+  assert nx.compute_dtype(jnp.ones(2, jnp.int32)) == jnp.float32
