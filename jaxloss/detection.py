@@ -39,6 +39,7 @@ from jaxloss import _numerics as nx
 from jaxloss import boxes as bx
 from jaxloss._api import (
     LossInputError,
+    check_broadcastable,
     check_floating,
     check_same_shape,
     loss_function,
@@ -76,8 +77,8 @@ def _debug_check_boxes(name, b):
 def _fill(b, where, fill):
   if where is None:
     return b
-  mask = jnp.asarray(where, bool)
-  mask = jnp.broadcast_to(mask, b.shape[:-1])[..., None]
+  check_broadcastable("where", where, b.shape[:-1], "unreduced loss")
+  mask = jnp.broadcast_to(jnp.asarray(where, bool), b.shape[:-1])[..., None]
   return jnp.where(mask, b, jnp.asarray(fill, b.dtype))
 
 
