@@ -412,7 +412,7 @@ def eiou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
 
 
 @register(tasks=_BOX_TASKS,
-          peer="formula of Gevorgyan 2022 in the sin(2 arcsin x) form of YOLOv6/mmyolo",
+          peer="mmyolo bbox_overlaps(iou_mode='siou') up to its O(eps) offsets",
           references=("Gevorgyan, SIoU Loss: More Powerful Learning for Bounding Box "
                       "Regression, arXiv:2205.12740, 2022",),
           efficiency=("medium", "IoU plus angle, distance and shape costs (exp, sqrt)"),
@@ -453,8 +453,10 @@ def siou_loss(boxes1, boxes2, *, theta=4.0, eps=1e-7, weights=None, where=None,
     LossInputError: last axis not 4 or leading shapes that do not broadcast.
 
   References:
-    Gevorgyan 2022. YOLOv6 and mmyolo add eps to the centre offsets; here the
-    divisions are safe instead, so identical boxes give exactly 0.
+    Gevorgyan 2022. Same terms as mmyolo's ``bbox_overlaps(iou_mode='siou')``,
+    which in addition adds eps to the centre offsets and to the heights and
+    clamps SIoU to [-1, 1]; here the divisions are safe instead, so identical
+    boxes give exactly 0 (the two differ by O(eps)).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss

@@ -262,7 +262,7 @@ def test_disjoint_boxes_have_nonzero_gradient(name):
   assert np.all(np.asarray(g) == 0)
 
 
-@pytest.mark.parametrize("name", BOX_LOSSES)
+@pytest.mark.parametrize("name", ["giou_loss", "ciou_loss", "siou_loss"])
 def test_float16_image_coordinates(name):
   fn = getattr(jaxloss, name)
   b1, b2 = rand_pairs(16)
