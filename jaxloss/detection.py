@@ -359,7 +359,7 @@ def ciou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
 
 
 @register(tasks=_BOX_TASKS,
-          peer="mmdet.models.losses.EIoULoss (eps added to the squared enclosing sizes)",
+          peer="",
           references=("Zhang et al., Focal and Efficient IOU Loss for Accurate Bounding Box "
                       "Regression, Neurocomputing 2022",),
           efficiency=("medium", "DIoU plus two squared size differences"),
@@ -393,7 +393,9 @@ def eiou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
 
   References:
     Zhang et al. 2022 (the EIoU part of Focal-EIoU, without the focal
-    ``IoU^gamma`` weighting).
+    ``IoU^gamma`` weighting), with torchvision's eps placement. Not
+    mmdetection's ``EIoULoss``, which is a different loss (Extended-IoU, Peng
+    et al. 2021, with a ``smooth_point``).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
