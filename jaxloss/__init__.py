@@ -2,26 +2,24 @@
 
 Every public loss is importable as ``jaxloss.<name>``; the catalog
 (:mod:`jaxloss.catalog`) lists them with their metadata. Each family module
-defines ``__all__``; this file re-exports them (one line per family).
+defines ``__all__``; this file re-exports them (one import line per family,
+and the family in ``_FAMILY_MODULES``).
 """
 
-from jaxloss import adaptive as _adaptive
-from jaxloss import catalog
-from jaxloss import composite as _composite
-from jaxloss import regression as _regression
-from jaxloss import robust as _robust
+import importlib
+
+from jaxloss import boxes, catalog
 from jaxloss._api import LossInputError, LossTypeError
 from jaxloss.adaptive import *  # noqa: F403
 from jaxloss.composite import *  # noqa: F403
+from jaxloss.detection import *  # noqa: F403
 from jaxloss.regression import *  # noqa: F403
 from jaxloss.robust import *  # noqa: F403
 
 __version__ = "0.1.0"
 
+_FAMILY_MODULES = ("adaptive", "composite", "detection", "regression", "robust")
+
 __all__ = sorted(
-    ["catalog", "LossInputError", "LossTypeError"]
-    + list(_regression.__all__)
-    + list(_adaptive.__all__)
-    + list(_composite.__all__)
-    + list(_robust.__all__)
-)
+    {"boxes", "catalog", "LossInputError", "LossTypeError"}.union(
+        *(importlib.import_module(f"jaxloss.{m}").__all__ for m in _FAMILY_MODULES)))
