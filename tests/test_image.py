@@ -221,9 +221,9 @@ def test_ssim_edges_finite():
   zeros = jnp.zeros_like(t)
   cases = [(zeros, zeros, 1.0), (jnp.ones_like(t), jnp.ones_like(t), 1.0),
            (jnp.full_like(t, 0.3), t, 1.0), (1.0 - t, t, 1.0), (t + 1e-7, t, 1.0)]
-  for a, b, L in cases:
-    v, g = jax.value_and_grad(lambda a, b=b, L=L: jaxloss.ssim_loss(a, b, data_range=L))(a)
-    chex.assert_tree_all_finite((v, g))
+  vg = jax.jit(jax.value_and_grad(lambda a, b: jaxloss.ssim_loss(a, b, data_range=1.0)))
+  for a, b, _ in cases:
+    chex.assert_tree_all_finite(vg(a, b))
   # Constant identical images: variances are 0, SSIM is exactly 1.
   assert float(jaxloss.ssim(zeros, zeros, data_range=1.0)) == 1.0
   # A round-off level difference must not push the index above 1.
@@ -321,8 +321,9 @@ def test_ms_ssim_identical_and_constant():
   t = jnp.asarray(t)
   assert float(jaxloss.ms_ssim(t, t, data_range=1.0)) == 1.0
   z = jnp.zeros_like(t)
+  vg = jax.jit(jax.value_and_grad(lambda a, b: jaxloss.ms_ssim_loss(a, b, data_range=1.0)))
   for a, b in ((t, t), (z, z), (jnp.full_like(t, 0.5), t), (t + 1e-7, t)):
-    v, g = jax.value_and_grad(lambda a, b=b: jaxloss.ms_ssim_loss(a, b, data_range=1.0))(a)
+    v, g = vg(a, b)
     chex.assert_tree_all_finite((v, g))
     assert float(v) >= 0.0
 
@@ -348,21 +349,25 @@ def test_ms_ssim_too_small_error():
 
 
 def test_l1_ssim_loss_parts():
-  p, t = _images(15, (2, 168, 170, 1), noise=0.1)
-  total, parts = jaxloss.l1_ssim_loss(p, t, data_range=1.0)
-  ms = np.mean(1 - ref_ms_ssim(p, t, 1.0))
+  # Three scales on small images (the default five are covered above).
+  w = (0.2, 0.3, 0.5)
+  p, t = _images(15, (2, 45, 50, 1), noise=0.1)
+  total, parts = jaxloss.l1_ssim_loss(p, t, data_range=1.0, scale_weights=w)
+  ms = np.mean(1 - ref_ms_ssim(p, t, 1.0, w))
   l1 = np.mean(np.abs(np.asarray(p, np.float64) - t))
-  # float32 moment cancellation compounds over 5 scales: ~4e-6 absolute.
+  # float32 moment cancellation compounds over the scales: ~4e-6 absolute.
   np.testing.assert_allclose(parts["ms_ssim"], ms, rtol=1e-5, atol=1e-5)
   np.testing.assert_allclose(parts["l1"], l1, rtol=1e-5)
   np.testing.assert_allclose(total, 0.84 * ms + 0.16 * l1, rtol=1e-5, atol=1e-5)
   # data_range normalises the L1 part; the MS-SSIM part is scale-invariant.
-  total255, parts255 = jaxloss.l1_ssim_loss(255 * p, 255 * t, data_range=255.0, alpha=0.5)
+  total255, parts255 = jaxloss.l1_ssim_loss(255 * p, 255 * t, data_range=255.0, alpha=0.5,
+                                            scale_weights=w)
   np.testing.assert_allclose(parts255["l1"], l1, rtol=1e-5)
   np.testing.assert_allclose(total255, 0.5 * ms + 0.5 * l1, rtol=1e-4, atol=1e-5)
   # has_aux works with the parts.
   (v, aux), g = jax.value_and_grad(
-      lambda a: jaxloss.l1_ssim_loss(a, t, data_range=1.0), has_aux=True)(jnp.asarray(p))
+      lambda a: jaxloss.l1_ssim_loss(a, t, data_range=1.0, scale_weights=w),
+      has_aux=True)(jnp.asarray(p))
   chex.assert_tree_all_finite((v, aux, g))
   with pytest.raises(ValueError, match=r"alpha must be \[0, 1\]"):
     jaxloss.l1_ssim_loss(p, t, data_range=1.0, alpha=1.5)
