@@ -224,6 +224,14 @@ _IMAGE_TASKS = ("image restoration", "image-to-image generation", "image dehazin
 # --------------------------------------------------------------------------
 
 
+@register(family="image", tasks=("image quality assessment",) + _IMAGE_TASKS,
+          input_kind="images",
+          peer="pytorch_msssim.ssim / piq.ssim(downsample=False) / dm_pix.ssim (a metric: higher is better)",
+          references=(_WANG04,),
+          efficiency=("medium", "5 Gaussian-filtered moment maps, separable 11-tap filter"),
+          complexity=("medium", "window, constants, padding and data_range to get right"),
+          stability=("high", "denominators >= C1, C2 > 0; finite gradient at identical images"),
+          example=_ssim_example, edge_cases=_ssim_edges, grad_argnums=(0, 1))
 @loss_function(static=_SSIM_STATIC, ranges=_SSIM_RANGES, choices=_SSIM_CHOICES)
 def ssim(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.5, k1=0.01,
          k2=0.03, padding="valid", weights=None, where=None, reduction="mean"):
@@ -440,6 +448,15 @@ def _ms_bad(key):
   return (p, t), {"data_range": 1.0}
 
 
+@register(family="image", tasks=("image quality assessment",) + _IMAGE_TASKS,
+          input_kind="images",
+          peer="pytorch_msssim.ms_ssim / piq.multi_scale_ssim (a metric: higher is better)",
+          references=(_WANG03,),
+          efficiency=("medium", "SSIM at 5 scales (~1.33x one SSIM)"),
+          complexity=("medium", "pooling, clamping and the image-size constraint"),
+          stability=("medium", "fractional powers; clamped terms get a zero gradient"),
+          example=_ms_example, edge_cases=_ms_edges, grad_argnums=(0, 1),
+          bad_input=_ms_bad)
 @loss_function(static=_MS_STATIC, ranges=_MS_RANGES)
 def ms_ssim(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.5, k1=0.01,
             k2=0.03, scale_weights=None, weights=None, where=None, reduction="mean"):
@@ -643,6 +660,21 @@ def _psnr_values(predictions, targets, where, data_range, eps):
   return -10.0 * jnp.log10(mse + jnp.asarray(eps, x.dtype))
 
 
+def _psnr_edges(key):
+  p, t = _images_example(key)
+  kw = {"data_range": 1.0}
+  return [((t, t), kw), ((t + 1e-7, t), kw), ((255.0 * p, 255.0 * t), {"data_range": 255.0})]
+
+
+@register(family="image", tasks=("image quality assessment",) + _IMAGE_TASKS,
+          input_kind="images",
+          peer="piq.psnr (a metric: higher is better)",
+          references=("Huynh-Thu & Ghanbari, Scope of validity of PSNR in image/video quality "
+                      "assessment, Electronics Letters 2008",),
+          efficiency=("high", "one elementwise pass and a log per image"),
+          complexity=("low", "data_range only"),
+          stability=("high", "eps keeps identical images finite"),
+          example=_ssim_example, edge_cases=_psnr_edges, grad_argnums=(0, 1))
 @loss_function(ranges={"data_range": "> 0", "eps": ">= 0"})
 def psnr(predictions, targets, *, data_range, eps=1e-8, weights=None, where=None,
          reduction="mean"):
@@ -681,12 +713,6 @@ def psnr(predictions, targets, *, data_range, eps=1e-8, weights=None, where=None
   """
   values = _psnr_values(predictions, targets, where, data_range, eps)
   return reduce_loss(values, reduction, where=where, weights=weights)
-
-
-def _psnr_edges(key):
-  p, t = _images_example(key)
-  kw = {"data_range": 1.0}
-  return [((t, t), kw), ((t + 1e-7, t), kw), ((255.0 * p, 255.0 * t), {"data_range": 255.0})]
 
 
 @register(family="image", tasks=_IMAGE_TASKS, input_kind="images",
