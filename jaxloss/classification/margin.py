@@ -185,7 +185,7 @@ def multiclass_hinge_loss(scores, labels, *, p=1, margin=1.0, class_weights=None
     >>> import jax.numpy as jnp, jaxloss
     >>> s = jnp.array([[0.1, 0.2, 0.4, 0.8]])
     >>> print(jaxloss.multiclass_hinge_loss(s, jnp.array([3])))
-    0.32500002
+    0.325
   """
   s, labels, kind, where = class_inputs(scores, labels, -1, where, logits_name="scores")
   if kind != "int":
