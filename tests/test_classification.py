@@ -617,9 +617,11 @@ def test_js_matches_scipy():
 def test_divergence_gradients_finite_differences():
   with jax.enable_x64(True):
     z = jnp.asarray(_logits((4, 3)))
-    t = jax.nn.softmax(jnp.asarray(_logits((4, 3), seed=6)))
-    check_grads(jaxloss.kl_divergence, (z, t), order=1, modes=["rev"])
-    check_grads(jaxloss.js_divergence, (z, t), order=1, modes=["rev"])
+    # Targets bounded away from 0: d^3/dt^3 (t log t) = -1/t^2 makes the
+    # finite-difference truncation error blow up near t = 0.
+    t = jax.nn.softmax(jnp.asarray(_logits((4, 3), 0.5, seed=6)))
+    check_grads(jaxloss.kl_divergence, (z, t), order=1, modes=["rev"], eps=1e-6)
+    check_grads(jaxloss.js_divergence, (z, t), order=1, modes=["rev"], eps=1e-6)
     check_grads(jaxloss.gini_impurity, (z,), order=1, modes=["rev"])
 
 
