@@ -725,3 +725,31 @@ def test_properties_of_softmax_losses(a, y):
   assert float(jaxloss.cross_entropy(perfect, lab)) == 0.0
   assert float(jaxloss.focal_loss(perfect, lab)) == 0.0
   assert float(jaxloss.multiclass_hinge_loss(perfect, lab)) == 0.0
+
+
+def test_parity_with_optax():
+  optax = pytest.importorskip("optax")
+  z = jnp.asarray(_logits((6, 4)), jnp.float32)
+  y = jnp.asarray(_labels((6,), 4))
+  oh = jax.nn.one_hot(y, 4)
+  t = jax.nn.softmax(jnp.asarray(_logits((6, 4), seed=3), jnp.float32))
+  x = jnp.asarray(_logits((6, 4), seed=5), jnp.float32)
+  b = jnp.asarray(RNG.random((6, 4)), jnp.float32)
+  s = jnp.where(b > 0.5, 1.0, -1.0)
+  pairs = [
+      (jaxloss.cross_entropy(z, y, reduction="none"),
+       optax.losses.softmax_cross_entropy_with_integer_labels(z, y)),
+      (jaxloss.cross_entropy(z, oh, label_smoothing=0.1, reduction="none"),
+       optax.losses.softmax_cross_entropy(z, optax.smooth_labels(oh, 0.1))),
+      (jaxloss.poly1_cross_entropy(z, oh, reduction="none"),
+       optax.losses.poly_loss_cross_entropy(z, oh)),
+      (jaxloss.binary_cross_entropy(x, b, reduction="none"),
+       optax.losses.sigmoid_binary_cross_entropy(x, b)),
+      (jaxloss.sigmoid_focal_loss(x, b, reduction="none"),
+       optax.losses.sigmoid_focal_loss(x, b, alpha=0.25)),
+      (jaxloss.kl_divergence(z, t, reduction="none"),
+       optax.losses.kl_divergence(jax.nn.log_softmax(z), t)),
+      (jaxloss.hinge_loss(x, s, reduction="none"), optax.losses.hinge_loss(x, s)),
+  ]
+  for ours, theirs in pairs:
+    np.testing.assert_allclose(ours, theirs, rtol=2e-5, atol=1e-6)
