@@ -11,6 +11,7 @@ import importlib
 from jaxloss import boxes, catalog
 from jaxloss._api import LossInputError, LossTypeError
 from jaxloss.adaptive import *  # noqa: F403
+from jaxloss.classification import *  # noqa: F403
 from jaxloss.composite import *  # noqa: F403
 from jaxloss.detection import *  # noqa: F403
 from jaxloss.image import *  # noqa: F403
@@ -20,7 +21,7 @@ from jaxloss.tracking import *  # noqa: F403
 
 __version__ = "0.1.0"
 
-_FAMILY_MODULES = ("adaptive", "composite", "detection", "image", "regression", "robust",
+_FAMILY_MODULES = ("adaptive", "classification", "composite", "detection", "image", "regression", "robust",
                    "tracking")
 
 __all__ = sorted(
