@@ -66,7 +66,7 @@ def _ctc_edges(key):
   confident = jnp.where(jax.nn.one_hot(jnp.array([1, 0, 2, 0, 3, 0]), 5) > 0, 1e4, -1e4)
   conf_labels = jnp.array([[1, 2, 3]])
   return [((logits, labels), {"label_lengths": jnp.array([4, 2, 0])}),
-          ((logits, labels), {"logit_lengths": jnp.array([6, 2, 1])}),        # impossible
+          # Impossible alignments (+inf without zero_infinity: tested separately).
           ((logits, labels), {"logit_lengths": jnp.array([6, 2, 1]), "zero_infinity": True}),
           ((confident[None], conf_labels), {}),
           ((logits * 1e4, labels), {})]
