@@ -243,13 +243,13 @@ def _shift_left(x, fill):
   return jnp.concatenate([x[..., 1:], jnp.full_like(x[..., :1], fill)], axis=-1)
 
 
-def _softmin3(a, va, b, vb, c, vc, gamma):
-  """``-gamma log sum exp(-x / gamma)`` over the valid ones of three values.
+def _soft3(a, va, b, vb, c, vc, gamma):
+  """Soft-min of three values and its softmax weights, over the valid ones.
 
-  Inputs of invalid entries are replaced before any arithmetic, and the max
-  shift is over valid entries only, so nothing overflows for tiny gamma and
-  the result is finite (0) where no entry is valid (a cell that is masked
-  anyway).
+  Returns ``(-gamma log sum exp(-x / gamma), (p_a, p_b, p_c))``. Inputs of
+  invalid entries are replaced before any arithmetic and the max shift is
+  over valid entries only, so nothing overflows for tiny gamma; where no
+  entry is valid (a cell masked anyway) the value and weights are 0.
   """
   za = -jnp.where(va, a, 0.0) / gamma
   zb = -jnp.where(vb, b, 0.0) / gamma
@@ -259,11 +259,22 @@ def _softmin3(a, va, b, vb, c, vc, gamma):
                    jnp.where(vc, zc, neg))
   anyv = va | vb | vc
   mx = jax.lax.stop_gradient(jnp.where(anyv, mx, 0.0))
-  s = (jnp.where(va, jnp.exp(jnp.where(va, za - mx, 0.0)), 0.0)
-       + jnp.where(vb, jnp.exp(jnp.where(vb, zb - mx, 0.0)), 0.0)
-       + jnp.where(vc, jnp.exp(jnp.where(vc, zc - mx, 0.0)), 0.0))
-  lse = jnp.log(jnp.where(anyv, s, 1.0)) + mx
-  return jnp.where(anyv, -gamma * lse, 0.0)
+  ea = jnp.where(va, jnp.exp(jnp.where(va, za - mx, 0.0)), 0.0)
+  eb = jnp.where(vb, jnp.exp(jnp.where(vb, zb - mx, 0.0)), 0.0)
+  ec = jnp.where(vc, jnp.exp(jnp.where(vc, zc - mx, 0.0)), 0.0)
+  s = jnp.where(anyv, ea + eb + ec, 1.0)
+  value = jnp.where(anyv, -gamma * (jnp.log(s) + mx), 0.0)
+  return value, (ea / s, eb / s, ec / s)
+
+
+def _cell_soft3(r2, v2, r1, v1, gamma):
+  """Soft-min over the predecessors of every cell of the next anti-diagonal.
+
+  For cell ``(i, j)``: diagonal ``(i-1, j-1)`` on ``r2[i-1]``, up ``(i-1, j)``
+  on ``r1[i-1]``, left ``(i, j-1)`` on ``r1[i]``.
+  """
+  return _soft3(_shift_right(r2, 0.0), _shift_right(v2, False),
+                _shift_right(r1, 0.0), _shift_right(v1, False), r1, v1, gamma)
 
 
 def _sdtw_table(dmat, gamma):
@@ -277,9 +288,7 @@ def _sdtw_table(dmat, gamma):
   def step(carry, xs):
     r2, r1 = carry
     dk, vk, v1, v2 = xs
-    soft = _softmin3(_shift_right(r2, 0.0), _shift_right(v2, False),
-                     _shift_right(r1, 0.0), _shift_right(v1, False),
-                     r1, v1, gamma)
+    soft, _ = _cell_soft3(r2, v2, r1, v1, gamma)
     rk = jnp.where(vk, dk + soft, 0.0)
     return (r1, rk), rk
 
@@ -289,37 +298,39 @@ def _sdtw_table(dmat, gamma):
     table = jnp.concatenate([r0[None], r1[None], rest], axis=0)
   else:
     table = jnp.stack([r0, r1])[: n + m + 1]
-  return table, dskew, valid
+  return table, valid
 
 
-def _sdtw_alignment(table, dskew, valid, gamma):
-  """Backward recursion: E = dR[n, m] / dR (Cuturi & Blondel, Alg. 2), skewed."""
+def _sdtw_alignment(table, valid, gamma):
+  """Backward recursion: E = dR[n, m] / dR (Cuturi & Blondel, Alg. 2), skewed.
+
+  ``E[i, j] = sum over successors s of E[s] * P_s(i, j)`` with ``P_s`` the
+  soft-min weight of ``(i, j)`` in the soft-min of ``s``. The weights are
+  recomputed from the predecessors' R values with a local max shift (as the
+  forward pass does) rather than as ``exp((R_s - D_s - R_ij) / gamma)``,
+  which subtracts large R values and loses float32 accuracy on long series.
+  """
   kk, width = table.shape
   n = width - 1
   pad_r = jnp.concatenate([table, jnp.zeros((1, width), table.dtype)], axis=0)
-  pad_d = jnp.concatenate([dskew, jnp.zeros((1, width), dskew.dtype)], axis=0)
   pad_v = jnp.concatenate([jnp.asarray(valid), jnp.zeros((1, width), bool)], axis=0)
   e_last = jnp.zeros((width,), table.dtype).at[n].set(1.0)
-
-  def weight(s, vs, rk):
-    return jnp.where(vs, jnp.exp(jnp.where(vs, (s - rk) / gamma, 0.0)), 0.0)
+  zeros = jnp.zeros_like(e_last)
 
   def step(carry, k):
-    e1, e2 = carry
-    rk, r1, r2 = pad_r[k], pad_r[k + 1], pad_r[k + 2]
-    d1, d2 = pad_d[k + 1], pad_d[k + 2]
-    vk, v1, v2 = pad_v[k], pad_v[k + 1], pad_v[k + 2]
-    # Successors of (i, j): (i+1, j) and (i, j+1) on diagonal k+1, (i+1, j+1) on k+2.
-    w_down = weight(_shift_left(r1 - d1, 0.0), _shift_left(v1, False) & vk, rk)
-    w_right = weight(r1 - d1, v1 & vk, rk)
-    w_diag = weight(_shift_left(r2 - d2, 0.0), _shift_left(v2, False) & vk, rk)
-    ek = w_down * _shift_left(e1, 0.0) + w_right * e1 + w_diag * _shift_left(e2, 0.0)
-    return (ek, e1), ek
+    e1, e2, pd2 = carry  # E on diagonals k+1, k+2; diagonal weights of k+2
+    vk, v1 = pad_v[k], pad_v[k + 1]
+    # Weights of the cells on diagonal k+1 over their predecessors on k, k-1.
+    _, (pd1, pu1, pl1) = _cell_soft3(pad_r[k - 1], pad_v[k - 1], pad_r[k], vk, gamma)
+    f1 = jnp.where(v1, e1, 0.0)
+    ek = (_shift_left(f1 * pu1, 0.0) + f1 * pl1 + _shift_left(e2 * pd2, 0.0))
+    ek = jnp.where(vk, ek, 0.0)
+    return (ek, e1, jnp.where(v1, pd1, 0.0)), ek
 
   ks = jnp.arange(kk - 2, 1, -1)
-  _, rest = jax.lax.scan(step, (e_last, jnp.zeros_like(e_last)), ks)
-  zeros = jnp.zeros((2, width), table.dtype)
-  return jnp.concatenate([zeros, rest[::-1], e_last[None]], axis=0)[:kk]
+  _, rest = jax.lax.scan(step, (e_last, zeros, zeros), ks)
+  head = jnp.zeros((2, width), table.dtype)
+  return jnp.concatenate([head, rest[::-1], e_last[None]], axis=0)[:kk]
 
 
 def _unskew(eskew, n, m):
@@ -331,20 +342,20 @@ def _unskew(eskew, n, m):
 @jax.custom_vjp
 def _sdtw_from_costs(dmat, gamma):
   n, _ = dmat.shape
-  table, _, _ = _sdtw_table(dmat, gamma)
+  table, _ = _sdtw_table(dmat, gamma)
   return table[-1, n]
 
 
 def _sdtw_fwd(dmat, gamma):
   n, _ = dmat.shape
-  table, dskew, _ = _sdtw_table(dmat, gamma)
-  return table[-1, n], (table, dskew, gamma, dmat.shape)
+  table, _ = _sdtw_table(dmat, gamma)
+  return table[-1, n], (table, gamma, dmat.shape)
 
 
 def _sdtw_bwd(res, g):
-  table, dskew, gamma, (n, m) = res
+  table, gamma, (n, m) = res
   valid, _, _, _ = _skew_layout(n, m)
-  eskew = _sdtw_alignment(table, dskew, valid, gamma)
+  eskew = _sdtw_alignment(table, valid, gamma)
   # No gradient with respect to gamma (a hyperparameter here).
   return _unskew(eskew, n, m) * g, jnp.zeros_like(gamma)
 
@@ -359,8 +370,8 @@ def soft_alignment(dmat, gamma):
   again (DILATE's temporal term needs the gradient of E).
   """
   n, m = dmat.shape
-  table, dskew, valid = _sdtw_table(dmat, gamma)
-  return _unskew(_sdtw_alignment(table, dskew, valid, gamma), n, m)
+  table, valid = _sdtw_table(dmat, gamma)
+  return _unskew(_sdtw_alignment(table, valid, gamma), n, m)
 
 
 def _sq_euclidean(x, y):

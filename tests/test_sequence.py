@@ -125,6 +125,19 @@ def test_soft_dtw_gradient_is_the_expected_alignment():
                 (jnp.asarray(x[None]), jnp.asarray(y[None])), order=1, modes=["rev"])
 
 
+def test_soft_dtw_float32_gradient_accuracy_on_long_series():
+  # The backward recursion recomputes soft-min weights locally; the textbook
+  # exp((R_s - D_s - R_ij) / gamma) form loses ~1e-3 relative accuracy here.
+  x = RNG.normal(size=(128, 3))
+  y = RNG.normal(size=(128, 3))
+  g32 = jax.grad(lambda a: jaxloss.soft_dtw(a, jnp.asarray(y, jnp.float32), gamma=0.1))(
+      jnp.asarray(x, jnp.float32))
+  with jax.enable_x64(True):
+    g64 = jax.grad(lambda a: jaxloss.soft_dtw(a, jnp.asarray(y), gamma=0.1))(jnp.asarray(x))
+    g64 = np.asarray(g64)
+  assert np.max(np.abs(np.asarray(g32) - g64)) < 1e-4 * np.max(np.abs(g64))
+
+
 def test_soft_dtw_small_gamma_tends_to_dtw_and_large_gamma_is_finite():
   x = RNG.normal(size=(9, 1))
   y = RNG.normal(size=(7, 1))
