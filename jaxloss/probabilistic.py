@@ -562,7 +562,7 @@ def _beta_edges(key):
           peer="torch.distributions.Beta(concentration1, concentration0).log_prob "
                "(negated); gluonts BetaOutput",
           references=("scipy.stats.beta", "GluonTS BetaOutput"),
-          efficiency=("high", "elementwise, one betaln"),
+          efficiency=("high", "elementwise, three lgamma"),
           complexity=("low", "two concentration heads"),
           stability=("medium", "target clamped to [eps, 1 - eps]"),
           example=_beta_example, edge_cases=_beta_edges, grad_argnums=(0, 2))
@@ -608,7 +608,10 @@ def beta_nll(concentration1, target, concentration0, *, eps=1e-6, weights=None,
   a = clamp_min_straight_through(a, e)
   b = clamp_min_straight_through(b, e)
   y = jnp.clip(y, e, 1.0 - e)
-  values = betaln(a, b) - (a - 1.0) * jnp.log(y) - (b - 1.0) * jnp.log1p(-y)
+  # lgamma form rather than betaln: same accuracy for moderate concentrations
+  # and several times cheaper to compile.
+  log_beta = gammaln(a) + gammaln(b) - gammaln(a + b)
+  values = log_beta - (a - 1.0) * jnp.log(y) - (b - 1.0) * jnp.log1p(-y)
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
