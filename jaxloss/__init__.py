@@ -6,10 +6,12 @@ defines ``__all__``; this file re-exports them (one line per family).
 """
 
 from jaxloss import catalog
+from jaxloss import forecasting as _forecasting
 from jaxloss import probabilistic as _probabilistic
 from jaxloss import regression as _regression
 from jaxloss import sequence as _sequence
 from jaxloss._api import LossInputError, LossTypeError
+from jaxloss.forecasting import *  # noqa: F403
 from jaxloss.probabilistic import *  # noqa: F403
 from jaxloss.regression import *  # noqa: F403
 from jaxloss.sequence import *  # noqa: F403
@@ -20,5 +22,6 @@ __all__ = sorted(
     ["catalog", "LossInputError", "LossTypeError"]
     + list(_regression.__all__)
     + list(_probabilistic.__all__)
+    + list(_forecasting.__all__)
     + list(_sequence.__all__)
 )

@@ -195,3 +195,13 @@ def mask_fill(x, where, fill=0.0, *, trailing=0):
   where = jnp.asarray(where)
   mask = where.reshape(where.shape + (1,) * trailing)
   return jnp.where(mask, x, jnp.asarray(fill, dtype=jnp.asarray(x).dtype))
+
+
+def clamp_min_straight_through(x, eps):
+  """``max(x, eps)`` in the forward pass with the identity gradient.
+
+  torch's ``gaussian_nll_loss`` clamps a detached copy of ``var``; this is the
+  same thing in JAX. The gradient is the unclamped one, so an optimiser keeps
+  pushing a too-small parameter up instead of seeing a flat zero gradient.
+  """
+  return x + jax.lax.stop_gradient(jnp.maximum(x, eps) - x)
