@@ -220,3 +220,25 @@ def test_smape_bounded_and_symmetric(p, y):
   b = float(jaxloss.smape(jnp.array([y]), jnp.array([p])))
   assert -1e-6 <= a <= 2 + 1e-6
   assert abs(a - b) < 1e-5
+
+
+@pytest.mark.parametrize("name", ["mape", "smape", "wape", "mase", "trend_aware_loss",
+                                  "interval_score", "crps_gaussian"])
+def test_point_and_score_gradients_match_finite_differences(name):
+  fn = getattr(jaxloss, name)
+  with jax.enable_x64(True):
+    r = np.random.default_rng(3)
+    y = r.uniform(1.0, 2.0, (3, 5))
+    # Predictions at least 0.1 away from the targets: no kink inside the FD step.
+    p = y + r.choice([-1, 1], (3, 5)) * r.uniform(0.1, 0.5, (3, 5))
+    yj, pj = jnp.asarray(y), jnp.asarray(p)
+    if name == "mase":
+      hist = jnp.asarray(r.normal(size=(3, 8)))
+      f = lambda a: fn(a, yj, hist, season_length=2)  # noqa: E731
+    elif name == "interval_score":
+      f = lambda a: fn(jnp.stack([a - 0.3, a + 0.05], -1), yj)  # noqa: E731
+    elif name == "crps_gaussian":
+      f = lambda a: fn(a, yj, jnp.abs(a) + 0.5)  # noqa: E731
+    else:
+      f = lambda a: fn(a, yj)  # noqa: E731
+    check_grads(f, (pj,), order=1, modes=["rev"])
