@@ -122,8 +122,6 @@ def test_soft_dtw_gradient_is_the_expected_alignment():
     np.testing.assert_allclose(gx, ref, rtol=1e-9, atol=1e-10)
     check_grads(lambda a, b: jaxloss.soft_dtw(a, b, gamma=gamma), (jnp.asarray(x), jnp.asarray(y)),
                 order=1, modes=["rev"])
-    check_grads(lambda a, b: jaxloss.soft_dtw(a, b, gamma=0.05),
-                (jnp.asarray(x[None]), jnp.asarray(y[None])), order=1, modes=["rev"])
     for xa, ya in ((x[:1], y), (x[:1], y[:1])):  # single-step series
       g1 = jax.grad(lambda a, ya=ya: jaxloss.soft_dtw(a, jnp.asarray(ya), gamma=gamma))(
           jnp.asarray(xa))
