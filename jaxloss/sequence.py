@@ -467,8 +467,8 @@ def soft_dtw(x, y, *, gamma=1.0, weights=None, where=None, reduction="mean"):
     A scalar for "mean"/"sum"; the batch shape ``[...]`` for "none".
 
   Raises:
-    LossInputError: ranks or batch/feature shapes differ; concrete
-      ``gamma <= 0``.
+    LossInputError: ranks or batch/feature shapes differ, or a series is
+      empty; concrete ``gamma <= 0``.
 
   References:
     Cuturi & Blondel 2017 (value: Alg. 1; gradient: Alg. 2). Matches
@@ -522,8 +522,8 @@ def soft_dtw_divergence(x, y, *, gamma=1.0, weights=None, where=None, reduction=
     A scalar for "mean"/"sum"; ``[...]`` for "none".
 
   Raises:
-    LossInputError: ranks or batch/feature shapes differ; concrete
-      ``gamma <= 0``.
+    LossInputError: ranks or batch/feature shapes differ, or a series is
+      empty; concrete ``gamma <= 0``.
 
   References:
     Blondel et al. 2021 (non-negativity holds for the squared-Euclidean
