@@ -249,3 +249,13 @@ def safe_pow(x, p):
   safe_x = jnp.where(positive, x, jnp.ones_like(x))
   at_zero = jnp.where(p == 0, jnp.ones_like(x), jnp.zeros_like(x))
   return jnp.where(positive, jnp.exp(p * jnp.log(safe_x)), at_zero)
+
+
+def clamp_min_straight_through(x, eps):
+  """``max(x, eps)`` in the forward pass with the identity gradient.
+
+  torch's ``gaussian_nll_loss`` clamps a detached copy of ``var``; this is the
+  same thing in JAX. The gradient is the unclamped one, so an optimiser keeps
+  pushing a too-small parameter up instead of seeing a flat zero gradient.
+  """
+  return x + jax.lax.stop_gradient(jnp.maximum(x, eps) - x)
