@@ -7,12 +7,15 @@ defines ``__all__``; this file re-exports them (one line per family).
 
 from jaxloss import catalog
 from jaxloss import regression as _regression
+from jaxloss import scalable as _scalable
 from jaxloss._api import LossInputError, LossTypeError
 from jaxloss.regression import *  # noqa: F403
+from jaxloss.scalable import *  # noqa: F403
 
 __version__ = "0.1.0"
 
 __all__ = sorted(
     ["catalog", "LossInputError", "LossTypeError"]
     + list(_regression.__all__)
+    + list(_scalable.__all__)
 )
