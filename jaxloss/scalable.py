@@ -87,8 +87,12 @@ def _soft_cap(x, cap):
   return cap * t, 1.0 - t * t
 
 
-def _online_update(carry, z, col_ids, colvalid, labels):
-  """Folds one chunk of logits ``z`` (N, C) into the running row statistics."""
+def _online_update(carry, z, col_ids, colvalid, labels, ref):
+  """Folds one chunk of logits ``z`` (N, C) into the running row statistics.
+
+  ``ref`` is a per-row reference logit: the sum for label smoothing is kept
+  relative to it, so a large common offset (1e6) cancels exactly.
+  """
   m, s, zy, zsum = carry
   neg = jnp.asarray(-jnp.inf, z.dtype)
   zm = jnp.where(colvalid, z, neg)
@@ -98,7 +102,7 @@ def _online_update(carry, z, col_ids, colvalid, labels):
   s = s * jnp.exp(m - shift) + jnp.sum(jnp.exp(zm - shift[:, None]), axis=1)
   match = (col_ids[None, :] == labels[:, None]) & colvalid
   zy = zy + jnp.sum(jnp.where(match, z, 0.0), axis=1)
-  zsum = zsum + jnp.sum(jnp.where(colvalid, z, 0.0), axis=1)
+  zsum = zsum + jnp.sum(jnp.where(colvalid, z - ref[:, None], 0.0), axis=1)
   return m_new, s, zy, zsum
 
 
@@ -107,19 +111,32 @@ def _init_carry(n, dtype):
           jnp.zeros((n,), dtype), jnp.zeros((n,), dtype))
 
 
-def _finish(carry, valid, vocab, ls, zl):
-  """Row losses and log-sum-exp from the accumulated statistics."""
+def _reference(z0):
+  """Per-row reference logit (the first one), 0 where it is not finite."""
+  return jnp.where(jnp.isfinite(z0), z0, 0.0)
+
+
+def _finish(carry, ref, valid, vocab, ls, zl):
+  """Row losses and the (shift, log-sum) pair of the log-sum-exp.
+
+  The loss is assembled as differences of nearby numbers (``m - z_y``,
+  ``m - ref``) before adding ``log s``: forming ``L = m + log s`` first would
+  round away ``log s`` when all logits share an offset of 1e6.
+  """
   m, s, zy, zsum = carry
   shift = jnp.where(jnp.isfinite(m), m, 0.0)
-  lse = jnp.log(s) + shift
-  smooth = jnp.where(ls > 0, ls * zsum / vocab, 0.0)
-  loss = lse - (1.0 - ls) * zy - smooth + zl * lse * lse
-  return jnp.where(valid, loss, 0.0), lse
+  logs = jnp.log(s)
+  lse = logs + shift
+  smooth = jnp.where(ls > 0, ls * ((shift - ref) - zsum / vocab), 0.0)
+  loss = logs + (1.0 - ls) * (shift - zy) + smooth + zl * lse * lse
+  return jnp.where(valid, loss, 0.0), (shift, logs)
 
 
-def _dlogits(z, lse, g, col_ids, colvalid, labels, vocab, ls, zl):
+def _dlogits(z, stats, g, col_ids, colvalid, labels, vocab, ls, zl):
   """d(row loss)/dz for one chunk, scaled by the row cotangents ``g``."""
-  p = jnp.where(colvalid, jnp.exp(z - lse[:, None]), 0.0)
+  shift, logs = stats
+  lse = shift + logs
+  p = jnp.where(colvalid, jnp.exp((z - shift[:, None]) - logs[:, None]), 0.0)
   onehot = (col_ids[None, :] == labels[:, None]) & colvalid
   d = (p * (1.0 + 2.0 * zl * lse)[:, None] - (1.0 - ls) * onehot
        - jnp.where(colvalid, ls / vocab, 0.0))
@@ -158,19 +175,21 @@ def _lce_fwd(chunk, has_cap, h, weight, bias, labels, valid, ls, zl, cap):
   vocab = weight.shape[0]
   wcs, bcs, n = _lce_chunks(weight, bias, chunk)
 
+  ref = _reference(_lce_logits(h, weight[:1], bias[:1], cap, has_cap, dtype)[0][:, 0])
+
   def step(carry, xs):
     wc, bc, c = xs
     z, _ = _lce_logits(h, wc, bc, cap, has_cap, dtype)
     col_ids = c * chunk + jnp.arange(chunk)
-    return _online_update(carry, z, col_ids, col_ids < vocab, labels), None
+    return _online_update(carry, z, col_ids, col_ids < vocab, labels, ref), None
 
   carry, _ = jax.lax.scan(step, _init_carry(h.shape[0], dtype), (wcs, bcs, jnp.arange(n)))
-  loss, lse = _finish(carry, valid, vocab, ls, zl)
-  return loss, (h, weight, bias, labels, valid, ls, zl, cap, lse)
+  loss, stats = _finish(carry, ref, valid, vocab, ls, zl)
+  return loss, (h, weight, bias, labels, valid, ls, zl, cap, stats)
 
 
 def _lce_bwd(chunk, has_cap, res, g):
-  h, weight, bias, labels, valid, ls, zl, cap, lse = res
+  h, weight, bias, labels, valid, ls, zl, cap, stats = res
   dtype = nx.compute_dtype(h, weight)
   vocab = weight.shape[0]
   wcs, bcs, n = _lce_chunks(weight, bias, chunk)
@@ -180,7 +199,7 @@ def _lce_bwd(chunk, has_cap, res, g):
     wc, bc, c = xs
     z, dcap = _lce_logits(h, wc, bc, cap, has_cap, dtype)
     col_ids = c * chunk + jnp.arange(chunk)
-    dz = _dlogits(z, lse, g, col_ids, col_ids < vocab, labels, vocab, ls, zl)
+    dz = _dlogits(z, stats, g, col_ids, col_ids < vocab, labels, vocab, ls, zl)
     if has_cap:
       dz = dz * dcap
     dh = dh + jnp.dot(dz, wc.astype(dtype), preferred_element_type=dtype)
@@ -366,6 +385,7 @@ def _cce_fwd(chunk, has_cap, logits, labels, valid, ls, zl, cap):
   n, vocab = logits.shape
   dtype = logits.dtype
   num = -(-vocab // chunk)
+  ref = _reference(_soft_cap(logits[:, 0], cap)[0] if has_cap else logits[:, 0])
 
   def step(carry, c):
     # The last chunk is slid back to end at V (no padded copy of the logits);
@@ -374,16 +394,16 @@ def _cce_fwd(chunk, has_cap, logits, labels, valid, ls, zl, cap):
     x = jax.lax.dynamic_slice_in_dim(logits, start, chunk, axis=1)
     z = _soft_cap(x, cap)[0] if has_cap else x
     col_ids = start + jnp.arange(chunk)
-    return _online_update(carry, z, col_ids, col_ids >= c * chunk, labels), None
+    return _online_update(carry, z, col_ids, col_ids >= c * chunk, labels, ref), None
 
   carry, _ = jax.lax.scan(step, _init_carry(n, dtype), jnp.arange(num))
-  loss, lse = _finish(carry, valid, vocab, ls, zl)
-  return loss, (logits, labels, valid, ls, zl, cap, lse)
+  loss, stats = _finish(carry, ref, valid, vocab, ls, zl)
+  return loss, (logits, labels, valid, ls, zl, cap, stats)
 
 
 def _cce_bwd(chunk, has_cap, res, g):
   del chunk
-  logits, labels, valid, ls, zl, cap, lse = res
+  logits, labels, valid, ls, zl, cap, stats = res
   vocab = logits.shape[1]
   g = jnp.where(valid, g, 0.0).astype(logits.dtype)
   # One fused elementwise pass over the logits writes the gradient.
@@ -392,7 +412,7 @@ def _cce_bwd(chunk, has_cap, res, g):
   else:
     z, dcap = logits, None
   col_ids = jnp.arange(vocab)
-  dz = _dlogits(z, lse, g, col_ids, jnp.ones((vocab,), bool), labels, vocab, ls, zl)
+  dz = _dlogits(z, stats, g, col_ids, jnp.ones((vocab,), bool), labels, vocab, ls, zl)
   if has_cap:
     dz = dz * dcap
   dz = jnp.where(valid[:, None], dz, 0.0)
