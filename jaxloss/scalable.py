@@ -396,7 +396,13 @@ def _cce_fwd(chunk, has_cap, logits, labels, valid, ls, zl, cap):
     col_ids = start + jnp.arange(chunk)
     return _online_update(carry, z, col_ids, col_ids >= c * chunk, labels, ref), None
 
-  carry, _ = jax.lax.scan(step, _init_carry(n, dtype), jnp.arange(num))
+  if num == 1:
+    # One chunk: a single fused pass over the logits, no slice buffer.
+    z = _soft_cap(logits, cap)[0] if has_cap else logits
+    col_ids = jnp.arange(vocab)
+    carry = _online_update(_init_carry(n, dtype), z, col_ids, col_ids >= 0, labels, ref)
+  else:
+    carry, _ = jax.lax.scan(step, _init_carry(n, dtype), jnp.arange(num))
   loss, stats = _finish(carry, ref, valid, vocab, ls, zl)
   return loss, (logits, labels, valid, ls, zl, cap, stats)
 
@@ -467,7 +473,12 @@ def chunked_cross_entropy(logits, labels, *, chunk_size=4096, ignore_index=-100,
   Args:
     logits: floating array ``(..., V)``.
     labels: integer class ids of shape ``logits.shape[:-1]``.
-    chunk_size: classes per chunk (static int, default 4096).
+    chunk_size: classes per chunk (static int, default 4096), or None for a
+      single fused pass. XLA already fuses the naive loss over existing logits
+      (no ``N x V`` temporaries on CPU, see ``benchmarks/bench_scalable.py``),
+      so the chunks bound the working set of the forward pass at the cost of
+      an ``N x chunk_size`` slice buffer; the gain is the backward pass that
+      writes only the gradient.
     ignore_index: rows whose label equals it are excluded (default -100, as
       torch; None disables).
     label_smoothing: :math:`\alpha \in [0, 1]` (default 0.0), as torch.
@@ -498,11 +509,11 @@ def chunked_cross_entropy(logits, labels, *, chunk_size=4096, ignore_index=-100,
     >>> import jax.numpy as jnp, jaxloss
     >>> logits = jnp.array([[2., 1., 0.], [0., 0., 3.]])
     >>> print(jaxloss.chunked_cross_entropy(logits, jnp.array([0, 2]), chunk_size=2))
-    0.25126445
+    0.25126442
   """
   check_floating("logits", logits)
   check_min_rank("logits", logits, 1)
-  _ce_common_checks(chunk_size, ignore_index)
+  _ce_common_checks(chunk_size if chunk_size is not None else 1, ignore_index)
   if class_labels("chunked_cross_entropy", logits, labels) != "int":
     raise LossInputError(
         f"labels must be integer class ids of shape {shape_of(logits)[:-1]}, got "
@@ -514,7 +525,7 @@ def chunked_cross_entropy(logits, labels, *, chunk_size=4096, ignore_index=-100,
   x = nx.mask_fill(logits.astype(dtype), valid, trailing=1).reshape(-1, vocab)
   has_cap = logit_soft_cap is not None
   cap = jnp.asarray(logit_soft_cap if has_cap else 1.0, dtype)
-  rows = _cce(min(chunk_size, vocab), has_cap, x, labels.reshape(-1), valid.reshape(-1),
+  rows = _cce(vocab if chunk_size is None else min(chunk_size, vocab), has_cap, x, labels.reshape(-1), valid.reshape(-1),
               jnp.asarray(label_smoothing, dtype), jnp.asarray(z_loss, dtype), cap)
   return reduce_loss(rows.reshape(labels.shape), reduction, where=valid, weights=weights)
 
