@@ -49,10 +49,10 @@ _MECHREZ = ("Mechrez et al., The Contextual Loss for Image Transformation with N
             "Data, ECCV 2018")
 
 
-def _pair(predictions, targets, where):
-  check_floating("predictions", predictions)
-  check_min_rank("predictions", predictions, 1, "a leading batch axis")
-  check_same_shape("predictions", predictions, "targets", targets)
+def _pair(predictions, targets, where, names=("predictions", "targets")):
+  check_floating(names[0], predictions)
+  check_min_rank(names[0], predictions, 1, "a leading batch axis")
+  check_same_shape(names[0], predictions, names[1], targets)
   dtype = nx.compute_dtype(predictions, targets)
   p = nx.mask_fill(predictions.astype(dtype), where)
   t = nx.mask_fill(jnp.asarray(targets).astype(dtype), where)
@@ -114,7 +114,7 @@ def cycle_consistency_loss(reconstructed, inputs, *, distance="l1", weights=None
     >>> print(jaxloss.cycle_consistency_loss(jnp.array([0.5, 1.]), jnp.array([0., 1.])))
     0.25
   """
-  p, t = _pair(reconstructed, inputs, where)
+  p, t = _pair(reconstructed, inputs, where, ("reconstructed", "inputs"))
   d = p - t
   values = jnp.abs(d) if distance == "l1" else d * d
   return reduce_loss(values, reduction, where=where, weights=weights)
