@@ -159,7 +159,7 @@ def test_diffusion_grads_and_edges():
   x0, eps, _ = _batch((3, 2))
   t = jnp.array([0, 1, 2])
   for ptype in ("epsilon", "x0", "v"):
-    v, g = jax.value_and_grad(lambda p: jaxloss.diffusion_loss(
+    v, g = jax.value_and_grad(lambda p, ptype=ptype: jaxloss.diffusion_loss(
         p, x0, eps, t, alphas_cumprod=ac, prediction_type=ptype, weighting="min_snr"))(
             jnp.zeros_like(x0))
     chex.assert_tree_all_finite((v, g))

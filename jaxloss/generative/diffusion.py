@@ -99,7 +99,7 @@ def cosine_schedule(num_timesteps=1000, *, s=0.008, max_beta=0.999):
 
   >>> s = cosine_schedule(1000)
   >>> print(round(float(s.alphas_cumprod[499]), 4))
-  0.4993
+  0.4938
   """
   _check_steps(num_timesteps)
   return _from_alphas_bar(lambda t: np.cos((t + s) / (1 + s) * math.pi / 2) ** 2,

@@ -25,7 +25,6 @@ import jax.numpy as jnp
 from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
-    LossInputError,
     check_floating,
     check_min_rank,
     check_same_shape,

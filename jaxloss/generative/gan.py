@@ -372,7 +372,7 @@ def gradient_penalty(real, fake, *, discriminator_fn, key=None, alpha=None, para
     >>> critic = lambda x: jnp.sum(3.0 * x, axis=-1)   # |grad| = 3 * sqrt(2)
     >>> x = jnp.ones((4, 2))
     >>> print(jaxloss.gradient_penalty(x, -x, discriminator_fn=critic, key=jax.random.key(0)))
-    10.514719
+    10.514717
   """
   _check_inputs("real", real)
   check_same_shape("real", real, "fake", fake)
