@@ -338,6 +338,16 @@ def _contextual_term(x, y, band_width):
   return -(jax.nn.logsumexp(log_cx_j, axis=-1) - math.log(m))
 
 
+def _small_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.uniform(k1, (3, 3, 3, 2)), ex.uniform(k2, (3, 3, 3, 2))), {}
+
+
+def _small_edges(key):
+  (p, t), _ = _small_example(key)
+  return [((t, t), {}), ((jnp.zeros_like(p), jnp.zeros_like(t)), {})]
+
+
 @register(tasks=("image-to-image translation", "style transfer", "image inpainting",
                  "non-aligned image restoration"),
           peer="S-aiueo32/contextual_loss contextual_loss(x, y, band_width=0.5, "
@@ -346,7 +356,7 @@ def _contextual_term(x, y, band_width):
           efficiency=("low", "pairwise N x M feature similarities per example"),
           complexity=("high", "feature extractor, centring, relative distances"),
           stability=("medium", "computed in log space; min/max select one pair each"),
-          **_FEATURE)
+          **{**_FEATURE, "example": _small_example, "edge_cases": _small_edges})
 @loss_function(static=("feature_fn",), ranges={"band_width": "> 0"})
 def contextual_loss(predictions, targets, *, feature_fn=None, params=None, layer_weights=None,
                     band_width=0.5, weights=None, where=None, reduction="mean"):

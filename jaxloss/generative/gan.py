@@ -82,11 +82,9 @@ def _gan_example(key):
 
 def _gan_edges(key):
   r, f = _gan_example(key)[0]
-  out = []
-  for kind in GAN_KINDS:
-    out.append(((r * 1e4, f * 1e4), {"kind": kind}))     # saturated logits
-    out.append(((jnp.zeros(8), jnp.zeros(8)), {"kind": kind}))
-  return out
+  # Saturated logits (and exact zeros for the piecewise kinds' kinks).
+  return ([((r * 1e4, f * 1e4), {"kind": kind}) for kind in GAN_KINDS]
+          + [((jnp.zeros(8), jnp.zeros(8)), {"kind": "hinge"})])
 
 
 _GAN_PEERS = ("torchgan.losses (MinimaxDiscriminatorLoss, LeastSquaresDiscriminatorLoss, "
@@ -181,8 +179,7 @@ def _gen_example(key):
 
 def _gen_edges(key):
   (r, f), _ = _gan_example(key)
-  return [((f * s,), {"real_logits": r * s, "kind": kind})
-          for kind in GAN_KINDS for s in (1e4, 0.0)]
+  return [((f * 1e4,), {"real_logits": r * 1e4, "kind": kind}) for kind in GAN_KINDS]
 
 
 def _gen_bad(key):
@@ -340,11 +337,11 @@ def gradient_penalty(real, fake, *, discriminator_fn, key=None, alpha=None, para
   (10 in the paper) yourself.
 
   Args:
+    real: floating array ``[B, ...]`` of real samples.
+    fake: array of the same shape, generated samples.
     discriminator_fn: static callable ``D(x)``, or ``D(params, x)`` when
       ``params`` is given (``D(..., condition)`` when ``condition`` is given),
       returning one logit per example (any shape ``[B, ...]``; it is summed).
-    real: floating array ``[B, ...]`` of real samples.
-    fake: array of the same shape, generated samples.
     key: PRNG key for :math:`\alpha` (one uniform per example). Required
       unless ``alpha`` is given.
     alpha: optional explicit interpolation weights, shape ``[B]``.
@@ -446,9 +443,9 @@ def r1_penalty(real, *, discriminator_fn, params=None, condition=None, weights=N
   discriminator loss; multiply by ``gamma / 2`` yourself.
 
   Args:
+    real: floating array ``[B, ...]`` of real samples.
     discriminator_fn: static callable ``D(x)`` or ``D(params, x)`` (plus
       ``condition`` last when given), one logit per example.
-    real: floating array ``[B, ...]`` of real samples.
     params: optional pytree of discriminator parameters (traced).
     condition: optional conditioning input passed to the discriminator.
     weights: optional per-example weights ``[B]``.
@@ -487,9 +484,9 @@ def r2_penalty(fake, *, discriminator_fn, params=None, condition=None, weights=N
   with ``stop_gradient`` if the generator must not receive this gradient).
 
   Args:
+    fake: floating array ``[B, ...]`` of generated samples.
     discriminator_fn: static callable ``D(x)`` or ``D(params, x)`` (plus
       ``condition`` last when given), one logit per example.
-    fake: floating array ``[B, ...]`` of generated samples.
     params: optional pytree of discriminator parameters (traced).
     condition: optional conditioning input passed to the discriminator.
     weights: optional per-example weights ``[B]``.
