@@ -179,6 +179,11 @@ def test_diffusion_errors():
     jaxloss.diffusion_loss(x0, x0, eps, t, alphas_cumprod=ac, prediction_type="score")
   with pytest.raises(LossInputError, match="alphas_cumprod must have rank 1"):
     jaxloss.diffusion_loss(x0, x0, eps, t, alphas_cumprod=ac[None])
+  # Out-of-range timesteps: a value check that fires under chex.chexify.
+  checked = chex.chexify(lambda t: jaxloss.diffusion_loss(x0, x0, eps, t, alphas_cumprod=ac))
+  with pytest.raises(Exception, match=r"timesteps must be in \[0, 40\)"):
+    checked(t + T)
+    chex.block_until_chexify_assertions_complete()
 
 
 def test_loss_per_timestep_and_per_example():

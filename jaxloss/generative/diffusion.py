@@ -21,6 +21,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
 
 from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
@@ -133,6 +134,10 @@ def _check_schedule(alphas_cumprod, timesteps, batch):
   if jnp.shape(timesteps) != (batch,):
     raise LossInputError(
         f"timesteps has shape {jnp.shape(timesteps)}; expected ({batch},), one per example")
+  n = jnp.shape(alphas_cumprod)[0]
+  # A value check (no-op unless run under checkify/chexify): jit clips the gather.
+  checkify.debug_check(jnp.all((jnp.asarray(timesteps) >= 0) & (jnp.asarray(timesteps) < n)),
+                       f"timesteps must be in [0, {n})")
 
 
 def _coeffs(alphas_cumprod, timesteps, ndim, dtype):
