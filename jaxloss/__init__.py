@@ -15,6 +15,7 @@ from jaxloss.classification import *  # noqa: F403
 from jaxloss.composite import *  # noqa: F403
 from jaxloss.detection import *  # noqa: F403
 from jaxloss.forecasting import *  # noqa: F403
+from jaxloss.generative import *  # noqa: F403
 from jaxloss.image import *  # noqa: F403
 from jaxloss.probabilistic import *  # noqa: F403
 from jaxloss.regression import *  # noqa: F403
@@ -25,7 +26,7 @@ from jaxloss.tracking import *  # noqa: F403
 
 __version__ = "0.1.0"
 
-_FAMILY_MODULES = ("adaptive", "classification", "composite", "detection", "forecasting", "image",
+_FAMILY_MODULES = ("adaptive", "classification", "composite", "detection", "forecasting", "generative", "image",
                    "probabilistic", "regression", "robust", "scalable", "sequence", "tracking")
 
 __all__ = sorted(
