@@ -33,11 +33,13 @@ Conventions:
 * bfloat16/float16 inputs are computed in float32 and return float32.
 """
 
-from jaxloss.embedding import contrastive, mined, pairs
+from jaxloss.embedding import contrastive, heads, mined, pairs, ranking
 from jaxloss.embedding._common import pairwise_distances
 from jaxloss.embedding.contrastive import *  # noqa: F403
+from jaxloss.embedding.heads import *  # noqa: F403
 from jaxloss.embedding.mined import *  # noqa: F403
 from jaxloss.embedding.pairs import *  # noqa: F403
+from jaxloss.embedding.ranking import *  # noqa: F403
 
-__all__ = sorted(["pairwise_distances"] + contrastive.__all__ + mined.__all__
-                 + pairs.__all__)
+__all__ = sorted(["pairwise_distances"] + contrastive.__all__ + heads.__all__ + mined.__all__
+                 + pairs.__all__ + ranking.__all__)

@@ -12,12 +12,8 @@ from jaxloss._api import (
     check_floating,
     check_integer,
     check_rank,
-    check_same_shape,
-    debug_check_in_set,
-    loss_function,
     reduce_loss,
 )
-from jaxloss.catalog import register
 
 _SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
            "arXiv:2504.04242, 2025")

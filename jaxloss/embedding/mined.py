@@ -8,29 +8,23 @@ import jax.numpy as jnp
 from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
-    LossInputError,
-    check_floating,
-    check_integer,
-    check_rank,
-    check_same_shape,
-    debug_check_in_set,
-    loss_function,
-    reduce_loss,
+  LossInputError,
+  check_floating,
+  check_rank,
+  check_same_shape,
+  loss_function,
 )
 from jaxloss.catalog import register
 from jaxloss.embedding._common import (
-    _BATCH,
-    _PML,
-    _SURVEY,
-    _LABELS8,
-    _batch_inputs,
-    _cosine,
-    _distances,
-    _label_masks,
-    _ndim,
-    _pair_edges,
-    _pair_example,
-    _reduce_anchors,
+  _BATCH,
+  _LABELS8,
+  _PML,
+  _batch_inputs,
+  _cosine,
+  _distances,
+  _label_masks,
+  _ndim,
+  _reduce_anchors,
 )
 
 __all__ = ["circle_loss", "lifted_structure_loss", "multi_similarity_loss", "npair_loss",

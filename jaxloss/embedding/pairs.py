@@ -8,29 +8,26 @@ import jax.numpy as jnp
 from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
-    LossInputError,
-    check_floating,
-    check_integer,
-    check_rank,
-    check_same_shape,
-    debug_check_in_set,
-    loss_function,
-    reduce_loss,
+  LossInputError,
+  check_floating,
+  check_same_shape,
+  debug_check_in_set,
+  loss_function,
+  reduce_loss,
 )
 from jaxloss.catalog import register
 from jaxloss.embedding._common import (
-    _BATCH,
-    _PML,
-    _SURVEY,
-    _LABELS8,
-    _batch_inputs,
-    _cosine,
-    _distances,
-    _label_masks,
-    _ndim,
-    _pair_edges,
-    _pair_example,
-    _reduce_anchors,
+  _BATCH,
+  _LABELS8,
+  _PML,
+  _SURVEY,
+  _batch_inputs,
+  _distances,
+  _label_masks,
+  _ndim,
+  _pair_edges,
+  _pair_example,
+  _reduce_anchors,
 )
 
 __all__ = ["contrastive_loss", "hinge_embedding_loss", "margin_ranking_loss", "reid_loss",
