@@ -34,7 +34,7 @@ Conventions:
 """
 
 from jaxloss.embedding import contrastive, heads, mined, pairs, ranking
-from jaxloss.embedding._common import pairwise_distances
+from jaxloss.embedding._common import pairwise_distances  # noqa: F401
 from jaxloss.embedding.contrastive import *  # noqa: F403
 from jaxloss.embedding.heads import *  # noqa: F403
 from jaxloss.embedding.mined import *  # noqa: F403

@@ -96,12 +96,6 @@ def lifted_structure_loss(embeddings, labels, *, neg_margin=1.0, pos_margin=0.0,
   return nx.safe_div(jnp.sum(per_pair), jnp.sum(ok).astype(dtype))
 
 
-def _cosine(x, y=None):
-  xn = nx.l2_normalize(x)
-  yn = xn if y is None else nx.l2_normalize(y)
-  return xn @ yn.T
-
-
 @register(tasks=("metric learning", "image retrieval"),
           peer="pytorch_metric_learning.losses.MultiSimilarityLoss",
           references=("Wang et al., Multi-Similarity Loss with General Pair Weighting for "

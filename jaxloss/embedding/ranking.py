@@ -111,7 +111,7 @@ def ranknet_loss(scores, labels, *, sigma=1.0, weights=None, where=None, reducti
   return reduce_loss(values, reduction, weights=weights)
 
 
-@register(tasks=_TASKS, peer="optax.losses.ranking_softmax_loss (label_distribution='sum')",
+@register(tasks=_TASKS, peer="optax.losses.ranking_softmax_loss (label_distribution=None)",
           references=("Cao et al., Learning to Rank: From Pairwise Approach to Listwise "
                       "Approach (ListNet), ICML 2007",),
           efficiency=("high", "one softmax per list"),
@@ -119,20 +119,21 @@ def ranknet_loss(scores, labels, *, sigma=1.0, weights=None, where=None, reducti
           stability=("high", "log-softmax"),
           **_RANK)
 @loss_function(static=("label_distribution",),
-               choices={"label_distribution": ("softmax", "sum")})
+               choices={"label_distribution": ("softmax", "sum", None)})
 def listnet_loss(scores, labels, *, label_distribution="softmax", weights=None, where=None,
                  reduction="mean"):
   r"""ListNet (top-one): cross-entropy between label and score distributions.
 
   .. math::
     \ell = -\sum_i P_y(i) \log \operatorname{softmax}(s)_i,\qquad
-    P_y = \operatorname{softmax}(y)\ \text{or}\ y / \textstyle\sum_j y_j
+    P_y = \operatorname{softmax}(y)\ \text{or}\ y / \textstyle\sum_j y_j\ \text{or}\ y
 
   Args:
     scores: floating ``[..., L]``.
     labels: relevance ``[..., L]``.
-    label_distribution: "softmax" (default, ListNet) or "sum" (labels
-      divided by their sum; lists with all-zero labels give 0), static.
+    label_distribution: "softmax" (default, ListNet), "sum" (labels
+      divided by their sum; lists with all-zero labels give 0) or None (the
+      labels used as given, optax's convention), static.
     weights: optional per-list weights ``[...]``.
     where: optional per-item boolean mask ``[..., L]``.
     reduction: "mean" (default) | "sum" | "none".
@@ -144,14 +145,14 @@ def listnet_loss(scores, labels, *, label_distribution="softmax", weights=None, 
     LossInputError: ``labels`` shape differs from ``scores``.
 
   References:
-    Cao et al. 2007. With ``label_distribution="sum"`` it equals
+    Cao et al. 2007. With ``label_distribution=None`` it equals
     ``optax.losses.ranking_softmax_loss(scores, labels, where=where,
-    reduce_fn=None)``.
+    reduce_fn=None)`` (optax does not normalise the labels).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.listnet_loss(jnp.array([0., 0.]), jnp.array([1., 0.]),
-    ...                            label_distribution="sum"))
+    ...                            label_distribution=None))
     0.6931472
   """
   s, y, valid = _lists(scores, labels, where)
@@ -159,8 +160,10 @@ def listnet_loss(scores, labels, *, label_distribution="softmax", weights=None, 
   if label_distribution == "softmax":
     target = jnp.exp(y - nx.logsumexp(y, where=valid, keepdims=True))
     target = jnp.where(valid, target, 0.0)
-  else:
+  elif label_distribution == "sum":
     target = nx.safe_div(y, jnp.sum(y, axis=-1, keepdims=True))
+  else:
+    target = y
   values = -jnp.sum(jnp.where(valid, target * log_p, 0.0), axis=-1)
   return reduce_loss(values, reduction, weights=weights)
 
