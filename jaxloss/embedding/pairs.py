@@ -86,9 +86,9 @@ def contrastive_loss(x1, x2, labels, *, margin=1.0, weights=None, where=None,
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
-    >>> a = jnp.array([[0., 0.], [0., 0.]]); b = jnp.array([[0.3, 0.4], [0.3, 0.4]])
-    >>> print(jaxloss.contrastive_loss(a, b, jnp.array([1., 0.]), reduction="none"))
-    [0.25 0.25]
+    >>> a = jnp.array([[0., 0.], [0., 0.]]); b = jnp.array([[1., 0.], [1., 0.]])
+    >>> print(jaxloss.contrastive_loss(a, b, jnp.array([1., 0.]), margin=1.5, reduction="none"))
+    [1.   0.25]
   """
   check_floating("x1", x1)
   check_same_shape("x1", x1, "x2", x2)
@@ -436,7 +436,7 @@ def triplet_loss(embeddings, labels, *, mining="all", margin=0.05, normalize=Tru
     >>> y = jnp.array([0, 0, 1, 1])
     >>> print(jaxloss.triplet_loss(x, y, mining="hard", margin=1.0, normalize=False,
     ...                            reduction="none"))
-    [0.  0.5 0.  0. ]
+    [0.5 1.5 2.  0.5]
   """
   x, valid, _ = _batch_inputs(embeddings, labels, where, normalize)
   d = _distances(x, squared)
@@ -521,7 +521,7 @@ def reid_loss(embeddings, logits, labels, *, label_smoothing=0.1, margin=0.3,
     >>> z = jnp.zeros((4, 2)); y = jnp.array([0, 0, 1, 1])
     >>> total, parts = jaxloss.reid_loss(x, z, y, margin=1.0, return_components=True)
     >>> print(total, parts["triplet"])
-    0.8181472 0.125
+    1.8181472 1.125
   """
   x, valid, dtype = _batch_inputs(embeddings, labels, where, normalize)
   check_floating("logits", logits)
