@@ -340,7 +340,9 @@ def clip_loss(image_embeddings, text_embeddings, *, temperature=0.07, normalize=
   References:
     Radford et al. 2021 (pseudo-code, Fig. 3); equals OpenCLIP's ``ClipLoss``
     on one device with ``logit_scale = 1 / temperature``. Survey:
-    "Text-Image Matching Loss".
+    "Text-Image Matching Loss". For a batch sharded over devices (global
+    negatives, gather-with-gradient) use ``jaxloss.sharded_clip_loss``
+    (scalable family), which has the same defaults.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -403,7 +405,9 @@ def siglip_loss(image_embeddings, text_embeddings, *, temperature=10.0, bias=-10
     LossInputError: ``text_embeddings`` shape differs.
 
   References:
-    Zhai et al. 2023 (Algorithm 1). Survey: "Text-Image Matching Loss".
+    Zhai et al. 2023 (Algorithm 1). Survey: "Text-Image Matching Loss". The
+    chunked multi-device version is ``jaxloss.sharded_siglip_loss`` (scalable
+    family, same defaults).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss

@@ -58,7 +58,7 @@ def _rank_edges(key):
           ((s, y), {"where": jnp.zeros(s.shape, bool)})]
 
 
-_RANK = dict(family="embedding", input_kind="scores", example=_rank_example,
+_RANK = dict(family="embedding", input_kind="logits", example=_rank_example,
              edge_cases=_rank_edges, grad_argnums=(0,), where_trailing=None)
 
 
