@@ -93,7 +93,7 @@ def main():
                      f"= {b * b * args.dim * 4 / 2**30:.1f} GiB intermediate"})
         print(f"B={b:5d} {name:28s} skipped (B x B x D intermediate)", flush=True)
         continue
-      if name in ("optax.ntxent", "gram matmul"):
+      if name in ("optax.ntxent", "gram matmul", "optax.triplet_margin_loss"):
         fwd, both = base[against]
       else:
         fwd = time_fn(f, x, repeats=reps)
