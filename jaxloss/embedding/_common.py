@@ -158,8 +158,6 @@ _BATCH = dict(family="embedding", input_kind="embeddings", example=_batch_exampl
               where_trailing=1)
 
 
-
-
 def _cosine(x, y=None):
   """Cosine-similarity matrix (torch ``F.normalize`` clamp, finite at zero vectors)."""
   xn = nx.l2_normalize(x)
