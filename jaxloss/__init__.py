@@ -14,6 +14,7 @@ from jaxloss.adaptive import *  # noqa: F403
 from jaxloss.classification import *  # noqa: F403
 from jaxloss.composite import *  # noqa: F403
 from jaxloss.detection import *  # noqa: F403
+from jaxloss.embedding import *  # noqa: F403
 from jaxloss.forecasting import *  # noqa: F403
 from jaxloss.generative import *  # noqa: F403
 from jaxloss.image import *  # noqa: F403
@@ -26,7 +27,7 @@ from jaxloss.tracking import *  # noqa: F403
 
 __version__ = "0.1.0"
 
-_FAMILY_MODULES = ("adaptive", "classification", "composite", "detection", "forecasting", "generative", "image",
+_FAMILY_MODULES = ("adaptive", "classification", "composite", "detection", "embedding", "forecasting", "generative", "image",
                    "probabilistic", "regression", "robust", "scalable", "sequence", "tracking")
 
 __all__ = sorted(
