@@ -230,3 +230,19 @@ def test_vgg16_with_losses_no_retrace():
   g = jax.grad(lambda q: jaxloss.style_loss(q, t, feature_fn=fn, params=params))(jnp.asarray(p))
   chex.assert_tree_all_finite(g)
   assert float(jnp.abs(g).sum()) > 0
+
+
+def test_text_image_matching_loss_matches_numpy_clip():
+  from scipy.special import log_softmax
+
+  rng = np.random.default_rng(5)
+  img, txt = rng.normal(size=(6, 8)), rng.normal(size=(6, 8))
+  a = img / np.linalg.norm(img, axis=1, keepdims=True)
+  b = txt / np.linalg.norm(txt, axis=1, keepdims=True)
+  z = a @ b.T / 0.07
+  ref = 0.5 * (-np.diag(log_softmax(z, axis=1)) - np.diag(log_softmax(z, axis=0)))
+  got = jaxloss.text_image_matching_loss(jnp.asarray(img, jnp.float32),
+                                         jnp.asarray(txt, jnp.float32), reduction="none")
+  np.testing.assert_allclose(got, ref, rtol=1e-4)
+  np.testing.assert_allclose(jaxloss.text_image_matching_loss(
+      jnp.asarray(img, jnp.float32), jnp.asarray(txt, jnp.float32)), ref.mean(), rtol=1e-4)

@@ -36,7 +36,7 @@ from jaxloss.generative import _common as cm
 
 __all__ = [
     "contextual_loss", "cycle_consistency_loss", "gram_matrix", "perceptual_loss",
-    "reconstruction_loss", "style_loss",
+    "reconstruction_loss", "style_loss", "text_image_matching_loss",
 ]
 
 _CYCLEGAN = ("Zhu et al., Unpaired Image-to-Image Translation using Cycle-Consistent "
@@ -412,3 +412,70 @@ def contextual_loss(predictions, targets, *, feature_fn=None, params=None, layer
     check_min_rank("features", fp, 3, "[B, ..., C]")
     terms.append(_contextual_term(fp.astype(p.dtype), ft.astype(p.dtype), h))
   return reduce_loss(_weighted_sum(terms, lw), reduction, where=where, weights=weights)
+
+
+def _tim_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (8, 16)), ex.normal(k2, (8, 16))), {}
+
+
+def _tim_edges(key):
+  (a, b), _ = _tim_example(key)
+  return [((a, a), {}), ((a * 1e3, b), {"temperature": 0.01}), ((jnp.zeros_like(a), b), {})]
+
+
+@register(family="generative", tasks=("text-to-image generation", "image-text retrieval"),
+          input_kind="embeddings",
+          peer="jaxloss.clip_loss (OpenCLIP ClipLoss on one device)",
+          references=("Radford et al., Learning Transferable Visual Models From Natural Language "
+                      "Supervision (CLIP), ICML 2021",
+                      "Xu et al., AttnGAN (DAMSM text-image matching loss), CVPR 2018"),
+          efficiency=("medium", "an N x N similarity matrix"),
+          complexity=("medium", "needs paired image and text encoders"),
+          stability=("medium", "log-softmax over the batch; temperature-sensitive"),
+          example=_tim_example, edge_cases=_tim_edges, per_example=False, where_trailing=1)
+@loss_function(static=("normalize",), ranges={"temperature": "> 0"})
+def text_image_matching_loss(image_embeddings, text_embeddings, *, temperature=0.07,
+                             normalize=True, weights=None, where=None, reduction="mean"):
+  r"""Text-image matching loss for text-to-image generation: CLIP's symmetric InfoNCE.
+
+  .. math::
+    \ell_i = \tfrac12\big[-\log\operatorname{softmax}_j(z_{ij})_i
+      - \log\operatorname{softmax}_j(z_{ji})_i\big],\qquad
+    z_{ij} = \frac{\hat x_i \cdot \hat t_j}{\tau}
+
+  The survey's "text-image matching loss" of text-to-image generators
+  (AttnGAN's DAMSM, CLIP-guided generators): embed the *generated* images and
+  their captions with paired encoders and score how well each image matches
+  its own caption against the other captions in the batch. This is
+  :func:`jaxloss.clip_loss` (one implementation, reused); the name exists so
+  the generative family reads as the survey does.
+
+  Args:
+    image_embeddings: ``[N, D]`` embeddings of the generated images.
+    text_embeddings: ``[N, D]`` embeddings of their captions.
+    temperature: > 0 (default 0.07); may be traced (learned).
+    normalize: L2-normalise both (default True), static.
+    weights: optional per-pair weights ``[N]``.
+    where: optional boolean ``[N]``; False pairs are removed from the batch.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A set-level loss: scalar for "mean"/"sum"; ``[N]`` per pair for "none".
+
+  Raises:
+    LossInputError: shapes differ.
+
+  References:
+    Radford et al. 2021; Xu et al. 2018 (DAMSM). Equals ``jaxloss.clip_loss``.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> e = jnp.eye(3)
+    >>> print(jaxloss.text_image_matching_loss(e, e, temperature=1.0))
+    0.5514
+  """
+  from jaxloss.embedding import clip_loss
+
+  return clip_loss(image_embeddings, text_embeddings, temperature=temperature,
+                   normalize=normalize, weights=weights, where=where, reduction=reduction)
