@@ -15,12 +15,13 @@ from jaxloss.composite import *  # noqa: F403
 from jaxloss.detection import *  # noqa: F403
 from jaxloss.regression import *  # noqa: F403
 from jaxloss.robust import *  # noqa: F403
+from jaxloss.segmentation import *  # noqa: F403
 from jaxloss.tracking import *  # noqa: F403
 
 __version__ = "0.1.0"
 
 _FAMILY_MODULES = ("adaptive", "composite", "detection", "regression", "robust",
-                   "tracking")
+                   "segmentation", "tracking")
 
 __all__ = sorted(
     {"boxes", "catalog", "LossInputError", "LossTypeError"}.union(
