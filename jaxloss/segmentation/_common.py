@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
+    check_broadcastable,
     check_floating,
     check_min_rank,
     check_shape,
@@ -20,6 +22,12 @@ SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive R
           "arXiv:2504.04242, 2025")
 TASKS = ("semantic segmentation", "medical image segmentation")
 ACTIVATIONS = ("softmax", "sigmoid", None)
+# The losses need an explicit batch axis: a single ``(*spatial, C)`` image
+# would be read as a batch of lower-dimensional images (the rank is
+# ambiguous), so the catalog's "vmap over axis 0 == batched call" check does
+# not apply. vmap over an *outer* axis, and f(x)[i] == f(x[i:i+1])[0], are
+# tested in tests/test_segmentation.py instead.
+PER_EXAMPLE = False
 
 
 def activate(logits, activation):
@@ -62,16 +70,39 @@ def targets(logits, labels, *, ignore_index=None):
   return g, valid
 
 
+def image_mask(where, logits, include_background, batch, per_class=True):
+  """The images ``(B,)`` with at least one entry kept by ``where`` (None if no mask).
+
+  ``where`` masks the unreduced ``(B, C')`` (``per_class``) or ``(B,)`` loss;
+  with ``batch=True`` the loss is pooled over the batch and nothing can be
+  dropped per image.
+  """
+  if where is None or batch or np.ndim(logits) < 2:
+    return None
+  c = logits.shape[-1]
+  c_out = c - 1 if (not include_background and c > 1) else c
+  shape = (logits.shape[0], c_out) if per_class else (logits.shape[0],)
+  check_broadcastable("where", where, shape, "unreduced loss")
+  m = jnp.broadcast_to(jnp.asarray(where, bool), shape)
+  return jnp.any(m, axis=-1) if per_class else m
+
+
 def prepare(logits, labels, *, activation, include_background=True, ignore_index=None,
-            min_rank=3):
+            min_rank=3, images=None):
   """Validates and returns probabilities and targets ``(B, *S, C')``.
 
   ``include_background=False`` drops channel 0 when ``C > 1`` (MONAI ignores
-  it for a single channel); ignored pixels are zeroed in both.
+  it for a single channel); ignored pixels are zeroed in both. ``images``
+  (``(B,)`` bool, from :func:`image_mask`) replaces the inputs of excluded
+  images by zeros first, so a NaN there reaches neither value nor gradient.
   """
   check_floating("logits", logits)
   check_min_rank("logits", logits, min_rank, "(B, *spatial, C)")
   dtype = nx.compute_dtype(logits)
+  if images is not None:
+    logits = nx.mask_fill(logits, images, trailing=logits.ndim - 1)
+    if jnp.issubdtype(labels.dtype, jnp.floating):
+      labels = nx.mask_fill(labels, images, trailing=labels.ndim - 1)
   g, valid = targets(logits, labels, ignore_index=ignore_index)
   p = activate(logits.astype(dtype), activation)
   if valid is not None:

@@ -65,7 +65,8 @@ def _boundary_bad(key):
           efficiency=("high", "one product with pre-computed distance maps"),
           complexity=("medium", "needs signed distance maps of the targets"),
           stability=("high", "linear in the probabilities"),
-          example=_boundary_example, edge_cases=_boundary_edges, bad_input=_boundary_bad)
+          example=_boundary_example, edge_cases=_boundary_edges, bad_input=_boundary_bad,
+          per_example=cm.PER_EXAMPLE)
 @loss_function(static=("activation", "include_background"),
                choices={"activation": cm.ACTIVATIONS})
 def boundary_loss(logits, distance_maps, *, activation="softmax", include_background=False,
@@ -117,6 +118,10 @@ def boundary_loss(logits, distance_maps, *, activation="softmax", include_backgr
   check_min_rank("logits", logits, 3, "(B, *spatial, C)")
   check_same_shape("logits", logits, "distance_maps", distance_maps)
   dtype = nx.compute_dtype(logits, distance_maps)
+  images = cm.image_mask(where, logits, include_background, False)
+  if images is not None:
+    logits = nx.mask_fill(logits, images, trailing=logits.ndim - 1)
+    distance_maps = nx.mask_fill(distance_maps, images, trailing=logits.ndim - 1)
   p = cm.activate(logits.astype(dtype), activation)
   phi = distance_maps.astype(dtype)
   if not include_background and p.shape[-1] > 1:
@@ -131,7 +136,7 @@ def boundary_loss(logits, distance_maps, *, activation="softmax", include_backgr
           efficiency=("low", "two distance transforms per image and class"),
           complexity=("high", "distance transforms of prediction and target"),
           stability=("medium", "weights jump as the thresholded prediction changes"),
-          example=cm.seg_example, edge_cases=cm.seg_edges)
+          example=cm.seg_example, edge_cases=cm.seg_edges, per_example=cm.PER_EXAMPLE)
 @loss_function(static=("activation", "include_background", "batch"),
                ranges={"alpha": ">= 0"}, choices={"activation": cm.ACTIVATIONS})
 def hausdorff_dt_loss(logits, labels, *, activation="softmax", include_background=False,
@@ -173,7 +178,8 @@ def hausdorff_dt_loss(logits, labels, *, activation="softmax", include_backgroun
     0.11
   """
   p, g = cm.prepare(logits, labels, activation=activation,
-                    include_background=include_background)
+                    include_background=include_background,
+                    images=cm.image_mask(where, logits, include_background, batch))
   axes = tuple(range(1, p.ndim - 1))
   d_p = dist.unsigned_distance_field(jax.lax.stop_gradient(p) > 0.5, axes)
   d_g = dist.unsigned_distance_field(jax.lax.stop_gradient(g) > 0.5, axes)

@@ -81,7 +81,7 @@ def _mask_images(x, where, per_image):
           example=lambda k: (cm.seg_example(k)[0], {"per_image": True}),
           edge_cases=lambda k: [(a, {**kw, "per_image": True}) for a, kw in
                                 cm.seg_edges(k)[:6]],
-          per_example=True, where_trailing=0)
+          per_example=cm.PER_EXAMPLE, where_trailing=0)
 @loss_function(static=("activation", "classes", "per_image", "ignore_index"),
                choices={"activation": ("softmax", None)})
 def lovasz_softmax_loss(logits, labels, *, activation="softmax", classes="present",
@@ -197,7 +197,7 @@ def _hinge_edges(key):
           efficiency=("medium", "one sort of the pixels"),
           complexity=("high", "sorted errors and the Jaccard set function"),
           stability=("medium", "piecewise-linear; subgradient at ties and kinks"),
-          example=_hinge_example, edge_cases=_hinge_edges, per_example=True,
+          example=_hinge_example, edge_cases=_hinge_edges, per_example=cm.PER_EXAMPLE,
           where_trailing=0)
 @loss_function(static=("per_image", "ignore_index"))
 def lovasz_hinge_loss(logits, labels, *, per_image=True, ignore_index=None, where=None,

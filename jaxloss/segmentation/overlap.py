@@ -37,7 +37,8 @@ _RANGES = {"smooth_nr": ">= 0", "smooth_dr": ">= 0"}
 _CHOICES = {"activation": cm.ACTIVATIONS}
 _NO_J = tuple(n for n in _STATIC if n != "jaccard")
 _COMMON = dict(family="segmentation", tasks=cm.TASKS, input_kind="logits",
-               example=cm.seg_example, edge_cases=cm.seg_edges)
+               example=cm.seg_example, edge_cases=cm.seg_edges,
+               per_example=cm.PER_EXAMPLE)
 
 
 def _ratio(num, den):
@@ -46,9 +47,10 @@ def _ratio(num, den):
 
 
 def _dice_values(logits, labels, *, activation, include_background, squared_pred, jaccard,
-                 smooth_nr, smooth_dr, batch, ignore_index):
+                 smooth_nr, smooth_dr, batch, ignore_index, where):
   p, g = cm.prepare(logits, labels, activation=activation,
-                    include_background=include_background, ignore_index=ignore_index)
+                    include_background=include_background, ignore_index=ignore_index,
+                    images=cm.image_mask(where, logits, include_background, batch))
   axes = cm.reduce_axes(p.ndim, batch)
   inter = jnp.sum(p * g, axis=axes)
   if squared_pred:
@@ -128,7 +130,7 @@ def dice_loss(logits, labels, *, activation="softmax", include_background=True,
   values = _dice_values(logits, labels, activation=activation,
                         include_background=include_background, squared_pred=squared_pred,
                         jaccard=jaccard, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
-                        batch=batch, ignore_index=ignore_index)
+                        batch=batch, ignore_index=ignore_index, where=where)
   return _reduce(values, reduction, where, class_weights)
 
 
@@ -178,7 +180,7 @@ def jaccard_loss(logits, labels, *, activation="softmax", include_background=Tru
   values = _dice_values(logits, labels, activation=activation,
                         include_background=include_background, squared_pred=squared_pred,
                         jaccard=True, smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch,
-                        ignore_index=ignore_index)
+                        ignore_index=ignore_index, where=where)
   return _reduce(values, reduction, where, class_weights)
 
 
@@ -233,7 +235,7 @@ def log_cosh_dice_loss(logits, labels, *, activation="softmax", include_backgrou
   values = _dice_values(logits, labels, activation=activation,
                         include_background=include_background, squared_pred=squared_pred,
                         jaccard=False, smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch,
-                        ignore_index=ignore_index)
+                        ignore_index=ignore_index, where=where)
   return _reduce(_log_cosh(values), reduction, where, class_weights)
 
 
@@ -289,7 +291,9 @@ def generalized_dice_loss(logits, labels, *, activation="softmax", include_backg
     0.1852
   """
   p, g = cm.prepare(logits, labels, activation=activation,
-                    include_background=include_background, ignore_index=ignore_index)
+                    include_background=include_background, ignore_index=ignore_index,
+                    images=cm.image_mask(where, logits, include_background, batch,
+                                         per_class=False))
   axes = cm.reduce_axes(p.ndim, batch)
   inter = jnp.sum(p * g, axis=axes)
   den = jnp.sum(p, axis=axes) + jnp.sum(g, axis=axes)
@@ -307,9 +311,10 @@ def generalized_dice_loss(logits, labels, *, activation="softmax", include_backg
 
 
 def _tversky_values(logits, labels, *, activation, include_background, alpha, beta, smooth_nr,
-                    smooth_dr, batch, ignore_index):
+                    smooth_dr, batch, ignore_index, where):
   p, g = cm.prepare(logits, labels, activation=activation,
-                    include_background=include_background, ignore_index=ignore_index)
+                    include_background=include_background, ignore_index=ignore_index,
+                    images=cm.image_mask(where, logits, include_background, batch))
   axes = cm.reduce_axes(p.ndim, batch)
   tp = jnp.sum(p * g, axis=axes)
   fp = jnp.sum(p * (1.0 - g), axis=axes)
@@ -367,7 +372,7 @@ def tversky_loss(logits, labels, *, activation="softmax", include_background=Tru
   values = _tversky_values(logits, labels, activation=activation,
                            include_background=include_background, alpha=alpha, beta=beta,
                            smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch,
-                           ignore_index=ignore_index)
+                           ignore_index=ignore_index, where=where)
   return _reduce(values, reduction, where, class_weights)
 
 
@@ -423,7 +428,7 @@ def focal_tversky_loss(logits, labels, *, activation="softmax", include_backgrou
   values = _tversky_values(logits, labels, activation=activation,
                            include_background=include_background, alpha=alpha, beta=beta,
                            smooth_nr=smooth_nr, smooth_dr=smooth_dr, batch=batch,
-                           ignore_index=ignore_index)
+                           ignore_index=ignore_index, where=where)
   x = jnp.maximum(values, 0.0)
   values = nx.double_where(x > 0, x, lambda v: v ** (1.0 / gamma))
   return _reduce(values, reduction, where, class_weights)
