@@ -1,0 +1,147 @@
+"""Shared input handling of the segmentation losses (not public)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxloss import _examples as ex
+from jaxloss import _numerics as nx
+from jaxloss._api import (
+    LossInputError,
+    check_broadcastable,
+    check_floating,
+    check_min_rank,
+    check_shape,
+    class_labels,
+    debug_check_labels,
+)
+
+SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
+          "arXiv:2504.04242, 2025")
+TASKS = ("semantic segmentation", "medical image segmentation")
+ACTIVATIONS = ("softmax", "sigmoid", None)
+# The losses need an explicit batch axis: a single ``(*spatial, C)`` image
+# would be read as a batch of lower-dimensional images (the rank is
+# ambiguous), so the catalog's "vmap over axis 0 == batched call" check does
+# not apply. vmap over an *outer* axis, and f(x)[i] == f(x[i:i+1])[0], are
+# tested in tests/test_segmentation.py instead.
+PER_EXAMPLE = False
+
+
+def activate(logits, activation):
+  """Applies ``activation`` over the class (last) axis."""
+  if activation == "softmax":
+    if logits.shape[-1] < 2:
+      raise LossInputError(
+          f"activation='softmax' needs at least 2 classes, but logits has shape "
+          f"{logits.shape}; use activation='sigmoid' for binary segmentation with C = 1")
+    return jax.nn.softmax(logits, axis=-1)
+  if activation == "sigmoid":
+    return jax.nn.sigmoid(logits)
+  return logits
+
+
+def targets(logits, labels, *, ignore_index=None):
+  """Dense float targets ``(B, *S, C)`` and a pixel mask ``(B, *S)`` or None.
+
+  Integer labels are one-hot encoded (with ``C = 1`` they are the binary
+  foreground indicator itself); ``ignore_index`` pixels get all-zero targets
+  and are returned as invalid.
+  """
+  kind = class_labels("", logits, labels)
+  dtype = nx.compute_dtype(logits)
+  c = logits.shape[-1]
+  if kind == "dense":
+    if ignore_index is not None:
+      raise LossInputError(
+          f"ignore_index needs integer labels, but labels has shape {labels.shape} "
+          f"and dtype {labels.dtype}")
+    return jnp.asarray(labels).astype(dtype), None
+  valid = None if ignore_index is None else labels != ignore_index
+  debug_check_labels(labels, max(c, 2), ignore_index)
+  if c == 1:
+    g = (labels == 1).astype(dtype)[..., None]
+  else:
+    g = nx.one_hot(labels, c, dtype=dtype)
+  if valid is not None:
+    g = jnp.where(valid[..., None], g, jnp.zeros((), dtype))
+  return g, valid
+
+
+def image_mask(where, logits, include_background, batch, per_class=True):
+  """The images ``(B,)`` with at least one entry kept by ``where`` (None if no mask).
+
+  ``where`` masks the unreduced ``(B, C')`` (``per_class``) or ``(B,)`` loss;
+  with ``batch=True`` the loss is pooled over the batch and nothing can be
+  dropped per image.
+  """
+  if where is None or batch or np.ndim(logits) < 2:
+    return None
+  c = logits.shape[-1]
+  c_out = c - 1 if (not include_background and c > 1) else c
+  shape = (logits.shape[0], c_out) if per_class else (logits.shape[0],)
+  check_broadcastable("where", where, shape, "unreduced loss")
+  m = jnp.broadcast_to(jnp.asarray(where, bool), shape)
+  return jnp.any(m, axis=-1) if per_class else m
+
+
+def prepare(logits, labels, *, activation, include_background=True, ignore_index=None,
+            min_rank=3, images=None):
+  """Validates and returns probabilities and targets ``(B, *S, C')``.
+
+  ``include_background=False`` drops channel 0 when ``C > 1`` (MONAI ignores
+  it for a single channel); ignored pixels are zeroed in both. ``images``
+  (``(B,)`` bool, from :func:`image_mask`) replaces the inputs of excluded
+  images by zeros first, so a NaN there reaches neither value nor gradient.
+  """
+  check_floating("logits", logits)
+  check_min_rank("logits", logits, min_rank, "(B, *spatial, C)")
+  dtype = nx.compute_dtype(logits)
+  if images is not None:
+    logits = nx.mask_fill(logits, images, trailing=logits.ndim - 1)
+    if jnp.issubdtype(labels.dtype, jnp.floating):
+      labels = nx.mask_fill(labels, images, trailing=labels.ndim - 1)
+  g, valid = targets(logits, labels, ignore_index=ignore_index)
+  p = activate(logits.astype(dtype), activation)
+  if valid is not None:
+    p = jnp.where(valid[..., None], p, jnp.zeros((), dtype))
+  if not include_background and p.shape[-1] > 1:
+    p, g = p[..., 1:], g[..., 1:]
+  return p, g
+
+
+def reduce_axes(ndim, batch):
+  """Spatial axes of a ``(B, *S, C)`` array, plus the batch axis if ``batch``."""
+  spatial = tuple(range(1, ndim - 1))
+  return (0, *spatial) if batch else spatial
+
+
+def check_class_weights(class_weights, num):
+  if class_weights is not None:
+    check_shape("class_weights", class_weights, (num,),
+                "one weight per class after include_background")
+
+
+def seg_example(key, shape=(2, 8, 8, 3)):
+  logits, labels = ex.logits_and_labels(key, shape)
+  return (logits, labels), {}
+
+
+def seg_edges(key, shape=(2, 8, 8, 3)):
+  """Perfect, saturated, empty-class, 3-D and binary inputs."""
+  logits, labels = ex.logits_and_labels(key, shape)
+  c = shape[-1]
+  perfect = 1e4 * (2.0 * jax.nn.one_hot(labels, c) - 1.0)
+  only_bg = jnp.zeros(shape[:-1], jnp.int32)
+  vol_logits, vol_labels = ex.logits_and_labels(key, (1, 3, 4, 5, c))
+  bin_logits, bin_labels = ex.binary_logits_and_labels(key, shape[:-1] + (1,))
+  return [((perfect, labels), {}),
+          ((-perfect, labels), {}),
+          ((logits * 1e4, labels), {}),
+          ((logits, only_bg), {}),
+          ((-1e4 * jax.nn.one_hot(only_bg, c), only_bg), {}),
+          ((vol_logits, vol_labels), {}),
+          ((bin_logits, bin_labels), {"activation": "sigmoid"}),
+          ((logits, jax.nn.softmax(logits * 0.5)), {})]

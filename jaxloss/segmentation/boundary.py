@@ -1,0 +1,321 @@
+"""Boundary and distance-based segmentation losses.
+
+* :func:`boundary_loss` (Kervadec et al.) integrates probabilities against
+  signed distance maps of the target (see :func:`signed_distance_map`).
+* :func:`hausdorff_dt_loss` (Karimi & Salcudean) weights squared errors by
+  the distance transforms of the thresholded prediction and the target.
+* :func:`boundary_aware_loss` splits the pixel-wise cross-entropy into a
+  boundary band and the interior, so a user sees *where* the error is.
+
+The distance transforms are exact and jit-compiled (``distance.py``), meant
+for images and crops of moderate size.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _examples as ex
+from jaxloss import _numerics as nx
+from jaxloss._api import (
+    LossInputError,
+    check_floating,
+    check_min_rank,
+    check_same_shape,
+    class_labels,
+    loss_function,
+    reduce_loss,
+)
+from jaxloss.catalog import register
+from jaxloss.segmentation import _common as cm
+from jaxloss.segmentation import distance as dist
+
+__all__ = ["boundary_aware_loss", "boundary_loss", "hausdorff_dt_loss"]
+
+_KERVADEC = ("Kervadec et al., Boundary loss for highly unbalanced segmentation, MIDL 2019 "
+             "(MedIA 2021)")
+_KARIMI = ("Karimi & Salcudean, Reducing the Hausdorff Distance in Medical Image Segmentation "
+           "with Convolutional Neural Networks, IEEE TMI 2019")
+
+
+def _boundary_example(key):
+  logits, labels = ex.logits_and_labels(key, (2, 8, 8, 3))
+  return (logits, dist.signed_distance_map(labels, 3)), {}
+
+
+def _boundary_edges(key):
+  logits, labels = ex.logits_and_labels(key, (2, 8, 8, 3))
+  sdm = dist.signed_distance_map(labels, 3)
+  empty = dist.signed_distance_map(jnp.zeros_like(labels), 3)
+  vol_logits, vol_labels = ex.logits_and_labels(key, (1, 3, 4, 5, 3))
+  return [((1e4 * logits, sdm), {}), ((logits, empty), {}),
+          ((vol_logits, dist.signed_distance_map(vol_labels, 3)), {}),
+          ((logits[..., :1], sdm[..., 1:2]), {"activation": "sigmoid"})]
+
+
+def _boundary_bad(key):
+  (logits, sdm), _ = _boundary_example(key)
+  return (logits, sdm[..., :-1]), {}
+
+
+@register(family="segmentation", tasks=cm.TASKS, input_kind="logits",
+          peer="Kervadec et al. SurfaceLoss (boundary-loss repository)",
+          references=(_KERVADEC,),
+          efficiency=("high", "one product with pre-computed distance maps"),
+          complexity=("medium", "needs signed distance maps of the targets"),
+          stability=("high", "linear in the probabilities"),
+          example=_boundary_example, edge_cases=_boundary_edges, bad_input=_boundary_bad,
+          per_example=cm.PER_EXAMPLE)
+@loss_function(static=("activation", "include_background"),
+               choices={"activation": cm.ACTIVATIONS})
+def boundary_loss(logits, distance_maps, *, activation="softmax", include_background=False,
+                  where=None, reduction="mean"):
+  r"""Boundary loss: probabilities integrated against signed distance maps.
+
+  .. math::
+    \ell_{bc} = \frac{1}{|\Omega|} \sum_{q \in \Omega} \phi_{G_c}(q)\, s_c(q)
+
+  with :math:`s_c` the predicted probability of class :math:`c` and
+  :math:`\phi_{G_c}` the target's signed distance map (negative inside,
+  positive outside; see :func:`jaxloss.signed_distance_map`). The loss is
+  minimal (negative) when the prediction covers exactly the target; it is
+  normally added to a regional loss (e.g. ``dice_loss + lambda * boundary_loss``
+  with ``lambda`` increased during training, as in the paper).
+
+  Args:
+    logits: ``(B, *spatial, C)`` scores (probabilities with ``activation=None``).
+    distance_maps: ``(B, *spatial, C)`` signed distance maps, e.g.
+      ``jaxloss.signed_distance_map(labels, C)`` (pre-computed in the input
+      pipeline for large images).
+    activation: "softmax" (default) | "sigmoid" | None.
+    include_background: keep channel 0 (default False, the paper's ``idc=[1]``
+      for two classes); ignored when ``C = 1``.
+    where: boolean mask broadcastable to the unreduced ``(B, C')``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``(B, C')`` per-image, per-class spatial means
+    for "none" (their mean is the paper's mean over all pixels and classes).
+
+  Raises:
+    LossInputError: ``distance_maps`` shape differs from ``logits`` shape.
+    LossTypeError: non-floating inputs.
+
+  References:
+    Kervadec et al. 2019. Matches the authors' ``SurfaceLoss`` (``einsum``
+    of probabilities and ``one_hot2dist`` maps, averaged).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> labels = jnp.array([[0, 1, 1, 0, 0]])
+    >>> sdm = jaxloss.signed_distance_map(labels, 2)
+    >>> print(jaxloss.boundary_loss(jnp.array([[[0.9, 0.1]] * 5]), sdm, activation=None))
+    0.08
+  """
+  check_floating("logits", logits)
+  check_floating("distance_maps", distance_maps)
+  check_min_rank("logits", logits, 3, "(B, *spatial, C)")
+  check_same_shape("logits", logits, "distance_maps", distance_maps)
+  dtype = nx.compute_dtype(logits, distance_maps)
+  images = cm.image_mask(where, logits, include_background, False)
+  if images is not None:
+    logits = nx.mask_fill(logits, images, trailing=logits.ndim - 1)
+    distance_maps = nx.mask_fill(distance_maps, images, trailing=logits.ndim - 1)
+  p = cm.activate(logits.astype(dtype), activation)
+  phi = distance_maps.astype(dtype)
+  if not include_background and p.shape[-1] > 1:
+    p, phi = p[..., 1:], phi[..., 1:]
+  values = jnp.mean(p * phi, axis=cm.reduce_axes(p.ndim, False))
+  return reduce_loss(values, reduction, where=where)
+
+
+@register(family="segmentation", tasks=cm.TASKS, input_kind="logits",
+          peer="monai.losses.HausdorffDTLoss",
+          references=(_KARIMI, cm.SURVEY),
+          efficiency=("low", "two distance transforms per image and class"),
+          complexity=("high", "distance transforms of prediction and target"),
+          stability=("medium", "weights jump as the thresholded prediction changes"),
+          example=cm.seg_example, edge_cases=cm.seg_edges, per_example=cm.PER_EXAMPLE)
+@loss_function(static=("activation", "include_background", "batch"),
+               ranges={"alpha": ">= 0"}, choices={"activation": cm.ACTIVATIONS})
+def hausdorff_dt_loss(logits, labels, *, activation="softmax", include_background=False,
+                      alpha=2.0, batch=False, where=None, reduction="mean"):
+  r"""Hausdorff distance loss from distance transforms (Karimi & Salcudean).
+
+  .. math::
+    \ell_{bc} = \frac{1}{|\Omega|} \sum_{q \in \Omega} (p_{qc} - g_{qc})^2
+                \big(d_{P_c}(q)^\alpha + d_{G_c}(q)^\alpha\big)
+
+  :math:`d_{X}(q)` is the distance from :math:`q` to the nearest pixel on the
+  other side of the boundary of :math:`X` (0 if :math:`X` is empty or
+  everything); :math:`P_c = \{p_c > 0.5\}` is the thresholded prediction and
+  :math:`G_c = \{g_c > 0.5\}`. The distance maps carry no gradient.
+
+  Args:
+    logits, labels, activation: as :func:`dice_loss`.
+    include_background: keep channel 0 (default False, as MONAI).
+    alpha: exponent of the distances (default 2.0); may be traced.
+    batch: average over the batch too (default False).
+    where: boolean mask broadcastable to the unreduced ``(B, C')``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``(B, C')`` for "none" (``(C',)`` with ``batch``).
+
+  Raises:
+    LossInputError, LossTypeError: as :func:`dice_loss`.
+
+  References:
+    Karimi & Salcudean 2019. Matches ``monai.losses.HausdorffDTLoss`` (its
+    ``distance_field``: the sum of the foreground and background Euclidean
+    distance transforms, per image and channel).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> p = jnp.array([[[0.2], [0.9], [0.6], [0.1]]])     # (1, 4, 1)
+    >>> print(jaxloss.hausdorff_dt_loss(p, jnp.array([[0, 1, 1, 0]]), activation=None))
+    0.11
+  """
+  p, g = cm.prepare(logits, labels, activation=activation,
+                    include_background=include_background,
+                    images=cm.image_mask(where, logits, include_background, batch))
+  axes = tuple(range(1, p.ndim - 1))
+  d_p = dist.unsigned_distance_field(jax.lax.stop_gradient(p) > 0.5, axes)
+  d_g = dist.unsigned_distance_field(jax.lax.stop_gradient(g) > 0.5, axes)
+  alpha = jnp.asarray(alpha, p.dtype)
+  zero_pow = jnp.where(alpha == 0, 1.0, 0.0).astype(p.dtype)   # 0 ** 0 = 1, as torch
+
+  def pow_(d):
+    return nx.double_where(d > 0, d.astype(p.dtype), lambda v: v ** alpha, fill=zero_pow)
+
+  weight = pow_(d_p) + pow_(d_g)
+  values = jnp.mean((p - g) ** 2 * weight, axis=cm.reduce_axes(p.ndim, batch))
+  return reduce_loss(values, reduction, where=where)
+
+
+def boundary_band(labels, width=1):
+  """Pixels within ``width`` (chessboard distance) of a change of label.
+
+  ``labels``: integer ``(B, *spatial)``. A pixel is in the band when its
+  ``(2 width + 1)^d`` neighbourhood (clipped at the image border) holds more
+  than one label: dilation != erosion of the label map.
+  """
+  labels = jnp.asarray(labels, jnp.int32)
+  window = (1,) + (2 * width + 1,) * (labels.ndim - 1)
+  strides = (1,) * labels.ndim
+  hi = jax.lax.reduce_window(labels, jnp.iinfo(jnp.int32).min, jax.lax.max, window,
+                             strides, "SAME")
+  lo = jax.lax.reduce_window(labels, jnp.iinfo(jnp.int32).max, jax.lax.min, window,
+                             strides, "SAME")
+  return hi != lo
+
+
+def _aware_example(key):
+  logits, labels = ex.logits_and_labels(key, (2, 8, 8, 3))
+  return (logits, labels), {"width": 1}
+
+
+def _aware_edges(key):
+  logits, labels = ex.logits_and_labels(key, (2, 8, 8, 3))
+  perfect = 1e4 * (2.0 * jax.nn.one_hot(labels, 3) - 1.0)
+  return [((perfect, labels), {}), ((logits, jnp.zeros_like(labels)), {}),
+          ((logits, labels), {"ignore_index": 0}),
+          ((logits, jnp.full_like(labels, -1)), {"ignore_index": -1})]
+
+
+@register(family="segmentation", tasks=cm.TASKS, input_kind="logits",
+          peer="",
+          references=("Elharrouss et al. 2025 (interpretable loss structure); boundary "
+                      "weighting as in Ronneberger et al., U-Net, MICCAI 2015", cm.SURVEY),
+          efficiency=("high", "cross-entropy plus two window reductions of the label map"),
+          complexity=("medium", "band width and two weights"),
+          stability=("high", "cross-entropy from log-softmax"),
+          example=_aware_example, edge_cases=_aware_edges, per_example=False,
+          where_trailing=None)
+@loss_function(static=("width", "ignore_index"),
+               ranges={"width": ">= 0", "boundary_weight": ">= 0", "interior_weight": ">= 0"})
+def boundary_aware_loss(logits, labels, *, width=1, boundary_weight=1.0, interior_weight=1.0,
+                        ignore_index=None, where=None):
+  r"""Cross-entropy split into a boundary band and the interior, with parts.
+
+  The band :math:`\mathcal{B}` holds the pixels within ``width`` of a change
+  of label (morphological dilation != erosion of the label map, window
+  :math:`2w + 1`); :math:`\mathcal{I}` is the rest. With per-pixel
+  cross-entropy :math:`\mathrm{ce}_q`:
+
+  .. math::
+    L = \lambda_I \,\overline{\mathrm{ce}}_{\mathcal{I}}
+      + \lambda_B \,\overline{\mathrm{ce}}_{\mathcal{B}}
+
+  (means over the valid pixels of each part; an empty part contributes 0).
+  The returned parts tell whether the error is misplaced boundaries (high
+  ``boundary``) or wrong classes inside regions (high ``interior``), and for
+  which true class (``per_class``).
+
+  Args:
+    logits: ``(B, *spatial, C)`` scores.
+    labels: integer ``(B, *spatial)`` class ids, or one-hot/soft
+      ``(B, *spatial, C)`` (the band is then found from their argmax).
+    width: band half-width in pixels, static int >= 0 (default 1; 0 gives
+      an empty band).
+    boundary_weight, interior_weight: :math:`\lambda_B, \lambda_I` (default 1).
+    ignore_index: integer label whose pixels are excluded.
+    where: optional boolean pixel mask ``(B, *spatial)``.
+
+  Returns:
+    ``(total, {"interior": scalar, "boundary": scalar, "per_class": (C,)})``;
+    ``per_class[c]`` is the mean cross-entropy over the valid pixels whose
+    (argmax) label is ``c`` (0 if there are none). Use with
+    ``jax.value_and_grad(..., has_aux=True)``.
+
+  Raises:
+    LossInputError: labels shape matches neither ``(B, *S)`` nor logits' shape.
+    LossTypeError: logits not floating.
+
+  References:
+    The interpretable segmentation loss sketched by the survey (Elharrouss et
+    al. 2025); the band-weighted cross-entropy follows U-Net's emphasis on
+    borders (Ronneberger et al. 2015). No peer implementation.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> labels = jnp.array([[0, 0, 1, 1, 1]])
+    >>> logits = jnp.log(jnp.array([[[.9, .1], [.6, .4], [.5, .5], [.2, .8], [.1, .9]]]))
+    >>> total, parts = jaxloss.boundary_aware_loss(logits, labels)
+    >>> print(total, parts["boundary"], parts["interior"])
+    0.7466 0.6020 0.1446
+  """
+  check_floating("logits", logits)
+  check_min_rank("logits", logits, 3, "(B, *spatial, C)")
+  kind = class_labels("", logits, labels)
+  dtype = nx.compute_dtype(logits)
+  c = logits.shape[-1]
+  if kind == "int":
+    ids = labels
+    y = nx.one_hot(labels, c, dtype=dtype, ignore_index=ignore_index)
+    valid = jnp.ones(labels.shape, bool) if ignore_index is None else labels != ignore_index
+  else:
+    if ignore_index is not None:
+      raise LossInputError("ignore_index needs integer labels, got labels of shape "
+                           f"{labels.shape} and dtype {labels.dtype}")
+    y = labels.astype(dtype)
+    ids = jnp.argmax(labels, axis=-1)
+    valid = jnp.ones(labels.shape[:-1], bool)
+  if where is not None:
+    valid = valid & jnp.broadcast_to(jnp.asarray(where, bool), valid.shape)
+  # Fill excluded pixels *before* the log-softmax so a NaN there reaches
+  # neither the value nor the gradient.
+  logp = jax.nn.log_softmax(nx.mask_fill(logits.astype(dtype), valid, trailing=1), axis=-1)
+  y = jnp.where(valid[..., None], y, 0.0)
+  ce = -jnp.sum(y * logp, axis=-1)
+  band = boundary_band(ids, width) if width > 0 else jnp.zeros(ids.shape, bool)
+  vb, vi = valid & band, valid & ~band
+  boundary = nx.safe_div(jnp.sum(jnp.where(vb, ce, 0.0)), jnp.sum(vb, dtype=dtype))
+  interior = nx.safe_div(jnp.sum(jnp.where(vi, ce, 0.0)), jnp.sum(vi, dtype=dtype))
+  onehot_ids = jax.nn.one_hot(ids, c, dtype=dtype) * valid[..., None]
+  sp = tuple(range(ce.ndim))
+  per_class = nx.safe_div(jnp.sum(onehot_ids * ce[..., None], axis=sp),
+                          jnp.sum(onehot_ids, axis=sp))
+  total = interior_weight * interior + boundary_weight * boundary
+  return total, {"interior": interior, "boundary": boundary, "per_class": per_class}

@@ -1,0 +1,264 @@
+"""Lovász losses: the exact Lovász extension of the Jaccard loss (Berman et al.).
+
+The Jaccard loss :math:`\\Delta_J` is a submodular set function of the
+mispredicted pixels; its Lovász extension is the piecewise-linear convex
+surrogate
+
+.. math::
+  \\bar\\Delta_J(m) = \\sum_{i=1}^{N} m_{\\pi(i)}\\, g_i(m),\\quad
+  g_i = \\Delta_J(\\{\\pi(1), \\dots, \\pi(i)\\}) - \\Delta_J(\\{\\pi(1), \\dots, \\pi(i-1)\\})
+
+with :math:`\\pi` sorting the errors :math:`m` in decreasing order. The
+permutation is computed without gradient; the loss is then an ordinary dot
+product, so its autodiff gradient is the extension's (sub)gradient ``g``.
+Ties are broken by the pixel's flat index (a stable sort), so the gradient
+is deterministic; the value does not depend on the order of ties.
+
+Pixels are ignored (``ignore_index``) by sorting them after every valid
+pixel with a zero error and zero target, which leaves the extension over the
+valid pixels unchanged, so shapes stay static under ``jit``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _examples as ex
+from jaxloss import _numerics as nx
+from jaxloss._api import (
+    LossInputError,
+    check_floating,
+    check_integer,
+    check_min_rank,
+    debug_check_in_set,
+    debug_check_labels,
+    loss_function,
+    reduce_loss,
+)
+from jaxloss.catalog import register
+from jaxloss.segmentation import _common as cm
+
+__all__ = ["lovasz_hinge_loss", "lovasz_softmax_loss"]
+
+_BERMAN = ("Berman, Rannen Triki & Blaschko, The Lovász-Softmax loss: A tractable surrogate "
+           "for the optimization of the intersection-over-union measure in neural networks, "
+           "CVPR 2018")
+
+
+def _lovasz_flat(errors, fg, valid):
+  """Lovász extension of the Jaccard loss over one flat set of pixels.
+
+  ``errors``, ``fg`` (0/1 floats) and ``valid`` (bool) have shape ``(N,)``;
+  the result is ``sum_i errors_sorted[i] * grad[i]`` over the valid pixels.
+  """
+  key = jnp.where(valid, errors, -jnp.inf)
+  perm = jnp.argsort(-jax.lax.stop_gradient(key), stable=True)
+  e = jnp.where(valid, errors, 0.0)[perm]
+  g = fg[perm]
+  v = valid[perm].astype(e.dtype)
+  gts = jnp.sum(g)
+  inter = gts - jnp.cumsum(g)
+  union = gts + jnp.cumsum((1.0 - g) * v)
+  jac = 1.0 - nx.safe_div(inter, union)
+  grad = jnp.concatenate([jac[:1], jac[1:] - jac[:-1]])
+  return jnp.sum(e * jax.lax.stop_gradient(grad * v))
+
+
+def _mask_images(x, where, per_image):
+  if where is None or not per_image:
+    return x if where is None else nx.mask_fill(x, where, trailing=x.ndim)
+  return nx.mask_fill(x, where, trailing=x.ndim - 1)
+
+
+@register(family="segmentation", tasks=cm.TASKS, input_kind="logits",
+          peer="Berman et al. lovasz_softmax; segmentation_models_pytorch LovaszLoss "
+               "(multiclass)",
+          references=(_BERMAN, cm.SURVEY),
+          efficiency=("medium", "one sort of N pixels per class"),
+          complexity=("high", "sorted errors and the Jaccard set function"),
+          stability=("medium", "piecewise-linear; subgradient at ties and kinks"),
+          example=lambda k: (cm.seg_example(k)[0], {"per_image": True}),
+          edge_cases=lambda k: [(a, {**kw, "per_image": True}) for a, kw in
+                                cm.seg_edges(k)[:6]],
+          per_example=cm.PER_EXAMPLE, where_trailing=0)
+@loss_function(static=("activation", "classes", "per_image", "ignore_index"),
+               choices={"activation": ("softmax", None)})
+def lovasz_softmax_loss(logits, labels, *, activation="softmax", classes="present",
+                        per_image=False, ignore_index=None, where=None, reduction="mean"):
+  r"""Lovász-softmax loss: the Lovász extension of the per-class Jaccard loss.
+
+  For each class :math:`c`, with errors :math:`m_i(c) = |[y_i = c] - p_{ic}|`:
+
+  .. math::
+    \ell = \frac{1}{|\mathcal{C}|} \sum_{c \in \mathcal{C}}
+           \bar\Delta_{J_c}\big(m(c)\big)
+
+  over the pixels of the whole batch (``per_image=False``) or of each image
+  (``per_image=True``, then averaged over images). :math:`\mathcal{C}` is the
+  classes present in the (valid pixels of the) set (``"present"``), all
+  classes (``"all"``), or a given tuple of class ids. A set with no valid
+  pixel, or no present class, scores 0 with a zero gradient.
+
+  Args:
+    logits: ``(B, *spatial, C)`` scores, ``C >= 2`` (probabilities with
+      ``activation=None``).
+    labels: integer ``(B, *spatial)`` class ids.
+    activation: "softmax" (default) | None.
+    classes: "present" (default) | "all" | static tuple of class ids.
+    per_image: one loss per image, averaged (default False: one over the batch).
+    ignore_index: label whose pixels are excluded (Berman's ``ignore``).
+    where: boolean mask over the unreduced loss: ``(B,)`` images with
+      ``per_image``; a scalar otherwise.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; for "none", ``(B,)`` with ``per_image`` and a
+    scalar otherwise.
+
+  Raises:
+    LossInputError: labels not of shape ``logits.shape[:-1]``; ``C < 2``.
+    LossTypeError: logits not floating or labels not integer.
+
+  References:
+    Berman et al. 2018. Matches the authors' ``lovasz_softmax(probas, labels,
+    classes, per_image, ignore)`` on softmax probabilities and
+    segmentation_models_pytorch ``LovaszLoss(mode="multiclass")``.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> p = jnp.array([[[0.9, 0.1], [0.4, 0.6], [0.7, 0.3]]])   # (1, 3, 2)
+    >>> print(jaxloss.lovasz_softmax_loss(p, jnp.array([[0, 1, 1]]), activation=None))
+    0.5
+  """
+  check_floating("logits", logits)
+  check_integer("labels", labels)
+  check_min_rank("logits", logits, 2, "(B, *spatial, C)")
+  if labels.shape != logits.shape[:-1]:
+    raise LossInputError(
+        f"labels has shape {labels.shape} but logits has shape {logits.shape}; expected "
+        f"integer labels of shape {logits.shape[:-1]}")
+  num = logits.shape[-1]
+  if num < 2:
+    raise LossInputError(f"logits has shape {logits.shape}; expected C >= 2 classes "
+                         "(use lovasz_hinge_loss for binary segmentation)")
+  if isinstance(classes, str):
+    if classes not in ("present", "all"):
+      raise LossInputError(f"classes must be 'present', 'all' or a tuple, got {classes!r}")
+    cls = tuple(range(num))
+  else:
+    cls = tuple(int(c) for c in classes)
+  debug_check_labels(labels, num, ignore_index)
+  dtype = nx.compute_dtype(logits)
+  x = _mask_images(logits.astype(dtype), where, per_image)
+  probs = x if activation is None else jax.nn.softmax(x, axis=-1)
+  valid = (jnp.ones(labels.shape, bool) if ignore_index is None
+           else labels != ignore_index)
+  idx = jnp.asarray(cls)
+  fg = ((labels[..., None] == idx) & valid[..., None]).astype(dtype)
+  errors = jnp.abs(fg - probs[..., idx])
+
+  def one_set(err, f, v):   # (N, K), (N, K), (N,)
+    per_class = jax.vmap(_lovasz_flat, in_axes=(1, 1, None))(err, f, v)
+    if classes == "present":
+      use = jnp.any(f > 0, axis=0).astype(dtype)
+      return nx.safe_div(jnp.sum(per_class * use), jnp.sum(use))
+    return jnp.mean(per_class)
+
+  k = len(cls)
+  if per_image:
+    b = logits.shape[0]
+    values = jax.vmap(one_set)(errors.reshape(b, -1, k), fg.reshape(b, -1, k),
+                               valid.reshape(b, -1))
+  else:
+    values = one_set(errors.reshape(-1, k), fg.reshape(-1, k), valid.reshape(-1))
+  return reduce_loss(values, reduction, where=where)
+
+
+def _hinge_example(key):
+  logits, labels = ex.binary_logits_and_labels(key, (2, 8, 8))
+  return (logits, labels.astype(jnp.int32)), {}
+
+
+def _hinge_edges(key):
+  logits, labels = _hinge_example(key)[0]
+  signs = 2.0 * labels - 1.0
+  return [((1e4 * signs, labels), {}), ((-1e4 * signs, labels), {}),
+          ((logits, jnp.zeros_like(labels)), {}),
+          ((logits, labels), {"ignore_index": 0}),
+          ((logits, jnp.full_like(labels, 255)), {"ignore_index": 255}),
+          ((logits, labels.astype(jnp.float32)), {"per_image": False})]
+
+
+@register(family="segmentation", tasks=("binary segmentation", *cm.TASKS),
+          input_kind="logits",
+          peer="Berman et al. lovasz_hinge; segmentation_models_pytorch LovaszLoss (binary)",
+          references=(_BERMAN, cm.SURVEY),
+          efficiency=("medium", "one sort of the pixels"),
+          complexity=("high", "sorted errors and the Jaccard set function"),
+          stability=("medium", "piecewise-linear; subgradient at ties and kinks"),
+          example=_hinge_example, edge_cases=_hinge_edges, per_example=cm.PER_EXAMPLE,
+          where_trailing=0)
+@loss_function(static=("per_image", "ignore_index"))
+def lovasz_hinge_loss(logits, labels, *, per_image=True, ignore_index=None, where=None,
+                      reduction="mean"):
+  r"""Lovász hinge loss for binary segmentation (foreground Jaccard).
+
+  With signs :math:`s_i = 2 y_i - 1` and hinge errors
+  :math:`m_i = \max(0, 1 - s_i x_i)`:
+
+  .. math::
+    \ell = \bar\Delta_J(m)
+
+  over each image (``per_image=True``, then averaged over images) or the
+  whole batch. An image with no valid pixel scores 0 with a zero gradient.
+
+  Args:
+    logits: ``(B, *spatial)`` foreground scores (a trailing channel of size 1
+      is just another axis).
+    labels: 0/1 labels of the same shape (integer, or floating 0/1).
+    per_image: one loss per image, averaged (default True, as Berman et al.).
+    ignore_index: label whose pixels are excluded.
+    where: boolean mask over the unreduced loss: ``(B,)`` images with
+      ``per_image``; a scalar otherwise.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; for "none", ``(B,)`` with ``per_image`` and a
+    scalar otherwise.
+
+  Raises:
+    LossInputError: labels shape differs from logits shape.
+    LossTypeError: logits not floating.
+
+  References:
+    Berman et al. 2018. Matches the authors' ``lovasz_hinge(logits, labels,
+    per_image, ignore)`` and segmentation_models_pytorch
+    ``LovaszLoss(mode="binary")``.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> logits = jnp.array([[2., -1., 0.5, -3.]])
+    >>> print(jaxloss.lovasz_hinge_loss(logits, jnp.array([[1, 0, 0, 0]])))
+    0.75
+  """
+  check_floating("logits", logits)
+  check_min_rank("logits", logits, 2, "(B, *spatial)")
+  if labels.shape != logits.shape:
+    raise LossInputError(
+        f"labels has shape {labels.shape} but logits has shape {logits.shape}; expected "
+        f"labels of shape {logits.shape}")
+  dtype = nx.compute_dtype(logits)
+  valid = (jnp.ones(labels.shape, bool) if ignore_index is None
+           else labels != ignore_index)
+  debug_check_in_set("labels", jnp.where(valid, labels, 0), (0, 1))
+  x = _mask_images(logits.astype(dtype), where, per_image)
+  y = jnp.where(valid, labels, 0).astype(dtype)
+  errors = jax.nn.relu(1.0 - x * (2.0 * y - 1.0))
+  if per_image:
+    b = logits.shape[0]
+    values = jax.vmap(_lovasz_flat)(errors.reshape(b, -1), y.reshape(b, -1),
+                                    valid.reshape(b, -1))
+  else:
+    values = _lovasz_flat(errors.reshape(-1), y.reshape(-1), valid.reshape(-1))
+  return reduce_loss(values, reduction, where=where)
