@@ -599,12 +599,12 @@ TASKS: dict[str, Task] = {t.name: t for t in [
     Task("tabular-regression", "diabetes (10 features), MLP; test MAE in target units",
          ("tabular regression", "regression"),
          load=lambda s: data.diabetes(s),
-         build=lambda sp, r: models.MLP(sp.x_train.shape[1], 1, (64, 64), rngs=r),
+         build=lambda sp, r: models.MLP(sp.x_train.shape[1], 1, (32,), rngs=r),
          forward=_forward_scalar, evaluate=_eval_regression,
          primary="mae", higher_is_better=False,
          preferred=("mse", "mae", "huber_loss", "log_cosh_loss", "general_robust_loss",
                     "quantile_loss"),
-         columns=("mae", "rmse", "r2"), steps=300, lr=3e-3, picture=_picture_regression),
+         columns=("mae", "rmse", "r2"), steps=150, lr=3e-3, picture=_picture_regression),
     Task("segmentation",
          "procedural shapes (32x32, 4 classes, rare tiny squares), U-Net; IoU of the rarest class",
          ("semantic segmentation",),
@@ -702,6 +702,14 @@ def _present(name):
     return False
 
 
+def candidate_losses(task: Task) -> list[str]:
+  """Catalog losses whose tasks include one of the task's catalog tasks exactly."""
+  vocab = {t.lower() for t in task.catalog_tasks}
+  names = [n for n in task.preferred if _present(n)]
+  names += [i.name for i in catalog.all_losses() if vocab & {t.lower() for t in i.tasks}]
+  return list(dict.fromkeys(names))
+
+
 def default_losses(task: Task) -> list[str]:
   """The task's preferred losses that this build's catalog has."""
   return [n for n in task.preferred if _present(n)]
@@ -732,9 +740,10 @@ def check_loss(task: Task, name: str, split: data.Split, seed: int = 0) -> None:
   if the loss does not fit the task."""
   info = catalog.get(name)
   model = task.build(split, nnx.Rngs(seed))
-  batch = {k: jnp.asarray(v[:4]) for k, v in _xy(split).items()}
+  bs = min(task.batch_size, len(split.x_train))
+  batch = {k: jax.ShapeDtypeStruct((bs, *v.shape[1:]), v.dtype) for k, v in _xy(split).items()}
   if task.stochastic:
-    batch["key"] = jax.random.key(0)
+    batch["key"] = jax.eval_shape(lambda: jax.random.key(0))
   try:
     for ph in _phases(task, info.fn, split):
       out = jax.eval_shape(lambda b, ph=ph: ph.objective(model, b), batch)
@@ -826,12 +835,14 @@ def _write(task, results, out, meta, complete):
 
 def compare(task_name: str, losses: Sequence[str] | None = None, *, steps: int | None = None,
             seed: int = 0, out: str | None = None, progress: bool = True, mesh=None,
-            log: Callable[[str], None] = print) -> list[dict]:
+            split: data.Split | None = None, check: bool = True,
+            on_result: Callable[[dict], None] | None = None) -> list[dict]:
   """Train ``task_name``'s model once per loss; return the list of results.
 
   Every loss is checked against the task first (so nothing trains if one is
   wrong). With ``out``, ``results.json``, ``loss_curves.png``, ``metrics.png``
-  and one picture per run are (re)written as soon as each run finishes.
+  and one picture per run are (re)written as soon as each run finishes, and
+  ``on_result(result)`` is called, so an interruption keeps the finished runs.
   """
   task = get_task(task_name)
   losses = list(losses) if losses else default_losses(task)
@@ -839,9 +850,10 @@ def compare(task_name: str, losses: Sequence[str] | None = None, *, steps: int |
     raise LossIncompatible(f"no loss for task {task.name!r} in this build's catalog yet "
                            f"(wanted one of: {', '.join(task.preferred)})")
   steps = task.steps if steps is None else steps
-  split = task.load(seed)
-  for name in losses:
-    check_loss(task, name, split, seed)
+  split = task.load(seed) if split is None else split
+  if check:
+    for name in losses:
+      check_loss(task, name, split, seed)
   mesh = training.make_mesh() if mesh is None else mesh
   if out:
     os.makedirs(out, exist_ok=True)
@@ -853,6 +865,8 @@ def compare(task_name: str, losses: Sequence[str] | None = None, *, steps: int |
     res, model = run_one(task, name, split, steps=steps, seed=seed, mesh=mesh,
                          progress=progress)
     results.append(res)
+    if on_result is not None:
+      on_result(res)
     if out:
       _write(task, results, out, meta, complete=len(results) == len(losses))
       if plt is not None:
