@@ -13,13 +13,14 @@ from jaxloss._api import LossInputError, LossTypeError
 from jaxloss.adaptive import *  # noqa: F403
 from jaxloss.composite import *  # noqa: F403
 from jaxloss.detection import *  # noqa: F403
+from jaxloss.image import *  # noqa: F403
 from jaxloss.regression import *  # noqa: F403
 from jaxloss.robust import *  # noqa: F403
 from jaxloss.tracking import *  # noqa: F403
 
 __version__ = "0.1.0"
 
-_FAMILY_MODULES = ("adaptive", "composite", "detection", "regression", "robust",
+_FAMILY_MODULES = ("adaptive", "composite", "detection", "image", "regression", "robust",
                    "tracking")
 
 __all__ = sorted(

@@ -180,3 +180,13 @@ def test_hierarchical_errors():
   with pytest.raises(jaxloss.LossInputError, match="level_weights has 3 entries"):
     jaxloss.hierarchical_cross_entropy(jnp.zeros((2, 4)), jnp.zeros(2, jnp.int32),
                                        parents=(0, 0, 1, 1), level_weights=(1.0, 1.0, 1.0))
+
+
+def test_hierarchical_cross_entropy_gradient_matches_finite_differences():
+  from jax.test_util import check_grads
+
+  with jax.enable_x64(True):
+    x = jnp.asarray(RNG.normal(size=(4, 6)))
+    y = jnp.asarray(RNG.integers(0, 6, size=4))
+    check_grads(lambda z: jaxloss.hierarchical_cross_entropy(
+        z, y, parents=((0, 0, 1, 1, 2, 2), (0, 0, 1))), (x,), 1, modes=["rev"])

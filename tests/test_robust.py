@@ -208,3 +208,17 @@ def test_trades_parts_and_gradients():
   np.testing.assert_allclose(total, parts["natural"] + 2.0 * parts["robust"], rtol=1e-6)
   assert float(parts["robust"]) >= 0
   chex.assert_tree_all_finite(grads)
+
+
+def test_noisy_label_loss_gradients_match_finite_differences():
+  from jax.test_util import check_grads
+
+  with jax.enable_x64(True):
+    x = jnp.asarray(LOGITS)
+    y = jnp.asarray(LABELS)
+    check_grads(lambda z: jaxloss.generalized_cross_entropy(z, y, q=0.7), (x,), 1, modes=["rev"])
+    check_grads(lambda z: jaxloss.symmetric_cross_entropy(z, y), (x,), 1, modes=["rev"])
+    check_grads(lambda z: jaxloss.bi_tempered_logistic_loss(z, y, t1=0.7, t2=1.3, num_iters=30),
+                (x,), 1, modes=["rev"])
+    check_grads(lambda q: jaxloss.generalized_cross_entropy(x, y, q=q), (jnp.asarray(0.4),), 1,
+                modes=["rev"])
