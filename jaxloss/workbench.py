@@ -381,6 +381,7 @@ def _picture_forecast(model, split, seed, path, plt):
 # --- generative: shared sample-quality score -------------------------------------------------
 
 _SCORER: dict[int, Any] = {}
+SCORER_STEPS = 250   # training steps of the sample-quality classifier
 
 
 def _scorer(seed):
@@ -394,7 +395,8 @@ def _scorer(seed):
       lp = jax.nn.log_softmax(m(b["x"]))
       return -jnp.mean(jnp.take_along_axis(lp, b["y"][:, None], -1))
 
-    training.fit(clf, opt, training.make_train_step(obj), _xy(split), steps=250, batch_size=64,
+    training.fit(clf, opt, training.make_train_step(obj), _xy(split), steps=SCORER_STEPS,
+                 batch_size=64,
                  seed=seed)
     acc = float(np.mean(_predict_batches(_logits, clf, split.x_test).argmax(-1) == split.y_test))
     _SCORER[seed] = (clf, acc)
