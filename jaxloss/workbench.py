@@ -24,6 +24,7 @@ import inspect
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -357,6 +358,7 @@ def _eval_forecast(model, split, seed, info=None):
   crps = scale * (z * (2 * cdf - 1) + 2 * pdf - 1 / sqrt(pi))
   naive = np.mean(np.abs(y))            # "no change" forecast (0 relative to the last value)
   mae = float(np.mean(np.abs(loc - y)))
+  naive = float(naive)
   if info is not None and not _uses_scale(info):
     # a point forecast: its scale head was never trained; CRPS of a point mass is the MAE
     return {"mae": mae, "crps": mae, "mae_vs_naive": mae / naive, "coverage90": 0.0}
@@ -921,16 +923,29 @@ _LEVEL = {"high": 2, "medium": 1, "low": 0}
 # docstring). Survey, Section 2 (challenges): class imbalance, outliers / noisy
 # targets, label noise, multimodal / uncertain targets, computational budget.
 _SITUATIONS = {
-    "imbalanced": ("class imbalance", ("imbalanc", "rare", "long-tail", "minority", "class weight",
-                                       "class_weights", "hard example", "overlap", "region")),
-    "outliers": ("outliers", ("outlier", "robust", "heavy-tailed", "bounded gradient",
-                              "gradient bounded", "is bounded")),
-    "noisy_labels": ("noisy labels", ("noisy label", "label noise", "learning with noisy labels",
-                                      "symmetric", "bounded")),
-    "multimodal": ("multimodal / uncertain targets", ("multimodal", "multi-modal", "quantile",
-                                                      "distribution", "uncertain", "likelihood",
-                                                      "probabilistic", "mixture")),
+    "imbalanced": ("class imbalance",
+                   ("imbalanc", "rare class", "long-tail", "minority", "class weight",
+                    "class_weights", "hard example", "hard-example", "small object", "overlap"),
+                   (r"(?<!im)balanced classes",)),
+    "outliers": ("outliers",
+                 ("robust regression", "outlier-robust", "robust", "heavy-tailed",
+                  "bounded gradient", "gradient bounded", "is bounded", "less sensitive to outl",
+                  "insensitive to outl"),
+                 (r"grows with outlier", r"(?<!in)(?<!less )sensitive to outlier", r"unbounded")),
+    "noisy_labels": ("noisy labels",
+                     ("learning with noisy labels", "noisy label", "label noise", "noise-robust"),
+                     (r"(?<!in)sensitive to label noise",)),
+    "multimodal": ("multimodal / uncertain targets",
+                   ("multimodal", "multi-modal", "quantile", "probabilistic forecasting",
+                    "likelihood", "mixture", "uncertainty"),
+                   ()),
 }
+
+
+def _evidence(info) -> str:
+  doc = (info.fn.__doc__ or "").split("Args:")[0]
+  return " ".join([*info.tasks, info.efficiency.note, info.complexity.note, info.stability.note,
+                   doc]).lower()
 
 
 def _task_vocab(task: str) -> tuple[str, ...]:
@@ -952,8 +967,11 @@ def recommend(task: str, *, imbalanced=False, outliers=False, noisy_labels=False
   """
   if budget not in ("low", "high"):
     raise ValueError(f"budget must be 'low' or 'high', got {budget!r}")
+  if task in TASKS:
+    cands = {n: catalog.get(n) for n in candidate_losses(TASKS[task])}
+  else:
+    cands = {i.name: i for i in catalog.by_task(task)}
   vocab = _task_vocab(task)
-  cands = {i.name: i for t in vocab for i in catalog.by_task(t)}
   if not cands:
     raise KeyError(f"no loss in the catalog for task {task!r}; workbench tasks: "
                    f"{', '.join(TASKS)}; catalog tasks: "
@@ -970,14 +988,17 @@ def recommend(task: str, *, imbalanced=False, outliers=False, noisy_labels=False
     primary = [t for t in i.tasks if any(v.lower() == t.lower() for v in vocab)]
     if primary:
       score += 0.5
-    text = " ".join([*i.tasks, i.efficiency.note, i.complexity.note, i.stability.note,
-                     i.fn.__doc__ or ""]).lower()
+    text = _evidence(i)
     for flag, on in flags.items():
       if not on:
         continue
-      label, words = _SITUATIONS[flag]
+      label, words, against = _SITUATIONS[flag]
       hits = [w for w in words if w in text]
-      if hits:
+      misses = [m.group(0) for pat in against for m in [re.search(pat, text)] if m]
+      if misses:
+        score -= 1.0
+        reasons.append(f"weak on {label} ({', '.join(misses[:2])})")
+      elif hits:
         score += 2.0 + 0.25 * min(len(hits), 4)
         reasons.append(f"addresses {label} ({', '.join(hits[:3])})")
     reasons.append(f"stability {i.stability.level}: {i.stability.note}")

@@ -14,7 +14,6 @@ fwd = nnx.jit(lambda m, *a: m(*a))
 CASES = [
     (lambda r: models.MLP(5, 3, (8,), rngs=r), (jnp.ones((4, 5)),), (4, 3)),
     (lambda r: models.CNNClassifier(1, 10, width=8, rngs=r), (jnp.ones((2, 8, 8, 1)),), (2, 10)),
-    (lambda r: models.UNet(1, 4, width=4, rngs=r), (jnp.ones((2, 16, 16, 1)),), (2, 16, 16, 4)),
     (lambda r: models.BoxRegressor(1, width=4, image_size=16, rngs=r),
      (jnp.ones((2, 16, 16, 1)),), (2, 4)),
     (lambda r: models.EmbeddingNet(6, dim=4, hidden=8, rngs=r), (jnp.ones((3, 6)),), (3, 4)),
@@ -26,7 +25,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("build,args,shape", CASES,
-                         ids=["mlp", "cnn", "unet", "box", "embed", "denoiser", "gen", "disc"])
+                         ids=["mlp", "cnn", "box", "embed", "denoiser", "gen", "disc"])
 def test_output_shapes(build, args, shape):
   out = fwd(build(nnx.Rngs(0)), *args)
   assert out.shape == shape and bool(jnp.isfinite(out).all())
@@ -80,3 +79,4 @@ def test_unet_learns_a_pixel_task():
 
   losses = [float(step(model, opt)) for _ in range(30)]
   assert losses[-1] < 0.5 * losses[0]
+  assert fwd(model, x).shape == (8, 8, 8, 2)
