@@ -11,17 +11,24 @@ import importlib
 from jaxloss import boxes, catalog
 from jaxloss._api import LossInputError, LossTypeError
 from jaxloss.adaptive import *  # noqa: F403
+from jaxloss.classification import *  # noqa: F403
 from jaxloss.composite import *  # noqa: F403
 from jaxloss.detection import *  # noqa: F403
+from jaxloss.embedding import *  # noqa: F403
+from jaxloss.forecasting import *  # noqa: F403
+from jaxloss.generative import *  # noqa: F403
 from jaxloss.image import *  # noqa: F403
+from jaxloss.probabilistic import *  # noqa: F403
 from jaxloss.regression import *  # noqa: F403
 from jaxloss.robust import *  # noqa: F403
+from jaxloss.scalable import *  # noqa: F403
+from jaxloss.sequence import *  # noqa: F403
 from jaxloss.tracking import *  # noqa: F403
 
 __version__ = "0.1.0"
 
-_FAMILY_MODULES = ("adaptive", "composite", "detection", "image", "regression", "robust",
-                   "tracking")
+_FAMILY_MODULES = ("adaptive", "classification", "composite", "detection", "embedding", "forecasting", "generative", "image",
+                   "probabilistic", "regression", "robust", "scalable", "sequence", "tracking")
 
 __all__ = sorted(
     {"boxes", "catalog", "LossInputError", "LossTypeError"}.union(

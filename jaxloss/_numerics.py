@@ -219,3 +219,43 @@ def mask_fill(x, where, fill=0.0, *, trailing=0):
         f"unreduced loss shape {lead}")
   mask = where.reshape(where.shape + (1,) * trailing)
   return jnp.where(mask, x, jnp.asarray(fill, dtype=jnp.asarray(x).dtype))
+
+
+def mul_log(x, log_y):
+  """``x * log_y`` (``log_y`` already a logarithm) with ``0 * (-inf) = 0``.
+
+  Where ``x == 0`` the product is 0 and its gradient w.r.t. ``log_y`` is 0
+  (double where), so a ``-inf`` log-probability at a zero weight (a masked
+  logit, a zero target) poisons neither the value nor the gradient.
+  """
+  x = jnp.asarray(x)
+  log_y = jnp.asarray(log_y)
+  zero = x == 0
+  safe = jnp.where(zero, jnp.zeros_like(log_y), log_y)
+  return jnp.where(zero, jnp.zeros_like(x * safe), x * safe)
+
+
+def safe_pow(x, p):
+  """``x ** p`` for ``x >= 0`` and ``p >= 0`` with ``0 ** 0 = 1``.
+
+  Computed as ``exp(p log x)`` on ``x > 0`` and selected to ``1`` (``p == 0``)
+  or ``0`` (``p > 0``) at ``x == 0``: value and gradient (w.r.t. ``x`` and
+  ``p``) stay finite at ``x == 0`` for every ``p``, including ``0 < p < 1``
+  and ``p == 0`` given as an int or a float (optax#1267, kornia#918).
+  """
+  x = jnp.asarray(x)
+  p = jnp.asarray(p, x.dtype)
+  positive = x > 0
+  safe_x = jnp.where(positive, x, jnp.ones_like(x))
+  at_zero = jnp.where(p == 0, jnp.ones_like(x), jnp.zeros_like(x))
+  return jnp.where(positive, jnp.exp(p * jnp.log(safe_x)), at_zero)
+
+
+def clamp_min_straight_through(x, eps):
+  """``max(x, eps)`` in the forward pass with the identity gradient.
+
+  torch's ``gaussian_nll_loss`` clamps a detached copy of ``var``; this is the
+  same thing in JAX. The gradient is the unclamped one, so an optimiser keeps
+  pushing a too-small parameter up instead of seeing a flat zero gradient.
+  """
+  return x + jax.lax.stop_gradient(jnp.maximum(x, eps) - x)

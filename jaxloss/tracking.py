@@ -24,6 +24,7 @@ from jaxloss._api import (
     reduce_loss,
 )
 from jaxloss.catalog import register
+from jaxloss.classification import binary_cross_entropy
 
 _SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
            "arXiv:2504.04242, 2025")
@@ -297,22 +298,18 @@ def logistic_regression_loss(scores, labels, *, weights=None, where=None, reduct
     LossInputError: shape mismatch.
 
   References:
-    The survey's DiMP entry ("Logistic Regression Loss"). Equals
-    ``torch.nn.functional.binary_cross_entropy_with_logits``; should be
-    re-pointed at the classification family's ``logistic_loss`` once that
-    exists. (DiMP's released model trains its classifier with a hinge-like
+    The survey's DiMP entry ("Logistic Regression Loss"). It is
+    :func:`jaxloss.binary_cross_entropy` (torch's
+    ``binary_cross_entropy_with_logits``) on score maps with {0, 1} or soft
+    labels; :func:`jaxloss.logistic_loss` is the same loss for ±1 labels. (DiMP's released model trains its classifier with a hinge-like
     ``LBHinge`` loss; this is the logistic variant the survey names.)
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.logistic_regression_loss(jnp.array([0., 2.]), jnp.array([1., 1.]),
     ...                                        reduction="none"))
-    [0.6931472  0.12692809]
+    [0.6931472 0.126928 ]
   """
   check_floating("scores", scores)
   check_same_shape("scores", scores, "labels", labels)
-  dtype = nx.compute_dtype(scores, labels)
-  s = nx.mask_fill(scores.astype(dtype), where)
-  y = nx.mask_fill(jnp.asarray(labels).astype(dtype), where)
-  values = jax.nn.softplus(s) - y * s
-  return reduce_loss(values, reduction, where=where, weights=weights)
+  return binary_cross_entropy(scores, labels, weights=weights, where=where, reduction=reduction)

@@ -103,8 +103,8 @@ def test_vmap_equals_batched(info):
   if not info.per_example or not _has(info, "reduction"):
     pytest.skip("set-level loss: not per-example")
   args, kwargs = info.example(jax.random.key(1))
-  batched = _call(info, args, kwargs, reduction="none")
-  mapped = jax.vmap(lambda *a: _call(info, a, kwargs, reduction="none"))(*args)
+  batched = _total(_call(info, args, kwargs, reduction="none"))
+  mapped = jax.vmap(lambda *a: _total(_call(info, a, kwargs, reduction="none")))(*args)
   chex.assert_trees_all_close(batched, mapped, rtol=1e-5, atol=1e-6)
 
 
@@ -123,9 +123,9 @@ def test_mean_is_sum_over_count(info):
   if not _has(info, "reduction"):
     pytest.skip("no reduction option")
   args, kwargs = info.example(jax.random.key(3))
-  none = _call(info, args, kwargs, reduction="none")
-  total = _call(info, args, kwargs, reduction="sum")
-  mean = _call(info, args, kwargs, reduction="mean")
+  none = _total(_call(info, args, kwargs, reduction="none"))
+  total = _total(_call(info, args, kwargs, reduction="sum"))
+  mean = _total(_call(info, args, kwargs, reduction="mean"))
   chex.assert_shape(total, ())
   chex.assert_shape(mean, ())
   np.testing.assert_allclose(total, np.sum(np.asarray(none, np.float64)), rtol=1e-5, atol=1e-5)
@@ -137,7 +137,7 @@ def test_where_excludes_entries_exactly(info):
     pytest.skip("no where mask")
   key = jax.random.key(4)
   args, kwargs = info.example(key)
-  out_shape = _call(info, args, kwargs, reduction="none").shape
+  out_shape = _total(_call(info, args, kwargs, reduction="none")).shape
   if not out_shape:
     pytest.skip("scalar unreduced loss")
   mask = np.array(jax.random.bernoulli(jax.random.key(5), 0.6, out_shape))
@@ -158,7 +158,7 @@ def test_where_excludes_entries_exactly(info):
     chex.assert_tree_all_finite((v2, g2))
     chex.assert_trees_all_close(v1, v2, rtol=1e-6, atol=1e-7)
     chex.assert_trees_all_close(g1, g2, rtol=1e-6, atol=1e-7)
-  none = _call(info, poisoned, kwargs, where=where, reduction="none")
+  none = _total(_call(info, poisoned, kwargs, where=where, reduction="none"))
   assert np.all(np.asarray(none)[~mask] == 0)
   # All entries masked: a defined zero, not NaN.
   v, g = _value_and_grads(info, poisoned, kwargs, where=jnp.zeros(out_shape, bool))

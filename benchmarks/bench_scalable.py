@@ -1,0 +1,95 @@
+"""Large-vocabulary cross-entropy: naive (optax on materialised logits) vs chunked, one run.
+
+    python -m benchmarks.bench_scalable [--sizes 8192x1024x65536 2048x512x16384]
+                                        [--chunk 4096] [--repeats 3] [--time-naive-max 2e9]
+
+For each N x D x V: forward+backward (value_and_grad w.r.t. hidden and weight) of
+``optax.losses.softmax_cross_entropy_with_integer_labels(hidden @ weight.T, labels)``
+and of ``jaxloss.linear_cross_entropy(hidden, weight, labels, chunk_size=...)`` (and
+``jaxloss.chunked_cross_entropy`` on existing logits vs optax), reporting peak temporary
+memory from the compiled executable's ``memory_analysis()`` and the median wall time.
+Sizes whose naive logits exceed ``--time-naive-max`` bytes are compiled (memory) but
+only timed for the chunked version, to keep the run short on a small CPU machine.
+"""
+
+import argparse
+
+import jax
+import jax.numpy as jnp
+import optax
+
+import jaxloss
+from benchmarks._timing import markdown, time_fn, write_results
+
+
+def naive_linear(h, w, y):
+  return jnp.mean(optax.losses.softmax_cross_entropy_with_integer_labels(h @ w.T, y))
+
+
+def temp_bytes(fn, *args):
+  compiled = jax.jit(fn).lower(*args).compile()
+  return compiled.memory_analysis().temp_size_in_bytes
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument("--sizes", nargs="+", default=["8192x1024x65536", "2048x512x16384"])
+  parser.add_argument("--chunk", type=int, default=4096)
+  parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--time-naive-max", type=float, default=2**31 + 1)
+  args = parser.parse_args()
+  rows = []
+  chunk = args.chunk
+  for size in args.sizes:
+    n, d, v = (int(s) for s in size.split("x"))
+    k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
+    h = jax.random.normal(k1, (n, d), jnp.float32)
+    w = jax.random.normal(k2, (v, d), jnp.float32) / d**0.5
+    y = jax.random.randint(k3, (n,), 0, v)
+
+    naive_vg = jax.value_and_grad(naive_linear, (0, 1))
+    ours_vg = jax.value_and_grad(
+        lambda h, w, y: jaxloss.linear_cross_entropy(h, w, y, chunk_size=chunk), (0, 1))
+    time_naive = n * v * 4 <= args.time_naive_max
+    row = {"op": "linear CE", "N": n, "D": d, "V": v, "chunk": chunk,
+           "naive_temp_MB": temp_bytes(naive_vg, h, w, y) / 2**20,
+           "chunked_temp_MB": temp_bytes(ours_vg, h, w, y) / 2**20}
+    row["mem_ratio"] = row["naive_temp_MB"] / row["chunked_temp_MB"]
+    ours = time_fn(ours_vg, h, w, y, repeats=args.repeats)
+    row["chunked_s"] = ours["median_s"]
+    if time_naive:
+      base = time_fn(naive_vg, h, w, y, repeats=args.repeats)
+      row["naive_s"] = base["median_s"]
+      row["time_ratio"] = ours["median_s"] / base["median_s"]
+      # Same values as the naive loss.
+      (v0, _), (v1, _) = naive_vg(h, w, y), ours_vg(h, w, y)
+      row["rel_err"] = float(abs(v1 - v0) / abs(v0))
+    rows.append(row)
+    print(row, flush=True)
+
+    if time_naive:
+      logits = h @ w.T
+      naive_c = jax.value_and_grad(
+          lambda x, y: jnp.mean(optax.losses.softmax_cross_entropy_with_integer_labels(x, y)))
+      ours_c = jax.value_and_grad(
+          lambda x, y: jaxloss.chunked_cross_entropy(x, y, chunk_size=chunk))
+      row = {"op": "chunked CE (logits given)", "N": n, "D": d, "V": v, "chunk": chunk,
+             "naive_temp_MB": temp_bytes(naive_c, logits, y) / 2**20,
+             "chunked_temp_MB": temp_bytes(ours_c, logits, y) / 2**20}
+      row["mem_ratio"] = row["naive_temp_MB"] / max(row["chunked_temp_MB"], 1e-9)
+      base = time_fn(naive_c, logits, y, repeats=args.repeats)
+      ours = time_fn(ours_c, logits, y, repeats=args.repeats)
+      row.update(naive_s=base["median_s"], chunked_s=ours["median_s"],
+                 time_ratio=ours["median_s"] / base["median_s"])
+      rows.append(row)
+      print(row, flush=True)
+      del logits
+
+  cols = ["op", "N", "D", "V", "chunk", "naive_temp_MB", "chunked_temp_MB", "mem_ratio",
+          "naive_s", "chunked_s", "time_ratio", "rel_err"]
+  print(markdown(rows, cols))
+  print(f"\nwrote {write_results('scalable', rows)}")
+
+
+if __name__ == "__main__":
+  main()

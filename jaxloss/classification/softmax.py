@@ -1,0 +1,665 @@
+"""Softmax classification losses: cross-entropy and its weighted/focal relatives.
+
+Conventions of this module (see :mod:`jaxloss.classification`):
+
+* ``logits`` carry the classes on ``axis`` (default the last, Flax's NHWC); the
+  same call is the pixel-wise loss on ``(B, H, W, C)`` or ``(B, D, H, W, C)``
+  logits.
+* ``labels`` dispatch on dtype: integer class ids of shape
+  ``logits.shape[:-1]``, or floating one-hot/soft targets of ``logits.shape``.
+* ``reduction="none"`` returns ``logits.shape[:-1]`` (one value per example or
+  pixel); ``where`` has that shape (broadcastable) and excludes entries.
+* Everything is computed in float32 (float64 under x64) from
+  ``jax.nn.log_softmax``; bfloat16/float16 logits are upcast first.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _examples as ex
+from jaxloss import _numerics as nx
+from jaxloss._api import LossInputError, loss_function, reduce_loss
+from jaxloss.catalog import register
+from jaxloss.classification._common import SURVEY, and_mask, class_inputs, class_vector
+
+__all__ = [
+    "balanced_cross_entropy", "cross_entropy", "focal_loss", "nll_loss",
+    "poly1_cross_entropy", "weighted_cross_entropy", "zero_one_loss",
+]
+
+_LIN = "Lin et al., Focal Loss for Dense Object Detection, ICCV 2017"
+
+
+# --------------------------------------------------------------------------
+# Shared internals.
+# --------------------------------------------------------------------------
+
+
+def _nll_terms(logp, labels, kind, w, ignore_index, eps, where):
+  """Per-entry (label-smoothed, class-weighted) CE from log-probabilities.
+
+  Returns ``(values, mask, normalizer)`` for :func:`reduce_loss`. Integer
+  labels follow torch's ``cross_entropy``/``nll_loss``:
+
+    (1 - eps) w_y (-log p_y) + (eps / C) sum_c w_c (-log p_c)
+
+  with ``ignore_index`` entries excluded and "mean" normalised by the sum of
+  ``w_y`` over the kept entries (``LossNLL.cpp``,
+  ``cross_entropy_loss_label_smoothing``: the NLL term and the smoothing term
+  are each divided by that same sum). Dense targets follow torch's
+  probability-target path: targets ``(1 - eps) y + eps / C``, per-entry
+  ``-sum_c w_c y_c log p_c``, "mean" divides by the number of entries.
+  Every ``weight * log p`` product uses :func:`nx.mul_log`, so a ``-inf``
+  log-probability with zero weight (masked class, zero target, eps = 0)
+  contributes 0 with a zero gradient.
+  """
+  num_classes = logp.shape[-1]
+  dtype = logp.dtype
+  eps = jnp.asarray(eps, dtype)
+  ones = jnp.ones((num_classes,), dtype) if w is None else w
+  if kind == "int":
+    mask = where if ignore_index is None else and_mask(where, labels != ignore_index)
+    logp_y = nx.take_along_last(logp, labels)
+    w_y = None if w is None else jnp.take(w, jnp.clip(labels, 0, num_classes - 1))
+    coef_y = (1.0 - eps) * (1.0 if w_y is None else w_y)
+    values = -nx.mul_log(jnp.broadcast_to(coef_y, logp_y.shape), logp_y)
+    values = values - jnp.sum(nx.mul_log(jnp.broadcast_to(eps / num_classes * ones, logp.shape),
+                                         logp), axis=-1)
+    return values, mask, w_y
+  y = (1.0 - eps) * labels + eps / num_classes
+  values = -jnp.sum(nx.mul_log(y * ones, logp), axis=-1)
+  return values, where, None
+
+
+def _cross_entropy(logits, labels, *, class_weights, ignore_index, label_smoothing, axis,
+                   weights, where, reduction):
+  logits, labels, kind, where = class_inputs(logits, labels, axis, where,
+                                             ignore_index=ignore_index)
+  w = class_vector("class_weights", class_weights, logits.shape[-1], logits.dtype)
+  logp = jax.nn.log_softmax(logits, axis=-1)
+  values, mask, norm = _nll_terms(logp, labels, kind, w, ignore_index, label_smoothing, where)
+  return reduce_loss(values, reduction, where=mask, weights=weights, normalizer=norm)
+
+
+def _ce_example(key):
+  logits, labels = ex.logits_and_labels(key, (8, 5))
+  return (logits, labels), {}
+
+
+def _ce_edges(key):
+  logits, labels = ex.logits_and_labels(key, (8, 5))
+  onehot = jax.nn.one_hot(labels, 5)
+  neg_inf = jnp.where(onehot > 0, logits, -jnp.inf)
+  return [
+      ((onehot * 1e4, labels), {}),                        # perfect, saturated
+      (((1.0 - onehot) * 1e4, labels), {}),                # confidently wrong
+      ((logits + 1e6, labels), {}),                        # huge offset
+      ((jnp.where(onehot > 0, logits, logits - 1e4), labels), {}),
+      ((neg_inf, onehot), {}),                             # -inf with zero targets
+      ((logits, labels), {"label_smoothing": 0.1,
+                          "class_weights": jnp.arange(1.0, 6.0)}),
+      ((logits, jnp.full_like(labels, -100)), {}),         # everything ignored
+      ((logits.reshape(2, 2, 2, 5), labels.reshape(2, 2, 2)), {}),  # pixel-wise
+  ]
+
+
+_CE = dict(family="classification", input_kind="logits", where_trailing=1, grad_argnums=(0,))
+
+
+# --------------------------------------------------------------------------
+# Public losses.
+# --------------------------------------------------------------------------
+
+
+@register(tasks=("image classification", "multi-class classification", "semantic segmentation",
+                 "tabular classification", "language modelling"),
+          peer="torch.nn.functional.cross_entropy; "
+               "optax.losses.softmax_cross_entropy_with_integer_labels",
+          references=("Shannon 1948; Good 1952 (logarithmic scoring rule)",
+                      "Szegedy et al., Rethinking the Inception Architecture (label smoothing), "
+                      "CVPR 2016", SURVEY),
+          efficiency=("high", "one log-softmax and a gather per example"),
+          complexity=("low", "built into every framework"),
+          stability=("high", "gradient softmax - target, bounded by 1"),
+          graded_by="survey", example=_ce_example, edge_cases=_ce_edges, **_CE)
+@loss_function(static=("axis", "ignore_index"), ranges={"label_smoothing": "[0, 1]"})
+def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, label_smoothing=0.0,
+                  axis=-1, weights=None, where=None, reduction="mean"):
+  r"""Softmax cross-entropy from logits (integer labels or soft targets).
+
+  .. math::
+    \ell_i = -(1-\varepsilon)\, w_{y_i} \log p_{i,y_i}
+             - \frac{\varepsilon}{C} \sum_c w_c \log p_{i,c},
+    \qquad p_i = \operatorname{softmax}(z_i)
+
+  for integer labels, and :math:`\ell_i = -\sum_c w_c \tilde y_{i,c} \log p_{i,c}`
+  with :math:`\tilde y = (1-\varepsilon) y + \varepsilon / C` for float
+  one-hot/soft targets (:math:`w \equiv 1` without ``class_weights``).
+
+  "mean" follows torch exactly: with integer labels it divides by
+  :math:`\sum_i w_{y_i}` over the non-ignored, unmasked entries (torch's
+  weighted mean, so class weights have no effect on a batch of one); with
+  float targets it divides by the number of unmasked entries. Label smoothing
+  combines with class weights as in torch's ``LossNLL.cpp``
+  (``cross_entropy_loss_label_smoothing``): the smoothing term is weighted by
+  every class's weight and normalised by the same :math:`\sum_i w_{y_i}`.
+  With no entry left (all ignored or masked) "mean" is 0 with a zero
+  gradient, where torch returns NaN.
+
+  The same function is the pixel-wise cross-entropy of segmentation: pass
+  ``(B, H, W, C)`` or ``(B, D, H, W, C)`` logits with ``(B, H, W)`` /
+  ``(B, D, H, W)`` labels.
+
+  Numerics: ``jax.nn.log_softmax`` in float32 (bfloat16/float16 logits are
+  upcast, so the loss is not quantised), invariant to adding a constant to
+  all logits (uniform logits at a 1e6 offset give exactly ``log C``); ``-inf``
+  non-target logits and ``-inf`` logits with a zero target contribute 0 and a
+  zero gradient. A row whose logits are *all* ``-inf`` is NaN (exclude it with
+  ``where``). optax's CE functions are not used because the class weights,
+  ``ignore_index`` and torch's smoothing rule have to be applied to the
+  per-class log-probabilities, and optax's one-hot path multiplies
+  ``0 * -inf``.
+
+  Args:
+    logits: floating ``[..., C]`` (classes on ``axis``).
+    labels: integer ``[...]`` class ids in ``[0, C)`` or ``ignore_index``, or
+      floating ``[..., C]`` one-hot/soft targets.
+    class_weights: optional ``[C]`` per-class weights (torch's ``weight``).
+    ignore_index: integer label value excluded from the loss and from the
+      "mean" denominator (default -100, torch's); integer labels only.
+    label_smoothing: :math:`\varepsilon \in [0, 1]` (default 0); may be traced.
+    axis: the class axis of ``logits`` (and of float ``labels``), default -1.
+    weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``
+      (they scale entries; the "mean" denominator is unchanged).
+    where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none" (ignored and
+    masked entries are 0).
+
+  Raises:
+    LossInputError: ``labels`` shape is neither ``logits.shape[:-1]`` nor
+      ``logits.shape``; ``class_weights`` not ``[C]``; a concrete
+      ``label_smoothing`` outside [0, 1].
+    LossTypeError: ``logits`` not floating, or ``labels`` neither integer nor
+      floating.
+
+  References:
+    Matches ``torch.nn.functional.cross_entropy`` (``weight``,
+    ``ignore_index``, ``label_smoothing``, integer and probability targets,
+    its weighted-mean rule) with classes last, and elementwise
+    ``optax.losses.softmax_cross_entropy_with_integer_labels`` /
+    ``softmax_cross_entropy`` (+ ``optax.smooth_labels``). Deliberate
+    difference: 0 instead of NaN when every entry is ignored.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> logits = jnp.array([[2., 0., -1.], [0., 1., 0.]])
+    >>> print(jaxloss.cross_entropy(logits, jnp.array([0, 2]), reduction="none"))
+    [0.16984604 1.5514446 ]
+  """
+  return _cross_entropy(logits, labels, class_weights=class_weights, ignore_index=ignore_index,
+                        label_smoothing=label_smoothing, axis=axis, weights=weights,
+                        where=where, reduction=reduction)
+
+
+def _nll_example(key):
+  logits, labels = ex.logits_and_labels(key, (8, 5))
+  return (jax.nn.log_softmax(logits), labels), {}
+
+
+def _nll_edges(key):
+  logits, labels = ex.logits_and_labels(key, (8, 5))
+  logp = jax.nn.log_softmax(logits)
+  return [((jax.nn.log_softmax(jax.nn.one_hot(labels, 5) * 1e4), labels), {}),
+          ((logp, labels), {"class_weights": jnp.arange(1.0, 6.0)}),
+          ((logp, jnp.full_like(labels, -100)), {})]
+
+
+@register(tasks=("image classification", "multi-class classification", "language modelling"),
+          peer="torch.nn.functional.nll_loss",
+          references=("Fisher, maximum likelihood, 1922", SURVEY),
+          efficiency=("high", "a gather per example"),
+          complexity=("low", "built into every framework"),
+          stability=("high", "constant gradient -w_y on the target log-probability"),
+          family="classification", input_kind="log-probabilities", where_trailing=1,
+          example=_nll_example, edge_cases=_nll_edges)
+@loss_function(static=("axis", "ignore_index"))
+def nll_loss(log_probs, labels, *, class_weights=None, ignore_index=-100, axis=-1,
+             weights=None, where=None, reduction="mean"):
+  r"""Negative log-likelihood of integer labels given log-probabilities.
+
+  .. math::
+    \ell_i = -w_{y_i} \log p_{i, y_i}
+
+  ``cross_entropy(logits, y) == nll_loss(log_softmax(logits), y)``. "mean"
+  divides by :math:`\sum_i w_{y_i}` over the non-ignored, unmasked entries
+  (torch's rule); 0 with a zero gradient if none is left (torch: NaN).
+
+  Args:
+    log_probs: floating ``[..., C]`` log-probabilities (classes on ``axis``).
+    labels: integer ``[...]`` class ids in ``[0, C)`` or ``ignore_index``.
+    class_weights: optional ``[C]`` per-class weights.
+    ignore_index: label value excluded from the loss and the denominator
+      (default -100).
+    axis: class axis of ``log_probs`` (default -1).
+    weights: optional per-entry weights, broadcastable to ``log_probs.shape[:-1]``.
+    where: optional boolean mask, broadcastable to ``log_probs.shape[:-1]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``log_probs.shape[:-1]`` for "none".
+
+  Raises:
+    LossInputError: ``labels`` shape is not ``log_probs.shape[:-1]``;
+      ``class_weights`` not ``[C]``.
+    LossTypeError: ``labels`` not integer, or ``log_probs`` not floating.
+
+  References:
+    Matches ``torch.nn.functional.nll_loss`` (classes last).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> logp = jnp.log(jnp.array([[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]]))
+    >>> print(jaxloss.nll_loss(logp, jnp.array([0, 2]), class_weights=jnp.array([1., 1., 3.])))
+    0.34064445
+  """
+  logp, labels, kind, where = class_inputs(log_probs, labels, axis, where,
+                                           logits_name="log_probs", ignore_index=ignore_index)
+  if kind != "int":
+    raise LossInputError(
+        f"labels has shape {labels.shape} and a floating dtype; nll_loss expects integer "
+        f"labels of shape {logp.shape[:-1]} (use cross_entropy for soft targets)")
+  w = class_vector("class_weights", class_weights, logp.shape[-1], logp.dtype)
+  values, mask, norm = _nll_terms(logp, labels, kind, w, ignore_index, 0.0, where)
+  return reduce_loss(values, reduction, where=mask, weights=weights, normalizer=norm)
+
+
+def _wce_example(key):
+  # Soft targets: the contract's "mean == sum / count" holds for them (torch
+  # divides integer-label weighted means by the summed target weights).
+  logits, soft = ex.logits_and_soft(key, (8, 5))
+  return (logits, soft), {"class_weights": jnp.array([0.5, 1.0, 2.0, 1.0, 0.25])}
+
+
+def _wce_edges(key):
+  logits, labels = ex.logits_and_labels(key, (8, 5))
+  cw = {"class_weights": jnp.array([0.5, 1.0, 2.0, 1.0, 0.25])}
+  return [((jax.nn.one_hot(labels, 5) * 1e4, labels), cw),
+          ((logits, jnp.full_like(labels, -100)), cw),
+          ((logits, labels), {**cw, "label_smoothing": 0.2})]
+
+
+@register(tasks=("semantic segmentation", "imbalanced classification", "image classification"),
+          peer="torch.nn.functional.cross_entropy(weight=...)",
+          references=("Long et al., Fully Convolutional Networks for Semantic Segmentation, "
+                      "CVPR 2015", "Ronneberger et al., U-Net, MICCAI 2015", SURVEY),
+          efficiency=("high", "cross-entropy plus a per-class scale"),
+          complexity=("low", "one class-weight vector to choose"),
+          stability=("high", "cross-entropy gradient scaled by w_y"),
+          example=_wce_example, edge_cases=_wce_edges, **_CE)
+@loss_function(static=("axis", "ignore_index"), ranges={"label_smoothing": "[0, 1]"})
+def weighted_cross_entropy(logits, labels, *, class_weights, ignore_index=-100,
+                           label_smoothing=0.0, axis=-1, weights=None, where=None,
+                           reduction="mean"):
+  r"""Weighted cross-entropy (WCE): cross-entropy with required class weights.
+
+  .. math::
+    \ell_i = -\sum_c w_c\, y_{i,c} \log p_{i,c},
+    \qquad \text{mean} = \frac{\sum_i \ell_i}{\sum_i w_{y_i}}
+
+  The survey's WCE for pixel-wise segmentation (FCN, U-Net): rare classes get
+  larger weights to counter class imbalance. It is exactly
+  :func:`cross_entropy` with ``class_weights`` (same internals, same torch
+  weighted-mean rule, label smoothing and ``ignore_index``); see there.
+
+  Args:
+    logits: floating ``[..., C]``.
+    labels: integer ``[...]`` ids or floating ``[..., C]`` targets.
+    class_weights: ``[C]`` per-class weights (required).
+    ignore_index: integer label excluded (default -100).
+    label_smoothing: in [0, 1] (default 0).
+    axis: class axis (default -1).
+    weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``.
+    where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none".
+
+  Raises:
+    LossInputError: bad ``labels`` or ``class_weights`` shape.
+
+  References:
+    Long et al. 2015; Ronneberger et al. 2015 (weight maps). Matches
+    ``torch.nn.functional.cross_entropy(weight=class_weights)``.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> logits = jnp.array([[2., 0., -1.], [0., 1., 0.]])
+    >>> print(jaxloss.weighted_cross_entropy(logits, jnp.array([0, 2]),
+    ...                                      class_weights=jnp.array([1., 1., 3.])))
+    1.206045
+  """
+  return _cross_entropy(logits, labels, class_weights=class_weights, ignore_index=ignore_index,
+                        label_smoothing=label_smoothing, axis=axis, weights=weights,
+                        where=where, reduction=reduction)
+
+
+def _balanced_weights(labels, kind, mask, num_classes, dtype, ignore_index):
+  """Inverse-frequency class weights ``N / (K n_c)`` over the kept entries."""
+  if kind == "int":
+    counts = jax.nn.one_hot(jnp.where(labels == ignore_index, -1, labels), num_classes,
+                            dtype=dtype)
+  else:
+    counts = labels
+  if mask is not None:
+    counts = jnp.where(mask[..., None], counts, jnp.zeros((), dtype))
+  counts = jax.lax.stop_gradient(jnp.sum(counts.reshape(-1, num_classes), axis=0))
+  present = counts > 0
+  total = jnp.sum(counts)
+  k = jnp.sum(present, dtype=dtype)
+  return jnp.where(present, nx.safe_div(total, k * jnp.where(present, counts, 1.0)), 0.0)
+
+
+def _balanced_example(key):
+  logits, labels = ex.logits_and_labels(key, (16, 4))
+  return (logits, labels), {}
+
+
+def _balanced_edges(key):
+  logits, labels = ex.logits_and_labels(key, (16, 4))
+  return [((logits, jnp.zeros_like(labels)), {}),                 # a single class present
+          ((logits, jnp.full_like(labels, -100)), {}),            # nothing left
+          ((logits, jax.nn.softmax(logits * 0.3)), {}),           # soft targets
+          ((jax.nn.one_hot(labels, 4) * 1e4, labels), {})]
+
+
+@register(tasks=("semantic segmentation", "imbalanced classification"),
+          peer="torch.nn.functional.cross_entropy(weight=sklearn compute_class_weight"
+               "('balanced') of the batch)",
+          references=("Xie & Tu, Holistically-Nested Edge Detection (class-balanced CE), "
+                      "ICCV 2015",
+                      "Jadon, A survey of loss functions for semantic segmentation, 2020",
+                      SURVEY),
+          efficiency=("high", "one class histogram plus cross-entropy"),
+          complexity=("low", "no hyperparameter"),
+          stability=("high", "weights are constants (stop_gradient); bounded by N/K"),
+          family="classification", input_kind="logits", where_trailing=1,
+          per_example=False, example=_balanced_example, edge_cases=_balanced_edges)
+@loss_function(static=("axis", "ignore_index"))
+def balanced_cross_entropy(logits, labels, *, ignore_index=-100, axis=-1, weights=None,
+                           where=None, reduction="mean"):
+  r"""Balanced cross-entropy (BalanCE): class weights from the batch's class frequency.
+
+  .. math::
+    w_c = \frac{N}{K\, n_c}\ (n_c > 0), \quad w_c = 0\ (n_c = 0), \qquad
+    \ell_i = -\sum_c w_c\, y_{i,c} \log p_{i,c}
+
+  where :math:`n_c` is the number (or, for soft targets, the summed target
+  mass) of kept entries of class ``c`` in the whole call, :math:`N = \sum_c
+  n_c` and :math:`K` the number of classes present. These are scikit-learn's
+  ``compute_class_weight("balanced")`` weights, computed per call under
+  ``stop_gradient``; absent classes get weight 0 (they have no entries to
+  weight), so there is no division by zero. Since :math:`\sum_i w_{y_i} = N`,
+  torch's weighted "mean" equals the plain mean over the kept entries. For two
+  classes the weights are proportional to the survey's
+  :math:`\beta = n_{neg}/N` for positives and :math:`1-\beta` for negatives
+  (Xie & Tu 2015), so the loss equals that BalanCE up to a per-batch scale.
+
+  The weights couple the entries of a batch: the loss is not per-example
+  (``vmap`` over examples computes per-example weights).
+
+  Args:
+    logits: floating ``[..., C]``.
+    labels: integer ``[...]`` ids or floating ``[..., C]`` targets.
+    ignore_index: integer label excluded from the loss and the counts
+      (default -100).
+    axis: class axis (default -1).
+    weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``.
+    where: optional boolean mask, broadcastable to ``logits.shape[:-1]``;
+      masked entries are not counted.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none".
+
+  Raises:
+    LossInputError: bad ``labels`` shape.
+
+  References:
+    Xie & Tu 2015; Jadon 2020 (BalanCE); survey section "Semantic
+    Segmentation". Equals ``torch.nn.functional.cross_entropy`` with
+    ``weight`` = the batch's balanced class weights.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> logits = jnp.zeros((4, 2))
+    >>> print(jaxloss.balanced_cross_entropy(logits, jnp.array([0, 0, 0, 1]), reduction="none"))
+    [0.46209812 0.46209812 0.46209812 1.3862944 ]
+  """
+  logits, labels, kind, where = class_inputs(logits, labels, axis, where,
+                                             ignore_index=ignore_index)
+  mask = and_mask(where, labels != ignore_index) if kind == "int" else where
+  w = _balanced_weights(labels, kind, mask, logits.shape[-1], logits.dtype, ignore_index)
+  logp = jax.nn.log_softmax(logits, axis=-1)
+  values, mask, norm = _nll_terms(logp, labels, kind, w, ignore_index, 0.0, where)
+  return reduce_loss(values, reduction, where=mask, weights=weights, normalizer=norm)
+
+
+def _alpha_vector(alpha, num_classes, dtype):
+  """None | scalar (MONAI/kornia: 1 - alpha for class 0, alpha else) | [C]."""
+  if alpha is None:
+    return None
+  alpha = jnp.asarray(alpha, dtype)
+  if alpha.ndim == 0:
+    return jnp.concatenate([(1.0 - alpha)[None], jnp.full((num_classes - 1,), alpha, dtype)])
+  return class_vector("alpha", alpha, num_classes, dtype)
+
+
+def _focal_example(key):
+  logits, labels = ex.logits_and_labels(key, (8, 5))
+  return (logits, labels), {"alpha": jnp.array([0.1, 0.3, 0.2, 0.2, 0.2])}
+
+
+def _focal_edges(key):
+  logits, labels = ex.logits_and_labels(key, (8, 5))
+  onehot = jax.nn.one_hot(labels, 5)
+  perfect = onehot * 1e4
+  return [((perfect, labels), {}), ((perfect, labels), {"gamma": 0}),
+          ((perfect, labels), {"gamma": 0.0}), ((perfect, labels), {"gamma": 0.5}),
+          ((perfect, onehot), {"gamma": 0.5, "alpha": 0.25}),
+          (((1 - onehot) * 1e4, labels), {"gamma": 0.5}),
+          ((logits, jax.nn.softmax(logits * 0.5)), {"gamma": 0.3})]
+
+
+@register(tasks=("object detection", "semantic segmentation", "imbalanced classification"),
+          peer="monai.losses.FocalLoss(use_softmax=True, reduction='none').sum(class axis); "
+               "kornia.losses.focal_loss",
+          references=(_LIN, SURVEY),
+          efficiency=("high", "cross-entropy plus an elementwise modulating factor"),
+          complexity=("medium", "alpha and gamma to tune"),
+          stability=("medium", "modulating factor flattens gradients of easy examples"),
+          graded_by="survey", example=_focal_example, edge_cases=_focal_edges, **_CE)
+@loss_function(static=("axis",), ranges={"gamma": ">= 0"})
+def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, where=None,
+               reduction="mean"):
+  r"""Softmax focal loss (Lin et al. 2017).
+
+  .. math::
+    \ell_i = -\sum_c \alpha_c\, y_{i,c}\, (1 - p_{i,c})^\gamma \log p_{i,c}
+    \;\overset{\text{one-hot}}{=}\; -\alpha_{y_i} (1 - p_{i,y_i})^\gamma \log p_{i,y_i}
+
+  ``alpha``: None (no weighting); a scalar, applied as MONAI's and kornia's
+  softmax focal loss do -- :math:`1-\alpha` for class 0 (background) and
+  :math:`\alpha` for every other class; or a ``[C]`` per-class vector.
+  :math:`(1-p)^\gamma` is computed as ``-expm1(log p)`` raised with a safe
+  power, so value and gradient are finite at :math:`p = 1` for every
+  :math:`\gamma \ge 0`, including ``0`` vs ``0.0`` and :math:`0 < \gamma < 1`.
+  ``gamma = 0`` with ``alpha=None`` is the cross-entropy.
+
+  Args:
+    logits: floating ``[..., C]``.
+    labels: integer ``[...]`` ids or floating ``[..., C]`` one-hot/soft targets.
+    gamma: focusing parameter, >= 0 (default 2.0); may be traced.
+    alpha: None (default) | scalar | ``[C]`` class balance; may be traced.
+    axis: class axis (default -1).
+    weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``.
+    where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
+    reduction: "mean" (default, over entries) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none".
+
+  Raises:
+    LossInputError: bad ``labels``/``alpha`` shape; concrete ``gamma < 0``.
+
+  References:
+    Lin et al. 2017. Matches ``monai.losses.FocalLoss(use_softmax=True,
+    gamma, alpha, reduction="none")`` summed over the class axis (MONAI's
+    "mean" also averages over classes, i.e. is ours divided by C) and
+    ``kornia.losses.focal_loss`` (same scalar-alpha rule).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> logits = jnp.array([[2., 0., -1.], [0., 1., 0.]])
+    >>> print(jaxloss.focal_loss(logits, jnp.array([0, 2]), reduction="none"))
+    [0.00414426 0.96350306]
+  """
+  logits, labels, kind, where = class_inputs(logits, labels, axis, where)
+  num_classes, dtype = logits.shape[-1], logits.dtype
+  a = _alpha_vector(alpha, num_classes, dtype)
+  logp = jax.nn.log_softmax(logits, axis=-1)
+  if kind == "int":
+    logp_y = nx.take_along_last(logp, labels)
+    factor = nx.safe_pow(-jnp.expm1(logp_y), gamma)
+    coef = factor if a is None else factor * jnp.take(a, jnp.clip(labels, 0, num_classes - 1))
+    values = -nx.mul_log(coef, logp_y)
+  else:
+    coef = labels * nx.safe_pow(-jnp.expm1(logp), gamma)
+    if a is not None:
+      coef = coef * a
+    values = -jnp.sum(nx.mul_log(coef, logp), axis=-1)
+  return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+def _poly_edges(key):
+  logits, labels = ex.logits_and_labels(key, (8, 5))
+  onehot = jax.nn.one_hot(labels, 5)
+  return [((onehot * 1e4, labels), {}), (((1 - onehot) * 1e4, onehot), {}),
+          ((logits, labels), {"epsilon": -1.0})]
+
+
+@register(tasks=("image classification", "object detection"),
+          peer="optax.losses.poly_loss_cross_entropy",
+          references=("Leng et al., PolyLoss: A Polynomial Expansion Perspective of "
+                      "Classification Loss Functions, ICLR 2022",),
+          efficiency=("high", "cross-entropy plus one term"),
+          complexity=("low", "one hyperparameter epsilon"),
+          stability=("high", "cross-entropy gradient plus a bounded term"),
+          example=_ce_example, edge_cases=_poly_edges, **_CE)
+@loss_function(ranges={"epsilon": ">= -1"})
+def poly1_cross_entropy(logits, labels, *, epsilon=2.0, weights=None, where=None,
+                        reduction="mean"):
+  r"""Poly-1 cross-entropy: cross-entropy plus :math:`\epsilon (1 - p_t)`.
+
+  .. math::
+    \ell_i = -\sum_c y_{i,c} \log p_{i,c} + \epsilon\,(1 - p_t),
+    \qquad p_t = \sum_c y_{i,c}\, p_{i,c}
+
+  For integer labels :math:`1 - p_t` is computed as ``-expm1(log p_y)``
+  (no cancellation near :math:`p_t = 1`).
+
+  Args:
+    logits: floating ``[..., C]`` (classes last).
+    labels: integer ``[...]`` ids or floating ``[..., C]`` targets.
+    epsilon: the Poly-1 coefficient (default 2.0, optax's); >= -1 keeps the
+      loss monotone in :math:`p_t`; may be traced.
+    weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``.
+    where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none".
+
+  Raises:
+    LossInputError: bad ``labels`` shape; concrete ``epsilon < -1``.
+
+  References:
+    Leng et al. 2022. Matches ``optax.losses.poly_loss_cross_entropy``
+    (elementwise).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> logits = jnp.array([[2., 0., -1.], [0., 1., 0.]])
+    >>> print(jaxloss.poly1_cross_entropy(logits, jnp.array([0, 2]), reduction="none"))
+    [0.48225653 3.1275616 ]
+  """
+  logits, labels, kind, where = class_inputs(logits, labels, -1, where)
+  logp = jax.nn.log_softmax(logits, axis=-1)
+  values, _, _ = _nll_terms(logp, labels, kind, None, None, 0.0, where)
+  if kind == "int":
+    one_minus_pt = -jnp.expm1(nx.take_along_last(logp, labels))
+  else:
+    one_minus_pt = 1.0 - jnp.sum(labels * jnp.exp(logp), axis=-1)
+  values = values + jnp.asarray(epsilon, logits.dtype) * one_minus_pt
+  return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+def _zero_one_example(key):
+  # Well-separated maxima, so bfloat16 rounding cannot flip an argmax.
+  k1, k2 = jax.random.split(key)
+  pred = jax.random.randint(k1, (8,), 0, 5)
+  labels = jax.random.randint(k2, (8,), 0, 5)
+  logits = jax.nn.one_hot(pred, 5) * 4.0 + ex.normal(k2, (8, 5), 0.1)
+  return (logits, labels), {}
+
+
+@register(tasks=("classification (metric)", "tabular classification"),
+          peer="sklearn.metrics.zero_one_loss",
+          references=("Duda, Hart & Stork, Pattern Classification (0-1 loss)", SURVEY),
+          efficiency=("high", "one argmax per example"),
+          complexity=("low", "no hyperparameter"),
+          stability=("low", "piecewise constant: zero gradient everywhere"),
+          example=_zero_one_example, **_CE)
+@loss_function
+def zero_one_loss(logits, labels, *, weights=None, where=None, reduction="mean"):
+  r"""Zero-one loss (misclassification rate): a metric, not a training loss.
+
+  .. math::
+    \ell_i = \mathbb{1}[\arg\max_c z_{i,c} \ne y_i]
+
+  Float targets are compared through their own argmax. The value is
+  piecewise constant, so its gradient is zero everywhere (documented, by
+  construction -- no NaN, no straight-through estimate). Ties pick the first
+  maximal class (``jnp.argmax``).
+
+  Args:
+    logits: floating ``[..., C]`` scores.
+    labels: integer ``[...]`` ids or floating ``[..., C]`` targets.
+    weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``.
+    where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
+    reduction: "mean" (default, the error rate) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``logits.shape[:-1]`` of 0./1. for "none".
+
+  Raises:
+    LossInputError: bad ``labels`` shape.
+
+  References:
+    Matches ``sklearn.metrics.zero_one_loss`` (normalize=True for "mean").
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> logits = jnp.array([[2., 0., -1.], [0., 1., 0.]])
+    >>> print(jaxloss.zero_one_loss(logits, jnp.array([0, 2])))
+    0.5
+  """
+  logits, labels, kind, where = class_inputs(logits, labels, -1, where)
+  target = labels if kind == "int" else jnp.argmax(labels, axis=-1)
+  values = (jnp.argmax(jax.lax.stop_gradient(logits), axis=-1) != target).astype(logits.dtype)
+  return reduce_loss(values, reduction, where=where, weights=weights)

@@ -1,0 +1,45 @@
+"""Metric-learning and contrastive losses: pairs, triplets, mined batches.
+
+The family is a package; every public name is re-exported here:
+:mod:`~jaxloss.embedding.pairs` (pairs, triplets, batch triplet mining, re-ID),
+:mod:`~jaxloss.embedding.mined` (lifted structure, multi-similarity, circle,
+N-pair, proxy-anchor), :mod:`~jaxloss.embedding.contrastive` (InfoNCE,
+NT-Xent, SupCon, CLIP, SigLIP), :mod:`~jaxloss.embedding.heads` (ArcFace,
+CosFace, SphereFace, centre loss) and :mod:`~jaxloss.embedding.ranking`
+(RankNet, ListNet, ListMLE).
+
+Conventions:
+
+* Pair/triplet losses over explicit tuples (``contrastive_loss``,
+  ``triplet_margin_loss``, ``margin_ranking_loss``, ``hinge_embedding_loss``)
+  are per-example: the unreduced loss has one entry per pair/triplet.
+* Batch losses (``triplet_loss``, ``circle_loss``, ``multi_similarity_loss``,
+  ...) take ``embeddings [N, D]`` and integer ``labels [N]`` and build every
+  positive/negative relation from ONE pairwise distance or similarity matrix
+  with boolean masks -- no Python loop over the batch, so they jit to a few
+  matrix products. They are *set-level* (``per_example=False`` in the
+  catalog): an anchor's loss depends on the whole batch. Their unreduced loss
+  is one value per anchor, ``"mean"`` averages over the anchors that have the
+  relations the loss needs (a positive and/or a negative), and a batch with no
+  valid anchor gives 0 with a zero gradient (never 0/0).
+* ``where [N]`` on a batch loss removes samples from the batch entirely (as
+  anchors, positives and negatives); a NaN in a removed row cannot reach the
+  value or gradient.
+* ``normalize=True`` L2-normalises embeddings first, as every
+  pytorch-metric-learning distance does by default.
+* Distances come from the Gram matrix with a clamped, safe square root: the
+  gradient is finite (zero) at identical embeddings, where ``jnp.linalg.norm``
+  gives NaN.
+* bfloat16/float16 inputs are computed in float32 and return float32.
+"""
+
+from jaxloss.embedding import contrastive, heads, mined, pairs, ranking
+from jaxloss.embedding._common import pairwise_distances  # noqa: F401
+from jaxloss.embedding.contrastive import *  # noqa: F403
+from jaxloss.embedding.heads import *  # noqa: F403
+from jaxloss.embedding.mined import *  # noqa: F403
+from jaxloss.embedding.pairs import *  # noqa: F403
+from jaxloss.embedding.ranking import *  # noqa: F403
+
+__all__ = sorted(["pairwise_distances"] + contrastive.__all__ + heads.__all__ + mined.__all__
+                 + pairs.__all__ + ranking.__all__)

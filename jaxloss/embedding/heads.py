@@ -1,0 +1,380 @@
+"""Margin-softmax heads for face recognition / re-ID (ArcFace, CosFace, SphereFace) and centre loss.
+
+The class-weight matrix (or the class centres) is an explicit argument
+``(C, D)`` -- in pytorch-metric-learning it is a parameter hidden inside the
+loss module -- so these losses stay pure functions: the caller owns the
+parameter and optimises it with the rest of the model. Every sample's loss
+depends on itself and the weight matrix only; the catalog marks them
+``per_example=False`` because the contract's vmap maps over *every* positional
+argument (the weight matrix included); use ``jax.vmap(..., in_axes=(0, 0,
+None))`` to map them per example.
+
+Angles are in RADIANS (``arcface_loss(margin=0.5)``); pytorch-metric-learning's
+``ArcFaceLoss`` takes degrees (``margin=28.6``, converted with
+``np.radians``), insightface takes radians.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _examples as ex
+from jaxloss import _numerics as nx
+from jaxloss._api import (
+    LossInputError,
+    check_floating,
+    check_integer,
+    check_rank,
+    debug_check_labels,
+    loss_function,
+    reduce_loss,
+)
+from jaxloss.catalog import register
+from jaxloss.embedding._common import _PML
+
+__all__ = ["arcface_loss", "center_loss", "cosface_loss", "sphereface_loss", "update_centers"]
+
+# Clamp of the cosine before arccos: keeps d/dc arccos(c) = -1/sqrt(1 - c^2)
+# finite (pytorch-metric-learning uses the same 1e-7).
+_ACOS_EPS = 1e-7
+
+
+def _check_head(embeddings, labels, class_weights, weights_name="class_weights"):
+  check_floating("embeddings", embeddings)
+  check_rank("embeddings", embeddings, 2, "[N, D]")
+  check_integer("labels", labels)
+  n, d = embeddings.shape
+  if tuple(jnp.shape(labels)) != (n,):
+    raise LossInputError(
+        f"labels has shape {tuple(jnp.shape(labels))}; expected ({n},) "
+        f"(embeddings has shape {tuple(embeddings.shape)})")
+  check_floating(weights_name, class_weights)
+  if len(jnp.shape(class_weights)) != 2 or class_weights.shape[1] != d:
+    raise LossInputError(
+        f"{weights_name} has shape {tuple(jnp.shape(class_weights))}; expected (C, {d})")
+  debug_check_labels(labels, class_weights.shape[0])
+  dtype = nx.compute_dtype(embeddings, class_weights)
+  return embeddings.astype(dtype), class_weights.astype(dtype)
+
+
+def _angles(cos):
+  return jnp.arccos(jnp.clip(cos, -1.0 + _ACOS_EPS, 1.0 - _ACOS_EPS))
+
+
+def _margin_softmax(x, labels, w, target_fn, scale, where, weights, reduction,
+                    scale_by_norm=False):
+  """Cross-entropy of ``scale * logits`` where the target logit is ``target_fn(cos)``."""
+  x = nx.mask_fill(x, where, trailing=1)
+  cos = nx.l2_normalize(x) @ nx.l2_normalize(w).T            # [N, C]
+  onehot = jax.nn.one_hot(labels, w.shape[0], dtype=bool)
+  cos_t = nx.take_along_last(cos, labels)
+  logits = jnp.where(onehot, target_fn(cos_t)[:, None], cos)
+  if scale_by_norm:
+    logits = logits * nx.safe_norm(x, keepdims=True)
+  logits = scale * logits
+  values = jax.nn.logsumexp(logits, axis=-1) - nx.take_along_last(logits, labels)
+  return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+def _head_example(key):
+  k1, k2, k3 = jax.random.split(key, 3)
+  return (ex.normal(k1, (8, 6)), jax.random.randint(k2, (8,), 0, 5),
+          ex.normal(k3, (5, 6))), {}
+
+
+def _head_edges(key):
+  (x, y, w), _ = _head_example(key)
+  return [((w[y], y, w), {}),                      # embedding == its class weight (cos = 1)
+          ((-w[y], y, w), {}),                     # cos = -1
+          ((jnp.zeros_like(x), y, w), {}),         # zero embeddings
+          ((x * 1e3, y, w), {})]
+
+
+def _head_bad(key):
+  (x, y, w), _ = _head_example(key)
+  return (x, y, w[:, :-1]), {}
+
+
+_HEAD = dict(family="embedding", input_kind="embeddings", example=_head_example,
+             edge_cases=_head_edges, grad_argnums=(0, 2), per_example=False,
+             where_trailing=1, bad_input=_head_bad)
+_TASKS = ("face recognition", "re-identification", "metric learning", "image retrieval")
+
+
+@register(tasks=_TASKS, peer="pytorch_metric_learning.losses.ArcFaceLoss (margin in degrees); "
+                             "insightface ArcFace (radians)",
+          references=("Deng et al., ArcFace: Additive Angular Margin Loss for Deep Face "
+                      "Recognition, CVPR 2019", _PML),
+          efficiency=("high", "one N x C cosine matrix"),
+          complexity=("medium", "class-weight matrix passed in"),
+          stability=("medium", "arccos clamped at +-(1 - 1e-7); scale 64 logits"),
+          **_HEAD)
+@loss_function(ranges={"scale": "> 0"})
+def arcface_loss(embeddings, labels, class_weights, *, margin=0.5, scale=64.0, weights=None,
+                 where=None, reduction="mean"):
+  r"""ArcFace: additive angular margin on the target class.
+
+  .. math::
+    \ell_i = -\log\frac{e^{s\cos(\theta_{y_i} + m)}}
+      {e^{s\cos(\theta_{y_i} + m)} + \sum_{j \ne y_i} e^{s\cos\theta_j}},\qquad
+    \cos\theta_j = \hat x_i \cdot \hat W_j
+
+  ``theta = arccos(clip(cos, -1 + 1e-7, 1 - 1e-7))``: the gradient stays finite
+  when an embedding coincides with its class weight.
+
+  Args:
+    embeddings: floating ``[N, D]``.
+    labels: integer ``[N]`` in ``[0, C)``.
+    class_weights: floating ``[C, D]`` class centres (normalised inside).
+    margin: additive angle in RADIANS (default 0.5 = 28.6 degrees); may be
+      traced.
+    scale: logit scale ``s`` > 0 (default 64.0); may be traced.
+    weights: optional per-example weights ``[N]``.
+    where: optional boolean ``[N]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``[N]`` for "none".
+
+  Raises:
+    LossInputError: inconsistent shapes.
+
+  References:
+    Deng et al. 2019. Matches pytorch-metric-learning's ``ArcFaceLoss`` with
+    ``margin=np.degrees(margin)`` (PML takes DEGREES, default 28.6) and its
+    weight matrix transposed (PML stores ``[D, C]``). No "easy margin" /
+    ``theta + m > pi`` correction (as in PML).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> w = jnp.array([[1., 0.], [0., 1.]])
+    >>> print(jaxloss.arcface_loss(w, jnp.array([0, 1]), w, margin=0.5, scale=1.0))
+    0.3477543
+  """
+  x, w = _check_head(embeddings, labels, class_weights)
+  return _margin_softmax(x, labels, w, lambda c: jnp.cos(_angles(c) + margin), scale,
+                         where, weights, reduction)
+
+
+@register(tasks=_TASKS, peer="pytorch_metric_learning.losses.CosFaceLoss",
+          references=("Wang et al., CosFace: Large Margin Cosine Loss for Deep Face "
+                      "Recognition, CVPR 2018", _PML),
+          efficiency=("high", "one N x C cosine matrix"),
+          complexity=("low", "class-weight matrix passed in"),
+          stability=("high", "no arccos; log-sum-exp"),
+          **_HEAD)
+@loss_function(ranges={"scale": "> 0"})
+def cosface_loss(embeddings, labels, class_weights, *, margin=0.35, scale=64.0, weights=None,
+                 where=None, reduction="mean"):
+  r"""CosFace (large-margin cosine loss): additive cosine margin on the target.
+
+  .. math::
+    \ell_i = -\log\frac{e^{s(\cos\theta_{y_i} - m)}}
+      {e^{s(\cos\theta_{y_i} - m)} + \sum_{j \ne y_i} e^{s\cos\theta_j}}
+
+  Args:
+    embeddings: floating ``[N, D]``.
+    labels: integer ``[N]`` in ``[0, C)``.
+    class_weights: floating ``[C, D]`` (normalised inside).
+    margin: cosine margin (default 0.35); may be traced.
+    scale: > 0 (default 64.0); may be traced.
+    weights: optional per-example weights ``[N]``.
+    where: optional boolean ``[N]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``[N]`` for "none".
+
+  Raises:
+    LossInputError: inconsistent shapes.
+
+  References:
+    Wang et al. 2018. Matches pytorch-metric-learning's ``CosFaceLoss(margin=0.35,
+    scale=64)`` (weights transposed).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> w = jnp.array([[1., 0.], [0., 1.]])
+    >>> print(jaxloss.cosface_loss(w, jnp.array([0, 1]), w, scale=1.0))
+    0.4200554
+  """
+  x, w = _check_head(embeddings, labels, class_weights)
+  return _margin_softmax(x, labels, w, lambda c: c - margin, scale, where, weights, reduction)
+
+
+@register(tasks=_TASKS, peer="pytorch_metric_learning.losses.SphereFaceLoss",
+          references=("Liu et al., SphereFace: Deep Hypersphere Embedding for Face "
+                      "Recognition, CVPR 2017", _PML),
+          efficiency=("high", "one N x C cosine matrix"),
+          complexity=("medium", "integer angular margin, piecewise psi"),
+          stability=("low", "multiplicative angle; logits scale with ||x||; often needs "
+                     "annealing with softmax"),
+          **_HEAD)
+@loss_function(static=("margin",), ranges={"margin": ">= 1", "scale": "> 0"})
+def sphereface_loss(embeddings, labels, class_weights, *, margin=4, scale=1.0, weights=None,
+                    where=None, reduction="mean"):
+  r"""SphereFace (A-Softmax): multiplicative angular margin on the target.
+
+  .. math::
+    \ell_i = -\log\frac{e^{s\|x_i\|\psi(\theta_{y_i})}}
+      {e^{s\|x_i\|\psi(\theta_{y_i})} + \sum_{j\ne y_i} e^{s\|x_i\|\cos\theta_j}},\quad
+    \psi(\theta) = (-1)^k\cos(m\theta) - 2k,\ k = \lfloor m\theta/\pi \rfloor
+
+  Class weights are normalised, embeddings are not (their norm scales the
+  logits).
+
+  Args:
+    embeddings: floating ``[N, D]``.
+    labels: integer ``[N]`` in ``[0, C)``.
+    class_weights: floating ``[C, D]`` (normalised inside).
+    margin: integer angular multiplier ``m`` >= 1 (default 4), static.
+    scale: extra logit scale (default 1.0); may be traced.
+    weights: optional per-example weights ``[N]``.
+    where: optional boolean ``[N]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``[N]`` for "none".
+
+  Raises:
+    LossInputError: inconsistent shapes.
+
+  References:
+    Liu et al. 2017. Matches pytorch-metric-learning's ``SphereFaceLoss(margin=4,
+    scale=1)`` (LargeMarginSoftmax with normalised weights; weights transposed).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> w = jnp.array([[1., 0.], [0., 1.]])
+    >>> print(jaxloss.sphereface_loss(w, jnp.array([0, 1]), w))
+    0.31326222
+  """
+  x, w = _check_head(embeddings, labels, class_weights)
+  m = int(margin)
+
+  def psi(c):
+    theta = _angles(c)
+    k = jax.lax.stop_gradient(jnp.floor(m * theta / jnp.pi))
+    sign = 1.0 - 2.0 * jnp.mod(k, 2.0)
+    return sign * jnp.cos(m * theta) - 2.0 * k
+
+  return _margin_softmax(x, labels, w, psi, scale, where, weights, reduction,
+                         scale_by_norm=True)
+
+
+def _center_example(key):
+  k1, k2, k3 = jax.random.split(key, 3)
+  return (ex.normal(k1, (8, 6)), jax.random.randint(k2, (8,), 0, 5),
+          ex.normal(k3, (5, 6))), {}
+
+
+def _center_edges(key):
+  (x, y, c), _ = _center_example(key)
+  return [((c[y], y, c), {}), ((x * 1e3, y, c), {})]
+
+
+@register(family="embedding", tasks=("face recognition", "re-identification",
+                                     "metric learning"),
+          input_kind="embeddings", peer="pytorch_metric_learning CenterLoss-style regularizer "
+                                        "(Wen et al. reference code: 1/2 ||x - c_y||^2)",
+          references=("Wen et al., A Discriminative Feature Learning Approach for Deep Face "
+                      "Recognition, ECCV 2016",),
+          efficiency=("high", "one gather and a squared norm per example"),
+          complexity=("medium", "centres are state updated outside the gradient"),
+          stability=("high", "smooth quadratic"),
+          example=_center_example, edge_cases=_center_edges, grad_argnums=(0, 2),
+          per_example=False, where_trailing=1,
+          bad_input=lambda k: ((lambda a: ((a[0][0], a[0][1], a[0][2][:, :-1]), {}))(
+              _center_example(k))))
+@loss_function
+def center_loss(embeddings, labels, centers, *, weights=None, where=None, reduction="mean"):
+  r"""Centre loss (Wen et al. 2016): squared distance to the class centre.
+
+  .. math::
+    \ell_i = \tfrac12 \|x_i - c_{y_i}\|_2^2
+
+  The centres are an explicit argument. In the paper they are not learned by
+  the optimiser but moved towards the batch means by :func:`update_centers`
+  (call it outside the gradient, e.g. ``centers = update_centers(x, y,
+  centers, alpha=0.5)`` after each step, with ``jax.lax.stop_gradient``
+  applied to the centres inside the loss if they should receive no gradient).
+  Usually added to softmax cross-entropy with a weight lambda.
+
+  Args:
+    embeddings: floating ``[N, D]``.
+    labels: integer ``[N]`` in ``[0, C)``.
+    centers: floating ``[C, D]``.
+    weights: optional per-example weights ``[N]``.
+    where: optional boolean ``[N]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``[N]`` for "none". (The paper's ``L_C`` is the
+    "sum".)
+
+  Raises:
+    LossInputError: inconsistent shapes.
+
+  References:
+    Wen et al. 2016, Eq. 2.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> c = jnp.array([[0., 0.], [1., 1.]])
+    >>> print(jaxloss.center_loss(jnp.array([[3., 4.], [1., 1.]]), jnp.array([0, 1]), c,
+    ...                           reduction="none"))
+    [12.5  0. ]
+  """
+  x, c = _check_head(embeddings, labels, centers, "centers")
+  x = nx.mask_fill(x, where, trailing=1)
+  diff = x - c[jnp.clip(labels, 0, c.shape[0] - 1)]
+  diff = nx.mask_fill(diff, where, trailing=1)
+  values = 0.5 * jnp.sum(diff * diff, axis=-1)
+  return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+@jax.jit
+def _update_centers(embeddings, labels, centers, alpha, valid):
+  c = centers.shape[0]
+  onehot = jax.nn.one_hot(labels, c, dtype=centers.dtype) * valid[:, None]
+  counts = jnp.sum(onehot, axis=0)
+  # delta_j = sum_i [y_i = j] (c_j - x_i) / (1 + n_j)        (Wen et al., Eq. 4)
+  delta = (counts[:, None] * centers - onehot.T @ embeddings) / (1.0 + counts[:, None])
+  return centers - alpha * delta
+
+
+def update_centers(embeddings, labels, centers, *, alpha=0.5, where=None):
+  r"""The centre update of Wen et al. (Eq. 4) as a pure function.
+
+  .. math::
+    \Delta c_j = \frac{\sum_i [y_i = j](c_j - x_i)}{1 + \sum_i [y_i = j]},\qquad
+    c_j \leftarrow c_j - \alpha \Delta c_j
+
+  Classes absent from the batch keep their centre. No gradient flows
+  (``stop_gradient`` on the inputs).
+
+  Args:
+    embeddings: ``[N, D]``.
+    labels: integer ``[N]``.
+    centers: ``[C, D]``.
+    alpha: centre learning rate (default 0.5); may be traced.
+    where: optional boolean ``[N]``; False rows are ignored.
+
+  Returns:
+    The new centres ``[C, D]``.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> c = jnp.zeros((2, 2))
+    >>> print(jaxloss.update_centers(jnp.array([[2., 2.]]), jnp.array([1]), c, alpha=1.0))
+    [[0. 0.]
+     [1. 1.]]
+  """
+  dtype = nx.compute_dtype(embeddings, centers)
+  x = jax.lax.stop_gradient(jnp.asarray(embeddings).astype(dtype))
+  c = jax.lax.stop_gradient(jnp.asarray(centers).astype(dtype))
+  n = x.shape[0]
+  valid = jnp.ones((n,), dtype) if where is None else jnp.asarray(where, dtype)
+  x = jnp.where(valid[:, None] > 0, x, 0.0)
+  return _update_centers(x, labels, c, jnp.asarray(alpha, dtype), valid)

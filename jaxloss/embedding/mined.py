@@ -1,0 +1,376 @@
+"""Batch metric-learning losses on one similarity matrix (pytorch-metric-learning family)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _examples as ex
+from jaxloss import _numerics as nx
+from jaxloss._api import (
+  LossInputError,
+  check_floating,
+  check_rank,
+  check_same_shape,
+  loss_function,
+)
+from jaxloss.catalog import register
+from jaxloss.embedding._common import (
+  _BATCH,
+  _LABELS8,
+  _PML,
+  _batch_inputs,
+  _cosine,
+  _distances,
+  _label_masks,
+  _ndim,
+  _reduce_anchors,
+)
+
+__all__ = ["circle_loss", "lifted_structure_loss", "multi_similarity_loss", "npair_loss",
+           "proxy_anchor_loss"]
+
+
+@register(tasks=("metric learning", "image retrieval"),
+          peer="pytorch_metric_learning.losses.LiftedStructureLoss",
+          references=("Oh Song, Xiang, Jegelka, Savarese, Deep Metric Learning via Lifted "
+                      "Structured Feature Embedding, CVPR 2016", _PML),
+          efficiency=("medium", "N x N distances plus an [N, N, N] masked log-sum-exp"),
+          complexity=("medium", "per positive pair, negatives of both ends"),
+          stability=("medium", "masked log-sum-exp; squared hinge"),
+          **{**_BATCH, "where_trailing": None})
+@loss_function(static=("normalize",))
+def lifted_structure_loss(embeddings, labels, *, neg_margin=1.0, pos_margin=0.0,
+                          normalize=True, where=None):
+  r"""Lifted structured loss (Oh Song et al. 2016) over all positive pairs.
+
+  .. math::
+    J_{ij} = \log\Big(\sum_{k \in N_i} e^{m_- - D_{ik}} + \sum_{l \in N_j} e^{m_- - D_{jl}}\Big)
+      + D_{ij} - m_+,\qquad
+    L = \frac{1}{2|P|} \sum_{(i,j) \in P} [J_{ij}]_+^2
+
+  over ordered positive pairs ``P``; a pair whose ends have no negative is
+  left out.
+
+  Args:
+    embeddings: floating ``[N, D]``.
+    labels: integer ``[N]``.
+    neg_margin: default 1.0; may be traced.
+    pos_margin: default 0.0; may be traced.
+    normalize: L2-normalise first (default True), static.
+    where: optional boolean ``[N]``; False rows are removed from the batch.
+
+  Returns:
+    A scalar (set-level loss, no ``reduction``): the mean over valid ordered
+    positive pairs; 0 with a zero gradient when there is none.
+
+  Raises:
+    LossInputError: ``embeddings`` not ``[N, D]`` or ``labels`` not ``[N]``.
+
+  References:
+    Matches pytorch-metric-learning's ``LiftedStructureLoss(neg_margin=1,
+    pos_margin=0)`` with its default mean over positive pairs.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> x = jnp.array([[1., 0.], [1., 0.1], [0., 1.], [0.1, 1.]])
+    >>> print(jaxloss.lifted_structure_loss(x, jnp.array([0, 0, 1, 1])))
+    0.65678346
+  """
+  x, valid, dtype = _batch_inputs(embeddings, labels, where, normalize)
+  d = _distances(x)
+  pos, neg = _label_masks(labels, valid)
+  # For the pair (i, j), k ranges over the negatives of i (term m - D_ik) and
+  # the negatives of j (term m - D_jk): one masked log-sum-exp over [i, j, 2N].
+  n = d.shape[0]
+  a = neg_margin - d
+  terms = jnp.concatenate([jnp.broadcast_to(a[:, None, :], (n, n, n)),
+                           jnp.broadcast_to(a[None, :, :], (n, n, n))], axis=-1)
+  mask = jnp.concatenate([jnp.broadcast_to(neg[:, None, :], (n, n, n)),
+                          jnp.broadcast_to(neg[None, :, :], (n, n, n))], axis=-1)
+  lse = nx.logsumexp(terms, where=mask)
+  has = jnp.any(mask, axis=-1)
+  ok = pos & has
+  j = jnp.where(ok, lse, 0.0) + d - pos_margin
+  per_pair = jnp.where(ok, jnp.square(jax.nn.relu(j)) / 2.0, 0.0)
+  return nx.safe_div(jnp.sum(per_pair), jnp.sum(ok).astype(dtype))
+
+
+@register(tasks=("metric learning", "image retrieval"),
+          peer="pytorch_metric_learning.losses.MultiSimilarityLoss",
+          references=("Wang et al., Multi-Similarity Loss with General Pair Weighting for "
+                      "Deep Metric Learning, CVPR 2019", _PML),
+          efficiency=("medium", "one N x N cosine matrix"),
+          complexity=("medium", "three hyperparameters"),
+          stability=("medium", "soft weighting via masked log-sum-exp; beta = 50 is steep"),
+          **_BATCH)
+@loss_function(ranges={"alpha": "> 0", "beta": "> 0"})
+def multi_similarity_loss(embeddings, labels, *, alpha=2.0, beta=50.0, base=0.5,
+                          weights=None, where=None, reduction="mean"):
+  r"""Multi-similarity loss (Wang et al. 2019) on cosine similarities.
+
+  .. math::
+    \ell_i = \frac{1}{\alpha}\log\Big(1 + \sum_{p \in P_i} e^{-\alpha (S_{ip} - \lambda)}\Big)
+      + \frac{1}{\beta}\log\Big(1 + \sum_{n \in N_i} e^{\beta (S_{in} - \lambda)}\Big)
+
+  with ``lambda = base``. No pair mining is applied (pytorch-metric-learning
+  keeps its MS miner separate).
+
+  Args:
+    embeddings: floating ``[N, D]``.
+    labels: integer ``[N]``.
+    alpha: positive scale (default 2.0); may be traced.
+    beta: negative scale (default 50.0); may be traced.
+    base: similarity offset lambda (default 0.5); may be traced.
+    weights: optional per-anchor weights ``[N]``.
+    where: optional boolean ``[N]``; False rows are removed from the batch.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A set-level loss: the mean (or sum) over anchors with at least one other
+    sample; per-anchor values ``[N]`` for "none".
+
+  Raises:
+    LossInputError: ``embeddings`` not ``[N, D]`` or ``labels`` not ``[N]``.
+
+  References:
+    Matches pytorch-metric-learning's ``MultiSimilarityLoss(alpha=2, beta=50,
+    base=0.5)`` (cosine similarity, mean over anchors).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> x = jnp.array([[1., 0.], [1., 0.1], [0., 1.], [0.1, 1.]])
+    >>> print(jaxloss.multi_similarity_loss(x, jnp.array([0, 0, 1, 1])))
+    0.15797043
+  """
+  x, valid, dtype = _batch_inputs(embeddings, labels, where, False)
+  s = _cosine(x)
+  pos, neg = _label_masks(labels, valid)
+  zero = jnp.zeros(s.shape[:1] + (1,), dtype)
+  # "1 +" is a zero logit inside the log-sum-exp: log(1 + sum exp(z)).
+  lse_p = nx.logsumexp(jnp.concatenate([zero, -alpha * (s - base)], axis=1),
+                       where=jnp.concatenate([jnp.ones_like(zero, bool), pos], axis=1))
+  lse_n = nx.logsumexp(jnp.concatenate([zero, beta * (s - base)], axis=1),
+                       where=jnp.concatenate([jnp.ones_like(zero, bool), neg], axis=1))
+  values = lse_p / alpha + lse_n / beta
+  ok = valid & (jnp.any(pos, axis=1) | jnp.any(neg, axis=1))
+  return _reduce_anchors(values, ok, reduction, weights)
+
+
+@register(tasks=("metric learning", "face recognition", "re-identification"),
+          peer="pytorch_metric_learning.losses.CircleLoss",
+          references=("Sun et al., Circle Loss: A Unified Perspective of Pair Similarity "
+                      "Optimization, CVPR 2020", _PML),
+          efficiency=("medium", "one N x N cosine matrix"),
+          complexity=("medium", "self-paced weights, two hyperparameters"),
+          stability=("medium", "gamma = 80 is steep; stable via log-sum-exp/softplus"),
+          **_BATCH)
+@loss_function(ranges={"gamma": "> 0"})
+def circle_loss(embeddings, labels, *, m=0.4, gamma=80.0, weights=None, where=None,
+                reduction="mean"):
+  r"""Circle loss (Sun et al. 2020), pair-based form on cosine similarities.
+
+  .. math::
+    \ell_i = \operatorname{softplus}\Big(\log\sum_{n \in N_i} e^{\gamma \alpha_n (s_n - m)}
+      + \log\sum_{p \in P_i} e^{-\gamma \alpha_p (s_p - 1 + m)}\Big),\quad
+    \alpha_p = [1 + m - s_p]_+,\ \alpha_n = [s_n + m]_+
+
+  The weights ``alpha`` are not differentiated (stop-gradient), as in the
+  paper and pytorch-metric-learning.
+
+  Args:
+    embeddings: floating ``[N, D]``.
+    labels: integer ``[N]``.
+    m: relaxation margin (default 0.4); may be traced.
+    gamma: scale (default 80.0); may be traced.
+    weights: optional per-anchor weights ``[N]``.
+    where: optional boolean ``[N]``; False rows are removed from the batch.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A set-level loss: the mean (or sum) over anchors with at least one
+    positive and one negative; per-anchor values ``[N]`` for "none".
+
+  Raises:
+    LossInputError: ``embeddings`` not ``[N, D]`` or ``labels`` not ``[N]``.
+
+  References:
+    Matches pytorch-metric-learning's ``CircleLoss(m=0.4, gamma=80)`` (its
+    AvgNonZero reducer equals the mean over valid anchors, whose loss is > 0).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> x = jnp.array([[1., 0.], [1., 0.1], [0., 1.], [0.1, 1.]])
+    >>> print(jaxloss.circle_loss(x, jnp.array([0, 0, 1, 1]), gamma=8.0))
+    0.16141468
+  """
+  x, valid, _ = _batch_inputs(embeddings, labels, where, False)
+  s = _cosine(x)
+  pos, neg = _label_masks(labels, valid)
+  alpha_p = jax.lax.stop_gradient(jax.nn.relu(1.0 + m - s))
+  alpha_n = jax.lax.stop_gradient(jax.nn.relu(s + m))
+  lse_n = nx.logsumexp(gamma * alpha_n * (s - m), where=neg)
+  lse_p = nx.logsumexp(-gamma * alpha_p * (s - 1.0 + m), where=pos)
+  ok = valid & jnp.any(pos, axis=1) & jnp.any(neg, axis=1)
+  values = jax.nn.softplus(jnp.where(ok, lse_n + lse_p, 0.0))
+  return _reduce_anchors(values, ok, reduction, weights)
+
+
+def _npair_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (6, 5)), ex.normal(k2, (6, 5))), {}
+
+
+def _npair_edges(key):
+  (a, p), _ = _npair_example(key)
+  return [((a, a), {}), ((jnp.tile(a[:1], (6, 1)), a), {}), ((a[:1], p[:1]), {}),
+          ((a * 1e3, p), {"normalize": False})]
+
+
+@register(family="embedding", tasks=("metric learning", "image retrieval"),
+          input_kind="embeddings", peer="pytorch_metric_learning.losses.NPairsLoss",
+          references=("Sohn, Improved Deep Metric Learning with Multi-class N-pair Loss "
+                      "Objective, NeurIPS 2016", _PML),
+          efficiency=("medium", "one N x N similarity matrix"),
+          complexity=("low", "softmax cross-entropy over pairs"),
+          stability=("high", "log-softmax"),
+          example=_npair_example, edge_cases=_npair_edges, grad_argnums=(0, 1),
+          per_example=False, where_trailing=1)
+@loss_function(static=("normalize",))
+def npair_loss(anchors, positives, *, labels=None, normalize=True, weights=None, where=None,
+               reduction="mean"):
+  r"""Multi-class N-pair loss (Sohn 2016): each anchor picks its positive among all.
+
+  .. math::
+    \ell_i = -\log \frac{e^{a_i \cdot p_i}}{\sum_j e^{a_i \cdot p_j}}
+      = \log\Big(1 + \sum_{j \ne i} e^{a_i\cdot p_j - a_i\cdot p_i}\Big)
+
+  Pair ``i`` is (``anchors[i]``, ``positives[i]``); the other pairs' positives
+  are the negatives. With ``labels`` given, positives of other pairs with the
+  same label are left out of the denominator (they are not negatives).
+
+  Args:
+    anchors: floating ``[N, D]``.
+    positives: ``[N, D]``.
+    labels: optional integer ``[N]``, one label per pair (default: all
+      pairs are different classes, as in the paper).
+    normalize: L2-normalise first (default True, pytorch-metric-learning's
+      default; Sohn uses raw dot products plus an L2 penalty), static.
+    weights: optional per-pair weights ``[N]``.
+    where: optional boolean ``[N]``; False pairs are removed from the batch.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A set-level loss: the mean (or sum) over pairs; per-pair values ``[N]``
+    for "none".
+
+  Raises:
+    LossInputError: ``positives`` shape differs from ``anchors``, or not ``[N, D]``.
+
+  References:
+    Sohn 2016; matches pytorch-metric-learning's ``NPairsLoss`` on one pair
+    per class (it keeps the first pair of each label; here the caller passes
+    the pairs). The L2 embedding penalty is not included.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> a = jnp.array([[1., 0.], [0., 1.]])
+    >>> print(jaxloss.npair_loss(a, a))
+    0.31326163
+  """
+  check_floating("anchors", anchors)
+  check_rank("anchors", anchors, 2, "[N, D]")
+  check_same_shape("anchors", anchors, "positives", positives)
+  n = anchors.shape[0]
+  lab = jnp.arange(n) if labels is None else labels
+  x, valid, dtype = _batch_inputs(anchors, lab, where, normalize)
+  p = jnp.asarray(positives).astype(dtype)
+  if where is not None:
+    p = nx.mask_fill(p, valid, trailing=1)
+  if normalize:
+    p = nx.l2_normalize(p)
+  logits = x @ p.T
+  same = lab[:, None] == lab[None, :]
+  keep = (~same | jnp.eye(n, dtype=bool)) & valid[None, :] & valid[:, None]
+  values = nx.logsumexp(logits, where=keep) - jnp.diagonal(logits)
+  return _reduce_anchors(values, valid, reduction, weights)
+
+
+def _proxy_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (8, 5)), _LABELS8, ex.normal(k2, (4, 5))), {}
+
+
+def _proxy_edges(key):
+  (x, y, p), _ = _proxy_example(key)
+  return [((p[y], y, p), {}), ((jnp.zeros_like(x), y, p), {}), ((x * 1e3, y, p), {})]
+
+
+def _proxy_bad(key):
+  (x, y, p), _ = _proxy_example(key)
+  return (x, y, p[:, :-1]), {}
+
+
+@register(family="embedding", tasks=("metric learning", "image retrieval"),
+          input_kind="embeddings", peer="pytorch_metric_learning.losses.ProxyAnchorLoss",
+          references=("Kim, Kim, Cho, Kwak, Proxy Anchor Loss for Deep Metric Learning, "
+                      "CVPR 2020", _PML),
+          efficiency=("high", "one N x C cosine matrix"),
+          complexity=("medium", "learnable proxies passed in"),
+          stability=("medium", "alpha = 32 scale; masked log-sum-exp"),
+          example=_proxy_example, edge_cases=_proxy_edges, grad_argnums=(0, 2),
+          per_example=False, where_trailing=None, bad_input=_proxy_bad)
+@loss_function
+def proxy_anchor_loss(embeddings, labels, proxies, *, margin=0.1, alpha=32.0, where=None):
+  r"""Proxy-Anchor loss (Kim et al. 2020); the proxies are an explicit argument.
+
+  .. math::
+    L = \frac{1}{|P^+|}\sum_{c \in P^+}\log\Big(1 + \sum_{x \in X_c^+} e^{-\alpha(s(x,c) - \delta)}\Big)
+      + \frac{1}{C}\sum_{c}\log\Big(1 + \sum_{x \in X_c^-} e^{\alpha(s(x,c) + \delta)}\Big)
+
+  with cosine similarity ``s``, ``P+`` the proxies that have a positive in the
+  batch and ``delta = margin``.
+
+  Args:
+    embeddings: floating ``[N, D]``.
+    labels: integer ``[N]`` in ``[0, C)``.
+    proxies: floating ``[C, D]`` (a learnable parameter of the caller).
+    margin: delta (default 0.1); may be traced.
+    alpha: scale (default 32.0); may be traced.
+    where: optional boolean ``[N]``; False rows are removed from the batch.
+
+  Returns:
+    A scalar (set-level over the batch and all proxies; no ``reduction``).
+
+  Raises:
+    LossInputError: shapes inconsistent (``proxies`` not ``[C, D]``).
+
+  References:
+    Matches pytorch-metric-learning's ``ProxyAnchorLoss(margin=0.1, alpha=32)``
+    (whose proxies are a module parameter initialised with Kaiming normal).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> x = jnp.array([[1., 0.], [0., 1.]])
+    >>> print(jaxloss.proxy_anchor_loss(x, jnp.array([0, 1]), x))
+    3.2399533
+  """
+  x, valid, dtype = _batch_inputs(embeddings, labels, where, False)
+  check_floating("proxies", proxies)
+  if _ndim(proxies) != 2 or proxies.shape[1] != x.shape[1]:
+    raise LossInputError(
+        f"proxies has shape {tuple(jnp.shape(proxies))}; expected (C, {x.shape[1]})")
+  c = proxies.shape[0]
+  s = _cosine(x, proxies.astype(dtype))                    # [N, C]
+  onehot = jax.nn.one_hot(labels, c, dtype=bool) & valid[:, None]
+  negm = ~jax.nn.one_hot(labels, c, dtype=bool) & valid[:, None]
+  zero = jnp.zeros((1, c), dtype)
+  ones = jnp.ones((1, c), bool)
+  pos_lse = nx.logsumexp(jnp.concatenate([zero, -alpha * (s - margin)], 0),
+                         where=jnp.concatenate([ones, onehot], 0), axis=0)
+  neg_lse = nx.logsumexp(jnp.concatenate([zero, alpha * (s + margin)], 0),
+                         where=jnp.concatenate([ones, negm], 0), axis=0)
+  n_pos = jnp.sum(jnp.any(onehot, axis=0)).astype(dtype)
+  return nx.safe_div(jnp.sum(pos_lse), n_pos) + jnp.sum(neg_lse) / c
+
+

@@ -1,0 +1,481 @@
+"""Translation and feature-space objectives: cycle, reconstruction, perceptual, style, contextual.
+
+Conventions of this module:
+
+* ``predictions`` and ``targets`` are images (or any arrays) ``[B, ...]`` of
+  the same shape, channels last (NHWC).
+* The feature-space losses take an optional **static** feature extractor
+  ``feature_fn``: ``feature_fn(x)`` or, with ``params=``, ``feature_fn(params,
+  x)``, returning one feature map or a list/dict/pytree of them (one per
+  layer, each ``[B, ..., C]``). Pass the same object every step (it is part of
+  the jit cache key); keep weights in ``params`` so they are traced, not baked
+  in. :func:`jaxloss.generative.vgg.vgg16_feature_fn` builds such a pair for
+  the bundled VGG-16. With ``feature_fn=None`` the inputs *are* the features.
+* The unreduced loss of the feature-space losses is one value per example
+  (``[B]``), the per-layer terms summed with ``layer_weights``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _examples as ex
+from jaxloss import _numerics as nx
+from jaxloss._api import (
+    check_floating,
+    check_min_rank,
+    check_same_shape,
+    loss_function,
+    reduce_loss,
+)
+from jaxloss.catalog import register
+from jaxloss.generative import _common as cm
+
+__all__ = [
+    "contextual_loss", "cycle_consistency_loss", "gram_matrix", "perceptual_loss",
+    "reconstruction_loss", "style_loss", "text_image_matching_loss",
+]
+
+_CYCLEGAN = ("Zhu et al., Unpaired Image-to-Image Translation using Cycle-Consistent "
+             "Adversarial Networks, ICCV 2017")
+_JOHNSON = ("Johnson et al., Perceptual Losses for Real-Time Style Transfer and "
+            "Super-Resolution, ECCV 2016")
+_GATYS = "Gatys et al., Image Style Transfer Using Convolutional Neural Networks, CVPR 2016"
+_MECHREZ = ("Mechrez et al., The Contextual Loss for Image Transformation with Non-Aligned "
+            "Data, ECCV 2018")
+
+
+def _pair(predictions, targets, where, names=("predictions", "targets")):
+  check_floating(names[0], predictions)
+  check_min_rank(names[0], predictions, 1, "a leading batch axis")
+  check_same_shape(names[0], predictions, names[1], targets)
+  dtype = nx.compute_dtype(predictions, targets)
+  p = nx.mask_fill(predictions.astype(dtype), where)
+  t = nx.mask_fill(jnp.asarray(targets).astype(dtype), where)
+  return p, t
+
+
+def _image_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.uniform(k1, (4, 5, 5, 3)), ex.uniform(k2, (4, 5, 5, 3))), {}
+
+
+def _image_edges(key):
+  (p, t), _ = _image_example(key)
+  return [((t, t), {}), ((jnp.zeros_like(p), jnp.zeros_like(t)), {}), ((p * 1e3, t), {})]
+
+
+_PIXEL = dict(family="generative", input_kind="images", example=_image_example,
+              edge_cases=_image_edges, grad_argnums=(0, 1))
+
+
+@register(tasks=("image-to-image translation", "unpaired image translation"),
+          peer="CycleGAN criterionCycle = torch.nn.L1Loss() on (F(G(x)), x)",
+          references=(_CYCLEGAN, cm.SURVEY),
+          efficiency=("low", "needs both generators' forward passes (the loss itself is L1)"),
+          complexity=("high", "two generators and two discriminators in the full model"),
+          stability=("medium", "bounded L1 gradient; the adversarial game dominates"),
+          graded_by="survey", **_PIXEL)
+@loss_function(static=("distance",), choices={"distance": ("l1", "l2")})
+def cycle_consistency_loss(reconstructed, inputs, *, distance="l1", weights=None, where=None,
+                           reduction="mean"):
+  r"""Cycle-consistency loss (CycleGAN): distance between :math:`F(G(x))` and :math:`x`.
+
+  .. math::
+    \ell_i = |F(G(x))_i - x_i| \quad (\text{or } (F(G(x))_i - x_i)^2 \text{ for "l2"})
+
+  Call it once per direction (``F(G(x))`` vs ``x`` and ``G(F(y))`` vs ``y``) and
+  multiply by :math:`\lambda` (10 in the paper).
+
+  Args:
+    reconstructed: floating array, the round trip :math:`F(G(x))`.
+    inputs: the original :math:`x`, same shape.
+    distance: "l1" (default, the paper's) | "l2".
+    weights: optional per-entry weights, broadcastable to the inputs.
+    where: optional boolean mask, broadcastable to the inputs.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``inputs.shape`` for "none".
+
+  Raises:
+    LossInputError: ``inputs`` shape differs from ``reconstructed`` shape.
+
+  References:
+    Zhu et al. 2017, Eq. 2. Matches CycleGAN's ``criterionCycle``
+    (``torch.nn.L1Loss``). Survey: "Cycle Consistency Loss".
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> print(jaxloss.cycle_consistency_loss(jnp.array([0.5, 1.]), jnp.array([0., 1.])))
+    0.25
+  """
+  p, t = _pair(reconstructed, inputs, where, ("reconstructed", "inputs"))
+  d = p - t
+  values = jnp.abs(d) if distance == "l1" else d * d
+  return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+@register(tasks=("image-to-image translation", "image inpainting", "autoencoders",
+                 "image reconstruction"),
+          peer="torch.nn.functional.l1_loss / mse_loss / binary_cross_entropy_with_logits",
+          references=(cm.SURVEY,),
+          efficiency=("high", "one elementwise pass"),
+          complexity=("low", "a pixel-wise distance"),
+          stability=("high", "L1/L2 smooth or bounded; Bernoulli from logits"),
+          **_PIXEL)
+@loss_function(static=("kind",), choices={"kind": ("l1", "l2", "bernoulli")})
+def reconstruction_loss(predictions, targets, *, kind="l1", weights=None, where=None,
+                        reduction="mean"):
+  r"""Pixel-wise reconstruction loss: L1, L2, or Bernoulli NLL from logits.
+
+  .. math::
+    \ell_i = |p_i - t_i|,\quad (p_i - t_i)^2,\quad
+      \text{or } \operatorname{softplus}(p_i) - t_i p_i \ (p \text{ logits})
+
+  Args:
+    predictions: floating array; logits for ``kind="bernoulli"``.
+    targets: same shape (in [0, 1] for Bernoulli).
+    kind: "l1" (default) | "l2" | "bernoulli".
+    weights: optional per-entry weights, broadcastable to the inputs.
+    where: optional boolean mask, broadcastable to the inputs (e.g. the hole
+      of an inpainting mask).
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``predictions.shape`` for "none".
+
+  Raises:
+    LossInputError: ``targets`` shape differs from ``predictions`` shape.
+
+  References:
+    Survey: "Reconstruction Loss". Matches ``torch.nn.functional.l1_loss``,
+    ``mse_loss`` and ``binary_cross_entropy_with_logits`` elementwise.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> print(jaxloss.reconstruction_loss(jnp.array([0., 0.]), jnp.array([1., 0.]),
+    ...                                   kind="bernoulli", reduction="none"))
+    [0.6931472 0.6931472]
+  """
+  p, t = _pair(predictions, targets, where)
+  if kind == "l1":
+    values = jnp.abs(p - t)
+  elif kind == "l2":
+    values = (p - t) ** 2
+  else:
+    values = jax.nn.softplus(p) - t * p
+  return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+# --------------------------------------------------------------------------
+# Feature-space losses.
+# --------------------------------------------------------------------------
+
+
+def gram_matrix(features):
+  r"""Gram matrices :math:`G = F^\top F / (N C)` of ``[B, ..., C]`` feature maps.
+
+  ``N`` is the number of positions (the product of the middle axes); the
+  normalisation is Johnson et al.'s :math:`1/(C H W)`.
+
+  >>> print(gram_matrix(jnp.ones((1, 2, 2, 2))))
+  [[[0.5 0.5]
+    [0.5 0.5]]]
+  """
+  check_min_rank("features", features, 3, "[B, ..., C]")
+  f = features.reshape(features.shape[0], -1, features.shape[-1])
+  n, c = f.shape[1], f.shape[2]
+  return jnp.einsum("bnc,bnd->bcd", f, f) / (n * c)
+
+
+def _layers(feature_fn, params, p, t, layer_weights):
+  fp = cm.feature_list(feature_fn, params, p)
+  ft = cm.feature_list(feature_fn, params, t)
+  return list(zip(fp, ft, strict=True)), cm.layer_weights_of(layer_weights, len(fp))
+
+
+def _weighted_sum(terms, lw):
+  total = terms[0] * lw[0]
+  for term, w in zip(terms[1:], lw[1:], strict=True):
+    total = total + term * w
+  return total
+
+
+_FEATURE = dict(family="generative", input_kind="images (or features)", per_example=False,
+                example=_image_example, edge_cases=_image_edges, grad_argnums=(0, 1))
+
+
+@register(tasks=("image super-resolution", "style transfer", "image-to-image translation",
+                 "image inpainting"),
+          peer="Johnson et al. feature reconstruction loss (mean squared feature error "
+               "per layer); pix2pixHD VGGLoss with distance='l1'",
+          references=(_JOHNSON, cm.SURVEY),
+          efficiency=("medium", "a forward pass of the feature network on both images"),
+          complexity=("high", "needs a (pretrained) feature extractor"),
+          stability=("medium", "as smooth as the feature network"),
+          graded_by="survey", **_FEATURE)
+@loss_function(static=("feature_fn", "distance"), choices={"distance": ("l2", "l1")})
+def perceptual_loss(predictions, targets, *, feature_fn=None, params=None, layer_weights=None,
+                    distance="l2", weights=None, where=None, reduction="mean"):
+  r"""Perceptual (feature reconstruction) loss over a user-supplied feature extractor.
+
+  .. math::
+    \ell_i = \sum_l w_l\, \frac{1}{C_l H_l W_l}
+      \big\lVert \phi_l(\hat y_i) - \phi_l(y_i) \big\rVert_p^p, \quad p \in \{2, 1\}
+
+  Args:
+    predictions: floating array ``[B, ...]`` (e.g. generated images, NHWC).
+    targets: array of the same shape.
+    feature_fn: static callable returning a feature map or a pytree of them
+      (see the module docstring); None uses the inputs as features.
+    params: optional parameters of ``feature_fn`` (traced).
+    layer_weights: optional per-layer weights (default 1 each).
+    distance: "l2" (default, Johnson et al.) | "l1".
+    weights: optional per-example weights ``[B]``.
+    where: optional per-example boolean mask ``[B]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``[B]`` for "none".
+
+  Raises:
+    LossInputError: ``targets`` shape differs from ``predictions`` shape, or
+      ``layer_weights`` has the wrong length.
+
+  References:
+    Johnson et al. 2016, Eq. 2 (their loss for one layer, summed over layers
+    with weights here). Targets are not detached: wrap them in
+    ``jax.lax.stop_gradient`` if needed. Survey: "Perceptual Loss".
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> feats = lambda x: [x, 2.0 * x]     # two "layers"
+    >>> p, t = jnp.ones((2, 2, 2, 1)), jnp.zeros((2, 2, 2, 1))
+    >>> print(jaxloss.perceptual_loss(p, t, feature_fn=feats, layer_weights=(1.0, 0.5)))
+    3.0
+  """
+  p, t = _pair(predictions, targets, cm.example_mask(where, predictions))
+  pairs, lw = _layers(feature_fn, params, p, t, layer_weights)
+  terms = []
+  for fp, ft in pairs:
+    d = fp.astype(p.dtype) - ft.astype(p.dtype)
+    terms.append(cm.per_example_mean(jnp.abs(d) if distance == "l1" else d * d))
+  return reduce_loss(_weighted_sum(terms, lw), reduction, where=where, weights=weights)
+
+
+@register(tasks=("style transfer", "image-to-image translation", "image inpainting"),
+          peer="Johnson et al. style reconstruction loss (squared Frobenius norm of Gram "
+               "differences, Gram / (C H W))",
+          references=(_GATYS, _JOHNSON, cm.SURVEY),
+          efficiency=("medium", "feature pass plus a C x C Gram matrix per layer"),
+          complexity=("high", "needs a feature extractor and per-layer weights"),
+          stability=("medium", "quartic in the features; scale the weight per layer"),
+          **_FEATURE)
+@loss_function(static=("feature_fn",))
+def style_loss(predictions, targets, *, feature_fn=None, params=None, layer_weights=None,
+               weights=None, where=None, reduction="mean"):
+  r"""Style loss: distance between Gram matrices of features (Gatys et al.).
+
+  .. math::
+    \ell_i = \sum_l w_l \big\lVert G_l(\hat y_i) - G_l(y_i) \big\rVert_F^2, \quad
+    G_l(x) = \frac{1}{C_l H_l W_l}\, \phi_l(x)^\top \phi_l(x)
+
+  Args:
+    predictions: floating array ``[B, ..., C]`` (images, NHWC).
+    targets: array of the same shape (the style image, broadcast to the batch).
+    feature_fn: static feature extractor (see the module docstring); None uses
+      the inputs as features. Each feature map must be ``[B, ..., C]``.
+    params: optional parameters of ``feature_fn`` (traced).
+    layer_weights: optional per-layer weights (default 1 each).
+    weights: optional per-example weights ``[B]``.
+    where: optional per-example boolean mask ``[B]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``[B]`` for "none".
+
+  Raises:
+    LossInputError: ``targets`` shape differs from ``predictions`` shape, or a
+      feature map has rank < 3.
+
+  References:
+    Gatys et al. 2016; the Gram normalisation and squared Frobenius distance
+    of Johnson et al. 2016, Eq. 3–4 (Gatys' :math:`1/(4N^2M^2)` differs by a
+    constant factor per layer).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> p, t = jnp.ones((1, 2, 2, 1)), jnp.zeros((1, 2, 2, 1))
+    >>> print(jaxloss.style_loss(p, t))
+    1.0
+  """
+  p, t = _pair(predictions, targets, cm.example_mask(where, predictions))
+  pairs, lw = _layers(feature_fn, params, p, t, layer_weights)
+  terms = []
+  for fp, ft in pairs:
+    d = gram_matrix(fp.astype(p.dtype)) - gram_matrix(ft.astype(p.dtype))
+    terms.append(jnp.sum(d * d, axis=(-2, -1)))
+  return reduce_loss(_weighted_sum(terms, lw), reduction, where=where, weights=weights)
+
+
+def _contextual_term(x, y, band_width):
+  """``-log CX(x, y)`` per example for ``[B, ..., C]`` feature maps (log domain)."""
+  x = x.reshape(x.shape[0], -1, x.shape[-1])
+  y = y.reshape(y.shape[0], -1, y.shape[-1])
+  mu = jnp.mean(y, axis=1, keepdims=True)
+  xn = nx.l2_normalize(x - mu, axis=-1)
+  yn = nx.l2_normalize(y - mu, axis=-1)
+  d = jnp.maximum(1.0 - jnp.einsum("bnc,bmc->bnm", xn, yn), 0.0)
+  d_rel = d / (jnp.min(d, axis=-1, keepdims=True) + 1e-5)
+  logits = (1.0 - d_rel) / band_width
+  log_cx = logits - jax.nn.logsumexp(logits, axis=-1, keepdims=True)   # normalise over j
+  log_cx_j = jnp.max(log_cx, axis=1)                                   # max over i: [B, M]
+  m = log_cx_j.shape[-1]
+  return -(jax.nn.logsumexp(log_cx_j, axis=-1) - math.log(m))
+
+
+def _small_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.uniform(k1, (3, 3, 3, 2)), ex.uniform(k2, (3, 3, 3, 2))), {}
+
+
+def _small_edges(key):
+  (p, t), _ = _small_example(key)
+  return [((t, t), {}), ((jnp.zeros_like(p), jnp.zeros_like(t)), {})]
+
+
+@register(tasks=("image-to-image translation", "style transfer", "image inpainting",
+                 "non-aligned image restoration"),
+          peer="S-aiueo32/contextual_loss contextual_loss(x, y, band_width=0.5, "
+               "loss_type='cosine')",
+          references=(_MECHREZ, cm.SURVEY),
+          efficiency=("low", "pairwise N x M feature similarities per example"),
+          complexity=("high", "feature extractor, centring, relative distances"),
+          stability=("medium", "computed in log space; min/max select one pair each"),
+          **{**_FEATURE, "example": _small_example, "edge_cases": _small_edges})
+@loss_function(static=("feature_fn",), ranges={"band_width": "> 0"})
+def contextual_loss(predictions, targets, *, feature_fn=None, params=None, layer_weights=None,
+                    band_width=0.5, weights=None, where=None, reduction="mean"):
+  r"""Contextual loss (Mechrez et al. 2018): feature similarity without spatial alignment.
+
+  With features :math:`x_i` (prediction) and :math:`y_j` (target), centred by
+  the target mean and L2-normalised, :math:`d_{ij} = 1 - \cos(x_i, y_j)`:
+
+  .. math::
+    \tilde d_{ij} = \frac{d_{ij}}{\min_k d_{ik} + 10^{-5}},\quad
+    CX_{ij} = \frac{e^{(1 - \tilde d_{ij})/h}}{\sum_k e^{(1 - \tilde d_{ik})/h}},\quad
+    \ell = -\log\Big(\frac1M \sum_j \max_i CX_{ij}\Big)
+
+  computed in log space (log-softmax, then log-mean-exp of the maxima), so it
+  needs no epsilon inside the log.
+
+  Args:
+    predictions: floating array ``[B, ..., C]`` (images, NHWC).
+    targets: array of the same shape.
+    feature_fn: static feature extractor (see the module docstring); None uses
+      the inputs as features (each position's channel vector is a feature).
+    params: optional parameters of ``feature_fn`` (traced).
+    layer_weights: optional per-layer weights (default 1 each).
+    band_width: the bandwidth :math:`h` (default 0.5), > 0; may be traced.
+    weights: optional per-example weights ``[B]``.
+    where: optional per-example boolean mask ``[B]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``[B]`` for "none".
+
+  Raises:
+    LossInputError: ``targets`` shape differs from ``predictions`` shape, or a
+      concrete ``band_width <= 0``.
+
+  References:
+    Mechrez et al. 2018, Eq. 1–5. Matches S-aiueo32/contextual_loss
+    (cosine) except that (a) features are centred by each target image's own
+    mean (the peer averages over the batch too, which couples examples) and
+    (b) the log is taken exactly instead of ``-log(cx + 1e-5)``.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> x = jnp.array([[[1., 0.], [0., 1.], [1., 1.]]])
+    >>> print(jaxloss.contextual_loss(x, x) < jaxloss.contextual_loss(x, x[:, ::-1] * -1))
+    True
+  """
+  p, t = _pair(predictions, targets, cm.example_mask(where, predictions))
+  pairs, lw = _layers(feature_fn, params, p, t, layer_weights)
+  h = jnp.asarray(band_width, p.dtype)
+  terms = []
+  for fp, ft in pairs:
+    check_min_rank("features", fp, 3, "[B, ..., C]")
+    terms.append(_contextual_term(fp.astype(p.dtype), ft.astype(p.dtype), h))
+  return reduce_loss(_weighted_sum(terms, lw), reduction, where=where, weights=weights)
+
+
+def _tim_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (8, 16)), ex.normal(k2, (8, 16))), {}
+
+
+def _tim_edges(key):
+  (a, b), _ = _tim_example(key)
+  return [((a, a), {}), ((a * 1e3, b), {"temperature": 0.01}), ((jnp.zeros_like(a), b), {})]
+
+
+@register(family="generative", tasks=("text-to-image generation", "image-text retrieval"),
+          input_kind="embeddings",
+          peer="jaxloss.clip_loss (OpenCLIP ClipLoss on one device)",
+          references=("Radford et al., Learning Transferable Visual Models From Natural Language "
+                      "Supervision (CLIP), ICML 2021",
+                      "Xu et al., AttnGAN (DAMSM text-image matching loss), CVPR 2018"),
+          efficiency=("medium", "an N x N similarity matrix"),
+          complexity=("medium", "needs paired image and text encoders"),
+          stability=("medium", "log-softmax over the batch; temperature-sensitive"),
+          example=_tim_example, edge_cases=_tim_edges, per_example=False, where_trailing=1)
+@loss_function(static=("normalize",), ranges={"temperature": "> 0"})
+def text_image_matching_loss(image_embeddings, text_embeddings, *, temperature=0.07,
+                             normalize=True, weights=None, where=None, reduction="mean"):
+  r"""Text-image matching loss for text-to-image generation: CLIP's symmetric InfoNCE.
+
+  .. math::
+    \ell_i = \tfrac12\big[-\log\operatorname{softmax}_j(z_{ij})_i
+      - \log\operatorname{softmax}_j(z_{ji})_i\big],\qquad
+    z_{ij} = \frac{\hat x_i \cdot \hat t_j}{\tau}
+
+  The survey's "text-image matching loss" of text-to-image generators
+  (AttnGAN's DAMSM, CLIP-guided generators): embed the *generated* images and
+  their captions with paired encoders and score how well each image matches
+  its own caption against the other captions in the batch. This is
+  :func:`jaxloss.clip_loss` (one implementation, reused); the name exists so
+  the generative family reads as the survey does.
+
+  Args:
+    image_embeddings: ``[N, D]`` embeddings of the generated images.
+    text_embeddings: ``[N, D]`` embeddings of their captions.
+    temperature: > 0 (default 0.07); may be traced (learned).
+    normalize: L2-normalise both (default True), static.
+    weights: optional per-pair weights ``[N]``.
+    where: optional boolean ``[N]``; False pairs are removed from the batch.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A set-level loss: scalar for "mean"/"sum"; ``[N]`` per pair for "none".
+
+  Raises:
+    LossInputError: shapes differ.
+
+  References:
+    Radford et al. 2021; Xu et al. 2018 (DAMSM). Equals ``jaxloss.clip_loss``.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> e = jnp.eye(3)
+    >>> print(jaxloss.text_image_matching_loss(e, e, temperature=1.0))
+    0.5514
+  """
+  from jaxloss.embedding import clip_loss
+
+  return clip_loss(image_embeddings, text_embeddings, temperature=temperature,
+                   normalize=normalize, weights=weights, where=where, reduction=reduction)

@@ -1,0 +1,593 @@
+"""Adversarial objectives: GAN loss pairs, gradient penalties, feature matching.
+
+Conventions of this module:
+
+* The losses take **discriminator logits** (the critic's raw score for
+  Wasserstein/hinge), never probabilities; the log-likelihood kinds are
+  computed with ``softplus`` so logits of +-1e4 give finite values and
+  gradients.
+* ``real_logits`` and ``fake_logits`` have the same shape (``[B]``, ``[B, 1]``
+  or a PatchGAN map ``[B, H, W, 1]``); the unreduced loss has that shape and
+  entry ``i`` holds the real term of entry ``i`` plus the fake term of entry
+  ``i``, so ``"mean"`` is :math:`\\mathbb{E}_{real}[\\cdot] + \\mathbb{E}_{fake}[\\cdot]`.
+* A conditional GAN uses the same losses on the logits of a conditioned
+  discriminator ``D(x, c)``; the penalties take ``condition=`` for it.
+* The penalties are pure functions of a discriminator callable and its inputs.
+  The callable is a static argument (hashable; pass the same object every step)
+  and is called as ``discriminator_fn(x)`` or, with ``params=``, as
+  ``discriminator_fn(params, x)`` (plus ``condition`` last when given); the
+  result is differentiable w.r.t. ``params`` (double backprop) and the inputs.
+  They assume a per-example discriminator (no batch statistics), so that the
+  gradient of ``sum(D(x))`` w.r.t. ``x_i`` is the gradient of ``D(x_i)``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _examples as ex
+from jaxloss import _numerics as nx
+from jaxloss._api import (
+    LossInputError,
+    check_floating,
+    check_min_rank,
+    check_same_shape,
+    loss_function,
+    reduce_loss,
+)
+from jaxloss.catalog import register
+from jaxloss.generative import _common as cm
+
+__all__ = [
+    "GAN_KINDS", "feature_matching_loss", "gan_discriminator_loss", "gan_generator_loss",
+    "gradient_penalty", "r1_penalty", "r2_penalty",
+]
+
+GAN_KINDS = ("minimax", "non_saturating", "least_squares", "hinge", "wasserstein",
+             "relativistic_average")
+
+_GOODFELLOW = "Goodfellow et al., Generative Adversarial Nets, NeurIPS 2014"
+_LSGAN = "Mao et al., Least Squares Generative Adversarial Networks, ICCV 2017"
+_HINGE = "Lim & Ye, Geometric GAN, arXiv:1705.02894, 2017; Miyato et al., SN-GAN, ICLR 2018"
+_WGAN = "Arjovsky et al., Wasserstein GAN, ICML 2017"
+_RAGAN = ("Jolicoeur-Martineau, The relativistic discriminator: a key element missing "
+          "from standard GAN, ICLR 2019")
+_WGANGP = "Gulrajani et al., Improved Training of Wasserstein GANs, NeurIPS 2017"
+_R1 = "Mescheder et al., Which Training Methods for GANs do actually Converge?, ICML 2018"
+
+
+def _masked_mean(x, where):
+  if where is None:
+    return jnp.mean(x)
+  mask = jnp.broadcast_to(jnp.asarray(where, bool), x.shape)
+  return nx.safe_div(jnp.sum(jnp.where(mask, x, 0.0)), jnp.sum(mask, dtype=x.dtype))
+
+
+def _logits(name, x, where):
+  check_floating(name, x)
+  x = x.astype(nx.compute_dtype(x))
+  return nx.mask_fill(x, where)
+
+
+# --------------------------------------------------------------------------
+# Generator / discriminator loss pairs.
+# --------------------------------------------------------------------------
+
+
+def _gan_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (8,), 2.0) + 1.0, ex.normal(k2, (8,), 2.0) - 1.0), {}
+
+
+def _gan_edges(key):
+  r, f = _gan_example(key)[0]
+  # Saturated logits (and exact zeros for the piecewise kinds' kinks).
+  return ([((r * 1e4, f * 1e4), {"kind": kind}) for kind in GAN_KINDS]
+          + [((jnp.zeros(8), jnp.zeros(8)), {"kind": "hinge"})])
+
+
+_GAN_PEERS = ("torchgan.losses (MinimaxDiscriminatorLoss, LeastSquaresDiscriminatorLoss, "
+              "WassersteinDiscriminatorLoss, ...); hinge as in SN-GAN/BigGAN; RaSGAN as "
+              "in Jolicoeur-Martineau's reference code")
+
+
+@register(family="generative",
+          tasks=("image generation", "image-to-image translation", "text-to-image generation",
+                 "image inpainting"),
+          input_kind="logits", peer=_GAN_PEERS,
+          references=(_GOODFELLOW, _LSGAN, _HINGE, _WGAN, _RAGAN, cm.SURVEY),
+          efficiency=("low", "needs a discriminator forward pass on real and fake data"),
+          complexity=("high", "two networks trained against each other"),
+          stability=("medium", "adversarial dynamics; softplus keeps each step finite"),
+          graded_by="survey", example=_gan_example, edge_cases=_gan_edges,
+          grad_argnums=(0, 1))
+@loss_function(static=("kind",), choices={"kind": GAN_KINDS})
+def gan_discriminator_loss(real_logits, fake_logits, *, kind="non_saturating", weights=None,
+                           where=None, reduction="mean"):
+  r"""Discriminator (critic) loss of a GAN, from logits on real and fake data.
+
+  With :math:`r = D(x)`, :math:`f = D(G(z))` (logits) and :math:`\sigma` the
+  sigmoid, entry :math:`i` of the unreduced loss is
+
+  .. math::
+    \begin{aligned}
+    \text{minimax, non\_saturating}: &\ -\log\sigma(r_i) - \log(1 - \sigma(f_i))
+      = \operatorname{softplus}(-r_i) + \operatorname{softplus}(f_i) \\
+    \text{least\_squares}: &\ \tfrac12 (r_i - 1)^2 + \tfrac12 f_i^2 \\
+    \text{hinge}: &\ \max(0, 1 - r_i) + \max(0, 1 + f_i) \\
+    \text{wasserstein}: &\ f_i - r_i \\
+    \text{relativistic\_average}: &\ \operatorname{softplus}(-(r_i - \bar f))
+      + \operatorname{softplus}(f_i - \bar r)
+    \end{aligned}
+
+  where :math:`\bar r, \bar f` are the means over the (unmasked) batch.
+
+  Args:
+    real_logits: floating array ``[B, ...]``, discriminator logits on real data.
+    fake_logits: array of the same shape, logits on generated data.
+    kind: one of :data:`GAN_KINDS` (default ``"non_saturating"``; its
+      discriminator loss is the minimax one).
+    weights: optional per-entry weights, broadcastable to the logits.
+    where: optional boolean mask, broadcastable to the logits.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; the logits' shape for "none". Entries of the
+    relativistic kind depend on the whole batch (through the means).
+
+  Raises:
+    LossInputError: ``fake_logits`` shape differs from ``real_logits`` shape,
+      or an unknown ``kind``.
+    LossTypeError: non-floating logits.
+
+  References:
+    Goodfellow et al. 2014; Mao et al. 2017 (LSGAN, a=0, b=c=1, with the 1/2
+    of torchgan's ``LeastSquaresDiscriminatorLoss``); Lim & Ye 2017 (hinge);
+    Arjovsky et al. 2017 (WGAN critic, to be combined with a Lipschitz
+    constraint such as :func:`gradient_penalty`); Jolicoeur-Martineau 2019
+    (RaSGAN). Matches torchgan's discriminator losses. Survey: "Adversarial
+    Loss".
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> real, fake = jnp.array([2., 0.5]), jnp.array([-1., 1.])
+    >>> print(jaxloss.gan_discriminator_loss(real, fake, kind="hinge"))
+    1.25
+  """
+  r = _logits("real_logits", real_logits, where)
+  check_same_shape("real_logits", real_logits, "fake_logits", fake_logits)
+  f = _logits("fake_logits", fake_logits, where)
+  if kind in ("minimax", "non_saturating"):
+    values = jax.nn.softplus(-r) + jax.nn.softplus(f)
+  elif kind == "least_squares":
+    values = 0.5 * (r - 1.0) ** 2 + 0.5 * f * f
+  elif kind == "hinge":
+    values = jax.nn.relu(1.0 - r) + jax.nn.relu(1.0 + f)
+  elif kind == "wasserstein":
+    values = f - r
+  else:
+    values = (jax.nn.softplus(-(r - _masked_mean(f, where)))
+              + jax.nn.softplus(f - _masked_mean(r, where)))
+  return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+def _gen_example(key):
+  (r, f), _ = _gan_example(key)
+  return (f,), {"real_logits": r}
+
+
+def _gen_edges(key):
+  (r, f), _ = _gan_example(key)
+  return [((f * 1e4,), {"real_logits": r * 1e4, "kind": kind}) for kind in GAN_KINDS]
+
+
+def _gen_bad(key):
+  (f,), kw = _gen_example(key)
+  return (f,), {"real_logits": kw["real_logits"][:-1], "kind": "relativistic_average"}
+
+
+@register(family="generative",
+          tasks=("image generation", "image-to-image translation", "text-to-image generation",
+                 "image inpainting"),
+          input_kind="logits", peer=_GAN_PEERS.replace("Discriminator", "Generator"),
+          references=(_GOODFELLOW, _LSGAN, _HINGE, _WGAN, _RAGAN, cm.SURVEY),
+          efficiency=("low", "needs a discriminator forward pass on generated data"),
+          complexity=("high", "two networks trained against each other"),
+          stability=("medium", "minimax saturates early; non-saturating is the default"),
+          graded_by="survey", example=_gen_example, edge_cases=_gen_edges,
+          bad_input=_gen_bad)
+@loss_function(static=("kind",), choices={"kind": GAN_KINDS})
+def gan_generator_loss(fake_logits, *, real_logits=None, kind="non_saturating", weights=None,
+                       where=None, reduction="mean"):
+  r"""Generator loss of a GAN, from discriminator logits on generated data.
+
+  With :math:`f = D(G(z))` and :math:`r = D(x)` (logits), entry :math:`i` is
+
+  .. math::
+    \begin{aligned}
+    \text{minimax}: &\ \log(1 - \sigma(f_i)) = -\operatorname{softplus}(f_i) \\
+    \text{non\_saturating}: &\ -\log\sigma(f_i) = \operatorname{softplus}(-f_i) \\
+    \text{least\_squares}: &\ \tfrac12 (f_i - 1)^2 \\
+    \text{hinge}, \text{wasserstein}: &\ -f_i \\
+    \text{relativistic\_average}: &\ \operatorname{softplus}(-(f_i - \bar r))
+      + \operatorname{softplus}(r_i - \bar f)
+    \end{aligned}
+
+  The minimax loss is negative and saturates when the discriminator is
+  confident (Goodfellow et al.); the non-saturating one is the usual choice.
+
+  Args:
+    fake_logits: floating array ``[B, ...]``, discriminator logits on
+      generated data.
+    real_logits: logits on real data, same shape; required (only) for
+      ``kind="relativistic_average"``.
+    kind: one of :data:`GAN_KINDS` (default ``"non_saturating"``).
+    weights: optional per-entry weights, broadcastable to the logits.
+    where: optional boolean mask, broadcastable to the logits.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; the logits' shape for "none".
+
+  Raises:
+    LossInputError: ``real_logits`` missing or of another shape for the
+      relativistic kind, or an unknown ``kind``.
+    LossTypeError: non-floating logits.
+
+  References:
+    Goodfellow et al. 2014; Mao et al. 2017; Lim & Ye 2017; Arjovsky et al.
+    2017; Jolicoeur-Martineau 2019. Matches torchgan's generator losses
+    (``MinimaxGeneratorLoss`` is :math:`\log(1 - D(G(z)))`, ``LeastSquares``
+    with the factor 1/2). Survey: "Adversarial Loss".
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> print(jaxloss.gan_generator_loss(jnp.array([0., 0.]), kind="non_saturating"))
+    0.6931472
+  """
+  f = _logits("fake_logits", fake_logits, where)
+  if kind == "minimax":
+    values = -jax.nn.softplus(f)
+  elif kind == "non_saturating":
+    values = jax.nn.softplus(-f)
+  elif kind == "least_squares":
+    values = 0.5 * (f - 1.0) ** 2
+  elif kind in ("hinge", "wasserstein"):
+    values = -f
+  else:
+    if real_logits is None:
+      raise LossInputError(
+          "kind='relativistic_average' needs real_logits= of the fake_logits shape "
+          f"{f.shape}")
+    check_same_shape("fake_logits", fake_logits, "real_logits", real_logits)
+    r = _logits("real_logits", real_logits, where)
+    values = (jax.nn.softplus(-(f - _masked_mean(r, where)))
+              + jax.nn.softplus(r - _masked_mean(f, where)))
+  return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+# --------------------------------------------------------------------------
+# Gradient penalties (double backprop).
+# --------------------------------------------------------------------------
+
+
+def _toy_critic(params, x):
+  """A tiny per-example critic used by the catalog examples: ``[B, D] -> [B]``."""
+  return jnp.tanh(x @ params["w"]) @ params["v"]
+
+
+def _flat_critic(params, x):
+  """A critic whose input gradient is exactly zero (the norm-0 edge case)."""
+  return jnp.sum(x * 0.0, axis=-1) + params["v"][0]
+
+
+def _critic_params(key, d=4, h=6):
+  k1, k2 = jax.random.split(key)
+  return {"w": ex.normal(k1, (d, h), 0.5), "v": ex.normal(k2, (h,))}
+
+
+def _input_grad_norm(discriminator_fn, params, x, condition):
+  """Per-example L2 norm of dD/dx over all non-batch axes, safe at 0."""
+
+  def total(y):
+    return jnp.sum(cm.call(discriminator_fn, params, y, condition))
+
+  g = jax.grad(total)(x)
+  return nx.safe_norm(g.reshape(g.shape[0], -1), axis=-1)
+
+
+def _check_inputs(name, x):
+  check_floating(name, x)
+  check_min_rank(name, x, 1, "a leading batch axis")
+
+
+def _gp_example(key):
+  k1, k2, k3, k4 = jax.random.split(key, 4)
+  return ((ex.normal(k1, (8, 4)), ex.normal(k2, (8, 4))),
+          {"discriminator_fn": _toy_critic, "key": k3, "params": _critic_params(k4)})
+
+
+def _gp_edges(key):
+  args, kw = _gp_example(key)
+  return [(args, {**kw, "discriminator_fn": _flat_critic}),    # zero input gradient
+          ((args[0], args[0]), kw)]                            # identical real and fake
+
+
+@register(family="generative", tasks=("image generation", "WGAN-GP critic regularisation"),
+          input_kind="discriminator and samples",
+          peer="WGAN-GP reference code (Gulrajani et al.); torchgan WassersteinGradientPenalty",
+          references=(_WGANGP,),
+          efficiency=("low", "one extra backward pass and double backprop"),
+          complexity=("medium", "interpolates, input gradients, per-example norms"),
+          stability=("high", "safe norm: finite value and gradient at a zero input-gradient"),
+          example=_gp_example, edge_cases=_gp_edges, grad_argnums=(0, 1), per_example=False)
+@loss_function(static=("discriminator_fn",))
+def gradient_penalty(real, fake, *, discriminator_fn, key=None, alpha=None, params=None,
+                     condition=None, target=1.0, weights=None, where=None, reduction="mean"):
+  r"""WGAN-GP gradient penalty on random interpolates of real and fake samples.
+
+  .. math::
+    \hat x_i = \alpha_i x_i + (1 - \alpha_i) \tilde x_i,\ \alpha_i \sim U[0, 1],
+    \qquad \ell_i = \big(\lVert \nabla_{\hat x} D(\hat x_i) \rVert_2 - t\big)^2
+
+  The norm runs over **all** non-batch axes (a common bug is one axis only);
+  it is a safe norm, so a critic with a zero input-gradient gives the finite
+  value :math:`t^2` and a finite gradient. Multiply by :math:`\lambda`
+  (10 in the paper) yourself.
+
+  Args:
+    real: floating array ``[B, ...]`` of real samples.
+    fake: array of the same shape, generated samples.
+    discriminator_fn: static callable ``D(x)``, or ``D(params, x)`` when
+      ``params`` is given (``D(..., condition)`` when ``condition`` is given),
+      returning one logit per example (any shape ``[B, ...]``; it is summed).
+    key: PRNG key for :math:`\alpha` (one uniform per example). Required
+      unless ``alpha`` is given.
+    alpha: optional explicit interpolation weights, shape ``[B]``.
+    params: optional pytree of discriminator parameters (traced; the penalty
+      is differentiable w.r.t. it).
+    condition: optional conditioning input passed to the discriminator.
+    target: the target norm :math:`t` (default 1.0).
+    weights: optional per-example weights ``[B]``.
+    where: optional per-example boolean mask ``[B]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``[B]`` for "none".
+
+  Raises:
+    LossInputError: ``fake`` shape differs from ``real`` shape, ``real`` has
+      no batch axis, or neither ``key`` nor ``alpha`` is given.
+
+  References:
+    Gulrajani et al. 2017. Matches the paper's reference implementation
+    (uniform per-example interpolation, 2-norm over all non-batch axes).
+
+  Examples:
+    >>> import jax, jax.numpy as jnp, jaxloss
+    >>> critic = lambda x: jnp.sum(3.0 * x, axis=-1)   # |grad| = 3 * sqrt(2)
+    >>> x = jnp.ones((4, 2))
+    >>> print(jaxloss.gradient_penalty(x, -x, discriminator_fn=critic, key=jax.random.key(0)))
+    10.514717
+  """
+  _check_inputs("real", real)
+  check_same_shape("real", real, "fake", fake)
+  if key is None and alpha is None:
+    raise LossInputError("needs key= (a PRNG key) or alpha= of shape (B,)")
+  dtype = nx.compute_dtype(real, fake)
+  x_r = cm.batch_mask_fill(real.astype(dtype), where)
+  x_f = cm.batch_mask_fill(fake.astype(dtype), where)
+  if alpha is None:
+    alpha = jax.random.uniform(key, real.shape[:1], dtype)
+  else:
+    if jnp.shape(alpha) != real.shape[:1]:
+      raise LossInputError(f"alpha has shape {jnp.shape(alpha)}; expected {real.shape[:1]}")
+  a = jnp.asarray(alpha, dtype).reshape(real.shape[:1] + (1,) * (real.ndim - 1))
+  x_hat = a * x_r + (1.0 - a) * x_f
+  norm = _input_grad_norm(discriminator_fn, params, x_hat, condition)
+  values = (norm - jnp.asarray(target, dtype)) ** 2
+  return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+def _r_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (8, 4)),), {"discriminator_fn": _toy_critic,
+                                    "params": _critic_params(k2)}
+
+
+def _r_edges(key):
+  args, kw = _r_example(key)
+  return [(args, {**kw, "discriminator_fn": _flat_critic}), ((args[0] * 1e3,), kw)]
+
+
+def _r_bad(key):
+  args, kw = _r_example(key)
+  return (args[0][0, 0],), kw
+
+
+def _r_penalty(discriminator_fn, x, params, condition, weights, where, reduction):
+  _check_inputs("x", x)
+  x = cm.batch_mask_fill(x.astype(nx.compute_dtype(x)), where)
+
+  # The squared norm is smooth everywhere; no sqrt (and no safe norm) needed.
+  def total(y):
+    return jnp.sum(cm.call(discriminator_fn, params, y, condition))
+
+  g = jax.grad(total)(x)
+  values = jnp.sum((g * g).reshape(g.shape[0], -1), axis=-1)
+  return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+_R_COMMON = dict(
+    family="generative", tasks=("image generation", "GAN discriminator regularisation"),
+    input_kind="discriminator and samples", references=(_R1,),
+    efficiency=("low", "one extra backward pass and double backprop"),
+    complexity=("medium", "input gradients of the discriminator"),
+    stability=("high", "squared norm is smooth everywhere, also at a zero gradient"),
+    example=_r_example, edge_cases=_r_edges, bad_input=_r_bad, grad_argnums=(0,),
+    per_example=False)
+
+
+@register(peer="StyleGAN2 r1_penalty (r1_grads.square().sum(non-batch axes)); "
+          "Mescheder et al. reference code", **_R_COMMON)
+@loss_function(static=("discriminator_fn",))
+def r1_penalty(real, *, discriminator_fn, params=None, condition=None, weights=None,
+               where=None, reduction="mean"):
+  r"""R1 penalty: squared input-gradient norm of the discriminator on real data.
+
+  .. math::
+    \ell_i = \lVert \nabla_x D(x_i) \rVert_2^2, \quad x_i \text{ real}
+
+  Mescheder et al. add :math:`\tfrac{\gamma}{2}\,\mathbb{E}[\ell_i]` to the
+  discriminator loss; multiply by ``gamma / 2`` yourself.
+
+  Args:
+    real: floating array ``[B, ...]`` of real samples.
+    discriminator_fn: static callable ``D(x)`` or ``D(params, x)`` (plus
+      ``condition`` last when given), one logit per example.
+    params: optional pytree of discriminator parameters (traced).
+    condition: optional conditioning input passed to the discriminator.
+    weights: optional per-example weights ``[B]``.
+    where: optional per-example boolean mask ``[B]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``[B]`` for "none".
+
+  Raises:
+    LossInputError: ``real`` has no batch axis (shape ``()``).
+
+  References:
+    Mescheder et al. 2018. Matches StyleGAN2's ``r1_penalty`` (sum of squared
+    input gradients over all non-batch axes, before the ``gamma / 2``).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> critic = lambda x: jnp.sum(x * x, axis=-1)       # grad = 2x
+    >>> print(jaxloss.r1_penalty(jnp.array([[1., 0.], [0., 2.]]), discriminator_fn=critic))
+    10.0
+  """
+  return _r_penalty(discriminator_fn, real, params, condition, weights, where, reduction)
+
+
+@register(peer="Mescheder et al. reference code (R2 on fake samples)", **_R_COMMON)
+@loss_function(static=("discriminator_fn",))
+def r2_penalty(fake, *, discriminator_fn, params=None, condition=None, weights=None,
+               where=None, reduction="mean"):
+  r"""R2 penalty: squared input-gradient norm of the discriminator on fake data.
+
+  .. math::
+    \ell_i = \lVert \nabla_x D(\tilde x_i) \rVert_2^2, \quad \tilde x_i = G(z_i)
+
+  The same as :func:`r1_penalty` evaluated on generated samples (pass them
+  with ``stop_gradient`` if the generator must not receive this gradient).
+
+  Args:
+    fake: floating array ``[B, ...]`` of generated samples.
+    discriminator_fn: static callable ``D(x)`` or ``D(params, x)`` (plus
+      ``condition`` last when given), one logit per example.
+    params: optional pytree of discriminator parameters (traced).
+    condition: optional conditioning input passed to the discriminator.
+    weights: optional per-example weights ``[B]``.
+    where: optional per-example boolean mask ``[B]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``[B]`` for "none".
+
+  Raises:
+    LossInputError: ``fake`` has no batch axis (shape ``()``).
+
+  References:
+    Mescheder et al. 2018 (R2 regulariser, Sec. 4.1).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> critic = lambda x: jnp.sum(x * x, axis=-1)
+    >>> fake = jnp.array([[1., 0.], [0., 2.]])
+    >>> print(jaxloss.r2_penalty(fake, discriminator_fn=critic, reduction="none"))
+    [ 4. 16.]
+  """
+  return _r_penalty(discriminator_fn, fake, params, condition, weights, where, reduction)
+
+
+# --------------------------------------------------------------------------
+# Feature matching.
+# --------------------------------------------------------------------------
+
+
+def _fm_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (8, 5)), ex.normal(k2, (8, 5)) + 0.5), {}
+
+
+def _fm_edges(key):
+  (f, r), _ = _fm_example(key)
+  return [((r, r), {}), (([f, f[:, :2]], [r, r[:, :2]]), {"distance": "l1"})]
+
+
+@register(family="generative", tasks=("image generation", "semi-supervised GAN"),
+          input_kind="features",
+          peer="Salimans et al. improved-gan code: mean((mean_b f(G(z)) - mean_b f(x))^2)",
+          references=("Salimans et al., Improved Techniques for Training GANs, NeurIPS 2016",),
+          efficiency=("high", "batch means of features already computed by D"),
+          complexity=("low", "a distance between two mean vectors per layer"),
+          stability=("high", "quadratic in the feature statistics"),
+          example=_fm_example, edge_cases=_fm_edges, per_example=False, where_trailing=None)
+@loss_function(static=("distance",), choices={"distance": ("l2", "l1")})
+def feature_matching_loss(fake_features, real_features, *, distance="l2", layer_weights=None):
+  r"""Feature matching (Salimans et al. 2016): match the discriminator's feature means.
+
+  .. math::
+    \mathcal{L} = \sum_l w_l\, \operatorname{mean}_k
+      \big| \mathbb{E}_{z} f_l(G(z))_k - \mathbb{E}_{x} f_l(x)_k \big|^p,
+    \quad p = 2 \text{ ("l2") or } 1 \text{ ("l1")}
+
+  Each layer's features are averaged over the batch (axis 0), so the two
+  batches may have different sizes.
+
+  Args:
+    fake_features: a floating array ``[B, ...]`` or a list/pytree of arrays
+      (one per layer) of discriminator features on generated data.
+    real_features: the same structure, on real data (batch size may differ).
+    distance: "l2" (default, the paper's) | "l1".
+    layer_weights: optional per-layer weights (sequence or array of length
+      the number of layers); default 1 each.
+
+  Returns:
+    A scalar (set-level: the batch means couple all examples).
+
+  Raises:
+    LossInputError: the two feature pytrees differ in structure or in the
+      shape of a layer beyond the batch axis.
+
+  References:
+    Salimans et al. 2016, Sec. 3.1. Matches their reference code (mean over
+    the feature entries of the squared difference of batch means).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> fake, real = jnp.zeros((2, 3)), jnp.ones((4, 3))
+    >>> print(jaxloss.feature_matching_loss([fake, fake], [real, 2 * real]))
+    5.0
+  """
+  fl, ft = jax.tree.flatten(fake_features)
+  rl, rt = jax.tree.flatten(real_features)
+  if ft != rt:
+    raise LossInputError(
+        f"real_features has structure {rt} but fake_features has structure {ft}; "
+        "expected the same layers (shape mismatch)")
+  weights = cm.layer_weights_of(layer_weights, len(fl))
+  total = jnp.zeros((), nx.compute_dtype(*fl, *rl))
+  for i, (f, r) in enumerate(zip(fl, rl, strict=True)):
+    check_floating("fake_features", f)
+    check_min_rank("fake_features", f, 1, "a leading batch axis")
+    if jnp.shape(f)[1:] != jnp.shape(r)[1:]:
+      raise LossInputError(
+          f"real_features layer {i} has shape {jnp.shape(r)} but fake_features has "
+          f"shape {jnp.shape(f)}; expected equal shapes beyond the batch axis")
+    d = jnp.mean(f.astype(total.dtype), axis=0) - jnp.mean(r.astype(total.dtype), axis=0)
+    d = jnp.abs(d) if distance == "l1" else d * d
+    total = total + weights[i] * jnp.mean(d)
+  return total
