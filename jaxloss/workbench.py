@@ -722,9 +722,20 @@ def candidate_losses(task: Task) -> list[str]:
   return list(dict.fromkeys(names))
 
 
-def default_losses(task: Task) -> list[str]:
-  """The task's preferred losses that this build's catalog has."""
-  return [n for n in task.preferred if _present(n)]
+def default_losses(task: Task, split: data.Split | None = None) -> list[str]:
+  """The task's preferred losses that this build's catalog has (and, given
+  ``split``, that pass :func:`check_loss`)."""
+  names = [n for n in task.preferred if _present(n)]
+  if split is None:
+    return names
+  ok = []
+  for n in names:
+    try:
+      check_loss(task, n, split)
+      ok.append(n)
+    except LossIncompatible:
+      pass
+  return ok
 
 
 # ---------------------------------------------------------------------------------------------
@@ -860,7 +871,8 @@ def compare(task_name: str, losses: Sequence[str] | None = None, *, steps: int |
   ``on_result(result)`` is called, so an interruption keeps the finished runs.
   """
   task = get_task(task_name)
-  losses = list(losses) if losses else default_losses(task)
+  split = task.load(seed) if split is None else split
+  losses = list(losses) if losses else default_losses(task, split)
   if not losses:
     raise LossIncompatible(f"no loss for task {task.name!r} in this build's catalog yet "
                            f"(wanted one of: {', '.join(task.preferred)})")
