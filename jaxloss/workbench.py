@@ -161,7 +161,8 @@ _logits = nnx.jit(lambda m, x: m(x))
 
 
 def _class_weights(split):
-  counts = np.bincount(split.y_train, minlength=split.info["num_classes"]).astype(np.float64)
+  counts = np.bincount(np.ravel(split.y_train), minlength=split.info["num_classes"])
+  counts = counts.astype(np.float64)
   w = counts.sum() / np.maximum(counts, 1) / len(counts)
   return {"class_weights": jnp.asarray(w, jnp.float32)}
 
@@ -912,12 +913,13 @@ def format_table(task: Task, results: Sequence[dict]) -> str:
   vals = [r["metrics"][task.primary] for r in results]
   best = (max if task.higher_is_better else min)(vals) if vals else None
   width = max([len(r["loss"]) for r in results] + [4]) + 2
-  head = f"{'loss':<{width}}" + "".join(f"{c:>14}" for c in cols) + \
+  cw = [max(12, len(c) + 2) for c in cols]
+  head = f"{'loss':<{width}}" + "".join(f"{c:>{w}}" for c, w in zip(cols, cw, strict=True)) + \
       f"{'train loss':>12}{'steps/s':>9}{'compile s':>10}"
   lines = [head, "-" * len(head)]
   for r in results:
     mark = "*" if r["metrics"][task.primary] == best and len(results) > 1 else " "
-    row = f"{mark}{r['loss']:<{width - 1}}" + "".join(f"{r['metrics'][c]:>14.4f}" for c in cols)
+    row = f"{mark}{r['loss']:<{width - 1}}" + "".join(f"{r['metrics'][c]:>{w}.4f}" for c, w in zip(cols, cw, strict=True))
     row += f"{r['final_train_loss']:>12.4g}{r['steps_per_second']:>9.0f}"
     row += f"{r['compile_seconds']:>10.2f}"
     lines.append(row)
