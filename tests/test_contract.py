@@ -50,18 +50,44 @@ def _grad_args(info, args):
 
 
 def _value_and_grads(info, args, kwargs, **extra):
+  """Value and gradients of the summed loss, compiled once per call signature.
+
+  One ``jax.jit`` over the whole ``value_and_grad`` (an eager grad of a jitted
+  loss compiles its forward and backward halves separately), with the inputs
+  and any array options (``where``) as arguments, so calls that differ only in
+  array values -- clean and NaN-poisoned inputs, another mask -- share one
+  compilation. The compile count dominates the time of this module.
+  """
   argnums = _grad_args(info, args)
+  arrays = {k: v for k, v in extra.items() if isinstance(v, jax.Array | np.ndarray)}
+  static = {k: v for k, v in extra.items() if k not in arrays}
+  key = (info.name, id(kwargs), tuple(sorted(static.items())), tuple(sorted(arrays)), argnums)
+  fn = _VG_CACHE.get(key)
+  if fn is None:
+    def f(diff, rest, arr):
+      a = list(rest)
+      for i, x in zip(argnums, diff, strict=True):
+        a[i] = x
+      out = _total(_call(info, tuple(a), kwargs, **static, **arr))
+      return jnp.sum(out) if jnp.ndim(out) else out
 
-  def f(*a):
-    out = _total(_call(info, a, kwargs, **extra))
-    return jnp.sum(out) if jnp.ndim(out) else out
+    fn = jax.jit(jax.value_and_grad(f))
+    _VG_CACHE[key] = fn
+  rest = tuple(None if i in argnums else a for i, a in enumerate(args))
+  diff = tuple(args[i] for i in argnums)
+  value, grads = fn(diff, rest, arrays)
+  return value, grads
 
-  if not argnums:
-    return f(*args), ()
-  return jax.value_and_grad(f, argnums=argnums)(*args)
+
+# Keyed by id(kwargs): the cached function's closure keeps that dict alive, so
+# its id cannot be reused by another test's kwargs.
+_VG_CACHE: dict = {}
 
 
-@pytest.fixture(params=LOSSES, ids=IDS)
+# Every check of one loss runs in the same xdist worker (``--dist loadgroup``)
+# so the jitted loss compiled by one check is reused by the next.
+@pytest.fixture(params=[pytest.param(i, marks=pytest.mark.xdist_group(i.name)) for i in LOSSES],
+                ids=IDS)
 def info(request):
   return request.param
 
@@ -108,9 +134,21 @@ def test_vmap_equals_batched(info):
   chex.assert_trees_all_close(batched, mapped, rtol=1e-5, atol=1e-6)
 
 
+def _where_shape(info, args, kwargs):
+  """The unreduced loss shape a ``where`` mask takes, or None if it takes none."""
+  if info.where_trailing is None or not _has(info, "where"):
+    return None
+  shape = _total(_call(info, args, kwargs, reduction="none")).shape
+  return shape or None
+
+
 def test_finite_value_and_grad(info):
   key = jax.random.key(2)
-  cases = [info.example(key)]
+  args, kwargs = info.example(key)
+  # The example's value and gradients are checked finite by
+  # test_where_excludes_entries_exactly when the loss takes a mask (one
+  # gradient compilation fewer per loss).
+  cases = [] if _where_shape(info, args, kwargs) else [(args, kwargs)]
   if info.edge_cases is not None:
     cases += info.edge_cases(key)
   for args, kwargs in cases:
@@ -133,13 +171,11 @@ def test_mean_is_sum_over_count(info):
 
 
 def test_where_excludes_entries_exactly(info):
-  if info.where_trailing is None or not _has(info, "where"):
-    pytest.skip("no where mask")
   key = jax.random.key(4)
   args, kwargs = info.example(key)
-  out_shape = _total(_call(info, args, kwargs, reduction="none")).shape
-  if not out_shape:
-    pytest.skip("scalar unreduced loss")
+  out_shape = _where_shape(info, args, kwargs)
+  if out_shape is None:
+    pytest.skip("no where mask, or a scalar unreduced loss")
   mask = np.array(jax.random.bernoulli(jax.random.key(5), 0.6, out_shape))
   mask.flat[0], mask.flat[-1] = True, False
   k = len(out_shape)
@@ -152,16 +188,22 @@ def test_where_excludes_entries_exactly(info):
       poisoned.append(a)
   poisoned = tuple(poisoned)
   where = jnp.asarray(mask)
-  for reduction in ("mean", "sum"):
-    v1, g1 = _value_and_grads(info, args, kwargs, where=where, reduction=reduction)
-    v2, g2 = _value_and_grads(info, poisoned, kwargs, where=where, reduction=reduction)
-    chex.assert_tree_all_finite((v2, g2))
-    chex.assert_trees_all_close(v1, v2, rtol=1e-6, atol=1e-7)
-    chex.assert_trees_all_close(g1, g2, rtol=1e-6, atol=1e-7)
+  v1, g1 = _value_and_grads(info, args, kwargs, where=where, reduction="mean")
+  v2, g2 = _value_and_grads(info, poisoned, kwargs, where=where, reduction="mean")
+  chex.assert_tree_all_finite((v1, g1, v2, g2))
+  chex.assert_trees_all_close(v1, v2, rtol=1e-6, atol=1e-7)
+  chex.assert_trees_all_close(g1, g2, rtol=1e-6, atol=1e-7)
+  # "sum" shares the masked reduction (reduce_loss); its value is checked here
+  # and its gradient differs from "mean"'s by the constant count.
+  s1 = _total(_call(info, args, kwargs, where=where, reduction="sum"))
+  s2 = _total(_call(info, poisoned, kwargs, where=where, reduction="sum"))
+  chex.assert_tree_all_finite(s2)
+  chex.assert_trees_all_close(s1, s2, rtol=1e-6, atol=1e-7)
   none = _total(_call(info, poisoned, kwargs, where=where, reduction="none"))
   assert np.all(np.asarray(none)[~mask] == 0)
   # All entries masked: a defined zero, not NaN.
-  v, g = _value_and_grads(info, poisoned, kwargs, where=jnp.zeros(out_shape, bool))
+  v, g = _value_and_grads(info, poisoned, kwargs, where=jnp.zeros(out_shape, bool),
+                          reduction="mean")
   assert float(v) == 0.0
   chex.assert_tree_all_finite(g)
 

@@ -56,6 +56,17 @@ def class_inputs(logits, labels, axis, where, *, logits_name="logits",
   return logits, labels, kind, where
 
 
+def with_weight_map(weights, weight_map, shape):
+  """``weights`` times the per-pixel ``weight_map`` (either may be None)."""
+  if weight_map is None:
+    return weights
+  check_broadcastable("weight_map", weight_map, shape, "unreduced loss, one weight per pixel")
+  if weights is None:
+    return jnp.asarray(weight_map)
+  check_broadcastable("weights", weights, shape, "unreduced loss")
+  return jnp.asarray(weights) * jnp.asarray(weight_map)
+
+
 def class_vector(name, value, num_classes, dtype):
   """A ``[C]`` per-class vector (class weights), validated; None passes through."""
   if value is None:

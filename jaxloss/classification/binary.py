@@ -21,7 +21,7 @@ from jaxloss._api import (
     reduce_loss,
 )
 from jaxloss.catalog import register
-from jaxloss.classification._common import SURVEY, binary_inputs
+from jaxloss.classification._common import SURVEY, binary_inputs, with_weight_map
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_from_probs", "log_loss", "logistic_loss",
@@ -63,8 +63,8 @@ _BIN = dict(family="classification", input_kind="logits", grad_argnums=(0,))
           stability=("high", "gradient sigmoid(x) - y, bounded by 1"),
           graded_by="survey", example=_binary_example, edge_cases=_binary_edges, **_BIN)
 @loss_function
-def binary_cross_entropy(logits, labels, *, pos_weight=None, weights=None, where=None,
-                         reduction="mean"):
+def binary_cross_entropy(logits, labels, *, pos_weight=None, weights=None, weight_map=None,
+                         where=None, reduction="mean"):
   r"""Binary cross-entropy from logits (sigmoid BCE), soft labels allowed.
 
   .. math::
@@ -80,6 +80,9 @@ def binary_cross_entropy(logits, labels, *, pos_weight=None, weights=None, where
       broadcastable to ``logits`` (e.g. ``[C]`` over the last axis, torch's
       convention); may be traced.
     weights: optional per-entry weights, broadcastable to ``logits``.
+    weight_map: optional per-pixel weight map (e.g. U-Net border weights),
+      broadcastable like ``weights``, which it multiplies (the name
+      segmentation code uses for the same per-entry scaling).
     where: optional boolean mask, broadcastable to ``logits``.
     reduction: "mean" (default) | "sum" | "none".
 
@@ -106,6 +109,7 @@ def binary_cross_entropy(logits, labels, *, pos_weight=None, weights=None, where
   if pos_weight is not None:
     check_broadcastable("pos_weight", pos_weight, x.shape, "logits")
     pw = jnp.asarray(pos_weight, x.dtype)
+  weights = with_weight_map(weights, weight_map, x.shape)
   return reduce_loss(_bce_from_logits(x, y, pw), reduction, where=where, weights=weights)
 
 

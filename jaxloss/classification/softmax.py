@@ -22,7 +22,13 @@ from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import LossInputError, loss_function, reduce_loss
 from jaxloss.catalog import register
-from jaxloss.classification._common import SURVEY, and_mask, class_inputs, class_vector
+from jaxloss.classification._common import (
+    SURVEY,
+    and_mask,
+    class_inputs,
+    class_vector,
+    with_weight_map,
+)
 
 __all__ = [
     "balanced_cross_entropy", "cross_entropy", "focal_loss", "nll_loss",
@@ -74,9 +80,10 @@ def _nll_terms(logp, labels, kind, w, ignore_index, eps, where):
 
 
 def _cross_entropy(logits, labels, *, class_weights, ignore_index, label_smoothing, axis,
-                   weights, where, reduction):
+                   weights, where, reduction, weight_map=None):
   logits, labels, kind, where = class_inputs(logits, labels, axis, where,
                                              ignore_index=ignore_index)
+  weights = with_weight_map(weights, weight_map, logits.shape[:-1])
   w = class_vector("class_weights", class_weights, logits.shape[-1], logits.dtype)
   logp = jax.nn.log_softmax(logits, axis=-1)
   values, mask, norm = _nll_terms(logp, labels, kind, w, ignore_index, label_smoothing, where)
@@ -126,7 +133,7 @@ _CE = dict(family="classification", input_kind="logits", where_trailing=1, grad_
           graded_by="survey", example=_ce_example, edge_cases=_ce_edges, **_CE)
 @loss_function(static=("axis", "ignore_index"), ranges={"label_smoothing": "[0, 1]"})
 def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, label_smoothing=0.0,
-                  axis=-1, weights=None, where=None, reduction="mean"):
+                  axis=-1, weights=None, weight_map=None, where=None, reduction="mean"):
   r"""Softmax cross-entropy from logits (integer labels or soft targets).
 
   .. math::
@@ -173,6 +180,9 @@ def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, labe
     axis: the class axis of ``logits`` (and of float ``labels``), default -1.
     weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``
       (they scale entries; the "mean" denominator is unchanged).
+    weight_map: optional per-pixel weight map (e.g. U-Net border weights),
+      broadcastable like ``weights``, which it multiplies (the name
+      segmentation code uses for the same per-entry scaling).
     where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
     reduction: "mean" (default) | "sum" | "none".
 
@@ -203,7 +213,7 @@ def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, labe
   """
   return _cross_entropy(logits, labels, class_weights=class_weights, ignore_index=ignore_index,
                         label_smoothing=label_smoothing, axis=axis, weights=weights,
-                        where=where, reduction=reduction)
+                        weight_map=weight_map, where=where, reduction=reduction)
 
 
 def _nll_example(key):
@@ -485,8 +495,8 @@ def _focal_edges(key):
           stability=("medium", "modulating factor flattens gradients of easy examples"),
           graded_by="survey", example=_focal_example, edge_cases=_focal_edges, **_CE)
 @loss_function(static=("axis",), ranges={"gamma": ">= 0"})
-def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, where=None,
-               reduction="mean"):
+def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, weight_map=None,
+               where=None, reduction="mean"):
   r"""Softmax focal loss (Lin et al. 2017).
 
   .. math::
@@ -508,6 +518,9 @@ def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, 
     alpha: None (default) | scalar | ``[C]`` class balance; may be traced.
     axis: class axis (default -1).
     weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``.
+    weight_map: optional per-pixel weight map (e.g. U-Net border weights),
+      broadcastable like ``weights``, which it multiplies (the name
+      segmentation code uses for the same per-entry scaling).
     where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
     reduction: "mean" (default, over entries) | "sum" | "none".
 
@@ -543,6 +556,7 @@ def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, 
     if a is not None:
       coef = coef * a
     values = -jnp.sum(nx.mul_log(coef, logp), axis=-1)
+  weights = with_weight_map(weights, weight_map, values.shape)
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 

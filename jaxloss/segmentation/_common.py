@@ -88,28 +88,42 @@ def image_mask(where, logits, include_background, batch, per_class=True):
 
 
 def prepare(logits, labels, *, activation, include_background=True, ignore_index=None,
-            min_rank=3, images=None):
+            min_rank=3, images=None, pixels=None):
   """Validates and returns probabilities and targets ``(B, *S, C')``.
 
   ``include_background=False`` drops channel 0 when ``C > 1`` (MONAI ignores
   it for a single channel); ignored pixels are zeroed in both. ``images``
   (``(B,)`` bool, from :func:`image_mask`) replaces the inputs of excluded
-  images by zeros first, so a NaN there reaches neither value nor gradient.
+  images by zeros first, so a NaN there reaches neither value nor gradient;
+  ``pixels`` (``(B, *S)`` bool, from :func:`pixel_mask`) does the same for
+  excluded pixels and treats them as ignored.
   """
   check_floating("logits", logits)
   check_min_rank("logits", logits, min_rank, "(B, *spatial, C)")
   dtype = nx.compute_dtype(logits)
-  if images is not None:
-    logits = nx.mask_fill(logits, images, trailing=logits.ndim - 1)
-    if jnp.issubdtype(labels.dtype, jnp.floating):
-      labels = nx.mask_fill(labels, images, trailing=labels.ndim - 1)
+  for keep in (images, pixels):
+    if keep is not None:
+      logits = nx.mask_fill(logits, keep, trailing=logits.ndim - keep.ndim)
+      if jnp.issubdtype(labels.dtype, jnp.floating):
+        labels = nx.mask_fill(labels, keep, trailing=labels.ndim - keep.ndim)
   g, valid = targets(logits, labels, ignore_index=ignore_index)
+  if pixels is not None:
+    valid = pixels if valid is None else valid & pixels
+    g = jnp.where(valid[..., None], g, jnp.zeros((), dtype))
   p = activate(logits.astype(dtype), activation)
   if valid is not None:
     p = jnp.where(valid[..., None], p, jnp.zeros((), dtype))
   if not include_background and p.shape[-1] > 1:
     p, g = p[..., 1:], g[..., 1:]
   return p, g
+
+
+def pixel_mask(where, logits):
+  """``where`` broadcast to a ``(B, *S)`` boolean pixel mask (None stays None)."""
+  if where is None:
+    return None
+  check_broadcastable("where", where, logits.shape[:-1], "pixels, logits.shape[:-1]")
+  return jnp.broadcast_to(jnp.asarray(where, bool), logits.shape[:-1])
 
 
 def reduce_axes(ndim, batch):

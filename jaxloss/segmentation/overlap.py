@@ -47,10 +47,13 @@ def _ratio(num, den):
 
 
 def _dice_values(logits, labels, *, activation, include_background, squared_pred, jaccard,
-                 smooth_nr, smooth_dr, batch, ignore_index, where):
+                 smooth_nr, smooth_dr, batch, ignore_index, where, pixels=None):
+  # ``where`` masks (image, class) entries; ``pixels`` (the compound losses'
+  # pixel mask) excludes pixels like ``ignore_index``.
   p, g = cm.prepare(logits, labels, activation=activation,
                     include_background=include_background, ignore_index=ignore_index,
-                    images=cm.image_mask(where, logits, include_background, batch))
+                    images=cm.image_mask(where, logits, include_background, batch),
+                    pixels=pixels)
   axes = cm.reduce_axes(p.ndim, batch)
   inter = jnp.sum(p * g, axis=axes)
   if squared_pred:
