@@ -14,7 +14,7 @@ The family is a package; every public name is re-exported here:
   ViT image classification; see that module for why they live here);
 * helpers that are not losses (not in the catalog): :func:`warp` (bilinear
   backward warping, zero padding, with a validity mask) and
-  :func:`fb_occlusion_mask`.
+  :func:`fb_consistency_mask`.
 
 Flow convention (RAFT, PWC-Net, UnFlow, torchvision): ``(..., H, W, 2)`` in
 pixels, ``flow[..., 0]`` the x (width) displacement, ``flow[..., 1]`` the y

@@ -21,6 +21,7 @@ from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
+    check_broadcastable,
     check_floating,
     check_min_rank,
     loss_function,
@@ -38,7 +39,7 @@ from jaxloss.video._common import (
     frame_pair,
     penalty_fn,
 )
-from jaxloss.video._warping import check_flow, fb_occlusion_unchecked, warp_unchecked
+from jaxloss.video._warping import check_flow, fb_consistency_unchecked, warp_unchecked
 
 __all__ = ["flow_smoothness_loss", "photometric_loss", "temporal_consistency_loss"]
 
@@ -140,9 +141,10 @@ def photometric_loss(image1, image2, flow, *, penalty="l1", ssim_weight=0.85, da
       used only for the occlusion mask (no gradient flows through the mask).
     fb_alpha1, fb_alpha2: forward-backward tolerances (defaults 0.01, 0.5).
     weights: optional per-pixel weights, broadcastable to ``(..., H, W)``.
-    where: optional boolean mask broadcastable to ``(..., H, W)``; excluded
-      pixels of all three inputs are replaced by 0 first (so samples landing
-      on them read 0, as zero padding), and they leave the mean's count.
+    where: optional boolean mask broadcastable to ``(..., H, W)`` of pixels
+      excluded from *both* frames and the flow (e.g. padding of variable-size
+      frames): they are replaced by 0 in all three inputs first (samples
+      landing on them read 0, as zero padding) and leave the mean's count.
     reduction: "mean" (default) | "sum" | "none".
 
   Returns:
@@ -190,7 +192,7 @@ def photometric_loss(image1, image2, flow, *, penalty="l1", ssim_weight=0.85, da
       raise LossInputError("occlusion='fb' needs flow_bw (the backward flow), got None")
     check_flow("flow_bw", flow_bw, shape_of(image1)[:-1], image_name="image1")
     fbw = nx.mask_fill(jnp.asarray(flow_bw).astype(f.dtype), where, trailing=1)
-    mask = mask & fb_occlusion_unchecked(f, fbw, fb_alpha1, fb_alpha2)
+    mask = mask & fb_consistency_unchecked(f, fbw, fb_alpha1, fb_alpha2)
   per_pixel = jnp.where(mask, per_pixel, jnp.zeros((), per_pixel.dtype))
   return reduce_loss(per_pixel, reduction, where=where, weights=weights)
 
@@ -334,9 +336,9 @@ def _temporal_bad(key):
           example=_temporal_example, edge_cases=_temporal_edges, grad_argnums=(0, 1, 2),
           bad_input=_temporal_bad)
 @loss_function(static=("penalty",), ranges=_CHARB_RANGES, choices={"penalty": PENALTIES})
-def temporal_consistency_loss(pred_t, pred_t1, flow, *, penalty="l1", charbonnier_eps=1e-3,
-                              charbonnier_alpha=0.45, weights=None, where=None,
-                              reduction="mean"):
+def temporal_consistency_loss(pred_t, pred_t1, flow, *, visible=None, penalty="l1",
+                              charbonnier_eps=1e-3, charbonnier_alpha=0.45, weights=None,
+                              where=None, reduction="mean"):
   r"""Consistency of per-frame predictions across a frame pair after flow warping.
 
   .. math::
@@ -345,27 +347,34 @@ def temporal_consistency_loss(pred_t, pred_t1, flow, *, penalty="l1", charbonnie
   The motion-consistency loss: the prediction at ``t + 1`` (a mask, a
   segmentation, a stylised frame) warped into frame ``t`` by the flow should
   equal the prediction at ``t``. ``v(p)`` is the warp's validity mask (0 where
-  the sample point leaves the image). Pass the non-occluded pixels as
-  ``where`` (e.g. ``jaxloss.fb_occlusion_mask(flow, flow_bw)``): they leave
-  the loss and the mean's count, as Lai et al.'s visibility mask does.
+  the sample point leaves the image, still counted in "mean"). Pass the
+  non-occluded pixels as ``visible`` (e.g.
+  ``jaxloss.fb_consistency_mask(flow, flow_bw)``): occluded pixels leave the
+  loss and the mean's count, as Lai et al.'s visibility mask does.
 
   Args:
     pred_t: floating predictions at time t, ``(..., H, W, C)``.
     pred_t1: predictions at time t+1, same shape.
     flow: flow from frame t to t+1, ``(..., H, W, 2)`` in pixels (x first).
       Pass ``jax.lax.stop_gradient(flow)`` to train only the predictions.
+    visible: optional boolean mask in frame t's grid, broadcastable to
+      ``(..., H, W)``: False (occluded) pixels are left out of the loss and
+      of the count; unlike ``where`` it leaves the inputs untouched.
     penalty: "l1" (default; Lai et al.) | "l2" | "charbonnier", static.
     charbonnier_eps, charbonnier_alpha: as in :func:`photometric_loss`.
     weights: optional per-pixel weights, broadcastable to ``(..., H, W)``.
-    where: optional boolean (non-occlusion) mask, broadcastable to
-      ``(..., H, W)``; excluded pixels of the inputs are zeroed first.
+    where: optional boolean mask broadcastable to ``(..., H, W)`` of pixels
+      excluded from *both* frames and the flow (e.g. padding of variable-size
+      frames): they are zeroed in all three inputs first (samples landing on
+      them read 0, as zero padding) and leave the count.
     reduction: "mean" (default) | "sum" | "none".
 
   Returns:
     A scalar for "mean"/"sum"; ``(..., H, W)`` for "none".
 
   Raises:
-    LossInputError: shape mismatch or ``flow`` not ``(..., H, W, 2)``.
+    LossInputError: shape mismatch, ``flow`` not ``(..., H, W, 2)``, or
+      ``visible`` not broadcastable to ``(..., H, W)``.
 
   References:
     Lai et al. 2018 (short-term loss ``sum M |O_t - warp(O_{t-1})|``, mean
@@ -385,4 +394,9 @@ def temporal_consistency_loss(pred_t, pred_t1, flow, *, penalty="l1", charbonnie
   warped, valid = warp_unchecked(q, f)
   per_pixel = jnp.mean(penalty_fn(p - warped, penalty, charbonnier_eps, charbonnier_alpha), -1)
   per_pixel = jnp.where(valid, per_pixel, jnp.zeros((), per_pixel.dtype))
-  return reduce_loss(per_pixel, reduction, where=where, weights=weights)
+  keep = where
+  if visible is not None:
+    check_broadcastable("visible", visible, per_pixel.shape, "unreduced loss")
+    visible = jnp.asarray(visible, bool)
+    keep = visible if where is None else jnp.logical_and(jnp.asarray(where, bool), visible)
+  return reduce_loss(per_pixel, reduction, where=keep, weights=weights)
