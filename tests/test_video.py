@@ -220,13 +220,12 @@ def test_photometric_gradients_match_finite_differences():
 
 def test_photometric_finite_at_flows_far_outside():
   a, b, f = _frames()
-  for flow in (1e4 * np.sign(f), np.full(f.shape, -1e4)):
-    for penalty in ("l1", "charbonnier", "ssim_l1"):
-      v, g = jax.value_and_grad(
-          lambda x, y, fl, p=penalty: jaxloss.photometric_loss(x, y, fl, penalty=p),
-          argnums=(0, 1, 2))(*_f32(a, b, flow))
-      chex.assert_tree_all_finite((v, g))
-      assert float(v) == 0.0  # every pixel leaves the image: masked
+  for flow, penalty in ((1e4 * np.sign(f), "ssim_l1"), (np.full(f.shape, -1e4), "charbonnier")):
+    v, g = jax.value_and_grad(
+        lambda x, y, fl, p=penalty: jaxloss.photometric_loss(x, y, fl, penalty=p),
+        argnums=(0, 1, 2))(*_f32(a, b, flow))
+    chex.assert_tree_all_finite((v, g))
+    assert float(v) == 0.0  # every pixel leaves the image: masked
 
 
 def _gaussians(shift=(0.0, 0.0), size=32):
