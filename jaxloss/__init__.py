@@ -25,11 +25,12 @@ from jaxloss.scalable import *  # noqa: F403
 from jaxloss.segmentation import *  # noqa: F403
 from jaxloss.sequence import *  # noqa: F403
 from jaxloss.tracking import *  # noqa: F403
+from jaxloss.video import *  # noqa: F403
 
 __version__ = "0.1.0"
 
 _FAMILY_MODULES = ("adaptive", "classification", "composite", "detection", "embedding", "forecasting", "generative", "image",
-                   "probabilistic", "regression", "robust", "scalable", "segmentation", "sequence", "tracking")
+                   "probabilistic", "regression", "robust", "scalable", "segmentation", "sequence", "tracking", "video")
 
 __all__ = sorted(
     {"boxes", "catalog", "LossInputError", "LossTypeError"}.union(

@@ -1,0 +1,402 @@
+"""Unsupervised optical-flow losses: photometric, smoothness, temporal consistency.
+
+Frames are ``(..., H, W, C)`` and flows ``(..., H, W, 2)`` in pixels with
+``flow[..., 0]`` the x (width) displacement (see :mod:`jaxloss.video._warping`).
+``flow`` goes from the first frame to the second; the second frame is warped
+*backwards* into the first frame's grid (``warp(frame2, flow)``) and compared
+with the first frame, as in UnFlow, PWC-Net/ARFlow and Monodepth2.
+
+Masking. A pixel whose sample point leaves the image (the warp's ``valid``
+mask) or that the forward-backward check finds occluded contributes 0 but
+still counts in ``"mean"`` (UnFlow normalises by every pixel); ``where``
+removes pixels from the loss *and* from the count.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _examples as ex
+from jaxloss import _numerics as nx
+from jaxloss._api import (
+    LossInputError,
+    check_broadcastable,
+    check_floating,
+    check_min_rank,
+    loss_function,
+    reduce_loss,
+    shape_of,
+)
+from jaxloss.catalog import register
+from jaxloss.image import _filter_valid
+from jaxloss.video._common import (
+    MONODEPTH,
+    MONODEPTH2,
+    PENALTIES,
+    SURVEY,
+    UNFLOW,
+    frame_pair,
+    penalty_fn,
+)
+from jaxloss.video._warping import check_flow, fb_consistency_unchecked, warp_unchecked
+
+__all__ = ["flow_smoothness_loss", "photometric_loss", "temporal_consistency_loss"]
+
+_CHARB_RANGES = {"charbonnier_eps": "> 0", "charbonnier_alpha": "> 0"}
+
+
+def _ssim_dissimilarity(x, y, data_range):
+  """Monodepth2's per-pixel ``clip((1 - SSIM) / 2, 0, 1)``: 3x3 box, reflect pad.
+
+  The box filter is :mod:`jaxloss.image`'s separable filter (with its
+  hand-written VJP) applied to the five stacked moment maps.
+  """
+  dtype = x.dtype
+  stack = jnp.stack([x, y, x * x, y * y, x * y], axis=-1)  # (..., H, W, C, 5)
+  nd = stack.ndim
+  pad = [(0, 0)] * (nd - 4) + [(1, 1), (1, 1), (0, 0), (0, 0)]
+  stack = jnp.pad(stack, pad, mode="reflect")
+  window = jnp.full((3,), 1.0 / 3.0, dtype)
+  f = _filter_valid(_filter_valid(stack, window, nd - 4), window, nd - 3)
+  mu_x, mu_y, e_xx, e_yy, e_xy = (f[..., i] for i in range(5))
+  c1 = (0.01 * data_range) ** 2
+  c2 = (0.03 * data_range) ** 2
+  num = (2 * mu_x * mu_y + c1) * (2 * (e_xy - mu_x * mu_y) + c2)
+  den = (mu_x * mu_x + mu_y * mu_y + c1) * (e_xx - mu_x * mu_x + e_yy - mu_y * mu_y + c2)
+  return jnp.clip((1.0 - num / den) / 2.0, 0.0, 1.0)
+
+
+def _frames_example(key, shape=(2, 8, 10, 3), scale=1.5):
+  k1, k2, k3 = jax.random.split(key, 3)
+  a = ex.uniform(k1, shape)
+  b = jnp.clip(a + 0.1 * ex.normal(k2, shape), 0.0, 1.0)
+  return a, b, ex.normal(k3, shape[:-1] + (2,), scale)
+
+
+def _photo_example(key):
+  return _frames_example(key), {}
+
+
+def _photo_edges(key):
+  a, b, f = _frames_example(key)
+  far = 1e4 * jnp.sign(f)
+  integer = jnp.round(f)
+  return [((a, b, far), {}),                                   # every sample outside
+          ((a, a, integer), {"penalty": "charbonnier"}),       # exact integer coordinates
+          ((a, b, f), {"penalty": "ssim_l1", "occlusion": "fb", "flow_bw": -f})]
+
+
+def _photo_bad(key):
+  a, b, f = _frames_example(key)
+  return (a, b, f[..., :1]), {}
+
+
+@register(family="video", tasks=("optical flow", "video", "depth estimation", "motion detection"),
+          input_kind="images",
+          peer="UnFlow photometric_loss (charbonnier, fb); Monodepth2 compute_reprojection_loss "
+               "(ssim_l1)",
+          references=(UNFLOW, MONODEPTH2,
+                      "Jaderberg et al., Spatial Transformer Networks, NeurIPS 2015"),
+          efficiency=("medium", "one bilinear gather (4 corners) per pixel; ssim_l1 adds 5 "
+                                "box-filtered moment maps, fb a second warp"),
+          complexity=("medium", "warp convention, occlusion and border masks to get right"),
+          stability=("high", "bilinear weights in [0, 1]; finite at flows far outside the "
+                             "image and at integer sample points"),
+          example=_photo_example, edge_cases=_photo_edges, grad_argnums=(0, 1, 2),
+          bad_input=_photo_bad)
+@loss_function(static=("penalty", "occlusion"),
+               ranges={**_CHARB_RANGES, "ssim_weight": "[0, 1]", "data_range": "> 0",
+                       "fb_alpha1": ">= 0", "fb_alpha2": ">= 0"},
+               choices={"penalty": ("l1", "charbonnier", "ssim_l1"),
+                        "occlusion": ("none", "fb")})
+def photometric_loss(image1, image2, flow, *, penalty="l1", ssim_weight=0.85, data_range=1.0,
+                     charbonnier_eps=1e-3, charbonnier_alpha=0.45, occlusion="none",
+                     flow_bw=None, fb_alpha1=0.01, fb_alpha2=0.5, weights=None, where=None,
+                     reduction="mean"):
+  r"""Brightness-constancy error of ``image1`` against ``image2`` warped by ``flow``.
+
+  .. math::
+    \ell(p) = m(p)\, \frac1C \sum_c \rho\big(I_1(p)_c - I_2(p + f(p))_c\big),
+    \qquad \rho_{\text{charbonnier}}(d) = (d^2 + \varepsilon^2)^{\alpha}
+
+  ``I_2(p + f(p))`` is :func:`jaxloss.warp` (bilinear, zero padding) and
+  ``m(p)`` is 1 where the sample point lies inside the image (and, with
+  ``occlusion="fb"``, where UnFlow's forward-backward check passes), else 0.
+  ``penalty="ssim_l1"`` is Monodepth2's ``w (1 - SSIM)/2 + (1 - w) |d|`` with a
+  3x3 box-window SSIM per pixel and ``w = ssim_weight``.
+
+  Args:
+    image1: floating frame at time t, ``(..., H, W, C)``.
+    image2: frame at time t+1, same shape.
+    flow: flow from ``image1`` to ``image2``, ``(..., H, W, 2)`` in pixels,
+      ``flow[..., 0]`` = x (width) displacement.
+    penalty: "l1" (default) | "charbonnier" | "ssim_l1", static.
+    ssim_weight: SSIM share of "ssim_l1" (default 0.85, Monodepth2).
+    data_range: value range of the frames for the SSIM constants (default 1.0).
+    charbonnier_eps: Charbonnier epsilon (default 1e-3, UnFlow).
+    charbonnier_alpha: Charbonnier exponent (default 0.45, UnFlow).
+    occlusion: "none" (default) | "fb" (needs ``flow_bw``), static.
+    flow_bw: backward flow (``image2`` -> ``image1``), shape of ``flow``;
+      used only for the occlusion mask (no gradient flows through the mask).
+    fb_alpha1, fb_alpha2: forward-backward tolerances (defaults 0.01, 0.5).
+    weights: optional per-pixel weights, broadcastable to ``(..., H, W)``.
+    where: optional boolean mask broadcastable to ``(..., H, W)`` of pixels
+      excluded from *both* frames and the flow (e.g. padding of variable-size
+      frames): they are replaced by 0 in all three inputs first (samples
+      landing on them read 0, as zero padding) and leave the mean's count.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``(..., H, W)`` (per pixel, channels averaged)
+    for "none". "mean" divides by all unmasked pixels, including those zeroed
+    by the border/occlusion mask (UnFlow's normalisation).
+
+  Raises:
+    LossInputError: shape mismatch, ``flow`` not ``(..., H, W, 2)``,
+      ``occlusion="fb"`` without ``flow_bw``, "ssim_l1" on frames under 2x2.
+
+  References:
+    Meister et al. 2018 (UnFlow): its ``photometric_loss`` is
+    ``penalty="charbonnier", occlusion="fb"`` on frames scaled to [0, 255]
+    (UnFlow multiplies [0, 1] differences by 255); its code uses the unwarped
+    backward flow in the occlusion tolerance, this follows the paper.
+    Godard et al. 2019 (Monodepth2) ``compute_reprojection_loss`` for
+    "ssim_l1" (Monodepth2 warps with border padding and no mask; here zero
+    padding with the validity mask). Survey: "Motion Consistency Loss".
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> ramp = jnp.arange(8.).reshape(1, 1, 8, 1) / 8
+    >>> frame1, frame2 = ramp[:, :, 1:], ramp[:, :, :-1]    # content moves 1 px right
+    >>> right = jnp.zeros((1, 1, 7, 2)).at[..., 0].set(1.)
+    >>> print(jaxloss.photometric_loss(frame1, frame2, right),
+    ...       jaxloss.photometric_loss(frame1, frame2, 0 * right))
+    0.0 0.125
+  """
+  a, b, f = frame_pair("image1", image1, "image2", image2, flow, where)
+  warped, valid = warp_unchecked(b, f)
+  if penalty == "ssim_l1":
+    h, w = a.shape[-3], a.shape[-2]
+    if min(h, w) < 2:
+      raise LossInputError(f"image1 has shape {shape_of(a)}; penalty='ssim_l1' needs "
+                           "H, W >= 2")
+    ssim_d = jnp.mean(_ssim_dissimilarity(a, warped, jnp.asarray(data_range, a.dtype)), -1)
+    per_pixel = ssim_weight * ssim_d + (1.0 - ssim_weight) * jnp.mean(jnp.abs(a - warped), -1)
+  else:
+    per_pixel = jnp.mean(penalty_fn(a - warped, penalty, charbonnier_eps, charbonnier_alpha),
+                         axis=-1)
+  mask = valid
+  if occlusion == "fb":
+    if flow_bw is None:
+      raise LossInputError("occlusion='fb' needs flow_bw (the backward flow), got None")
+    check_flow("flow_bw", flow_bw, shape_of(image1)[:-1], image_name="image1")
+    fbw = nx.mask_fill(jnp.asarray(flow_bw).astype(f.dtype), where, trailing=1)
+    mask = mask & fb_consistency_unchecked(f, fbw, fb_alpha1, fb_alpha2)
+  per_pixel = jnp.where(mask, per_pixel, jnp.zeros((), per_pixel.dtype))
+  return reduce_loss(per_pixel, reduction, where=where, weights=weights)
+
+
+def _smooth_example(key):
+  _, _, f = _frames_example(key)
+  return (f,), {}
+
+
+def _smooth_edges(key):
+  a, _, f = _frames_example(key)
+  return [((jnp.zeros_like(f),), {"image": a}),               # constant flow: 0, kink of |.|
+          ((1e4 * f,), {"image": a, "order": 2, "edge_weight": 150.0})]
+
+
+def _smooth_bad(key):
+  a, _, f = _frames_example(key)
+  return (f,), {"image": a[..., :-1, :, :]}
+
+
+@register(family="video", tasks=("optical flow", "depth estimation", "video"),
+          input_kind="values", peer="Monodepth2 get_smooth_loss; ARFlow smooth_grad_1st/2nd",
+          references=(MONODEPTH, MONODEPTH2, UNFLOW),
+          efficiency=("high", "finite differences, one fused pass"),
+          complexity=("low", "differences and exponential edge weights"),
+          stability=("high", "gradient bounded (l1) or smooth (charbonnier)"),
+          example=_smooth_example, edge_cases=_smooth_edges, grad_argnums=(0,),
+          bad_input=_smooth_bad)
+@loss_function(static=("order", "penalty"),
+               ranges={**_CHARB_RANGES, "edge_weight": ">= 0"},
+               choices={"order": (1, 2), "penalty": PENALTIES})
+def flow_smoothness_loss(flow, *, image=None, order=1, edge_weight=1.0, penalty="l1",
+                         charbonnier_eps=1e-3, charbonnier_alpha=0.45, weights=None,
+                         where=None, reduction="mean"):
+  r"""Edge-aware first- or second-order smoothness of a flow (or depth) field.
+
+  .. math::
+    \ell = \operatorname{mean}_{p,c}\, \rho(\partial_x^k f_c(p))\, e^{-\lambda |\partial_x I(p)|}
+         + \operatorname{mean}_{p,c}\, \rho(\partial_y^k f_c(p))\, e^{-\lambda |\partial_y I(p)|}
+
+  ``k = order``: forward differences ``f[x+1] - f[x]`` (1) or
+  ``f[x-1] - 2 f[x] + f[x+1]`` (2); ``|\partial I|`` is the channel mean of
+  the image's absolute forward difference (for order 2 the one leaving the
+  centre pixel, ARFlow's choice), ``lambda = edge_weight``. Without an image
+  the weights are 1 (UnFlow's plain smoothness).
+
+  Args:
+    flow: floating ``(..., H, W, C)`` field (``C = 2`` for flow, 1 for depth
+      or disparity).
+    image: optional guide image ``(..., H, W, Ci)``, keyword-only (positional
+      in Monodepth2's ``get_smooth_loss(disp, img)``).
+    order: 1 (default) | 2, static.
+    edge_weight: ``lambda`` (default 1.0, Monodepth; UFlow uses 150).
+    penalty: "l1" (default) | "l2" | "charbonnier", static.
+    charbonnier_eps, charbonnier_alpha: as in :func:`photometric_loss`.
+    weights: optional per-field weights, broadcastable to ``(...)``.
+    where: optional boolean mask over fields, broadcastable to ``(...)``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``(...)`` (one value per field) for "none".
+
+  Raises:
+    LossInputError: rank < 3, ``image`` spatial shape differs from ``flow``'s,
+      H or W below ``order + 1``.
+
+  References:
+    Godard et al. 2017/2019: Monodepth2's ``get_smooth_loss(disp, img)`` is
+    ``order=1, edge_weight=1, penalty="l1"`` on ``(B, H, W, 1)`` (mean of the
+    x and y terms summed). ARFlow's ``smooth_grad_1st/2nd`` average the two
+    terms instead (half of this). UnFlow's smoothness is ``penalty="charbonnier"``
+    without an image (it sums u and v channels where this averages them).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> ramp = jnp.stack(jnp.meshgrid(jnp.arange(4.), jnp.arange(4.)), -1)[None]
+    >>> print(jaxloss.flow_smoothness_loss(ramp), jaxloss.flow_smoothness_loss(ramp, order=2))
+    1.0 0.0
+  """
+  check_floating("flow", flow)
+  check_min_rank("flow", flow, 3, "(..., H, W, C) field")
+  h, w = flow.shape[-3], flow.shape[-2]
+  if min(h, w) < order + 1:
+    raise LossInputError(f"flow has shape {shape_of(flow)}; order={order} needs H, W >= "
+                         f"{order + 1}")
+  dtype = nx.compute_dtype(flow, image)
+  f = nx.mask_fill(flow.astype(dtype), where, trailing=3)
+  if order == 1:
+    dx = f[..., :, 1:, :] - f[..., :, :-1, :]
+    dy = f[..., 1:, :, :] - f[..., :-1, :, :]
+  else:
+    dx = f[..., :, :-2, :] - 2.0 * f[..., :, 1:-1, :] + f[..., :, 2:, :]
+    dy = f[..., :-2, :, :] - 2.0 * f[..., 1:-1, :, :] + f[..., 2:, :, :]
+  px = penalty_fn(dx, penalty, charbonnier_eps, charbonnier_alpha)
+  py = penalty_fn(dy, penalty, charbonnier_eps, charbonnier_alpha)
+  if image is not None:
+    check_floating("image", image)
+    if shape_of(image)[:-1] != shape_of(flow)[:-1]:
+      raise LossInputError(f"image has shape {shape_of(image)}; expected {shape_of(flow)[:-1]}"
+                           " + (channels,) (flow's (..., H, W))")
+    im = nx.mask_fill(jnp.asarray(image).astype(dtype), where, trailing=3)
+    gx = jnp.mean(jnp.abs(im[..., :, 1:, :] - im[..., :, :-1, :]), -1, keepdims=True)
+    gy = jnp.mean(jnp.abs(im[..., 1:, :, :] - im[..., :-1, :, :]), -1, keepdims=True)
+    if order == 2:
+      gx, gy = gx[..., :, 1:, :], gy[..., 1:, :, :]
+    px = px * jnp.exp(-edge_weight * gx)
+    py = py * jnp.exp(-edge_weight * gy)
+  values = jnp.mean(px, axis=(-3, -2, -1)) + jnp.mean(py, axis=(-3, -2, -1))
+  return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+def _temporal_example(key):
+  k1, k2, k3 = jax.random.split(key, 3)
+  shape = (2, 8, 10, 1)
+  p = jax.nn.sigmoid(ex.normal(k1, shape, 2.0))
+  q = jax.nn.sigmoid(ex.normal(k2, shape, 2.0))
+  return (p, q, ex.normal(k3, shape[:-1] + (2,), 1.5)), {}
+
+
+def _temporal_edges(key):
+  (p, q, f), _ = _temporal_example(key)
+  return [((p, q, 1e4 * jnp.sign(f)), {}),
+          ((p, p, jnp.round(f)), {"penalty": "charbonnier"})]
+
+
+def _temporal_bad(key):
+  (p, q, f), _ = _temporal_example(key)
+  return (p, q, f[..., :1]), {}
+
+
+@register(family="video", tasks=("video", "motion detection", "video segmentation",
+                                 "video generation"),
+          input_kind="values",
+          peer="Lai et al. 2018 short-term temporal loss (flow-warped, occlusion-masked)",
+          references=("Lai et al., Learning Blind Video Temporal Consistency, ECCV 2018",
+                      "Ruder, Dosovitskiy & Brox, Artistic Style Transfer for Videos, GCPR 2016",
+                      SURVEY),
+          efficiency=("medium", "one bilinear warp per frame pair"),
+          complexity=("medium", "needs a flow and an occlusion mask"),
+          stability=("high", "bilinear weights in [0, 1]; finite far outside the image"),
+          example=_temporal_example, edge_cases=_temporal_edges, grad_argnums=(0, 1, 2),
+          bad_input=_temporal_bad)
+@loss_function(static=("penalty",), ranges=_CHARB_RANGES, choices={"penalty": PENALTIES})
+def temporal_consistency_loss(pred_t, pred_t1, flow, *, visible=None, penalty="l1",
+                              charbonnier_eps=1e-3, charbonnier_alpha=0.45, weights=None,
+                              where=None, reduction="mean"):
+  r"""Consistency of per-frame predictions across a frame pair after flow warping.
+
+  .. math::
+    \ell(p) = v(p)\, \frac1C \sum_c \rho\big(P_t(p)_c - P_{t+1}(p + f(p))_c\big)
+
+  The motion-consistency loss: the prediction at ``t + 1`` (a mask, a
+  segmentation, a stylised frame) warped into frame ``t`` by the flow should
+  equal the prediction at ``t``. ``v(p)`` is the warp's validity mask (0 where
+  the sample point leaves the image, still counted in "mean"). Pass the
+  non-occluded pixels as ``visible`` (e.g.
+  ``jaxloss.fb_consistency_mask(flow, flow_bw)``): occluded pixels leave the
+  loss and the mean's count, as Lai et al.'s visibility mask does.
+
+  Args:
+    pred_t: floating predictions at time t, ``(..., H, W, C)``.
+    pred_t1: predictions at time t+1, same shape.
+    flow: flow from frame t to t+1, ``(..., H, W, 2)`` in pixels (x first).
+      Pass ``jax.lax.stop_gradient(flow)`` to train only the predictions.
+    visible: optional boolean mask in frame t's grid, broadcastable to
+      ``(..., H, W)``: False (occluded) pixels are left out of the loss and
+      of the count; unlike ``where`` it leaves the inputs untouched.
+    penalty: "l1" (default; Lai et al.) | "l2" | "charbonnier", static.
+    charbonnier_eps, charbonnier_alpha: as in :func:`photometric_loss`.
+    weights: optional per-pixel weights, broadcastable to ``(..., H, W)``.
+    where: optional boolean mask broadcastable to ``(..., H, W)`` of pixels
+      excluded from *both* frames and the flow (e.g. padding of variable-size
+      frames): they are zeroed in all three inputs first (samples landing on
+      them read 0, as zero padding) and leave the count.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``(..., H, W)`` for "none".
+
+  Raises:
+    LossInputError: shape mismatch, ``flow`` not ``(..., H, W, 2)``, or
+      ``visible`` not broadcastable to ``(..., H, W)``.
+
+  References:
+    Lai et al. 2018 (short-term loss ``sum M |O_t - warp(O_{t-1})|``, mean
+    over visible pixels); Ruder et al. 2016. Survey: "Motion Consistency
+    Loss" (motion detection with optical flow).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> m = jnp.zeros((1, 4, 4, 1)).at[:, 1, 1].set(1.)
+    >>> m1 = jnp.roll(m, 1, axis=2)                    # the object moved 1 px right
+    >>> right = jnp.zeros((1, 4, 4, 2)).at[..., 0].set(1.)
+    >>> print(jaxloss.temporal_consistency_loss(m, m1, right),
+    ...       jaxloss.temporal_consistency_loss(m, m1, 0 * right))
+    0.0 0.125
+  """
+  p, q, f = frame_pair("pred_t", pred_t, "pred_t1", pred_t1, flow, where)
+  warped, valid = warp_unchecked(q, f)
+  per_pixel = jnp.mean(penalty_fn(p - warped, penalty, charbonnier_eps, charbonnier_alpha), -1)
+  per_pixel = jnp.where(valid, per_pixel, jnp.zeros((), per_pixel.dtype))
+  keep = where
+  if visible is not None:
+    check_broadcastable("visible", visible, per_pixel.shape, "unreduced loss")
+    visible = jnp.asarray(visible, bool)
+    keep = visible if where is None else jnp.logical_and(jnp.asarray(where, bool), visible)
+  return reduce_loss(per_pixel, reduction, where=keep, weights=weights)
