@@ -173,6 +173,31 @@ def log_softmax(logits, *, axis=-1):
   return jax.nn.log_softmax(logits, axis=axis)
 
 
+def log1m_softmax(logits, *, axis=-1):
+  """``log(1 - softmax(logits))`` over ``axis``, finite for finite logits.
+
+  ``log1mexp(log_softmax)`` is -inf once the largest probability rounds to 1
+  (logits 1e4 apart). Written as ``LSE_{j != c} z_j - LSE_j z_j`` instead: for
+  a class other than the arg-max the sum over the other classes contains the
+  largest term, so ``S - e^{z_c - m} >= 1`` and the subtraction is safe; for
+  the arg-max class the sum over the others is a log-sum-exp with that class
+  masked out (second pass over the classes, O(C) memory).
+  """
+  z = jnp.moveaxis(jnp.asarray(logits), axis, -1)
+  m = jax.lax.stop_gradient(jnp.max(z, axis=-1, keepdims=True))
+  e = jnp.exp(z - m)
+  total = jnp.sum(e, axis=-1, keepdims=True)
+  lse = jnp.log(total) + m
+  first = jnp.argmax(z, axis=-1)[..., None] == jnp.arange(z.shape[-1])
+  others = jnp.log(jnp.where(first, 1.0, total - e)) + m
+  masked = jnp.where(first, -jnp.inf, z)
+  # The arg-max class's complement: LSE over the other classes (-inf with a
+  # single class, where 1 - p = 0 exactly).
+  lse_rest = logsumexp(masked, axis=-1, keepdims=True)
+  out = jnp.where(first, lse_rest, others) - lse
+  return jnp.moveaxis(out, -1, axis)
+
+
 def log_sigmoid(x):
   """``log(sigmoid(x))`` without overflow (``-softplus(-x)``)."""
   return -jax.nn.softplus(-x)

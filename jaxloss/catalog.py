@@ -69,6 +69,12 @@ class LossInfo:
       unreduced loss (1 for a class axis), used to place ``where`` masks; None
       when the loss takes no ``where``.
     aliases: other public names of the same function.
+    bad_input: optional ``bad_input(key) -> (args, kwargs)`` that must raise a
+      shape error naming the loss (default: the second argument's last axis
+      shortened by one).
+    reductions: the ``reduction`` values the loss accepts. Losses without
+      "none" (compounds of parts with different unreduced shapes, as MONAI's
+      ``DiceCELoss``) have their own "mean"/"sum" rule, tested in their module.
   """
 
   name: str
@@ -89,6 +95,7 @@ class LossInfo:
   where_trailing: int | None = 0
   aliases: tuple[str, ...] = ()
   bad_input: Callable[[Any], tuple[tuple, dict]] | None = None
+  reductions: tuple[str, ...] = ("mean", "sum", "none")
 
 
 _REGISTRY: dict[str, LossInfo] = {}

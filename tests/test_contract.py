@@ -119,14 +119,14 @@ def test_eager_equals_jit(info):
   eager = _call(info, args, kwargs)
   jitted = jax.jit(lambda *a: _call(info, a, kwargs))(*args)
   chex.assert_trees_all_close(eager, jitted, rtol=1e-6, atol=1e-6)
-  if _has(info, "reduction"):
+  if _has(info, "reduction") and "none" in info.reductions:
     e = _call(info, args, kwargs, reduction="none")
     j = jax.jit(lambda *a: _call(info, a, kwargs, reduction="none"))(*args)
     chex.assert_trees_all_close(e, j, rtol=1e-6, atol=1e-6)
 
 
 def test_vmap_equals_batched(info):
-  if not info.per_example or not _has(info, "reduction"):
+  if not info.per_example or not _has(info, "reduction") or "none" not in info.reductions:
     pytest.skip("set-level loss: not per-example")
   args, kwargs = info.example(jax.random.key(1))
   batched = _total(_call(info, args, kwargs, reduction="none"))
@@ -136,7 +136,7 @@ def test_vmap_equals_batched(info):
 
 def _where_shape(info, args, kwargs):
   """The unreduced loss shape a ``where`` mask takes, or None if it takes none."""
-  if info.where_trailing is None or not _has(info, "where"):
+  if info.where_trailing is None or not _has(info, "where") or "none" not in info.reductions:
     return None
   shape = _total(_call(info, args, kwargs, reduction="none")).shape
   return shape or None
@@ -160,6 +160,15 @@ def test_finite_value_and_grad(info):
 def test_mean_is_sum_over_count(info):
   if not _has(info, "reduction"):
     pytest.skip("no reduction option")
+  if "none" not in info.reductions:
+    # Its own mean/sum rule is tested in its module; here: both are scalars
+    # and "none" is refused with an error naming the loss.
+    args, kwargs = info.example(jax.random.key(3))
+    for r in ("mean", "sum"):
+      chex.assert_shape(_total(_call(info, args, kwargs, reduction=r)), ())
+    with pytest.raises(ValueError, match=f"^{info.name}:.*reduction"):
+      _call(info, args, kwargs, reduction="none")
+    return
   args, kwargs = info.example(jax.random.key(3))
   none = _total(_call(info, args, kwargs, reduction="none"))
   total = _total(_call(info, args, kwargs, reduction="sum"))

@@ -80,3 +80,25 @@ def test_upcast_and_compute_dtype():
   assert nx.upcast(jnp.ones(2, jnp.float16)).dtype == jnp.float32
   assert nx.upcast(jnp.ones(2, jnp.int32)).dtype == jnp.int32
   assert nx.compute_dtype(jnp.ones(2, jnp.int32)) == jnp.float32
+
+
+def test_log1m_softmax_matches_float64_and_saturates_finitely():
+  rng = np.random.default_rng(0)
+  z = rng.normal(size=(6, 5)) * 3.0
+  z[0] = [1e4, -1e4, 0.0, 3.0, -2.0]        # arg-max probability rounds to 1
+  z[1] = [5.0, 5.0, -1e4, 0.0, 1.0]         # tie for the arg-max
+  z64 = z.astype(np.float64)
+  lse = np.log(np.sum(np.exp(z64 - z64.max(1, keepdims=True)), 1, keepdims=True)) + \
+      z64.max(1, keepdims=True)
+  # log(1 - p_c) = log(sum_{j != c} e^{z_j}) - LSE, from the other classes directly.
+  want = np.empty_like(z64)
+  for c in range(5):
+    rest = np.delete(z64, c, axis=1)
+    m = rest.max(1, keepdims=True)
+    want[:, c] = (np.log(np.sum(np.exp(rest - m), 1, keepdims=True)) + m - lse)[:, 0]
+  got = nx.log1m_softmax(jnp.asarray(z, jnp.float32))
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  g = jax.grad(lambda x: jnp.sum(nx.log1m_softmax(x)))(jnp.asarray(z, jnp.float32))
+  assert np.all(np.isfinite(np.asarray(g)))
+  np.testing.assert_allclose(nx.log1m_softmax(jnp.zeros((1, 4)), axis=-1), np.log(0.75) *
+                             np.ones((1, 4)), rtol=1e-6)

@@ -14,18 +14,22 @@ Conventions of this family:
   ``batch=True`` pools over the batch too.
 * bfloat16/float16 inputs are computed in float32 and return float32.
 
-Sub-modules: ``overlap`` (Dice, Jaccard, Tversky and variants), ``lovasz``,
+Sub-modules: ``overlap`` (Dice, Jaccard, Tversky and variants), ``compound``
+(Dice + cross-entropy / focal, Combo), ``lovasz``,
 ``boundary`` (boundary, Hausdorff and boundary-aware losses) and ``distance``
 (exact, jit-able distance transforms: :func:`signed_distance_map`).
 """
 
 from jaxloss.segmentation import boundary as _boundary
+from jaxloss.segmentation import compound as _compound
 from jaxloss.segmentation import distance as _distance
 from jaxloss.segmentation import lovasz as _lovasz
 from jaxloss.segmentation import overlap as _overlap
 from jaxloss.segmentation.boundary import *  # noqa: F403
+from jaxloss.segmentation.compound import *  # noqa: F403
 from jaxloss.segmentation.distance import *  # noqa: F403
 from jaxloss.segmentation.lovasz import *  # noqa: F403
 from jaxloss.segmentation.overlap import *  # noqa: F403
 
-__all__ = sorted(_overlap.__all__ + _lovasz.__all__ + _boundary.__all__ + _distance.__all__)
+__all__ = sorted(_overlap.__all__ + _lovasz.__all__ + _boundary.__all__ + _distance.__all__
+                 + _compound.__all__)
