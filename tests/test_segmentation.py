@@ -699,18 +699,34 @@ def _ref_band(labels, width):
   return band
 
 
-@pytest.mark.xfail(strict=True, reason="boundary_aware_loss disagrees with this float64 reference "
-                   "(boundary band); open in issue 3 -- fix the loss or the reference")
+def _mean_or_zero(x):
+  return x.mean() if x.size else 0.0
+
+
 @pytest.mark.parametrize("width", [1, 2])
 def test_boundary_aware_loss(width):
-  logits, labels = _rand(34, (2, 7, 8), 3)
+  # Piecewise-constant label maps (3 x 3 blocks of 4 x 4 pixels, plus one
+  # noisy image): both the band and the interior are non-empty. (With i.i.d.
+  # random labels every pixel is in the band and the interior is empty,
+  # which the loss scores 0 -- checked below.)
+  logits, noise = _rand(34, (2, 12, 12), 3)
+  blocks = np.random.default_rng(35).integers(0, 3, size=(2, 3, 3))
+  labels = np.kron(blocks, np.ones((4, 4), np.int32)).astype(np.int32)
+  labels[1, :3, :3] = noise[1, :3, :3]
   total, parts = jaxloss.boundary_aware_loss(logits, labels, width=width, boundary_weight=2.0)
   logp = np.log(np_softmax(logits))
   ce = -np.take_along_axis(logp, labels[..., None], -1)[..., 0]
   band = _ref_band(labels, width)
+  assert band.any() and (~band).any()
   np.testing.assert_allclose(parts["boundary"], ce[band].mean(), rtol=RTOL)
   np.testing.assert_allclose(parts["interior"], ce[~band].mean(), rtol=RTOL)
   np.testing.assert_allclose(total, ce[~band].mean() + 2 * ce[band].mean(), rtol=RTOL)
+  # All band: the empty interior contributes 0 (not NaN).
+  t_all, p_all = jaxloss.boundary_aware_loss(logits, noise, width=2)
+  assert _ref_band(noise, 2).all()
+  assert float(p_all["interior"]) == 0.0
+  np.testing.assert_allclose(t_all, _mean_or_zero(
+      -np.take_along_axis(logp, noise[..., None], -1)[..., 0]), rtol=RTOL)
   np.testing.assert_allclose(parts["per_class"],
                              [ce[labels == c].mean() for c in range(3)], rtol=RTOL)
   # has_aux use, pixel where mask that drops NaN pixels, ignore_index.
