@@ -31,14 +31,14 @@ def test_list_and_show_still_work(capsys):
      "giou_loss cannot be applied to the tabular-regression task"),
 ])
 def test_compare_bad_input_fails_before_training(argv, msg, capsys, tmp_path, monkeypatch):
-  monkeypatch.setattr(workbench, "run_one", lambda *a, **k: pytest.fail("trained"))
+  monkeypatch.setattr(workbench.runner, "run_one", lambda *a, **k: pytest.fail("trained"))
   assert cli.main([*argv, "--out", str(tmp_path / "o")]) == 2
   err = capsys.readouterr().err
   assert msg in err and len(err.strip().splitlines()) == 1
 
 
 def test_compare_unwritable_out(capsys, tmp_path, monkeypatch):
-  monkeypatch.setattr(workbench, "run_one", lambda *a, **k: pytest.fail("trained"))
+  monkeypatch.setattr(workbench.runner, "run_one", lambda *a, **k: pytest.fail("trained"))
   blocker = tmp_path / "file"
   blocker.write_text("x")
   assert cli.main(["compare", "tabular-regression", "--out", str(blocker / "sub")]) == 2
@@ -69,7 +69,7 @@ def test_ctrl_c_keeps_finished_runs(capsys, tmp_path, monkeypatch):
       raise KeyboardInterrupt
     return real(*a, **k)
 
-  monkeypatch.setattr(workbench, "run_one", interrupt_second)
+  monkeypatch.setattr(workbench.runner, "run_one", interrupt_second)
   out = tmp_path / "r"
   assert cli.main(["compare", "tabular-regression", "--losses", "mse,mae", "--steps", "3",
                    "--out", str(out), "--quiet"]) == 130
@@ -80,7 +80,7 @@ def test_ctrl_c_keeps_finished_runs(capsys, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("task", list(workbench.TASKS))
 def test_every_task_compares(task, monkeypatch):
-  monkeypatch.setattr(workbench, "SCORER_STEPS", 5)
+  monkeypatch.setattr(workbench._generative, "SCORER_STEPS", 5)
   t = workbench.get_task(task)
   losses = workbench.default_losses(t, t.load(0))
   if not losses:
