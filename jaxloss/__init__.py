@@ -35,3 +35,15 @@ _FAMILY_MODULES = ("adaptive", "classification", "composite", "detection", "embe
 __all__ = sorted(
     {"boxes", "catalog", "LossInputError", "LossTypeError"}.union(
         *(importlib.import_module(f"jaxloss.{m}").__all__ for m in _FAMILY_MODULES)))
+
+# The workbench pieces (Flax models, training loop, bundled data, the compare
+# command) load on first use, so ``import jaxloss`` stays light: after
+# ``import jaxloss``, ``jaxloss.data.digits()`` or ``jaxloss.models.UNet`` work
+# without a separate import (PEP 562).
+_LAZY_MODULES = ("data", "models", "training", "workbench", "cli")
+
+
+def __getattr__(name):
+  if name in _LAZY_MODULES:
+    return importlib.import_module(f"jaxloss.{name}")
+  raise AttributeError(f"module 'jaxloss' has no attribute {name!r}")

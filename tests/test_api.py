@@ -40,6 +40,12 @@ def test_ci_runs_the_readme_test_command():
   assert "test-command" in ci  # CI extracts this very line from the README
 
 
+def test_readme_main_job_is_compare_segmentation():
+  readme = (ROOT / "README.md").read_text()
+  main_job = readme.split("## Try it", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+  assert "pip install" in main_job and "jaxloss compare segmentation" in main_job
+
+
 def test_catalog_queries():
   assert catalog.get("mse").fn is jaxloss.mse
   assert catalog.get("l1_loss").fn is jaxloss.mae  # alias lookup
@@ -70,3 +76,11 @@ def test_cli_list_and_show(capsys):
   assert cli.main(["show", "l1_loss"]) == 0
   assert "mae  [regression]" in capsys.readouterr().out
   assert cli.main(["show", "no_such_loss"]) == 1
+
+
+def test_workbench_modules_load_on_attribute_access():
+  code = ("import jaxloss, sys; assert 'jaxloss.data' not in sys.modules; "
+          "jaxloss.data.digits; jaxloss.models.UNet; jaxloss.training.make_train_step; "
+          "jaxloss.workbench.recommend; print('ok')")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+  assert out.stdout.strip() == "ok"
