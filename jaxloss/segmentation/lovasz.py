@@ -100,6 +100,9 @@ def lovasz_softmax_loss(logits, labels, *, activation="softmax", classes="presen
   classes (``"all"``), or a given tuple of class ids. A set with no valid
   pixel, or no present class, scores 0 with a zero gradient.
 
+  A surrogate of the per-class IoU itself, so rare classes weigh as much as
+  frequent ones under class imbalance.
+
   Args:
     logits: ``(B, *spatial, C)`` scores, ``C >= 2`` (probabilities with
       ``activation=None``).

@@ -93,6 +93,9 @@ def dice_loss(logits, labels, *, activation="softmax", include_background=True,
   and 1 otherwise. ``jaccard=True`` replaces the denominator by
   :math:`2(\sum p^k + \sum g^k - \sum p g)` (soft IoU with halved smoothing).
 
+  Overlap is scored per class, so a rare class weighs as much as a frequent one:
+  the survey's region-based remedy for class imbalance (small objects).
+
   Args:
     logits: ``(B, *spatial, C)`` scores (probabilities with ``activation=None``).
     labels: integer ``(B, *spatial)`` class ids, or one-hot/soft ``(B, *spatial, C)``.
@@ -157,6 +160,8 @@ def jaccard_loss(logits, labels, *, activation="softmax", include_background=Tru
   i.e. :math:`1 - (I + s_{nr}/2) / (U + s_{dr}/2)` with the soft intersection
   :math:`I` and union :math:`U`.
 
+  Per-class overlap: a remedy for class imbalance, as :func:`dice_loss`.
+
   Args:
     logits, labels, activation, include_background, squared_pred, smooth_nr,
     smooth_dr, batch, class_weights, ignore_index, where, reduction: as
@@ -214,6 +219,8 @@ def log_cosh_dice_loss(logits, labels, *, activation="softmax", include_backgrou
   ``reduction="none"`` output (computed as ``log1p(2 sinh^2(x/2))``, exact for
   small losses).
 
+  Per-class overlap: a remedy for class imbalance, as :func:`dice_loss`.
+
   Args:
     logits, labels, activation, include_background, squared_pred, smooth_nr,
     smooth_dr, batch, class_weights, ignore_index, where, reduction: as
@@ -266,6 +273,9 @@ def generalized_dice_loss(logits, labels, *, activation="softmax", include_backg
   class absent from the target (infinite weight) gets the largest finite
   weight of its image (of the batch with ``batch=True``); with no class
   present at all every weight is 0 and the loss is :math:`1 - s_{nr}/s_{dr}`.
+
+  The inverse-volume weights target class imbalance: a small structure counts
+  as much as a large one.
 
   Args:
     logits, labels, activation, include_background, smooth_nr, smooth_dr,
@@ -348,6 +358,9 @@ def tversky_loss(logits, labels, *, activation="softmax", include_background=Tru
 
   ``alpha = beta = 0.5`` is the Dice loss; ``alpha = beta = 1`` the Jaccard loss.
 
+  Per-class overlap with ``beta > alpha`` favours recall of small, rare
+  structures under class imbalance.
+
   Args:
     logits, labels, activation, include_background, smooth_nr, smooth_dr, batch,
     class_weights, ignore_index, where, reduction: as :func:`dice_loss`.
@@ -401,6 +414,8 @@ def focal_tversky_loss(logits, labels, *, activation="softmax", include_backgrou
   applies its ``gamma`` to the class-averaged loss instead). At a perfect
   score the gradient of :math:`x^{1/\gamma}` would be infinite for
   ``gamma > 1``; it is defined as 0 there.
+
+  Built for class imbalance: small lesions with few pixels.
 
   Args:
     logits, labels, activation, include_background, smooth_nr, smooth_dr, batch,
