@@ -32,7 +32,7 @@ print("classes:", names, "| training pixel frequency:", split.info["class_freque
 # %% [markdown]
 # ## Model and training
 # A four-layer dilated fully-convolutional net (receptive field 15 px, no downsampling, so 2-pixel
-# dots survive); 300 Adam steps on batches of 16, one jitted step per loss. Region losses use
+# dots survive); 200 Adam steps on batches of 16, one jitted step per loss. Region losses use
 # their defaults (softmax, background included, per-image, MONAI's smoothing); Tversky uses
 # α = 0.3, β = 0.7 (penalise missed pixels more than false alarms).
 
@@ -47,7 +47,7 @@ class FCN(nnx.Module):
   def __call__(self, x):
     return self.head(nnx.relu(self.c3(nnx.relu(self.c2(nnx.relu(self.c1(x)))))))
 
-def train(loss, steps=300, bs=16, seed=0, lr=3e-3):
+def train(loss, steps=200, bs=16, seed=0, lr=3e-3):
   graphdef, params = nnx.split(FCN(rngs=nnx.Rngs(seed)))
   opt = optax.adam(lr)
   state = opt.init(params)
