@@ -75,21 +75,21 @@ def train_gan(kind, steps=2000, seed=0, bs=256):
   return G(gp, jax.random.normal(jax.random.key(123), (2000, 8)))
 
 gan_samples, gan_stats = {}, {}
-for kind in ("minimax", "non_saturating", "least_squares", "hinge"):
+for kind in ("non_saturating", "least_squares", "hinge"):
   t = time.perf_counter(); gan_samples[kind] = train_gan(kind)
   gan_stats[kind] = mode_stats(gan_samples[kind])
   print(f"{kind:15s} modes covered {gan_stats[kind][0]}/8, high-quality samples {gan_stats[kind][1]:.0%} ({time.perf_counter() - t:.1f} s)")
 
 # %% [markdown]
 # **Samples of each objective** (2,000 points, blue) over the 8 true modes (red). In this run the
-# two cross-entropy objectives (minimax, and the non-saturating generator loss used in practice)
-# collapse onto a few modes, while least-squares and hinge — whose discriminator loss does not
+# cross-entropy objective (with the non-saturating generator loss used in practice) collapses
+# onto a few modes, while least-squares and hinge — whose discriminator loss does not
 # saturate for confidently classified samples — keep more of them. GAN training is chaotic: other
-# seeds move these numbers, but mode dropping by the cross-entropy objectives is the common case
+# seeds move these numbers, but mode dropping by the cross-entropy objective is the common case
 # on this benchmark (Metz et al. 2017; Mao et al. 2017).
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(11, 2.9))
+fig, axes = plt.subplots(1, 3, figsize=(9, 3))
 for a, (kind, s) in zip(axes, gan_samples.items()):
   s = np.asarray(s)
   a.scatter(s[:, 0], s[:, 1], s=1, alpha=0.4); a.scatter(MODES[:, 0], MODES[:, 1], c="r", s=12, marker="x")
