@@ -110,7 +110,7 @@ plt.tight_layout(); plt.show()
 digits = jaxloss.data.digit_images(seed=0)
 xtr, xte = jnp.asarray(digits.x_train), jnp.asarray(digits.x_test)
 
-def train_vae(beta, steps=500, seed=0):
+def train_vae(beta, steps=300, seed=0):
   gdef, params = nnx.split(jaxloss.models.VAE(latent=8, hidden=128, rngs=nnx.Rngs(seed)))
   opt = optax.adam(2e-3)
 
@@ -176,7 +176,7 @@ class TinyDenoiser(nnx.Module):
     emb = t.astype(jnp.float32)[:, None] * freqs
     return self.net(jnp.concatenate([x, jnp.sin(emb), jnp.cos(emb)], -1))
 
-def train_diffusion(prediction_type, steps=2000, bs=256, seed=0):
+def train_diffusion(prediction_type, steps=1500, bs=256, seed=0):
   gdef, params = nnx.split(TinyDenoiser(rngs=nnx.Rngs(seed)))
   opt = optax.adam(2e-3)
 
