@@ -123,9 +123,10 @@ for name in NAMES:
 # Still, a forecast *distribution* scores far better by CRPS than any point forecast.
 #
 # **Four test windows.** Left of the dashed line: the observed context; right: the truth (black)
-# and the forecasts. The MSE forecast is the conditional mean — a smoothed curve; soft-DTW and
-# DILATE keep more of the oscillation's amplitude and shape; the quantile and Gaussian models add
-# an 80% band that widens with the horizon.
+# and the forecasts. The MSE forecast is the conditional mean — a flattened curve (roughness
+# < 1); soft-DTW and DILATE forecasts vary as much as the truth does (roughness > 1), since a
+# shape loss does not reward hedging — though on this hard-to-predict signal not always in phase
+# with it. The quantile and Gaussian models add an 80% band around their forecast.
 
 # %%
 fig, axes = plt.subplots(2, 2, figsize=(10, 5), sharex=True)
