@@ -339,3 +339,38 @@ def test_errors():
     jaxloss.dice_ce_loss(logits, labels, lambda_ce=-1.0)
   with pytest.raises(LossInputError, match="cross_entropy: weight_map"):
     jaxloss.cross_entropy(logits, labels, weight_map=jnp.ones((3, 5, 6)))
+
+
+def ref_unet_weights(inst, w0=10.0, sigma=5.0, cw=(1.0, 1.0)):
+  from scipy.ndimage import distance_transform_edt
+  out = np.empty(inst.shape)
+  for b in range(inst.shape[0]):
+    ids = [k for k in np.unique(inst[b]) if k > 0]
+    d = np.stack([distance_transform_edt(inst[b] != k) for k in ids]) if ids else None
+    w = np.where(inst[b] == 0, cw[0], cw[1]).astype(float)
+    if d is not None and len(ids) >= 2:
+      d.sort(axis=0)
+      w = w + w0 * np.exp(-(d[0] + d[1]) ** 2 / (2 * sigma ** 2)) * (inst[b] == 0)
+    out[b] = w
+  return out
+
+
+def test_unet_weight_map_matches_scipy_edt():
+  rng = np.random.default_rng(20)
+  inst = np.zeros((3, 20, 24), np.int32)
+  for b in range(2):
+    for k in range(1, 5):
+      y, x = rng.integers(0, 17), rng.integers(0, 21)
+      inst[b, y:y + rng.integers(2, 5), x:x + rng.integers(2, 5)] = k
+  inst[2, 3:6, 3:6] = 7                       # a single object: no border term
+  got = jaxloss.unet_weight_map(inst, w0=10.0, sigma=3.0, class_weights=[0.5, 2.0],
+                                max_instances=8)
+  np.testing.assert_allclose(got, ref_unet_weights(inst, 10.0, 3.0, (0.5, 2.0)), rtol=1e-5)
+  # Used as a weight map: U-Net's weighted pixel-wise cross-entropy.
+  logits, _ = _rand(21, shape=(3, 20, 24), c=2)
+  v = jaxloss.cross_entropy(logits, (inst > 0).astype(np.int32), weight_map=got)
+  assert np.isfinite(float(v))
+  with pytest.raises(LossInputError, match="class_weights"):
+    jaxloss.unet_weight_map(inst, class_weights=[1.0, 2.0, 3.0])
+  with pytest.raises(jaxloss.LossTypeError, match="integer"):
+    jaxloss.unet_weight_map(inst.astype(np.float32))

@@ -17,7 +17,9 @@ Conventions of this family:
 Sub-modules: ``overlap`` (Dice, Jaccard, Tversky and variants), ``compound``
 (Dice + cross-entropy / focal, Combo), ``lovasz``,
 ``boundary`` (boundary, Hausdorff and boundary-aware losses) and ``distance``
-(exact, jit-able distance transforms: :func:`signed_distance_map`).
+(exact, jit-able distance transforms: :func:`signed_distance_map`, and U-Net's
+border weights :func:`unet_weight_map` for the ``weight_map=`` of the
+pixel-wise and compound losses).
 """
 
 from jaxloss.segmentation import boundary as _boundary
