@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import jax.numpy as jnp
 import pytest
 
 from jaxloss import catalog, cli, workbench
@@ -119,3 +120,17 @@ def test_python_dash_m_jaxloss():
   out = subprocess.run([sys.executable, "-m", "jaxloss", "show", "mae"], capture_output=True,
                        text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), timeout=120)
   assert out.returncode == 0 and "mae  [regression]" in out.stdout
+
+
+@pytest.mark.parametrize("task,loss", [("diffusion", "diffusion_loss"),
+                                       ("forecasting", "student_t_nll"),
+                                       ("embedding", "contrastive_loss"),
+                                       ("embedding", "cosine_embedding_loss")])
+def test_task_specific_bindings(task, loss):
+  # diffusion_loss takes (prediction, x0, noise, timesteps, alphas_cumprod=...),
+  # student_t_nll a df, pair losses (x1, x2, same-class): all bound by the task.
+  t = workbench.get_task(task)
+  workbench.check_loss(t, loss, t.load(0))
+  assert loss in workbench.default_losses(t) or loss == "cosine_embedding_loss"
+  with pytest.raises(workbench.LossIncompatible, match="pair loss"):
+    workbench.bind_loss(catalog.get("contrastive_loss").fn, jnp.ones((4, 3)), jnp.ones((4, 3)))

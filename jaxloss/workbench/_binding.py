@@ -23,7 +23,8 @@ def bind_loss(fn: Callable, pred, target, extras: dict | None = None, kwargs: di
   ``fn(pred, target, *more)``: required positional parameters after the second
   are taken from ``extras`` by name (``var``, ``std``, ``scale``,
   ``class_weights``, ...). A loss with a single positional parameter is a
-  residual loss and gets ``pred - target``. Keyword-only parameters without a
+  residual loss and gets ``pred - target``; a pair loss ``fn(x1, x2, labels)``
+  gets each embedding paired with the next one in the batch. Keyword-only parameters without a
   default come from ``extras``, then from :data:`KW_DEFAULTS`. ``kwargs``
   override everything. Raises :class:`LossIncompatible` when a required
   argument cannot be supplied.
@@ -35,6 +36,8 @@ def bind_loss(fn: Callable, pred, target, extras: dict | None = None, kwargs: di
                 and p.default is p.empty]
   if len(positional) == 1:
     args = [pred - target]
+  elif [p.name for p in positional[:2]] == ["x1", "x2"] and len(positional) == 3:
+    args = _pairs(fn, name, pred, target)
   else:
     args = [pred, target]
     for p in positional[2:]:
@@ -53,6 +56,19 @@ def bind_loss(fn: Callable, pred, target, extras: dict | None = None, kwargs: di
         raise LossIncompatible(f"{name} needs a {p.name!r} keyword this task cannot choose")
   kw.update(kwargs or {})
   return fn(*args, **kw)
+
+
+def _pairs(fn, name, emb, labels):
+  """A pair loss ``fn(x1, x2, same)`` on a batch of embeddings with class labels:
+  each example paired with the next one in the batch (cyclically), ``same``
+  marking pairs of one class (1/0 for contrastive_loss, +1/-1 for
+  cosine_embedding_loss)."""
+  if not jnp.issubdtype(jnp.asarray(labels).dtype, jnp.integer):
+    raise LossIncompatible(f"{name} is a pair loss; it needs integer class labels to form pairs")
+  partner = jnp.roll(emb, 1, axis=0)
+  same = labels == jnp.roll(labels, 1, axis=0)
+  third = list(inspect.signature(fn).parameters)[2]
+  return [emb, partner, jnp.where(same, 1, -1) if third == "targets" else same.astype(emb.dtype)]
 
 
 def _as_objective_value(out):

@@ -176,7 +176,11 @@ def _schedule():
 
 def _diffusion_objective(loss_fn, split):
   """DDPM noise prediction: ``loss(eps_hat, eps)`` on ``x_t = sqrt(a_t) x +
-  sqrt(1 - a_t) eps`` with uniformly drawn ``t`` (a linear beta schedule, 100 steps)."""
+  sqrt(1 - a_t) eps`` with uniformly drawn ``t`` (a linear beta schedule, 100 steps).
+  A loss whose second argument is ``x0`` (:func:`jaxloss.diffusion_loss`) gets
+  the clean images, the noise, the timesteps and the schedule itself."""
+  params = list(inspect.signature(loss_fn).parameters)
+  takes_x0 = len(params) > 1 and params[1] == "x0"
 
   def obj(model, batch):
     x = batch["x"]
@@ -186,7 +190,12 @@ def _diffusion_objective(loss_fn, split):
     _, abar = _schedule()
     a = abar[t][:, None, None, None]
     xt = jnp.sqrt(a) * x + jnp.sqrt(1 - a) * eps
-    return _as_objective_value(bind_loss(loss_fn, model(xt, t), eps))
+    if takes_x0:   # jaxloss.diffusion_loss(prediction, x0, noise, timesteps, ...)
+      out = bind_loss(loss_fn, model(xt, t), x,
+                      {"noise": eps, "timesteps": t, "alphas_cumprod": abar})
+    else:
+      out = bind_loss(loss_fn, model(xt, t), eps)
+    return _as_objective_value(out)
 
   return [training.Phase(obj, has_aux=True)]
 

@@ -195,7 +195,9 @@ def _picture_embedding(model, split, seed, path, plt):
 
 def _forward_forecast(model, batch, split):
   loc, scale = model(batch["x"])
-  return loc, batch["y"], {"var": scale ** 2, "std": scale, "scale": scale, "sigma": scale}
+  # ``df``: Student-t degrees of freedom, fixed at 5 (a heavy-tailed choice).
+  return loc, batch["y"], {"var": scale ** 2, "std": scale, "scale": scale, "sigma": scale,
+                           "df": jnp.asarray(5.0, loc.dtype)}
 
 
 def _uses_scale(info):
