@@ -49,38 +49,55 @@ def _grad_args(info, args):
   return tuple(i for i in info.grad_argnums if i < len(args) and _is_float(args[i]))
 
 
+def _is_array(x):
+  return isinstance(x, jax.Array | np.ndarray)
+
+
+def _static_key(options):
+  items = []
+  for k, v in sorted(options.items(), key=lambda kv: str(kv[0])):
+    try:
+      hash(v)
+      items.append((k, v))
+    except TypeError:
+      items.append((k, id(v)))
+  return tuple(items)
+
+
 def _value_and_grads(info, args, kwargs, **extra):
-  """Value and gradients of the summed loss, compiled once per call signature.
+  """Value and gradients of the summed loss, compiled once per signature.
 
   One ``jax.jit`` over the whole ``value_and_grad`` (an eager grad of a jitted
   loss compiles its forward and backward halves separately), with the inputs
-  and any array options (``where``) as arguments, so calls that differ only in
-  array values -- clean and NaN-poisoned inputs, another mask -- share one
-  compilation. The compile count dominates the time of this module.
+  and every array option (``where``, ``class_weights``, ...) as arguments: calls
+  that differ only in array *values* -- the edge cases of one shape, clean and
+  NaN-poisoned inputs, another mask -- share one compilation. Compilation
+  dominates the time of this module.
   """
   argnums = _grad_args(info, args)
-  arrays = {k: v for k, v in extra.items() if isinstance(v, jax.Array | np.ndarray)}
-  static = {k: v for k, v in extra.items() if k not in arrays}
-  key = (info.name, id(kwargs), tuple(sorted(static.items())), tuple(sorted(arrays)), argnums)
+  options = {**kwargs, **extra}
+  arrays = {k: v for k, v in options.items() if _is_array(v)}
+  static = {k: v for k, v in options.items() if k not in arrays}
+  dynamic = tuple(i for i, a in enumerate(args) if i not in argnums and _is_array(a))
+  fixed = {i: a for i, a in enumerate(args) if i not in argnums and not _is_array(a)}
+  key = (info.name, len(args), argnums, dynamic, _static_key(fixed), _static_key(static),
+         tuple(sorted(arrays)))
   fn = _VG_CACHE.get(key)
   if fn is None:
-    def f(diff, rest, arr):
-      a = list(rest)
-      for i, x in zip(argnums, diff, strict=True):
-        a[i] = x
-      out = _total(_call(info, tuple(a), kwargs, **static, **arr))
+    def f(diff, dyn, arr):
+      a = dict(fixed)
+      a.update(zip(argnums, diff, strict=True))
+      a.update(zip(dynamic, dyn, strict=True))
+      out = _total(info.fn(*(a[i] for i in range(len(args))), **static, **arr))
       return jnp.sum(out) if jnp.ndim(out) else out
 
     fn = jax.jit(jax.value_and_grad(f))
     _VG_CACHE[key] = fn
-  rest = tuple(None if i in argnums else a for i, a in enumerate(args))
-  diff = tuple(args[i] for i in argnums)
-  value, grads = fn(diff, rest, arrays)
-  return value, grads
+  return fn(tuple(args[i] for i in argnums), tuple(args[i] for i in dynamic), arrays)
 
 
-# Keyed by id(kwargs): the cached function's closure keeps that dict alive, so
-# its id cannot be reused by another test's kwargs.
+# Unhashable static values are keyed by identity; the cached function's closure
+# keeps them alive, so an id cannot be reused by another test's object.
 _VG_CACHE: dict = {}
 
 
