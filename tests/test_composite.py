@@ -108,7 +108,8 @@ def test_gradnorm_matches_definition_and_moves_weights():
   lg2, _ = jaxloss.gradnorm(jnp.asarray(losses), jnp.asarray(init),
                             {"a": jnp.asarray(g[:, :2]), "b": jnp.asarray(g[:, 2:])},
                             jnp.asarray(w))
-  np.testing.assert_allclose(lg2, lg, rtol=1e-6)
+  # The norm over a pytree sums per-leaf partial sums: float32 rounding differs.
+  np.testing.assert_allclose(lg2, lg, rtol=1e-5)
 
 
 def test_deep_supervision_levels_and_downsampling():
