@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import math
 import pathlib
 import sys
@@ -52,7 +53,7 @@ import numpy as np
 import optax
 
 import jaxloss
-from benchmarks._timing import machine_meta, markdown, time_interleaved, write_results
+from benchmarks._timing import markdown, time_interleaved, write_results
 from jaxloss import catalog
 
 ELEMENTWISE_ELEMENTS = 10**7
@@ -146,7 +147,7 @@ _PAIRWISE = ("circle_loss", "clip_loss", "infonce_loss", "lifted_structure_loss"
 # name -> (scaled axes, three target sizes of the product of those axes of the
 # first argument, target length of axis 0 (None: keep the example's batch)).
 SUPERLINEAR = {
-    **{n: ((0,), (256, 1024, 4096), None) for n in _PAIRWISE},
+    **{n: ((0,), (128, 512, 2048), None) for n in _PAIRWISE},
     "ranknet_loss": ((1,), (64, 256, 1024), 16),
     "listmle_loss": ((1,), (64, 256, 1024), 16),
     "lovasz_hinge_loss": ((1, 2), (32**2, 64**2, 128**2), 8),
@@ -294,7 +295,9 @@ def split_traced(info, args, kwargs):
   n = len(args)
 
   def fn(*xs):
-    return info.fn(*xs[:n], **fixed, **dict(zip(names, xs[n:], strict=True)))
+    out = info.fn(*xs[:n], **fixed, **dict(zip(names, xs[n:], strict=True)))
+    # Losses with parts return (total, components); time the total's gradient.
+    return out[0] if isinstance(out, tuple) else out
 
   return fn, (*args, *(kwargs[k] for k in names))
 
@@ -351,7 +354,7 @@ def bench_loss(info, *, quick, scale, budget):
     fwd_cases.append((ofn, oxs))
     vg_cases.append((_vg(ofn, argnums), oxs))
     row["optax"] = oname
-  reps = {"min_repeats": 3 if quick else 5, "max_repeats": 5 if quick else 30,
+  reps = {"min_repeats": 3, "max_repeats": 5 if quick else 30,
           "budget_s": budget}
   fwd = time_interleaved(fwd_cases, **reps)
   vg = time_interleaved(vg_cases, **reps)
@@ -375,7 +378,7 @@ def bench_loss(info, *, quick, scale, budget):
     row["scaling"] = bench_scaling(info, key, quick=quick, scale=scale, budget=budget,
                                    largest=(args, kwargs, row, optax_entry))
     pts = row["scaling"]
-    if len(pts) >= 2 and pts[0]["vg_ms"] > 0:
+    if len(pts) >= 2 and pts[0]["vg_ms"] > 0 and pts[-1]["size"] > pts[0]["size"]:
       row["scaling_exponent"] = (math.log(pts[-1]["vg_ms"] / pts[0]["vg_ms"])
                                  / math.log(pts[-1]["size"] / pts[0]["size"]))
   return row
@@ -461,7 +464,8 @@ def summary_markdown(rows, meta, json_name):
       f"- Machine: {meta['processor']}, {meta['cores']} cores (shared with other jobs "
       f"during the run), {meta['machine']}",
       f"- JAX {meta['jax']} on {', '.join(meta['devices'])}; optax {optax.__version__}; "
-      f"date {meta['date']}; run took {meta.get('wall_s', 0) / 60:.1f} min",
+      f"date {meta['date']}; run took {meta.get('wall_s', 0) / 60:.1f} min"
+      + (" (`--quick`: tiny sizes, not meaningful)" if meta.get("quick") else ""),
       "- Times are medians of interleaved runs (loss, baseline and optax alternate), "
       "`fwd` = jitted loss, `vg` = jitted `value_and_grad` w.r.t. the catalog's "
       "`grad_argnums`; ratios > 1 mean jaxloss is slower.",
@@ -545,10 +549,20 @@ def main(argv=None):
   parser.add_argument("--budget", type=float, default=0.5,
                       help="seconds of timing per interleaved group (forward, value_and_grad)")
   parser.add_argument("--out", default=None, help="JSON directory (default benchmarks/results)")
+  parser.add_argument("--from-json", default=None,
+                      help="only rewrite the summary (--summary, default benchmarks/RESULTS.md) "
+                           "from an existing results JSON")
   parser.add_argument("--summary", default=None,
                       help="write the RESULTS.md summary here (default: benchmarks/RESULTS.md "
                            "on a full run, none with --quick/--families/--losses)")
   args = parser.parse_args(argv)
+  if args.from_json:
+    src = pathlib.Path(args.from_json)
+    data = json.loads(src.read_text())
+    summary = pathlib.Path(args.summary or pathlib.Path(__file__).parent / "RESULTS.md")
+    summary.write_text(summary_markdown(data["rows"], data["meta"], src.name))
+    print(f"wrote {summary}")
+    return src
   infos = select(args.families, args.losses)
   budget = min(args.budget, 0.05) if args.quick else args.budget
   rows = []
@@ -579,7 +593,7 @@ def main(argv=None):
   if summary is None and not (args.quick or args.families or args.losses):
     summary = str(pathlib.Path(__file__).parent / "RESULTS.md")
   if summary:
-    meta = {**machine_meta(), "wall_s": wall}
+    meta = json.loads(path.read_text())["meta"]
     pathlib.Path(summary).write_text(summary_markdown(rows, meta, path.name))
     print(f"wrote {summary}")
   return path
