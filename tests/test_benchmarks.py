@@ -1,0 +1,46 @@
+"""Smoke test of ``python -m benchmarks``: the runner in --quick mode on three
+losses (one with an optax equivalent, one super-linear) writes the documented
+JSON, with the baseline and optax ratios and the scaling points."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from benchmarks import run
+
+
+def test_quick_run_writes_json_with_ratios(tmp_path, capsys):
+  summary = tmp_path / "RESULTS.md"
+  path = run.main(["--quick", "--losses", "mse,huber_loss,triplet_loss", "--out", str(tmp_path),
+                   "--summary", str(summary)])
+  data = json.loads(path.read_text())
+  assert {"processor", "cores", "jax", "devices", "date", "quick"} <= set(data["meta"])
+  rows = {r["loss"]: r for r in data["rows"]}
+  assert set(rows) == {"mse", "huber_loss", "triplet_loss"}
+  for r in rows.values():
+    assert "error" not in r, r
+    for key in ("fwd_ms", "vg_ms", "compile_vg_s", "baseline_vg_ms", "vg/baseline",
+                "fwd/baseline"):
+      assert math.isfinite(r[key]) and r[key] > 0, (r["loss"], key)
+    assert r["vg_temp_MB"] is None or r["vg_temp_MB"] >= 0
+  assert rows["mse"]["kind"] == "element-wise"
+  for name in ("mse", "huber_loss"):   # optax equivalents, timed in the same run
+    assert rows[name]["optax"] in ("squared_error", "huber_loss")
+    assert math.isfinite(rows[name]["vg/optax"]) and rows[name]["vg/optax"] > 0
+  assert "optax" not in rows["triplet_loss"]
+  pts = rows["triplet_loss"]["scaling"]   # super-linear: three sizes, increasing
+  assert len(pts) == 3 and pts[0]["size"] < pts[1]["size"] < pts[2]["size"]
+  out = capsys.readouterr().out
+  assert "| loss |" in out and "vg/baseline" in out
+  text = summary.read_text()
+  assert "## Missed targets" in text and "`mse`" in text
+
+
+def test_tile_example_keeps_non_batch_inputs():
+  import jax.numpy as jnp
+  x, y, proxies = jnp.ones((8, 6)), jnp.zeros((8,), jnp.int32), jnp.ones((5, 6))
+  (tx, ty, tp), kw = run.tile_example((x, y, proxies), {"w": jnp.ones((8,)), "m": 2.0}, set(),
+                                      factor=3)
+  assert tx.shape == (24, 6) and ty.shape == (24,) and tp.shape == (5, 6)
+  assert kw["w"].shape == (24,) and kw["m"] == 2.0
