@@ -143,10 +143,12 @@ TASKS: dict[str, Task] = {t.name: t for t in [
 
 
 def task_names() -> list[str]:
+  """The names of the workbench tasks, in the order ``jaxloss compare`` lists them."""
   return list(TASKS)
 
 
 def get_task(name: str) -> Task:
+  """The :class:`Task` called ``name``; a KeyError lists the valid names."""
   if name not in TASKS:
     raise KeyError(f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}")
   return TASKS[name]
