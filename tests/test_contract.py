@@ -82,6 +82,8 @@ def _value_and_grads(info, args, kwargs, **extra):
   fixed = {i: a for i, a in enumerate(args) if i not in argnums and not _is_array(a)}
   key = (info.name, len(args), argnums, dynamic, _static_key(fixed), _static_key(static),
          tuple(sorted(arrays)))
+  if _VG_CACHE and next(iter(_VG_CACHE))[0] != info.name:
+    _VG_CACHE.clear()   # one loss at a time: compiled programs are not reused across losses
   fn = _VG_CACHE.get(key)
   if fn is None:
     def f(diff, dyn, arr):
