@@ -579,7 +579,7 @@ def summary_markdown(rows, meta, json_name):
       f"- JAX {meta['jax']} on {', '.join(meta['devices'])}; optax {optax.__version__}; "
       f"date {meta['date']}; run took {meta.get('wall_s', 0) / 60:.1f} min"
       + (" (`--quick`: tiny sizes, not meaningful)" if meta.get("quick") else ""),
-      *([f"- Re-measured in a second run after a sizing fix: "
+      *([f"- Re-measured in a later run (after a sizing fix, or after a change to the loss): "
          f"{', '.join(f'`{n}`' for n in meta['remeasured'])}"] if meta.get("remeasured") else []),
       "- Times are medians of interleaved runs (loss, baseline and optax alternate), "
       "`fwd` = jitted loss, `vg` = jitted `value_and_grad` w.r.t. the catalog's "
