@@ -29,7 +29,7 @@ from jaxloss._api import (
     shape_of,
 )
 from jaxloss.catalog import register
-from jaxloss.image import _filter_valid
+from jaxloss.image._common import _filter_valid
 from jaxloss.video._common import (
     MONODEPTH,
     MONODEPTH2,

@@ -1,0 +1,34 @@
+"""Image fidelity losses: structural (SSIM, MS-SSIM), PSNR, smoothness, spectral, inpainting.
+
+Conventions of this module:
+
+* Images are floating arrays ``(..., H, W, C)`` (channels last, Flax's NHWC);
+  every leading axis is a batch axis, so one image ``(H, W, C)`` works and
+  ``jax.vmap`` over the batch equals the batched call. The unreduced loss
+  (``reduction="none"``) has one value per image, shape ``(...)``.
+* ``data_range`` (the value range of the images: 1.0 for [0, 1], 255.0 for
+  8-bit) is a *required* keyword of every loss that needs it: pytorch-msssim's
+  silent default of 255 on [0, 1] images gives SSIM ~0.9998 for anything.
+* ``where`` (boolean, shape ``(...)``) excludes whole images; ``weights``
+  scales them. bfloat16/float16 images are computed in float32.
+
+Why not build on dm-pix. dm-pix's ``ssim`` filters with ``jnp.convolve``
+vmapped over rows, has no "same" padding, no contrast-structure output
+(needed for MS-SSIM) and no reduction/``where``; the Gaussian filter here is
+a separable 11-tap weighted sum of shifted slices that XLA fuses, applied to
+the five moment maps stacked into one array (one pass instead of five), and
+``benchmarks/bench_image.py`` times it against ``dm_pix.ssim``. Adding a
+runtime dependency for a 20-line filter was not worth it; the tests compare
+with dm-pix when it is installed.
+
+The Charbonnier loss of image restoration is :func:`jaxloss.charbonnier_loss`
+(regression family); it is not redefined here.
+"""
+
+from jaxloss.image.pixel import *  # noqa: F403
+from jaxloss.image.pixel import __all__ as _pixel_all
+from jaxloss.image.structural import *  # noqa: F403
+from jaxloss.image.structural import MS_SSIM_WEIGHTS  # noqa: F401
+from jaxloss.image.structural import __all__ as _structural_all
+
+__all__ = sorted(_pixel_all + _structural_all)
