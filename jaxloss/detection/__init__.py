@@ -1,0 +1,34 @@
+"""Detection losses: box regression, the IoU family and Gaussian (rotated-box) losses.
+
+Conventions of this module:
+
+* Box losses take ``(boxes1 (..., 4), boxes2 (..., 4))`` xyxy boxes (the
+  prediction first) whose leading shapes broadcast; ``reduction="none"``
+  returns one value per box pair, shape ``(...)``. ``where`` and ``weights``
+  broadcast to that shape. Masked pairs are replaced by a unit box before any
+  arithmetic, so a NaN there reaches neither the value nor the gradient.
+* Every division and square root is a safe (double-where) one: identical,
+  disjoint, far-apart, nested, zero-width, zero-height and point boxes give
+  finite values and gradients. Identical boxes of positive area give 0.
+* Boxes must satisfy ``x1 <= x2`` and ``y1 <= y2``. The check needs data
+  values, so it runs only under ``chex.chexify`` (or ``checkify``); on the fast
+  path an inverted box is not corrected: its width/height enter the formulas
+  with their sign, as in torchvision, and the result is finite but meaningless.
+* Reductions default to ``"mean"`` (our convention). torchvision's box losses
+  default to ``reduction="none"``; pass it explicitly for the same output.
+* bfloat16/float16 boxes (e.g. pixel coordinates up to 4096) are computed in
+  float32 and return float32.
+
+The survey (Elharrouss et al. 2025, "Object Detection", "Object Tracking")
+lists Smooth L1, IoU/GIoU/DIoU/CIoU and Gaussian Wasserstein for localisation;
+the tracking losses are in :mod:`jaxloss.tracking`.
+"""
+
+from jaxloss.detection.deltas import *  # noqa: F403
+from jaxloss.detection.deltas import __all__ as _deltas_all
+from jaxloss.detection.gaussian import *  # noqa: F403
+from jaxloss.detection.gaussian import __all__ as _gaussian_all
+from jaxloss.detection.iou import *  # noqa: F403
+from jaxloss.detection.iou import __all__ as _iou_all
+
+__all__ = sorted(_deltas_all + _gaussian_all + _iou_all)

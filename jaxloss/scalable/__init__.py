@@ -1,0 +1,36 @@
+"""Scalable losses: memory-efficient large-vocabulary cross-entropy and sharded losses.
+
+Two kinds of scalability (survey: "Interpretability and Scalability of Loss
+Functions"; user-pitfalls section 3):
+
+* **Memory.** :func:`linear_cross_entropy` computes the cross-entropy of
+  ``hidden @ weight.T (+ bias)`` in vocabulary chunks with an online
+  log-sum-exp, so the ``(N, V)`` logits never exist; its ``custom_vjp``
+  recomputes each chunk's logits in the backward pass (memory
+  ``O(N * chunk_size + V * D)`` instead of ``O(N * V)``).
+  :func:`chunked_cross_entropy` runs the same online algorithm over logits
+  that already exist, with a backward pass that writes the gradient in one
+  fused elementwise pass (no extra ``N x V`` buffers).
+* **Devices.** Losses whose value depends on the whole batch give the
+  *global* answer when the batch is sharded over a :class:`jax.sharding.Mesh`
+  axis: :func:`sharded_clip_loss` (all-gather of the other devices'
+  embeddings, "local loss" of OpenCLIP), :func:`sharded_siglip_loss` (ring
+  exchange of text chunks with ``ppermute``, as in the SigLIP paper),
+  :func:`sharded_dice_loss` / :func:`sharded_tversky_loss` (batch statistics
+  summed with ``psum``), and :func:`global_masked_mean` for use inside a
+  user's own ``shard_map``. Plain per-example losses (``jaxloss.mse`` ...)
+  need nothing special: under :func:`jax.jit` with sharded inputs XLA inserts
+  the collectives for the reduction.
+
+Conventions: integer ``labels`` hold class ids with torch's
+``ignore_index=-100``; excluded rows (``ignore_index`` or ``where=False``)
+contribute nothing and leave the ``"mean"`` denominator. bfloat16/float16
+inputs are computed and accumulated in float32 and return float32.
+"""
+
+from jaxloss.scalable.chunked import *  # noqa: F403
+from jaxloss.scalable.chunked import __all__ as _chunked_all
+from jaxloss.scalable.sharded import *  # noqa: F403
+from jaxloss.scalable.sharded import __all__ as _sharded_all
+
+__all__ = sorted(_chunked_all + _sharded_all)

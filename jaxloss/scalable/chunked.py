@@ -1,0 +1,502 @@
+"""Memory-efficient large-vocabulary cross-entropy: :func:`linear_cross_entropy`
+(fused projection, online log-sum-exp over vocabulary chunks, recomputing
+``custom_vjp``) and :func:`chunked_cross_entropy` (the same over existing logits).
+See :mod:`jaxloss.scalable` for the conventions.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxloss import _examples as ex
+from jaxloss import _numerics as nx
+from jaxloss._api import (
+  LossInputError,
+  check_floating,
+  check_integer,
+  check_min_rank,
+  check_rank,
+  class_labels,
+  debug_check_labels,
+  loss_function,
+  reduce_loss,
+  shape_of,
+)
+from jaxloss.catalog import register
+
+__all__ = ["chunked_cross_entropy", "linear_cross_entropy"]
+
+_SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
+           "arXiv:2504.04242, 2025")
+_CCE = ("Wijmans et al., Cut Your Losses in Large-Vocabulary Language Models, ICLR 2025 "
+        "(arXiv:2411.09009)")
+_PALM = "Chowdhery et al., PaLM: Scaling Language Modeling with Pathways, 2022 (z-loss)"
+_GEMMA2 = "Gemma Team, Gemma 2: Improving Open Language Models at a Practical Size, 2024"
+_ONLINE = "Milakov & Gimelshein, Online normalizer calculation for softmax, 2018"
+
+
+# --------------------------------------------------------------------------
+# Online (chunked) cross-entropy core.
+#
+# Per row, with z_j the (optionally soft-capped) logits, y the label,
+# a = label_smoothing, c = z_loss and L = logsumexp_j z_j:
+#   loss = L - (1 - a) z_y - (a / V) sum_j z_j + c L^2
+#   dloss/dz_j = p_j (1 + 2 c L) - (1 - a) [j = y] - a / V,  p_j = exp(z_j - L)
+# The forward pass scans the vocabulary in chunks carrying (max, scaled sum,
+# z_y, sum_j z_j); the backward pass recomputes each chunk's logits.
+# --------------------------------------------------------------------------
+
+
+def _soft_cap(x, cap):
+  """``cap * tanh(x / cap)`` and its derivative ``1 - tanh^2``."""
+  t = jnp.tanh(x / cap)
+  return cap * t, 1.0 - t * t
+
+
+def _online_update(carry, z, col_ids, colvalid, labels, ref):
+  """Folds one chunk of logits ``z`` (N, C) into the running row statistics.
+
+  ``ref`` is a per-row reference logit: the sum for label smoothing is kept
+  relative to it, so a large common offset (1e6) cancels exactly.
+  """
+  m, s, zy, zsum = carry
+  neg = jnp.asarray(-jnp.inf, z.dtype)
+  zm = jnp.where(colvalid, z, neg)
+  m_new = jnp.maximum(m, jnp.max(zm, axis=1))
+  # The shift is 0 while a row has seen only -inf logits, so no inf - inf.
+  shift = jnp.where(jnp.isfinite(m_new), m_new, 0.0)
+  s = s * jnp.exp(m - shift) + jnp.sum(jnp.exp(zm - shift[:, None]), axis=1)
+  match = (col_ids[None, :] == labels[:, None]) & colvalid
+  zy = zy + jnp.sum(jnp.where(match, z, 0.0), axis=1)
+  zsum = zsum + jnp.sum(jnp.where(colvalid, z - ref[:, None], 0.0), axis=1)
+  return m_new, s, zy, zsum
+
+
+def _init_carry(n, dtype):
+  return (jnp.full((n,), -jnp.inf, dtype), jnp.zeros((n,), dtype),
+          jnp.zeros((n,), dtype), jnp.zeros((n,), dtype))
+
+
+def _reference(z0):
+  """Per-row reference logit (the first one), 0 where it is not finite."""
+  return jnp.where(jnp.isfinite(z0), z0, 0.0)
+
+
+def _finish(carry, ref, valid, vocab, ls, zl):
+  """Row losses and the (shift, log-sum) pair of the log-sum-exp.
+
+  The loss is assembled as differences of nearby numbers (``m - z_y``,
+  ``m - ref``) before adding ``log s``: forming ``L = m + log s`` first would
+  round away ``log s`` when all logits share an offset of 1e6.
+  """
+  m, s, zy, zsum = carry
+  shift = jnp.where(jnp.isfinite(m), m, 0.0)
+  logs = jnp.log(s)
+  lse = logs + shift
+  smooth = jnp.where(ls > 0, ls * ((shift - ref) - zsum / vocab), 0.0)
+  loss = logs + (1.0 - ls) * (shift - zy) + smooth + zl * lse * lse
+  return jnp.where(valid, loss, 0.0), (shift, logs)
+
+
+def _dlogits(z, stats, g, col_ids, colvalid, labels, vocab, ls, zl):
+  """d(row loss)/dz for one chunk, scaled by the row cotangents ``g``."""
+  shift, logs = stats
+  lse = shift + logs
+  p = jnp.where(colvalid, jnp.exp((z - shift[:, None]) - logs[:, None]), 0.0)
+  onehot = (col_ids[None, :] == labels[:, None]) & colvalid
+  d = (p * (1.0 + 2.0 * zl * lse)[:, None] - (1.0 - ls) * onehot
+       - jnp.where(colvalid, ls / vocab, 0.0))
+  return g[:, None] * d
+
+
+# ---- linear (fused projection) version -----------------------------------
+
+
+def _lce_chunks(weight, bias, chunk):
+  """Weight/bias as (n_chunks, chunk, D) / (n_chunks, chunk), zero-padded."""
+  v, d = weight.shape
+  n = -(-v // chunk)
+  pad = n * chunk - v
+  if pad:
+    # Padded rows are masked to -inf (colvalid) before any reduction.
+    weight = jnp.pad(weight, ((0, pad), (0, 0)))
+    bias = jnp.pad(bias, (0, pad))
+  return weight.reshape(n, chunk, d), bias.reshape(n, chunk), n
+
+
+def _lce_logits(h, wc, bc, cap, has_cap, dtype):
+  x = jnp.dot(h, wc.T, preferred_element_type=dtype) + bc.astype(dtype)
+  if has_cap:
+    return _soft_cap(x, cap)
+  return x, None
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def _lce(chunk, has_cap, h, weight, bias, labels, valid, ls, zl, cap):
+  return _lce_fwd(chunk, has_cap, h, weight, bias, labels, valid, ls, zl, cap)[0]
+
+
+def _lce_fwd(chunk, has_cap, h, weight, bias, labels, valid, ls, zl, cap):
+  dtype = nx.compute_dtype(h, weight)
+  vocab = weight.shape[0]
+  wcs, bcs, n = _lce_chunks(weight, bias, chunk)
+
+  ref = _reference(_lce_logits(h, weight[:1], bias[:1], cap, has_cap, dtype)[0][:, 0])
+
+  def step(carry, xs):
+    wc, bc, c = xs
+    z, _ = _lce_logits(h, wc, bc, cap, has_cap, dtype)
+    col_ids = c * chunk + jnp.arange(chunk)
+    return _online_update(carry, z, col_ids, col_ids < vocab, labels, ref), None
+
+  carry, _ = jax.lax.scan(step, _init_carry(h.shape[0], dtype), (wcs, bcs, jnp.arange(n)))
+  loss, stats = _finish(carry, ref, valid, vocab, ls, zl)
+  return loss, (h, weight, bias, labels, valid, ls, zl, cap, stats)
+
+
+def _lce_bwd(chunk, has_cap, res, g):
+  h, weight, bias, labels, valid, ls, zl, cap, stats = res
+  dtype = nx.compute_dtype(h, weight)
+  vocab = weight.shape[0]
+  wcs, bcs, n = _lce_chunks(weight, bias, chunk)
+  g = jnp.where(valid, g, 0.0).astype(dtype)
+
+  def step(dh, xs):
+    wc, bc, c = xs
+    z, dcap = _lce_logits(h, wc, bc, cap, has_cap, dtype)
+    col_ids = c * chunk + jnp.arange(chunk)
+    dz = _dlogits(z, stats, g, col_ids, col_ids < vocab, labels, vocab, ls, zl)
+    if has_cap:
+      dz = dz * dcap
+    dh = dh + jnp.dot(dz, wc.astype(dtype), preferred_element_type=dtype)
+    dwc = jnp.dot(dz.T, h.astype(dtype), preferred_element_type=dtype)
+    return dh, (dwc, jnp.sum(dz, axis=0))
+
+  dh, (dw, db) = jax.lax.scan(step, jnp.zeros(h.shape, dtype), (wcs, bcs, jnp.arange(n)))
+  dw = dw.reshape(-1, weight.shape[1])[:vocab].astype(weight.dtype)
+  db = db.reshape(-1)[:vocab].astype(bias.dtype)
+  # label_smoothing, z_loss and logit_soft_cap are treated as constants.
+  return (dh.astype(h.dtype), dw, db, None, None, jnp.zeros_like(ls), jnp.zeros_like(zl),
+          jnp.zeros_like(cap))
+
+
+_lce.defvjp(_lce_fwd, _lce_bwd)
+
+
+def _ce_common_checks(chunk_size, ignore_index):
+  if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) \
+      or chunk_size < 1:
+    raise LossInputError(f"chunk_size must be a positive int, got {chunk_size!r}")
+  if ignore_index is not None and not isinstance(ignore_index, (int, np.integer)):
+    raise LossInputError(f"ignore_index must be an int or None, got {ignore_index!r}")
+
+
+def _valid_rows(labels, ignore_index, where):
+  valid = jnp.ones(labels.shape, bool)
+  if ignore_index is not None:
+    valid = labels != ignore_index
+  if where is not None:
+    valid = valid & jnp.broadcast_to(jnp.asarray(where, bool), labels.shape)
+  return valid
+
+
+def _lce_example(key):
+  k1, k2, k3 = jax.random.split(key, 3)
+  hidden = ex.normal(k1, (8, 6))
+  weight = ex.normal(k2, (13, 6), 0.5)
+  labels = jax.random.randint(k3, (8,), 0, 13)
+  return (hidden, weight, labels), {"chunk_size": 4}
+
+
+def _lce_edges(key):
+  (h, w, y), kw = _lce_example(key)
+  ignored = y.at[::2].set(-100)
+  return [((h * 1e3, w, y), kw),                                    # saturated logits
+          ((h, w, jnp.full_like(y, -100)), kw),                     # everything ignored
+          ((h, w, ignored), {**kw, "label_smoothing": 0.1, "z_loss": 1e-4}),
+          ((h * 1e3, w, y), {**kw, "logit_soft_cap": 30.0}),
+          ((jnp.zeros_like(h), w, y), {**kw, "chunk_size": 13})]    # uniform logits
+
+
+def _lce_bad(key):
+  (h, w, y), kw = _lce_example(key)
+  return (h, w[:, :-1], y), kw
+
+
+_CE_RANGES = {"label_smoothing": "[0, 1]", "z_loss": ">= 0", "logit_soft_cap": "> 0"}
+
+
+@register(family="scalable", tasks=("language modelling", "large-vocabulary classification"),
+          input_kind="hidden states and classifier weight",
+          peer="torch.nn.functional.linear_cross_entropy; apple/ml-cross-entropy "
+               "linear_cross_entropy (Cut Cross-Entropy)",
+          references=(_CCE, _ONLINE, _PALM, _GEMMA2, _SURVEY),
+          efficiency=("high", "never materialises (N, V) logits; one extra GEMM pass in backward"),
+          complexity=("high", "custom_vjp with chunked recomputation and online log-sum-exp"),
+          stability=("high", "online log-sum-exp in float32; exact softmax gradient"),
+          example=_lce_example, edge_cases=_lce_edges, bad_input=_lce_bad,
+          grad_argnums=(0, 1), per_example=False, where_trailing=1)
+@loss_function(static=("chunk_size", "ignore_index"), ranges=_CE_RANGES)
+def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
+                         ignore_index=-100, label_smoothing=0.0, z_loss=0.0,
+                         logit_soft_cap=None, weights=None, where=None, reduction="mean"):
+  r"""Cross-entropy of a linear classifier, computed in vocabulary chunks.
+
+  With logits :math:`x = h W^\top + b` (optionally soft-capped,
+  :math:`z = s \tanh(x / s)`), :math:`L_i = \log\sum_j e^{z_{ij}}`:
+
+  .. math::
+    \ell_i = L_i - (1 - \alpha) z_{i y_i} - \frac{\alpha}{V} \sum_j z_{ij} + c L_i^2
+
+  The ``(N, V)`` logits are never materialised: the forward pass scans the
+  vocabulary in chunks of ``chunk_size`` rows of ``weight`` keeping a running
+  max / sum (online log-sum-exp), and a ``custom_vjp`` backward pass
+  recomputes each chunk's logits to accumulate the gradients of ``hidden``,
+  ``weight`` and ``bias``. Peak temporary memory is ``O(N * chunk_size + V * D)``
+  instead of ``O(N * V)``. A ``chunk_size`` that does not divide ``V`` pads the
+  last chunk with rows masked to ``-inf``.
+
+  Args:
+    hidden: floating array ``(..., D)`` of final hidden states (e.g. ``(N, D)``
+      or ``(batch, seq, D)``).
+    weight: floating classifier weight ``(V, D)`` (torch ``nn.Linear`` layout;
+      pass ``kernel.T`` for a Flax ``Dense`` kernel ``(D, V)``).
+    labels: integer class ids of shape ``hidden.shape[:-1]``.
+    bias: optional ``(V,)`` classifier bias (default None). Differentiable.
+    chunk_size: vocabulary rows per chunk (static int, default 4096).
+    ignore_index: rows whose label equals it are excluded (default -100, as
+      torch; None disables).
+    label_smoothing: :math:`\alpha \in [0, 1]` (default 0.0), torch's
+      ``label_smoothing`` (uniform mass :math:`\alpha / V` on every class).
+    z_loss: :math:`c \ge 0` (default 0.0), PaLM's auxiliary
+      :math:`c \log^2 Z` term, added per row.
+    logit_soft_cap: :math:`s > 0` or None (default None); Gemma 2's
+      :math:`s \tanh(x / s)` applied to the logits before the softmax.
+    weights: optional per-row weights broadcastable to ``labels.shape``.
+    where: optional boolean mask broadcastable to ``labels.shape``.
+    reduction: "mean" (default; over the non-ignored rows) | "sum" | "none".
+
+  Returns:
+    A float32 scalar for "mean"/"sum" (float64 under x64); ``labels.shape``
+    for "none" (0 at excluded rows). Mean over zero rows is 0 (torch: NaN).
+
+  Raises:
+    LossInputError: ``weight`` is not ``(V, D)`` with ``D = hidden.shape[-1]``,
+      ``labels`` is not ``hidden.shape[:-1]``, ``bias`` is not ``(V,)``, or
+      ``chunk_size`` is not a positive int.
+    LossTypeError: ``hidden``/``weight`` not floating or ``labels`` not integer.
+
+  References:
+    Wijmans et al., "Cut Your Losses in Large-Vocabulary Language Models"
+    (ICLR 2025); online softmax (Milakov & Gimelshein 2018); z-loss (PaLM);
+    logit soft-capping (Gemma 2). Matches
+    ``optax.losses.softmax_cross_entropy_with_integer_labels(hidden @ weight.T
+    + bias, labels)`` and ``torch.nn.functional.linear_cross_entropy`` /
+    ``cross_entropy(label_smoothing=...)``, except that ``ignore_index``
+    defaults to -100 (torch's ``cross_entropy``; torch's
+    ``linear_cross_entropy`` defaults to None) and an all-ignored mean is 0.
+    No gradient flows to ``label_smoothing``, ``z_loss`` or ``logit_soft_cap``.
+    Out-of-range labels (other than ``ignore_index``) are not detected unless
+    run under ``chex.chexify``.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> h = jnp.array([[1., 0.], [0., 1.]])
+    >>> w = jnp.array([[1., 0.], [0., 1.], [1., 1.]])
+    >>> print(jaxloss.linear_cross_entropy(h, w, jnp.array([0, 2]), chunk_size=2))
+    0.8619948
+  """
+  check_floating("hidden", hidden)
+  check_floating("weight", weight)
+  check_integer("labels", labels)
+  check_min_rank("hidden", hidden, 1)
+  check_rank("weight", weight, 2, "(V, D)")
+  _ce_common_checks(chunk_size, ignore_index)
+  d = shape_of(hidden)[-1]
+  if shape_of(weight)[1] != d:
+    raise LossInputError(
+        f"weight has shape {shape_of(weight)} but hidden has shape {shape_of(hidden)}; "
+        f"expected weight of shape (V, {d})")
+  if shape_of(labels) != shape_of(hidden)[:-1]:
+    raise LossInputError(
+        f"labels has shape {shape_of(labels)} but hidden has shape {shape_of(hidden)}; "
+        f"expected integer labels of shape {shape_of(hidden)[:-1]}")
+  vocab = weight.shape[0]
+  dtype = nx.compute_dtype(hidden, weight)
+  if bias is None:
+    bias = jnp.zeros((vocab,), dtype)
+  elif shape_of(bias) != (vocab,):
+    raise LossInputError(f"bias has shape {shape_of(bias)}; expected ({vocab},)")
+  debug_check_labels(labels, vocab, ignore_index)
+  valid = _valid_rows(labels, ignore_index, where)
+  batch_shape = labels.shape
+  h = nx.mask_fill(hidden.astype(dtype), valid, trailing=1).reshape(-1, d)
+  has_cap = logit_soft_cap is not None
+  cap = jnp.asarray(logit_soft_cap if has_cap else 1.0, dtype)
+  rows = _lce(min(chunk_size, vocab), has_cap, h, weight.astype(dtype), bias.astype(dtype),
+              labels.reshape(-1), valid.reshape(-1), jnp.asarray(label_smoothing, dtype),
+              jnp.asarray(z_loss, dtype), cap)
+  return reduce_loss(rows.reshape(batch_shape), reduction, where=valid, weights=weights)
+
+
+# ---- chunked cross-entropy over existing logits --------------------------
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def _cce(chunk, has_cap, logits, labels, valid, ls, zl, cap):
+  return _cce_fwd(chunk, has_cap, logits, labels, valid, ls, zl, cap)[0]
+
+
+def _cce_fwd(chunk, has_cap, logits, labels, valid, ls, zl, cap):
+  n, vocab = logits.shape
+  dtype = logits.dtype
+  num = -(-vocab // chunk)
+  ref = _reference(_soft_cap(logits[:, 0], cap)[0] if has_cap else logits[:, 0])
+
+  def step(carry, c):
+    # The last chunk is slid back to end at V (no padded copy of the logits);
+    # the columns it shares with the previous chunk are masked out.
+    start = jnp.minimum(c * chunk, vocab - chunk)
+    x = jax.lax.dynamic_slice_in_dim(logits, start, chunk, axis=1)
+    z = _soft_cap(x, cap)[0] if has_cap else x
+    col_ids = start + jnp.arange(chunk)
+    return _online_update(carry, z, col_ids, col_ids >= c * chunk, labels, ref), None
+
+  if num == 1:
+    # One chunk: a single fused pass over the logits, no slice buffer.
+    z = _soft_cap(logits, cap)[0] if has_cap else logits
+    col_ids = jnp.arange(vocab)
+    carry = _online_update(_init_carry(n, dtype), z, col_ids, col_ids >= 0, labels, ref)
+  else:
+    carry, _ = jax.lax.scan(step, _init_carry(n, dtype), jnp.arange(num))
+  loss, stats = _finish(carry, ref, valid, vocab, ls, zl)
+  return loss, (logits, labels, valid, ls, zl, cap, stats)
+
+
+def _cce_bwd(chunk, has_cap, res, g):
+  del chunk
+  logits, labels, valid, ls, zl, cap, stats = res
+  vocab = logits.shape[1]
+  g = jnp.where(valid, g, 0.0).astype(logits.dtype)
+  # One fused elementwise pass over the logits writes the gradient.
+  if has_cap:
+    z, dcap = _soft_cap(logits, cap)
+  else:
+    z, dcap = logits, None
+  col_ids = jnp.arange(vocab)
+  dz = _dlogits(z, stats, g, col_ids, jnp.ones((vocab,), bool), labels, vocab, ls, zl)
+  if has_cap:
+    dz = dz * dcap
+  dz = jnp.where(valid[:, None], dz, 0.0)
+  return (dz, None, None, jnp.zeros_like(ls), jnp.zeros_like(zl), jnp.zeros_like(cap))
+
+
+_cce.defvjp(_cce_fwd, _cce_bwd)
+
+
+def _cce_example(key):
+  logits, labels = ex.logits_and_labels(key, (8, 13))
+  return (logits, labels), {"chunk_size": 4}
+
+
+def _cce_edges(key):
+  (x, y), kw = _cce_example(key)
+  return [((x * 1e4, y), kw),                                        # saturated
+          ((jnp.zeros_like(x) + 1e6, y), kw),                        # uniform, huge offset
+          ((x.at[:, 1:].set(-jnp.inf), jnp.zeros_like(y)), kw),      # all-but-one -inf
+          ((x, y.at[::2].set(-100)), {**kw, "label_smoothing": 0.1, "z_loss": 1e-4}),
+          ((x * 1e3, y), {**kw, "logit_soft_cap": 30.0})]
+
+
+@register(family="scalable", tasks=("language modelling", "large-vocabulary classification"),
+          input_kind="logits",
+          peer="optax.losses.softmax_cross_entropy_with_integer_labels; "
+               "torch.nn.functional.cross_entropy",
+          references=(_ONLINE, _PALM, _GEMMA2, _SURVEY),
+          efficiency=("high", "chunked forward, one fused elementwise backward pass"),
+          complexity=("medium", "custom_vjp and an online log-sum-exp scan"),
+          stability=("high", "online log-sum-exp in float32; exact softmax gradient"),
+          example=_cce_example, edge_cases=_cce_edges, per_example=True, where_trailing=1)
+@loss_function(static=("chunk_size", "ignore_index"), ranges=_CE_RANGES)
+def chunked_cross_entropy(logits, labels, *, chunk_size=4096, ignore_index=-100,
+                          label_smoothing=0.0, z_loss=0.0, logit_soft_cap=None, weights=None,
+                          where=None, reduction="mean"):
+  r"""Softmax cross-entropy over existing logits, with a chunked online log-sum-exp.
+
+  .. math::
+    \ell_i = L_i - (1 - \alpha) z_{i y_i} - \frac{\alpha}{V} \sum_j z_{ij} + c L_i^2,
+    \quad L_i = \log \sum_j e^{z_{ij}}
+
+  where :math:`z` are the logits, soft-capped if ``logit_soft_cap`` is set.
+  The forward pass scans the classes in chunks of ``chunk_size`` (a
+  ``chunk_size`` that does not divide ``V`` slides the last chunk back and
+  masks the overlap — no padded copy of the logits); a ``custom_vjp``
+  backward pass writes :math:`g_i(p_{ij}(1 + 2cL_i) - (1-\alpha)[j = y_i] -
+  \alpha/V)` in one fused elementwise pass, so the backward pass needs no
+  ``N x V`` buffers besides the gradient itself. Use
+  :func:`linear_cross_entropy` to avoid materialising the logits at all.
+
+  Args:
+    logits: floating array ``(..., V)``.
+    labels: integer class ids of shape ``logits.shape[:-1]``.
+    chunk_size: classes per chunk (static int, default 4096), or None for a
+      single fused pass. XLA already fuses the naive loss over existing logits
+      (no ``N x V`` temporaries on CPU, see ``benchmarks/bench_scalable.py``),
+      so the chunks bound the working set of the forward pass at the cost of
+      an ``N x chunk_size`` slice buffer; the gain is the backward pass that
+      writes only the gradient.
+    ignore_index: rows whose label equals it are excluded (default -100, as
+      torch; None disables).
+    label_smoothing: :math:`\alpha \in [0, 1]` (default 0.0), as torch.
+    z_loss: :math:`c \ge 0` (default 0.0), PaLM's :math:`c \log^2 Z`.
+    logit_soft_cap: :math:`s > 0` or None (default None), Gemma 2's
+      :math:`s \tanh(z / s)`.
+    weights: optional per-row weights broadcastable to ``labels.shape``.
+    where: optional boolean mask broadcastable to ``labels.shape``.
+    reduction: "mean" (default; over the non-ignored rows) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``labels.shape`` for "none" (0 at excluded
+    rows). Mean over zero rows is 0.
+
+  Raises:
+    LossInputError: ``labels`` shape is not ``logits.shape[:-1]``, or
+      ``chunk_size`` is not a positive int.
+    LossTypeError: ``logits`` not floating or ``labels`` not integer.
+
+  References:
+    Online softmax normaliser (Milakov & Gimelshein 2018). Matches
+    ``optax.losses.softmax_cross_entropy_with_integer_labels`` and
+    ``torch.nn.functional.cross_entropy(ignore_index=-100,
+    label_smoothing=...)`` (all-ignored mean: 0 here, NaN in torch). No
+    gradient flows to ``label_smoothing``, ``z_loss`` or ``logit_soft_cap``.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> logits = jnp.array([[2., 1., 0.], [0., 0., 3.]])
+    >>> print(jaxloss.chunked_cross_entropy(logits, jnp.array([0, 2]), chunk_size=2))
+    0.25126442
+  """
+  check_floating("logits", logits)
+  check_min_rank("logits", logits, 1)
+  _ce_common_checks(chunk_size if chunk_size is not None else 1, ignore_index)
+  if class_labels("chunked_cross_entropy", logits, labels) != "int":
+    raise LossInputError(
+        f"labels must be integer class ids of shape {shape_of(logits)[:-1]}, got "
+        f"floating labels of shape {shape_of(labels)}")
+  vocab = logits.shape[-1]
+  dtype = nx.compute_dtype(logits)
+  debug_check_labels(labels, vocab, ignore_index)
+  valid = _valid_rows(labels, ignore_index, where)
+  x = nx.mask_fill(logits.astype(dtype), valid, trailing=1).reshape(-1, vocab)
+  has_cap = logit_soft_cap is not None
+  cap = jnp.asarray(logit_soft_cap if has_cap else 1.0, dtype)
+  chunk = vocab if chunk_size is None else min(chunk_size, vocab)
+  rows = _cce(chunk, has_cap, x, labels.reshape(-1), valid.reshape(-1),
+              jnp.asarray(label_smoothing, dtype), jnp.asarray(z_loss, dtype), cap)
+  return reduce_loss(rows.reshape(labels.shape), reduction, where=valid, weights=weights)
+
