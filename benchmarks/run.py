@@ -208,9 +208,6 @@ CUSTOM = {
 _TRANSCENDENTAL = ("compute-bound, not memory-bound: {ops} per element; on this CPU XLA's "
                    "vectorised transcendentals cost more than reading the inputs, so no "
                    "implementation of the formula reaches 1.2x the one-pass baseline")
-_UNFUSED = ("{ops}, and the backward pass keeps {temp} of N-sized intermediates "
-            "(vg temp memory far above the input size: XLA:CPU does not fuse these chains); "
-            "a custom_vjp with a closed-form gradient would cut passes")
 _LGAMMA = ("{ops}; XLA:CPU lowers lgamma and digamma to kernels that do not fuse, each "
            "materialising an N-sized array (jnp.mean(gammaln(x)) alone needs 40 MB of temp at "
            "N=1e7), and the backward pass keeps {temp} of them. Not the autodiff: a custom_vjp "
@@ -225,7 +222,8 @@ _NOISE = ("forward and value_and_grad disagree in direction or the gap is within
 NOTES: dict[str, str] = {
     "negative_binomial_nll": _LGAMMA.format(ops="lgamma (and digamma in the gradient)",
                                              temp="~1.7 GB"),
-    "beta_nll": _UNFUSED.format(ops="log, a stop-gradient variance power", temp="~1.3 GB"),
+    "beta_nll": _LGAMMA.format(ops="three lgamma and two logs (three digamma in the gradient)",
+                               temp="~1.3 GB"),
     "student_t_nll": _LGAMMA.format(ops="lgamma, log1p and digamma in the gradient",
                                      temp="~1 GB"),
     "gamma_nll": _LGAMMA.format(ops="lgamma, log and digamma in the gradient", temp="~0.6 GB"),
