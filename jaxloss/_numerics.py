@@ -92,6 +92,36 @@ def safe_sqrt(x):
   return jnp.where(positive, jnp.sqrt(safe_x), jnp.zeros_like(x))
 
 
+def max_select(x, *, axis=-1, keepdims=False):
+  """``jnp.max`` whose gradient goes to one arg-max entry (the first), as ``torch.max(dim)``.
+
+  ``jnp.max``'s JVP finds the maximising entries by comparing the operand with
+  the result for bitwise equality and divides by their count. When XLA
+  recomputes the operand in another fusion with different rounding (GPU
+  autotuning; ``--xla_backend_optimization_level=0`` on CPU), no entry compares
+  equal and the gradient is ``0/0 = NaN`` (the elementwise case is jax#40564).
+  Gathering at ``argmax`` needs no equality test.
+  """
+  return _select(x, axis, keepdims, jnp.argmax)
+
+
+def min_select(x, *, axis=-1, keepdims=False):
+  """``jnp.min`` with the gradient of :func:`max_select` (one arg-min entry)."""
+  return _select(x, axis, keepdims, jnp.argmin)
+
+
+def _select(x, axis, keepdims, arg):
+  x = jnp.asarray(x)
+  axes = tuple(a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis))
+  rest = [a for a in range(x.ndim) if a not in axes]
+  flat = jnp.transpose(x, rest + list(axes)).reshape(
+      tuple(x.shape[a] for a in rest) + (-1,))
+  out = jnp.take_along_axis(flat, arg(flat, axis=-1)[..., None], axis=-1)[..., 0]
+  if keepdims:
+    out = jnp.expand_dims(out, axes)
+  return out
+
+
 def safe_norm(x, *, axis=-1, ord=2, keepdims=False):
   """p-norm along ``axis`` with a finite (zero) gradient at the zero vector."""
   x = jnp.asarray(x)
@@ -100,7 +130,7 @@ def safe_norm(x, *, axis=-1, ord=2, keepdims=False):
   if ord == 1:
     return jnp.sum(jnp.abs(x), axis=axis, keepdims=keepdims)
   if ord == jnp.inf:
-    return jnp.max(jnp.abs(x), axis=axis, keepdims=keepdims)
+    return max_select(jnp.abs(x), axis=axis, keepdims=keepdims)
   s = jnp.sum(jnp.abs(x) ** ord, axis=axis, keepdims=keepdims)
   positive = s > 0
   safe_s = jnp.where(positive, s, jnp.ones_like(s))

@@ -202,7 +202,7 @@ def _exp_t(u, t):
 
 def _tempered_softmax(x, t, num_iters):
   """Normalised ``exp_t(x - lambda(x))`` for ``t >= 1`` by Amid et al.'s fixed point."""
-  mu = jnp.max(x, axis=-1, keepdims=True)
+  mu = nx.max_select(x, axis=-1, keepdims=True)
   a0 = x - mu
 
   def body(_, a):

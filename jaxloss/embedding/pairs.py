@@ -234,7 +234,7 @@ def _lp_distance(diff, p):
   if p == 1:
     return jnp.sum(jnp.abs(diff), axis=-1)
   if p == jnp.inf:
-    return jnp.max(jnp.abs(diff), axis=-1)
+    return nx.max_select(jnp.abs(diff), axis=-1)
   # |diff| (not diff) ** p: a signed power is wrong for odd p (mlx#3613).
   return nx.safe_norm(jnp.abs(diff), ord=p)
 
@@ -335,8 +335,8 @@ def _triplet_per_anchor(d, pos, neg, margin, mining, soft_margin):
   if mining == "hard":
     # Masked entries are replaced by constants, so they get no gradient.
     far = jax.lax.stop_gradient(jnp.max(d)) + 1.0
-    d_ap = jnp.max(jnp.where(pos, d, 0.0), axis=1)
-    d_an = jnp.min(jnp.where(neg, d, far), axis=1)
+    d_ap = nx.max_select(jnp.where(pos, d, 0.0), axis=1)
+    d_an = nx.min_select(jnp.where(neg, d, far), axis=1)
     return hinge(d_ap - d_an + margin), ok
   t = d[:, :, None] - d[:, None, :] + margin          # [anchor, positive, negative]
   valid = pos[:, :, None] & neg[:, None, :]
@@ -351,8 +351,8 @@ def _triplet_per_anchor(d, pos, neg, margin, mining, soft_margin):
   d_an = jnp.broadcast_to(d[:, None, :], t.shape)
   outside = valid & (d_an > d[:, :, None])
   far = jax.lax.stop_gradient(jnp.max(d)) + 1.0
-  semi = jnp.min(jnp.where(outside, d_an, far), axis=2)
-  hardest = jnp.max(jnp.where(valid, d_an, 0.0), axis=2)
+  semi = nx.min_select(jnp.where(outside, d_an, far), axis=2)
+  hardest = nx.max_select(jnp.where(valid, d_an, 0.0), axis=2)
   chosen = jnp.where(jnp.any(outside, axis=2), semi, hardest)
   per_pair = jnp.where(pos, hinge(d - chosen + margin), 0.0)
   n_pos = jnp.sum(pos, axis=1).astype(d.dtype)

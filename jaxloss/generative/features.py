@@ -330,10 +330,10 @@ def _contextual_term(x, y, band_width):
   xn = nx.l2_normalize(x - mu, axis=-1)
   yn = nx.l2_normalize(y - mu, axis=-1)
   d = jnp.maximum(1.0 - jnp.einsum("bnc,bmc->bnm", xn, yn), 0.0)
-  d_rel = d / (jnp.min(d, axis=-1, keepdims=True) + 1e-5)
+  d_rel = d / (nx.min_select(d, axis=-1, keepdims=True) + 1e-5)
   logits = (1.0 - d_rel) / band_width
   log_cx = logits - jax.nn.logsumexp(logits, axis=-1, keepdims=True)   # normalise over j
-  log_cx_j = jnp.max(log_cx, axis=1)                                   # max over i: [B, M]
+  log_cx_j = nx.max_select(log_cx, axis=1)                             # max over i: [B, M]
   m = log_cx_j.shape[-1]
   return -(jax.nn.logsumexp(log_cx_j, axis=-1) - math.log(m))
 
