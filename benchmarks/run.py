@@ -56,6 +56,7 @@ import optax
 import jaxloss
 from benchmarks._timing import markdown, time_interleaved, write_results
 from jaxloss import catalog
+from jaxloss.catalog import cases
 
 ELEMENTWISE_ELEMENTS = 10**7
 OTHER_ELEMENTS = 10**6
@@ -359,7 +360,7 @@ def build_inputs(info, key, *, quick, scale, size_index=None):
     s = scale / (QUICK_DIVISOR if quick else 1)
     args, kwargs = CUSTOM[info.name](key, s)
     return args, kwargs, "dedicated size"
-  args, kwargs = info.example(key)
+  args, kwargs = cases.get(info.name).example(key)
   if info.name in SUPERLINEAR:
     axes, sizes, batch = SUPERLINEAR[info.name]
     target = sizes[-1 if size_index is None else size_index]
@@ -448,7 +449,7 @@ def _bench_loss(info, *, quick, scale, budget, size_index=None):
   try:
     jax.eval_shape(fn, *xs)
   except Exception as e:  # noqa: BLE001 - fall back to the example's own size
-    args, kwargs = info.example(key)
+    args, kwargs = cases.get(info.name).example(key)
     fn, xs = split_traced(info, args, kwargs)
     note = f"example size ({type(e).__name__} when scaled)"
   argnums = tuple(info.grad_argnums)

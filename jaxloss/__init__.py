@@ -1,49 +1,433 @@
-"""jaxloss: every loss function, in JAX — correct, numerically safe, jit-ready.
+"""jaxloss: every loss function, in JAX -- correct, numerically safe, jit-ready.
 
-Every public loss is importable as ``jaxloss.<name>``; the catalog
-(:mod:`jaxloss.catalog`) lists them with their metadata. Each family module
-defines ``__all__``; this file re-exports them (one import line per family,
-and the family in ``_FAMILY_MODULES``).
+Every public loss is importable as ``jaxloss.<name>`` and lives in the package
+of its family, ``jaxloss.<family>.<kind>`` (the catalog's family *is* the
+package: ``jaxloss.catalog.get("dice_loss").family == "segmentation"``). The
+re-exports below are explicit, so a reader sees where each name comes from.
+Helpers that are not losses (combinators, task weighting, curricula,
+adversarial perturbations, meta-learning) are in :mod:`jaxloss.objectives`.
+
+``import jaxloss`` imports JAX, NumPy and optax only. The workbench layer
+(Flax models, training loop, bundled data, the ``jaxloss`` command) is the
+``[workbench]`` extra and loads on first use of ``jaxloss.data``,
+``jaxloss.models``, ``jaxloss.training``, ``jaxloss.workbench`` or
+``jaxloss.cli``; ``jaxloss.AdaptiveRobustLoss`` (a Flax module) likewise.
 """
 
 import importlib
+import sys
 
-from jaxloss import boxes, catalog
-from jaxloss._api import LossInputError, LossTypeError
-from jaxloss.adaptive import *  # noqa: F403
-from jaxloss.classification import *  # noqa: F403
-from jaxloss.composite import *  # noqa: F403
-from jaxloss.detection import *  # noqa: F403
-from jaxloss.embedding import *  # noqa: F403
-from jaxloss.forecasting import *  # noqa: F403
-from jaxloss.generative import *  # noqa: F403
-from jaxloss.image import *  # noqa: F403
-from jaxloss.probabilistic import *  # noqa: F403
-from jaxloss.regression import *  # noqa: F403
-from jaxloss.robust import *  # noqa: F403
-from jaxloss.scalable import *  # noqa: F403
-from jaxloss.segmentation import *  # noqa: F403
-from jaxloss.sequence import *  # noqa: F403
-from jaxloss.tracking import *  # noqa: F403
-from jaxloss.video import *  # noqa: F403
+from jaxloss import catalog
+from jaxloss._errors import LossInputError, LossTypeError
+from jaxloss.adaptive import (
+  adaptive_robust_loss,
+  barron_log_partition,
+  general_robust_loss,
+)
+from jaxloss.classification import (
+  balanced_cross_entropy,
+  bi_tempered_logistic_loss,
+  binary_cross_entropy,
+  binary_cross_entropy_from_probs,
+  cross_entropy,
+  focal_loss,
+  generalized_cross_entropy,
+  gini_impurity,
+  hierarchical_cross_entropy,
+  hinge_loss,
+  js_divergence,
+  kl_divergence,
+  log_loss,
+  logistic_loss,
+  multiclass_hinge_loss,
+  nll_loss,
+  poly1_cross_entropy,
+  sigmoid_focal_loss,
+  squared_hinge_loss,
+  symmetric_cross_entropy,
+  weighted_cross_entropy,
+  zero_one_loss,
+)
+from jaxloss.detection import (
+  alpha_iou_loss,
+  boxes,
+  ciou_loss,
+  diou_loss,
+  eiou_loss,
+  gaussian_wasserstein_loss,
+  giou_loss,
+  iou_loss,
+  kld_loss,
+  siou_loss,
+  smooth_l1_box_loss,
+)
+from jaxloss.embedding import (
+  arcface_loss,
+  center_loss,
+  circle_loss,
+  clip_loss,
+  contrastive_loss,
+  cosface_loss,
+  cosine_embedding_loss,
+  hinge_embedding_loss,
+  infonce_loss,
+  lifted_structure_loss,
+  listmle_loss,
+  listnet_loss,
+  margin_ranking_loss,
+  multi_similarity_loss,
+  npair_loss,
+  nt_xent_loss,
+  pairwise_distances,
+  proxy_anchor_loss,
+  ranknet_loss,
+  reid_loss,
+  siglip_loss,
+  sphereface_loss,
+  supcon_loss,
+  triplet_loss,
+  triplet_margin_loss,
+  update_centers,
+)
+from jaxloss.generative import (
+  GAN_KINDS,
+  NoiseSchedule,
+  contextual_loss,
+  convert_prediction,
+  cosine_schedule,
+  cycle_consistency_loss,
+  diffusion_loss,
+  feature_matching_loss,
+  gan_discriminator_loss,
+  gan_generator_loss,
+  gaussian_kl,
+  gradient_penalty,
+  gram_matrix,
+  linear_schedule,
+  loss_per_timestep,
+  perceptual_loss,
+  q_sample,
+  r1_penalty,
+  r2_penalty,
+  reconstruction_loss,
+  sigmoid_schedule,
+  snr,
+  style_loss,
+  text_image_matching_loss,
+  vae_loss,
+)
+from jaxloss.image import (
+  MS_SSIM_WEIGHTS,
+  focal_frequency_loss,
+  gradient_loss,
+  l1_ssim_loss,
+  masked_reconstruction_loss,
+  ms_ssim,
+  ms_ssim_loss,
+  psnr,
+  psnr_loss,
+  ssim,
+  ssim_loss,
+  total_variation_loss,
+)
+from jaxloss.objectives import (
+  adversarial_training_loss,
+  combine,
+  curriculum_threshold,
+  deep_supervision_loss,
+  dynamic_weight_average,
+  fgsm_perturbation,
+  gradnorm,
+  meta_gradient,
+  meta_learn_loss_params,
+  pgd_perturbation,
+  self_paced_weights,
+  trades_loss,
+  uncertainty_weighting,
+)
+from jaxloss.probabilistic import (
+  beta_nll,
+  crps_ensemble,
+  crps_gaussian,
+  ctc_loss,
+  dilate_loss,
+  gamma_nll,
+  gaussian_nll,
+  interval_score,
+  laplace_nll,
+  mape,
+  mase,
+  negative_binomial_nll,
+  poisson_nll,
+  smape,
+  soft_dtw,
+  soft_dtw_divergence,
+  student_t_nll,
+  trend_aware_loss,
+  wape,
+  winkler_score,
+)
+from jaxloss.regression import (
+  charbonnier_loss,
+  cosine_similarity_loss,
+  euclidean_loss,
+  huber_loss,
+  l1_loss,
+  l2_loss,
+  log_cosh_loss,
+  mae,
+  mse,
+  msle,
+  quantile_loss,
+  smooth_l1_loss,
+)
+from jaxloss.scalable import (
+  chunked_cross_entropy,
+  global_masked_mean,
+  linear_cross_entropy,
+  sharded_clip_loss,
+  sharded_dice_loss,
+  sharded_siglip_loss,
+  sharded_tversky_loss,
+)
+from jaxloss.segmentation import (
+  boundary_aware_loss,
+  boundary_loss,
+  combo_loss,
+  dice_ce_loss,
+  dice_focal_loss,
+  dice_loss,
+  focal_tversky_loss,
+  generalized_dice_loss,
+  hausdorff_dt_loss,
+  jaccard_loss,
+  log_cosh_dice_loss,
+  lovasz_hinge_loss,
+  lovasz_softmax_loss,
+  signed_distance_map,
+  tversky_loss,
+  unet_weight_map,
+)
+from jaxloss.tracking import (
+  cross_correlation_loss,
+  logistic_regression_loss,
+  mahalanobis_loss,
+  siamfc_label_map,
+)
+from jaxloss.video import (
+  attention_target_loss,
+  fb_consistency_mask,
+  flow_smoothness_loss,
+  photometric_loss,
+  rank_preservation_loss,
+  sequence_loss,
+  temporal_consistency_loss,
+  warp,
+)
+
+# ``import jaxloss.boxes`` keeps working: the box utilities live in jaxloss.detection.boxes.
+sys.modules["jaxloss.boxes"] = boxes
 
 __version__ = "0.1.0"
 
-_FAMILY_MODULES = ("adaptive", "classification", "composite", "detection", "embedding", "forecasting", "generative", "image",
-                   "probabilistic", "regression", "robust", "scalable", "segmentation", "sequence", "tracking", "video")
-
-__all__ = sorted(
-    {"boxes", "catalog", "LossInputError", "LossTypeError"}.union(
-        *(importlib.import_module(f"jaxloss.{m}").__all__ for m in _FAMILY_MODULES)))
-
-# The workbench pieces (Flax models, training loop, bundled data, the compare
-# command) load on first use, so ``import jaxloss`` stays light: after
-# ``import jaxloss``, ``jaxloss.data.digits()`` or ``jaxloss.models.UNet`` work
-# without a separate import (PEP 562).
-_LAZY_MODULES = ("data", "models", "training", "workbench", "cli")
+_LAZY = {
+    "data": "jaxloss.data", "models": "jaxloss.models", "training": "jaxloss.training",
+    "workbench": "jaxloss.workbench", "cli": "jaxloss.cli",
+}
 
 
 def __getattr__(name):
-  if name in _LAZY_MODULES:
-    return importlib.import_module(f"jaxloss.{name}")
+  # PEP 562: the optional layer loads on first use, so ``import jaxloss`` stays light.
+  if name in _LAZY:
+    return importlib.import_module(_LAZY[name])
+  if name == "AdaptiveRobustLoss":
+    from jaxloss.adaptive.module import AdaptiveRobustLoss
+    return AdaptiveRobustLoss
   raise AttributeError(f"module 'jaxloss' has no attribute {name!r}")
+
+
+__all__ = [
+    "adaptive_robust_loss",
+    "AdaptiveRobustLoss",
+    "adversarial_training_loss",
+    "alpha_iou_loss",
+    "arcface_loss",
+    "attention_target_loss",
+    "balanced_cross_entropy",
+    "barron_log_partition",
+    "beta_nll",
+    "bi_tempered_logistic_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_from_probs",
+    "boundary_aware_loss",
+    "boundary_loss",
+    "boxes",
+    "catalog",
+    "center_loss",
+    "charbonnier_loss",
+    "chunked_cross_entropy",
+    "ciou_loss",
+    "circle_loss",
+    "clip_loss",
+    "combine",
+    "combo_loss",
+    "contextual_loss",
+    "contrastive_loss",
+    "convert_prediction",
+    "cosface_loss",
+    "cosine_embedding_loss",
+    "cosine_schedule",
+    "cosine_similarity_loss",
+    "cross_correlation_loss",
+    "cross_entropy",
+    "crps_ensemble",
+    "crps_gaussian",
+    "ctc_loss",
+    "curriculum_threshold",
+    "cycle_consistency_loss",
+    "deep_supervision_loss",
+    "dice_ce_loss",
+    "dice_focal_loss",
+    "dice_loss",
+    "diffusion_loss",
+    "dilate_loss",
+    "diou_loss",
+    "dynamic_weight_average",
+    "eiou_loss",
+    "euclidean_loss",
+    "fb_consistency_mask",
+    "feature_matching_loss",
+    "fgsm_perturbation",
+    "flow_smoothness_loss",
+    "focal_frequency_loss",
+    "focal_loss",
+    "focal_tversky_loss",
+    "gamma_nll",
+    "gan_discriminator_loss",
+    "gan_generator_loss",
+    "GAN_KINDS",
+    "gaussian_kl",
+    "gaussian_nll",
+    "gaussian_wasserstein_loss",
+    "general_robust_loss",
+    "generalized_cross_entropy",
+    "generalized_dice_loss",
+    "gini_impurity",
+    "giou_loss",
+    "global_masked_mean",
+    "gradient_loss",
+    "gradient_penalty",
+    "gradnorm",
+    "gram_matrix",
+    "hausdorff_dt_loss",
+    "hierarchical_cross_entropy",
+    "hinge_embedding_loss",
+    "hinge_loss",
+    "huber_loss",
+    "infonce_loss",
+    "interval_score",
+    "iou_loss",
+    "jaccard_loss",
+    "js_divergence",
+    "kl_divergence",
+    "kld_loss",
+    "l1_loss",
+    "l1_ssim_loss",
+    "l2_loss",
+    "laplace_nll",
+    "lifted_structure_loss",
+    "linear_cross_entropy",
+    "linear_schedule",
+    "listmle_loss",
+    "listnet_loss",
+    "log_cosh_dice_loss",
+    "log_cosh_loss",
+    "log_loss",
+    "logistic_loss",
+    "logistic_regression_loss",
+    "loss_per_timestep",
+    "LossInputError",
+    "LossTypeError",
+    "lovasz_hinge_loss",
+    "lovasz_softmax_loss",
+    "mae",
+    "mahalanobis_loss",
+    "mape",
+    "margin_ranking_loss",
+    "mase",
+    "masked_reconstruction_loss",
+    "meta_gradient",
+    "meta_learn_loss_params",
+    "ms_ssim",
+    "ms_ssim_loss",
+    "MS_SSIM_WEIGHTS",
+    "mse",
+    "msle",
+    "multi_similarity_loss",
+    "multiclass_hinge_loss",
+    "negative_binomial_nll",
+    "nll_loss",
+    "NoiseSchedule",
+    "npair_loss",
+    "nt_xent_loss",
+    "pairwise_distances",
+    "perceptual_loss",
+    "pgd_perturbation",
+    "photometric_loss",
+    "poisson_nll",
+    "poly1_cross_entropy",
+    "proxy_anchor_loss",
+    "psnr",
+    "psnr_loss",
+    "q_sample",
+    "quantile_loss",
+    "r1_penalty",
+    "r2_penalty",
+    "rank_preservation_loss",
+    "ranknet_loss",
+    "reconstruction_loss",
+    "reid_loss",
+    "self_paced_weights",
+    "sequence_loss",
+    "sharded_clip_loss",
+    "sharded_dice_loss",
+    "sharded_siglip_loss",
+    "sharded_tversky_loss",
+    "siamfc_label_map",
+    "siglip_loss",
+    "sigmoid_focal_loss",
+    "sigmoid_schedule",
+    "signed_distance_map",
+    "siou_loss",
+    "smape",
+    "smooth_l1_box_loss",
+    "smooth_l1_loss",
+    "snr",
+    "soft_dtw",
+    "soft_dtw_divergence",
+    "sphereface_loss",
+    "squared_hinge_loss",
+    "ssim",
+    "ssim_loss",
+    "student_t_nll",
+    "style_loss",
+    "supcon_loss",
+    "symmetric_cross_entropy",
+    "temporal_consistency_loss",
+    "text_image_matching_loss",
+    "total_variation_loss",
+    "trades_loss",
+    "trend_aware_loss",
+    "triplet_loss",
+    "triplet_margin_loss",
+    "tversky_loss",
+    "uncertainty_weighting",
+    "unet_weight_map",
+    "update_centers",
+    "vae_loss",
+    "wape",
+    "warp",
+    "weighted_cross_entropy",
+    "winkler_score",
+    "zero_one_loss",
+]

@@ -20,8 +20,21 @@ import pytest
 
 import jaxloss
 from jaxloss import catalog
+from jaxloss.catalog import cases
 
-LOSSES = catalog.all_losses()
+
+class _Entry:
+  """A loss's catalog entry (discovery) joined with its cases (fixtures, flags)."""
+
+  def __init__(self, info):
+    self.info, self.case = info, cases.get(info.name)
+
+  def __getattr__(self, name):
+    case = self.__dict__["case"]
+    return getattr(case, name) if hasattr(case, name) else getattr(self.__dict__["info"], name)
+
+
+LOSSES = [_Entry(i) for i in catalog.all_losses()]
 IDS = [i.name for i in LOSSES]
 
 
@@ -126,6 +139,26 @@ def test_catalog_is_complete():
     assert getattr(jaxloss, i.name) is i.fn, f"jaxloss.{i.name} is not the registered function"
     for a in i.aliases:
       assert getattr(jaxloss, a) is i.fn
+
+
+def test_return_components(info):
+  """A compound loss returns ``(total, {part: value})`` with parts that make up the total."""
+  if not info.components:
+    assert not _has(info, "return_components"), (
+        f"{info.name} takes return_components but registers no components")
+    pytest.skip("no parts")
+  assert _params(info)["return_components"].default is False
+  args, kwargs = info.example(jax.random.key(10))
+  for reduction in ("mean", "sum"):
+    plain = _call(info, args, kwargs, reduction=reduction)
+    total, parts = _call(info, args, kwargs, reduction=reduction, return_components=True)
+    assert isinstance(parts, dict) and set(info.components) <= set(parts), (
+        f"{info.name}: parts {sorted(parts)} lack {sorted(set(info.components) - set(parts))}")
+    chex.assert_trees_all_close(plain, total, rtol=1e-6, atol=1e-6)
+    for name in info.components:
+      chex.assert_shape(parts[name], ())
+    assert info.components_total is not None, f"{info.name}: no components_total in its cases"
+    chex.assert_trees_all_close(info.components_total(parts, kwargs), total, rtol=1e-5, atol=1e-6)
 
 
 def test_signature_conventions(info):

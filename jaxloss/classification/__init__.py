@@ -22,13 +22,52 @@ Gini impurity under "Loss Functions for Tabular Data Prediction", and
 (weighted, balanced) pixel-wise CE and focal loss under computer vision.
 """
 
-from jaxloss.classification import binary, divergence, margin, softmax
-from jaxloss.classification.binary import *  # noqa: F403
-from jaxloss.classification.divergence import *  # noqa: F403
-from jaxloss.classification.margin import *  # noqa: F403
-from jaxloss.classification.softmax import *  # noqa: F403
-
-__all__ = sorted(
-    list(softmax.__all__) + list(binary.__all__) + list(margin.__all__)
-    + list(divergence.__all__)
+from jaxloss.classification.binary import (
+    binary_cross_entropy,
+    binary_cross_entropy_from_probs,
+    log_loss,
+    logistic_loss,
+    sigmoid_focal_loss,
 )
+from jaxloss.classification.divergence import gini_impurity, js_divergence, kl_divergence
+from jaxloss.classification.hierarchical import hierarchical_cross_entropy
+from jaxloss.classification.margin import hinge_loss, multiclass_hinge_loss, squared_hinge_loss
+from jaxloss.classification.robust import (
+    bi_tempered_logistic_loss,
+    generalized_cross_entropy,
+    symmetric_cross_entropy,
+)
+from jaxloss.classification.softmax import (
+    balanced_cross_entropy,
+    cross_entropy,
+    focal_loss,
+    nll_loss,
+    poly1_cross_entropy,
+    weighted_cross_entropy,
+    zero_one_loss,
+)
+
+__all__ = [
+    "balanced_cross_entropy",
+    "bi_tempered_logistic_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_from_probs",
+    "cross_entropy",
+    "focal_loss",
+    "generalized_cross_entropy",
+    "gini_impurity",
+    "hierarchical_cross_entropy",
+    "hinge_loss",
+    "js_divergence",
+    "kl_divergence",
+    "log_loss",
+    "logistic_loss",
+    "multiclass_hinge_loss",
+    "nll_loss",
+    "poly1_cross_entropy",
+    "sigmoid_focal_loss",
+    "squared_hinge_loss",
+    "symmetric_cross_entropy",
+    "weighted_cross_entropy",
+    "zero_one_loss",
+]

@@ -50,7 +50,7 @@ def _binary_edges(key):
           ((logits, jax.nn.sigmoid(logits * 0.7)), {})]   # soft labels
 
 
-_BIN = dict(family="classification", input_kind="logits", grad_argnums=(0,))
+_BIN = dict(input_kind="logits", grad_argnums=(0,))
 
 
 @register(tasks=("binary classification", "multi-label classification",
@@ -58,10 +58,7 @@ _BIN = dict(family="classification", input_kind="logits", grad_argnums=(0,))
           peer="torch.nn.functional.binary_cross_entropy_with_logits; "
                "optax.losses.sigmoid_binary_cross_entropy",
           references=("Cox, The regression analysis of binary sequences, 1958", SURVEY),
-          efficiency=("high", "elementwise softplus"),
-          complexity=("low", "built into every framework"),
-          stability=("high", "gradient sigmoid(x) - y, bounded by 1"),
-          graded_by="survey", example=_binary_example, edge_cases=_binary_edges, **_BIN)
+          example=_binary_example, edge_cases=_binary_edges, **_BIN)
 @loss_function
 def binary_cross_entropy(logits, labels, *, pos_weight=None, weights=None, weight_map=None,
                          where=None, reduction="mean"):
@@ -130,10 +127,7 @@ def _probs_edges(key):
 @register(tasks=("binary classification", "tabular classification", "probability calibration"),
           peer="torch.nn.functional.binary_cross_entropy",
           references=("Good, Rational Decisions (logarithmic score), 1952", SURVEY),
-          efficiency=("high", "elementwise log"),
-          complexity=("low", "built into every framework"),
-          stability=("medium", "log clamped at -100: zero gradient once saturated"),
-          family="classification", input_kind="probabilities", aliases=("log_loss",),
+          input_kind="probabilities", aliases=("log_loss",),
           example=_probs_example, edge_cases=_probs_edges, grad_argnums=(0,))
 @loss_function
 def binary_cross_entropy_from_probs(probs, labels, *, weights=None, where=None,
@@ -204,9 +198,6 @@ def _sfocal_edges(key):
 @register(tasks=("object detection", "dense prediction", "multi-label classification"),
           peer="torchvision.ops.sigmoid_focal_loss",
           references=(_LIN, SURVEY),
-          efficiency=("high", "elementwise"),
-          complexity=("medium", "alpha and gamma to tune"),
-          stability=("medium", "modulating factor flattens gradients of easy examples"),
           example=_binary_example, edge_cases=_sfocal_edges, **_BIN)
 @loss_function(ranges={"alpha": "<= 1", "gamma": ">= 0"})
 def sigmoid_focal_loss(logits, labels, *, alpha=0.25, gamma=2.0, weights=None, where=None,
@@ -279,10 +270,7 @@ def _signs_edges(key):
                "(0/1 labels)",
           references=("Cox 1958; Friedman, Hastie & Tibshirani, Additive logistic regression, "
                       "Ann. Stat. 2000",),
-          efficiency=("high", "elementwise softplus"),
-          complexity=("low", "no hyperparameter"),
-          stability=("high", "gradient -y sigmoid(-y s), bounded by 1"),
-          family="classification", input_kind="scores", grad_argnums=(0,),
+          input_kind="scores", grad_argnums=(0,),
           example=_signs_example, edge_cases=_signs_edges)
 @loss_function
 def logistic_loss(scores, labels, *, weights=None, where=None, reduction="mean"):

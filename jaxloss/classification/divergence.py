@@ -71,7 +71,7 @@ def _div_edges(key):
           ((logits, jnp.log(zeros)), {"log_targets": True})]       # -inf log-targets
 
 
-_DIV = dict(family="classification", input_kind="logits", where_trailing=1, grad_argnums=(0, 1),
+_DIV = dict(input_kind="logits", where_trailing=1, grad_argnums=(0, 1),
             example=_div_example, edge_cases=_div_edges)
 
 
@@ -80,10 +80,7 @@ _DIV = dict(family="classification", input_kind="logits", where_trailing=1, grad
           references=("Kullback & Leibler, On Information and Sufficiency, 1951",
                       "Hinton et al., Distilling the Knowledge in a Neural Network, 2015",
                       SURVEY),
-          efficiency=("medium", "two logs per class"),
-          complexity=("medium", "argument order and log-space conventions differ by library"),
-          stability=("medium", "sensitive to zero probabilities"),
-          graded_by="survey", **_DIV)
+          **_DIV)
 @loss_function(static=("log_targets", "axis"))
 def kl_divergence(logits, targets, *, log_targets=False, axis=-1, weights=None, where=None,
                   reduction="mean"):
@@ -144,9 +141,6 @@ def kl_divergence(logits, targets, *, log_targets=False, axis=-1, weights=None, 
 @register(tasks=("knowledge distillation", "generative modelling", "classification"),
           peer="scipy.spatial.distance.jensenshannon(p, q)**2 (natural log)",
           references=("Lin, Divergence measures based on the Shannon entropy, IEEE TIT 1991",),
-          efficiency=("medium", "three log-distributions per example"),
-          complexity=("medium", "mixture in log space"),
-          stability=("high", "bounded by log 2; finite with zero probabilities"),
           **_DIV)
 @loss_function(static=("log_targets", "axis"))
 def js_divergence(logits, targets, *, log_targets=False, axis=-1, weights=None, where=None,
@@ -217,10 +211,7 @@ def _gini_edges(key):
 @register(tasks=("tabular classification", "decision trees", "confidence regularisation"),
           peer="sklearn DecisionTreeClassifier(criterion='gini') node impurity",
           references=("Breiman et al., Classification and Regression Trees, 1984", SURVEY),
-          efficiency=("high", "one softmax and a sum of squares"),
-          complexity=("low", "no hyperparameter"),
-          stability=("high", "polynomial in the probabilities"),
-          family="classification", input_kind="logits", where_trailing=1, grad_argnums=(0,),
+          input_kind="logits", where_trailing=1, grad_argnums=(0,),
           example=_gini_example, edge_cases=_gini_edges)
 @loss_function(static=("activation", "axis"), choices={"activation": ("softmax", None)})
 def gini_impurity(logits, *, activation="softmax", axis=-1, weights=None, where=None,

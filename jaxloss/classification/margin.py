@@ -37,16 +37,13 @@ def _hinge(scores, labels, where):
   return jax.nn.relu(1.0 - y * s), where
 
 
-_MARGIN = dict(family="classification", input_kind="scores", grad_argnums=(0,),
+_MARGIN = dict(input_kind="scores", grad_argnums=(0,),
                example=_signs_example, edge_cases=_signs_edges)
 
 
 @register(tasks=("binary classification", "support vector machines"),
           peer="optax.losses.hinge_loss",
           references=(_CORTES, SURVEY),
-          efficiency=("high", "elementwise"),
-          complexity=("low", "no hyperparameter"),
-          stability=("medium", "kink at margin 1; zero gradient beyond it"),
           **_MARGIN)
 @loss_function
 def hinge_loss(scores, labels, *, weights=None, where=None, reduction="mean"):
@@ -86,9 +83,6 @@ def hinge_loss(scores, labels, *, weights=None, where=None, reduction="mean"):
 @register(tasks=("binary classification", "support vector machines"),
           peer="keras.losses.squared_hinge (with ±1 labels, elementwise)",
           references=(_CORTES, "Rosasco et al., Are Loss Functions All the Same?, 2004"),
-          efficiency=("high", "elementwise"),
-          complexity=("low", "no hyperparameter"),
-          stability=("high", "continuous gradient -2 y max(0, 1 - y s)"),
           **_MARGIN)
 @loss_function
 def squared_hinge_loss(scores, labels, *, weights=None, where=None, reduction="mean"):
@@ -140,10 +134,7 @@ def _mc_edges(key):
           peer="torch.nn.functional.multi_margin_loss",
           references=("Weston & Watkins, Support Vector Machines for Multi-Class Pattern "
                       "Recognition, ESANN 1999", _CORTES),
-          efficiency=("high", "O(C) per example"),
-          complexity=("low", "margin and power"),
-          stability=("medium", "piecewise linear (p=1) or quadratic (p=2)"),
-          family="classification", input_kind="scores", where_trailing=1, grad_argnums=(0,),
+          input_kind="scores", where_trailing=1, grad_argnums=(0,),
           example=_mc_example, edge_cases=_mc_edges)
 @loss_function(static=("p",), choices={"p": (1, 2)})
 def multiclass_hinge_loss(scores, labels, *, p=1, margin=1.0, class_weights=None, weights=None,

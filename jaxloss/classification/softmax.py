@@ -127,7 +127,7 @@ def _ce_edges(key):
   ]
 
 
-_CE = dict(family="classification", input_kind="logits", where_trailing=1, grad_argnums=(0,))
+_CE = dict(input_kind="logits", where_trailing=1, grad_argnums=(0,))
 
 
 # --------------------------------------------------------------------------
@@ -142,10 +142,7 @@ _CE = dict(family="classification", input_kind="logits", where_trailing=1, grad_
           references=("Shannon 1948; Good 1952 (logarithmic scoring rule)",
                       "Szegedy et al., Rethinking the Inception Architecture (label smoothing), "
                       "CVPR 2016", SURVEY),
-          efficiency=("high", "one log-softmax and a gather per example"),
-          complexity=("low", "built into every framework"),
-          stability=("high", "gradient softmax - target, bounded by 1"),
-          graded_by="survey", example=_ce_example, edge_cases=_ce_edges, **_CE)
+          example=_ce_example, edge_cases=_ce_edges, **_CE)
 @loss_function(static=("axis", "ignore_index"), ranges={"label_smoothing": "[0, 1]"})
 def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, label_smoothing=0.0,
                   axis=-1, weights=None, weight_map=None, where=None, reduction="mean"):
@@ -247,10 +244,7 @@ def _nll_edges(key):
 @register(tasks=("image classification", "multi-class classification", "language modelling"),
           peer="torch.nn.functional.nll_loss",
           references=("Fisher, maximum likelihood, 1922", SURVEY),
-          efficiency=("high", "a gather per example"),
-          complexity=("low", "built into every framework"),
-          stability=("high", "constant gradient -w_y on the target log-probability"),
-          family="classification", input_kind="log-probabilities", where_trailing=1,
+          input_kind="log-probabilities", where_trailing=1,
           example=_nll_example, edge_cases=_nll_edges)
 @loss_function(static=("axis", "ignore_index"))
 def nll_loss(log_probs, labels, *, class_weights=None, ignore_index=-100, axis=-1,
@@ -322,9 +316,6 @@ def _wce_edges(key):
           peer="torch.nn.functional.cross_entropy(weight=...)",
           references=("Long et al., Fully Convolutional Networks for Semantic Segmentation, "
                       "CVPR 2015", "Ronneberger et al., U-Net, MICCAI 2015", SURVEY),
-          efficiency=("high", "cross-entropy plus a per-class scale"),
-          complexity=("low", "one class-weight vector to choose"),
-          stability=("high", "cross-entropy gradient scaled by w_y"),
           example=_wce_example, edge_cases=_wce_edges, **_CE)
 @loss_function(static=("axis", "ignore_index"), ranges={"label_smoothing": "[0, 1]"})
 def weighted_cross_entropy(logits, labels, *, class_weights, ignore_index=-100,
@@ -410,10 +401,7 @@ def _balanced_edges(key):
                       "ICCV 2015",
                       "Jadon, A survey of loss functions for semantic segmentation, 2020",
                       SURVEY),
-          efficiency=("high", "one class histogram plus cross-entropy"),
-          complexity=("low", "no hyperparameter"),
-          stability=("high", "weights are constants (stop_gradient); bounded by N/K"),
-          family="classification", input_kind="logits", where_trailing=1,
+          input_kind="logits", where_trailing=1,
           per_example=False, example=_balanced_example, edge_cases=_balanced_edges)
 @loss_function(static=("axis", "ignore_index"))
 def balanced_cross_entropy(logits, labels, *, ignore_index=-100, axis=-1, weights=None,
@@ -505,10 +493,7 @@ def _focal_edges(key):
           peer="monai.losses.FocalLoss(use_softmax=True, reduction='none').sum(class axis); "
                "kornia.losses.focal_loss",
           references=(_LIN, SURVEY),
-          efficiency=("high", "cross-entropy plus an elementwise modulating factor"),
-          complexity=("medium", "alpha and gamma to tune"),
-          stability=("medium", "modulating factor flattens gradients of easy examples"),
-          graded_by="survey", example=_focal_example, edge_cases=_focal_edges, **_CE)
+          example=_focal_example, edge_cases=_focal_edges, **_CE)
 @loss_function(static=("axis",), ranges={"gamma": ">= 0"})
 def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, weight_map=None,
                where=None, reduction="mean"):
@@ -586,9 +571,6 @@ def _poly_edges(key):
           peer="optax.losses.poly_loss_cross_entropy",
           references=("Leng et al., PolyLoss: A Polynomial Expansion Perspective of "
                       "Classification Loss Functions, ICLR 2022",),
-          efficiency=("high", "cross-entropy plus one term"),
-          complexity=("low", "one hyperparameter epsilon"),
-          stability=("high", "cross-entropy gradient plus a bounded term"),
           example=_ce_example, edge_cases=_poly_edges, **_CE)
 @loss_function(ranges={"epsilon": ">= -1"})
 def poly1_cross_entropy(logits, labels, *, epsilon=2.0, weights=None, where=None,
@@ -650,9 +632,6 @@ def _zero_one_example(key):
 @register(tasks=("classification (metric)", "tabular classification"),
           peer="sklearn.metrics.zero_one_loss",
           references=("Duda, Hart & Stork, Pattern Classification (0-1 loss)", SURVEY),
-          efficiency=("high", "one argmax per example"),
-          complexity=("low", "no hyperparameter"),
-          stability=("low", "piecewise constant: zero gradient everywhere"),
           example=_zero_one_example, **_CE)
 @loss_function
 def zero_one_loss(logits, labels, *, weights=None, where=None, reduction="mean"):

@@ -24,11 +24,28 @@ lists Smooth L1, IoU/GIoU/DIoU/CIoU and Gaussian Wasserstein for localisation;
 the tracking losses are in :mod:`jaxloss.tracking`.
 """
 
-from jaxloss.detection.deltas import *  # noqa: F403
-from jaxloss.detection.deltas import __all__ as _deltas_all
-from jaxloss.detection.gaussian import *  # noqa: F403
-from jaxloss.detection.gaussian import __all__ as _gaussian_all
-from jaxloss.detection.iou import *  # noqa: F403
-from jaxloss.detection.iou import __all__ as _iou_all
+from jaxloss.detection import boxes  # noqa: F401  (jaxloss.detection.boxes: box utilities)
+from jaxloss.detection.deltas import smooth_l1_box_loss
+from jaxloss.detection.gaussian import gaussian_wasserstein_loss, kld_loss
+from jaxloss.detection.iou import (
+    alpha_iou_loss,
+    ciou_loss,
+    diou_loss,
+    eiou_loss,
+    giou_loss,
+    iou_loss,
+    siou_loss,
+)
 
-__all__ = sorted(_deltas_all + _gaussian_all + _iou_all)
+__all__ = [
+    "alpha_iou_loss",
+    "ciou_loss",
+    "diou_loss",
+    "eiou_loss",
+    "gaussian_wasserstein_loss",
+    "giou_loss",
+    "iou_loss",
+    "kld_loss",
+    "siou_loss",
+    "smooth_l1_box_loss",
+]

@@ -98,7 +98,7 @@ def _box_edges(key, kwargs=None):
   ]
 
 
-_BOX = dict(family="detection", input_kind="boxes", example=_iou_example,
+_BOX = dict(input_kind="boxes", example=_iou_example,
             edge_cases=_box_edges, grad_argnums=(0, 1), where_trailing=1)
 _BOX_TASKS = ("object detection", "bounding-box regression", "object tracking")
 

@@ -41,15 +41,12 @@ def _delta_edges(key):
   return [((t, t), {}), ((d * 1e3, t), {}), ((d, t), {"beta": 0.0})]
 
 
-@register(family="detection", tasks=("object detection", "object tracking"),
+@register(tasks=("object detection", "object tracking"),
           input_kind="values",
           peer="torchvision Faster R-CNN box loss: smooth_l1_loss(beta=1/9) summed over the 4 deltas",
           references=("Girshick, Fast R-CNN, ICCV 2015",
                       "Ren et al., Faster R-CNN, NeurIPS 2015", _SURVEY),
-          efficiency=("high", "elementwise with one select"),
-          complexity=("low", "one threshold; boxes encoded beforehand"),
-          stability=("high", "gradient bounded by 1"),
-          graded_by="survey", example=_delta_example, edge_cases=_delta_edges,
+          example=_delta_example, edge_cases=_delta_edges,
           grad_argnums=(0, 1), where_trailing=1)
 @loss_function(ranges={"beta": ">= 0"})
 def smooth_l1_box_loss(deltas, target_deltas, *, beta=1.0 / 9.0, weights=None, where=None,

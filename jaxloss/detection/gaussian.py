@@ -12,12 +12,12 @@ import jax.numpy as jnp
 
 from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
-from jaxloss import boxes as bx
 from jaxloss._api import (
   loss_function,
   reduce_loss,
 )
 from jaxloss.catalog import register
+from jaxloss.detection import boxes as bx
 from jaxloss.detection._common import (
   _SURVEY,
   _UNIT_RBOX,
@@ -61,7 +61,7 @@ def _rbox_edges(key):
           ((p, p.at[:, :2].add(1e3)), {}), ((p * jnp.array([400., 400, 400, 400, 1]), t), {})]
 
 
-_RBOX = dict(family="detection", tasks=("rotated object detection", "object detection"),
+_RBOX = dict(tasks=("rotated object detection", "object detection"),
              input_kind="boxes", example=_rbox_example, edge_cases=_rbox_edges,
              grad_argnums=(0, 1), where_trailing=1)
 
@@ -74,10 +74,7 @@ def _normalise(dist, fun, tau):
 @register(peer="mmrotate GDLoss_v1(loss_type='gwd', fun='sqrt', tau=1.0)",
           references=("Yang et al., Rethinking Rotated Object Detection with Gaussian "
                       "Wasserstein Distance Loss, ICML 2021", _SURVEY),
-          efficiency=("low", "closed-form 2x2 optimal transport per box pair"),
-          complexity=("high", "box-to-Gaussian conversion and matrix square roots"),
-          stability=("low", "square roots of near-zero quantities"),
-          graded_by="survey", **_RBOX)
+          **_RBOX)
 @loss_function(static=("fun",), choices={"fun": ("sqrt", "log1p")}, ranges={"tau": ">= 0"})
 def gaussian_wasserstein_loss(pred, target, *, fun="sqrt", tau=1.0, weights=None, where=None,
                               reduction="mean"):
@@ -144,9 +141,6 @@ def gaussian_wasserstein_loss(pred, target, *, fun="sqrt", tau=1.0, weights=None
 @register(peer="mmrotate GDLoss_v1(loss_type='kld', fun='log1p', tau=1.0)",
           references=("Yang et al., Learning High-Precision Bounding Box for Rotated Object "
                       "Detection via Kullback-Leibler Divergence, NeurIPS 2021",),
-          efficiency=("medium", "closed-form 2x2 inverse and log-determinants"),
-          complexity=("high", "box-to-Gaussian conversion"),
-          stability=("medium", "log-determinants from the sizes; 1/h^2 growth for thin boxes"),
           **_RBOX)
 @loss_function(static=("fun",), choices={"fun": ("log1p", "sqrt")}, ranges={"tau": ">= 0"})
 def kld_loss(pred, target, *, fun="log1p", tau=1.0, weights=None, where=None,

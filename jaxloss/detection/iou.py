@@ -9,12 +9,12 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss import _numerics as nx
-from jaxloss import boxes as bx
 from jaxloss._api import (
   loss_function,
   reduce_loss,
 )
 from jaxloss.catalog import register
+from jaxloss.detection import boxes as bx
 from jaxloss.detection._common import (
   _BOX,
   _BOX_TASKS,
@@ -37,10 +37,7 @@ __all__ = ["alpha_iou_loss", "ciou_loss", "diou_loss", "eiou_loss", "giou_loss",
           peer="mmdet.models.losses.IoULoss (modes linear/log) with torchvision's eps placement",
           references=("Yu et al., UnitBox: An Advanced Object Detection Network, ACM MM 2016",
                       _SURVEY),
-          efficiency=("medium", "a dozen elementwise ops per box pair"),
-          complexity=("medium", "overlap geometry and degenerate-box conventions"),
-          stability=("low", "zero gradient without overlap; -log IoU unbounded"),
-          graded_by="survey", **_BOX)
+          **_BOX)
 @loss_function(static=("mode",), choices={"mode": ("linear", "log")}, ranges={"eps": "> 0"})
 def iou_loss(boxes1, boxes2, *, mode="linear", eps=1e-7, weights=None, where=None,
              reduction="mean"):
@@ -94,9 +91,6 @@ def iou_loss(boxes1, boxes2, *, mode="linear", eps=1e-7, weights=None, where=Non
 @register(tasks=_BOX_TASKS, peer="torchvision.ops.generalized_box_iou_loss",
           references=("Rezatofighi et al., Generalized Intersection over Union, CVPR 2019",
                       _SURVEY),
-          efficiency=("medium", "IoU plus the enclosing box"),
-          complexity=("medium", "overlap and enclosing-box geometry"),
-          stability=("medium", "gradient without overlap; slow when one box encloses the other"),
           **_BOX)
 @loss_function(ranges={"eps": ">= 0"})
 def giou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="mean"):
@@ -143,9 +137,6 @@ def giou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
 
 @register(tasks=_BOX_TASKS, peer="torchvision.ops.distance_box_iou_loss",
           references=(_DIOU_PAPER, _SURVEY),
-          efficiency=("medium", "IoU plus centre distance and enclosing diagonal"),
-          complexity=("medium", "overlap and enclosing-box geometry"),
-          stability=("medium", "bounded penalty, gradient without overlap"),
           **_BOX)
 @loss_function(ranges={"eps": ">= 0"})
 def diou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="mean"):
@@ -189,9 +180,6 @@ def diou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
 
 @register(tasks=_BOX_TASKS, peer="torchvision.ops.complete_box_iou_loss",
           references=(_DIOU_PAPER, _SURVEY),
-          efficiency=("medium", "DIoU plus two arctangents"),
-          complexity=("medium", "aspect term with a stop-gradient weight"),
-          stability=("medium", "atan(w/h) made safe at h = 0; alpha without gradient"),
           **_BOX)
 @loss_function(ranges={"eps": ">= 0"})
 def ciou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="mean"):
@@ -243,9 +231,6 @@ def ciou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
           peer="",
           references=("Zhang et al., Focal and Efficient IOU Loss for Accurate Bounding Box "
                       "Regression, Neurocomputing 2022",),
-          efficiency=("medium", "DIoU plus two squared size differences"),
-          complexity=("medium", "enclosing-box geometry"),
-          stability=("medium", "all penalties bounded, no arctangent"),
           **_BOX)
 @loss_function(ranges={"eps": ">= 0"})
 def eiou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="mean"):
@@ -298,9 +283,6 @@ def eiou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
           peer="mmyolo bbox_overlaps(iou_mode='siou') up to its O(eps) offsets",
           references=("Gevorgyan, SIoU Loss: More Powerful Learning for Bounding Box "
                       "Regression, arXiv:2205.12740, 2022",),
-          efficiency=("medium", "IoU plus angle, distance and shape costs (exp, sqrt)"),
-          complexity=("high", "three extra cost terms and a branch on the angle"),
-          stability=("medium", "angle cost in closed form, no arcsin at 1"),
           **_BOX)
 @loss_function(ranges={"theta": "> 0", "eps": ">= 0"})
 def siou_loss(boxes1, boxes2, *, theta=4.0, eps=1e-7, weights=None, where=None,
@@ -372,9 +354,6 @@ def siou_loss(boxes1, boxes2, *, theta=4.0, eps=1e-7, weights=None, where=None,
 @register(tasks=_BOX_TASKS, peer="",
           references=("He et al., Alpha-IoU: A Family of Power Intersection over Union Losses "
                       "for Bounding Box Regression, NeurIPS 2021",),
-          efficiency=("medium", "an IoU-family loss plus powers"),
-          complexity=("medium", "one power and a base-loss mode"),
-          stability=("medium", "powers made safe at 0; alpha > 1 sharpens gradients"),
           **_BOX)
 @loss_function(static=("mode",), choices={"mode": ("iou", "giou", "diou", "ciou")},
                ranges={"alpha": "> 0", "eps": ">= 0"})

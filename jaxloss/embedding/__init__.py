@@ -33,13 +33,64 @@ Conventions:
 * bfloat16/float16 inputs are computed in float32 and return float32.
 """
 
-from jaxloss.embedding import contrastive, heads, mined, pairs, ranking
-from jaxloss.embedding._common import pairwise_distances  # noqa: F401
-from jaxloss.embedding.contrastive import *  # noqa: F403
-from jaxloss.embedding.heads import *  # noqa: F403
-from jaxloss.embedding.mined import *  # noqa: F403
-from jaxloss.embedding.pairs import *  # noqa: F403
-from jaxloss.embedding.ranking import *  # noqa: F403
+from jaxloss.embedding._common import pairwise_distances
+from jaxloss.embedding.contrastive import (
+    clip_loss,
+    infonce_loss,
+    nt_xent_loss,
+    siglip_loss,
+    supcon_loss,
+)
+from jaxloss.embedding.heads import (
+    arcface_loss,
+    center_loss,
+    cosface_loss,
+    sphereface_loss,
+    update_centers,
+)
+from jaxloss.embedding.mined import (
+    circle_loss,
+    lifted_structure_loss,
+    multi_similarity_loss,
+    npair_loss,
+    proxy_anchor_loss,
+)
+from jaxloss.embedding.pairs import (
+    contrastive_loss,
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    reid_loss,
+    triplet_loss,
+    triplet_margin_loss,
+)
+from jaxloss.embedding.ranking import listmle_loss, listnet_loss, ranknet_loss
 
-__all__ = sorted(["pairwise_distances"] + contrastive.__all__ + heads.__all__ + mined.__all__
-                 + pairs.__all__ + ranking.__all__)
+__all__ = [
+    "arcface_loss",
+    "center_loss",
+    "circle_loss",
+    "clip_loss",
+    "contrastive_loss",
+    "cosface_loss",
+    "cosine_embedding_loss",
+    "hinge_embedding_loss",
+    "infonce_loss",
+    "lifted_structure_loss",
+    "listmle_loss",
+    "listnet_loss",
+    "margin_ranking_loss",
+    "multi_similarity_loss",
+    "npair_loss",
+    "nt_xent_loss",
+    "pairwise_distances",
+    "proxy_anchor_loss",
+    "ranknet_loss",
+    "reid_loss",
+    "siglip_loss",
+    "sphereface_loss",
+    "supcon_loss",
+    "triplet_loss",
+    "triplet_margin_loss",
+    "update_centers",
+]

@@ -153,7 +153,7 @@ def _pair_edges(key):
   return [((a, a, y), {}), ((a * 1e3, b, y), {}), ((a, a + 1e-7, y), {})]
 
 
-_BATCH = dict(family="embedding", input_kind="embeddings", example=_batch_example,
+_BATCH = dict(input_kind="embeddings", example=_batch_example,
               edge_cases=_batch_edges, grad_argnums=(0,), per_example=False,
               where_trailing=1)
 

@@ -73,7 +73,7 @@ def _views_edges(key):
           ((a[:1], b[:1]), {})]
 
 
-_VIEWS = dict(family="embedding", input_kind="embeddings", example=_views_example,
+_VIEWS = dict(input_kind="embeddings", example=_views_example,
               edge_cases=_views_edges, grad_argnums=(0, 1), per_example=False,
               where_trailing=1)
 
@@ -99,9 +99,6 @@ def _cross_entropy_rows(logits, keep, target_logit, axis=-1):
                       "Predictive Coding, arXiv:1807.03748, 2018",
                       "He et al., Momentum Contrast for Unsupervised Visual Representation "
                       "Learning, CVPR 2020"),
-          efficiency=("medium", "one N x (N + M) similarity matrix"),
-          complexity=("medium", "temperature; negatives from the batch or a queue"),
-          stability=("high", "masked log-sum-exp on bounded (normalised) logits"),
           **_VIEWS)
 @loss_function(static=("normalize",), ranges={"temperature": "> 0"})
 def infonce_loss(queries, keys, *, temperature=0.07, negatives=None, normalize=True,
@@ -169,9 +166,6 @@ def infonce_loss(queries, keys, *, temperature=0.07, negatives=None, normalize=T
                "pytorch_metric_learning.losses.NTXentLoss",
           references=("Chen et al., A Simple Framework for Contrastive Learning of Visual "
                       "Representations (SimCLR), ICML 2020", _SURVEY),
-          efficiency=("medium", "one 2N x 2N cosine matrix"),
-          complexity=("medium", "temperature; two augmented views"),
-          stability=("high", "masked log-sum-exp on bounded logits"),
           **_VIEWS)
 @loss_function(static=("normalize",), ranges={"temperature": "> 0"})
 def nt_xent_loss(z1, z2, *, temperature=0.07, normalize=True, weights=None, where=None,
@@ -230,9 +224,6 @@ def nt_xent_loss(z1, z2, *, temperature=0.07, normalize=True, weights=None, wher
                  "metric learning"),
           peer="pytorch_metric_learning.losses.SupConLoss",
           references=("Khosla et al., Supervised Contrastive Learning, NeurIPS 2020", _PML),
-          efficiency=("medium", "one N x N cosine matrix"),
-          complexity=("medium", "temperature; label masks"),
-          stability=("high", "masked log-sum-exp; anchors without positives excluded"),
           **_BATCH)
 @loss_function(static=("normalize",), ranges={"temperature": "> 0"})
 def supcon_loss(embeddings, labels, *, temperature=0.1, normalize=True, weights=None,
@@ -300,7 +291,7 @@ def _clip_edges(key):
           ((a, b), {"temperature": jnp.float32(0.05)})]
 
 
-_PAIRS = dict(family="embedding", input_kind="embeddings", example=_pairs_example,
+_PAIRS = dict(input_kind="embeddings", example=_pairs_example,
               edge_cases=_clip_edges, grad_argnums=(0, 1), per_example=False,
               where_trailing=1)
 
@@ -309,9 +300,6 @@ _PAIRS = dict(family="embedding", input_kind="embeddings", example=_pairs_exampl
                  "action recognition", "zero-shot classification"),
           peer="open_clip.ClipLoss (local_loss=False, world_size=1)",
           references=(_CLIP, _SURVEY),
-          efficiency=("medium", "one N x N logit matrix"),
-          complexity=("medium", "learnable temperature"),
-          stability=("high", "log-softmax over bounded logits"),
           **_PAIRS)
 @loss_function(static=("normalize",), ranges={"temperature": "> 0"})
 def clip_loss(image_embeddings, text_embeddings, *, temperature=0.07, normalize=True,
@@ -373,9 +361,6 @@ def clip_loss(image_embeddings, text_embeddings, *, temperature=0.07, normalize=
           peer="big_vision SigLIP trainer (sigmoid loss); kornia Siglip2 forward",
           references=("Zhai, Mustafa, Kolesnikov, Beyer, Sigmoid Loss for Language Image "
                       "Pre-Training, ICCV 2023", _SURVEY),
-          efficiency=("medium", "one N x N logit matrix, no softmax normalisation"),
-          complexity=("medium", "learnable scale and bias"),
-          stability=("high", "log-sigmoid of logits (no log of probabilities)"),
           **_PAIRS)
 @loss_function(static=("normalize",))
 def siglip_loss(image_embeddings, text_embeddings, *, temperature=10.0, bias=-10.0,

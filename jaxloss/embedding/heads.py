@@ -96,7 +96,7 @@ def _head_bad(key):
   return (x, y, w[:, :-1]), {}
 
 
-_HEAD = dict(family="embedding", input_kind="embeddings", example=_head_example,
+_HEAD = dict(input_kind="embeddings", example=_head_example,
              edge_cases=_head_edges, grad_argnums=(0, 2), per_example=False,
              where_trailing=1, bad_input=_head_bad)
 _TASKS = ("face recognition", "re-identification", "metric learning", "image retrieval")
@@ -106,9 +106,6 @@ _TASKS = ("face recognition", "re-identification", "metric learning", "image ret
                              "insightface ArcFace (radians)",
           references=("Deng et al., ArcFace: Additive Angular Margin Loss for Deep Face "
                       "Recognition, CVPR 2019", _PML),
-          efficiency=("high", "one N x C cosine matrix"),
-          complexity=("medium", "class-weight matrix passed in"),
-          stability=("medium", "arccos clamped at +-(1 - 1e-7); scale 64 logits"),
           **_HEAD)
 @loss_function(ranges={"scale": "> 0"})
 def arcface_loss(embeddings, labels, class_weights, *, margin=0.5, scale=64.0, weights=None,
@@ -160,9 +157,6 @@ def arcface_loss(embeddings, labels, class_weights, *, margin=0.5, scale=64.0, w
 @register(tasks=_TASKS, peer="pytorch_metric_learning.losses.CosFaceLoss",
           references=("Wang et al., CosFace: Large Margin Cosine Loss for Deep Face "
                       "Recognition, CVPR 2018", _PML),
-          efficiency=("high", "one N x C cosine matrix"),
-          complexity=("low", "class-weight matrix passed in"),
-          stability=("high", "no arccos; log-sum-exp"),
           **_HEAD)
 @loss_function(ranges={"scale": "> 0"})
 def cosface_loss(embeddings, labels, class_weights, *, margin=0.35, scale=64.0, weights=None,
@@ -206,10 +200,6 @@ def cosface_loss(embeddings, labels, class_weights, *, margin=0.35, scale=64.0, 
 @register(tasks=_TASKS, peer="pytorch_metric_learning.losses.SphereFaceLoss",
           references=("Liu et al., SphereFace: Deep Hypersphere Embedding for Face "
                       "Recognition, CVPR 2017", _PML),
-          efficiency=("high", "one N x C cosine matrix"),
-          complexity=("medium", "integer angular margin, piecewise psi"),
-          stability=("low", "multiplicative angle; logits scale with ||x||; often needs "
-                     "annealing with softmax"),
           **_HEAD)
 @loss_function(static=("margin",), ranges={"margin": ">= 1", "scale": "> 0"})
 def sphereface_loss(embeddings, labels, class_weights, *, margin=4, scale=1.0, weights=None,
@@ -274,15 +264,12 @@ def _center_edges(key):
   return [((c[y], y, c), {}), ((x * 1e3, y, c), {})]
 
 
-@register(family="embedding", tasks=("face recognition", "re-identification",
+@register(tasks=("face recognition", "re-identification",
                                      "metric learning"),
           input_kind="embeddings", peer="pytorch_metric_learning CenterLoss-style regularizer "
                                         "(Wen et al. reference code: 1/2 ||x - c_y||^2)",
           references=("Wen et al., A Discriminative Feature Learning Approach for Deep Face "
                       "Recognition, ECCV 2016",),
-          efficiency=("high", "one gather and a squared norm per example"),
-          complexity=("medium", "centres are state updated outside the gradient"),
-          stability=("high", "smooth quadratic"),
           example=_center_example, edge_cases=_center_edges, grad_argnums=(0, 2),
           per_example=False, where_trailing=1,
           bad_input=lambda k: ((lambda a: ((a[0][0], a[0][1], a[0][2][:, :-1]), {}))(

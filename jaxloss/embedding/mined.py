@@ -35,9 +35,6 @@ __all__ = ["circle_loss", "lifted_structure_loss", "multi_similarity_loss", "npa
           peer="pytorch_metric_learning.losses.LiftedStructureLoss",
           references=("Oh Song, Xiang, Jegelka, Savarese, Deep Metric Learning via Lifted "
                       "Structured Feature Embedding, CVPR 2016", _PML),
-          efficiency=("medium", "N x N distances plus an [N, N, N] masked log-sum-exp"),
-          complexity=("medium", "per positive pair, negatives of both ends"),
-          stability=("medium", "masked log-sum-exp; squared hinge"),
           **{**_BATCH, "where_trailing": None})
 @loss_function(static=("normalize",))
 def lifted_structure_loss(embeddings, labels, *, neg_margin=1.0, pos_margin=0.0,
@@ -100,9 +97,6 @@ def lifted_structure_loss(embeddings, labels, *, neg_margin=1.0, pos_margin=0.0,
           peer="pytorch_metric_learning.losses.MultiSimilarityLoss",
           references=("Wang et al., Multi-Similarity Loss with General Pair Weighting for "
                       "Deep Metric Learning, CVPR 2019", _PML),
-          efficiency=("medium", "one N x N cosine matrix"),
-          complexity=("medium", "three hyperparameters"),
-          stability=("medium", "soft weighting via masked log-sum-exp; beta = 50 is steep"),
           **_BATCH)
 @loss_function(ranges={"alpha": "> 0", "beta": "> 0"})
 def multi_similarity_loss(embeddings, labels, *, alpha=2.0, beta=50.0, base=0.5,
@@ -161,9 +155,6 @@ def multi_similarity_loss(embeddings, labels, *, alpha=2.0, beta=50.0, base=0.5,
           peer="pytorch_metric_learning.losses.CircleLoss",
           references=("Sun et al., Circle Loss: A Unified Perspective of Pair Similarity "
                       "Optimization, CVPR 2020", _PML),
-          efficiency=("medium", "one N x N cosine matrix"),
-          complexity=("medium", "self-paced weights, two hyperparameters"),
-          stability=("medium", "gamma = 80 is steep; stable via log-sum-exp/softplus"),
           **_BATCH)
 @loss_function(ranges={"gamma": "> 0"})
 def circle_loss(embeddings, labels, *, m=0.4, gamma=80.0, weights=None, where=None,
@@ -227,13 +218,10 @@ def _npair_edges(key):
           ((a * 1e3, p), {"normalize": False})]
 
 
-@register(family="embedding", tasks=("metric learning", "image retrieval"),
+@register(tasks=("metric learning", "image retrieval"),
           input_kind="embeddings", peer="pytorch_metric_learning.losses.NPairsLoss",
           references=("Sohn, Improved Deep Metric Learning with Multi-class N-pair Loss "
                       "Objective, NeurIPS 2016", _PML),
-          efficiency=("medium", "one N x N similarity matrix"),
-          complexity=("low", "softmax cross-entropy over pairs"),
-          stability=("high", "log-softmax"),
           example=_npair_example, edge_cases=_npair_edges, grad_argnums=(0, 1),
           per_example=False, where_trailing=1)
 @loss_function(static=("normalize",))
@@ -311,13 +299,10 @@ def _proxy_bad(key):
   return (x, y, p[:, :-1]), {}
 
 
-@register(family="embedding", tasks=("metric learning", "image retrieval"),
+@register(tasks=("metric learning", "image retrieval"),
           input_kind="embeddings", peer="pytorch_metric_learning.losses.ProxyAnchorLoss",
           references=("Kim, Kim, Cho, Kwak, Proxy Anchor Loss for Deep Metric Learning, "
                       "CVPR 2020", _PML),
-          efficiency=("high", "one N x C cosine matrix"),
-          complexity=("medium", "learnable proxies passed in"),
-          stability=("medium", "alpha = 32 scale; masked log-sum-exp"),
           example=_proxy_example, edge_cases=_proxy_edges, grad_argnums=(0, 2),
           per_example=False, where_trailing=None, bad_input=_proxy_bad)
 @loss_function

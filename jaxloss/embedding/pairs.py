@@ -30,7 +30,7 @@ from jaxloss.embedding._common import (
   _reduce_anchors,
 )
 
-__all__ = ["contrastive_loss", "hinge_embedding_loss", "margin_ranking_loss", "reid_loss",
+__all__ = ["contrastive_loss", "cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss", "reid_loss",
            "triplet_loss", "triplet_margin_loss"]
 
 
@@ -39,16 +39,12 @@ __all__ = ["contrastive_loss", "hinge_embedding_loss", "margin_ranking_loss", "r
 # --------------------------------------------------------------------------
 
 
-@register(family="embedding",
-          tasks=("metric learning", "action recognition", "face verification",
+@register(tasks=("metric learning", "action recognition", "face verification",
                  "object tracking", "re-identification"),
           input_kind="embeddings", peer="tfa.losses.contrastive_loss (y d^2 + (1-y) [m-d]_+^2)",
           references=("Hadsell, Chopra, LeCun, Dimensionality Reduction by Learning an "
                       "Invariant Mapping, CVPR 2006", _SURVEY),
-          efficiency=("low", "survey: pairwise comparisons scale quadratically with the data"),
-          complexity=("high", "survey: needs pair construction / similarity design"),
-          stability=("low", "survey: imbalanced pairs; hinge kink at d = margin"),
-          graded_by="survey", example=_pair_example, edge_cases=_pair_edges,
+          example=_pair_example, edge_cases=_pair_edges,
           grad_argnums=(0, 1), where_trailing=1)
 @loss_function(ranges={"margin": ">= 0"})
 def contrastive_loss(x1, x2, labels, *, margin=1.0, weights=None, where=None,
@@ -116,14 +112,11 @@ def _ranking_bad(key):
   return (a, b[:-1], y), kw
 
 
-@register(family="embedding", tasks=("learning to rank", "image classification",
+@register(tasks=("learning to rank", "image classification",
                                      "metric learning"),
           input_kind="values", peer="torch.nn.functional.margin_ranking_loss",
           references=("torch.nn.MarginRankingLoss", _SURVEY),
-          efficiency=("low", "survey: needs pairwise ranking (quadratic in the items)"),
-          complexity=("high", "survey: pair construction"),
-          stability=("low", "survey: hinge with complex gradient behaviour"),
-          graded_by="survey", example=_ranking_example,
+          example=_ranking_example,
           edge_cases=lambda k: [((jnp.zeros(8), jnp.zeros(8), jnp.ones(8)), {})],
           grad_argnums=(0, 1), bad_input=_ranking_bad)
 @loss_function
@@ -176,12 +169,9 @@ def _hinge_emb_example(key):
   return (jnp.abs(ex.normal(k1, (8, 3))), ex.signs(k2, (8, 3))), {}
 
 
-@register(family="embedding", tasks=("metric learning", "semi-supervised learning"),
+@register(tasks=("metric learning", "semi-supervised learning"),
           input_kind="values", peer="torch.nn.functional.hinge_embedding_loss",
           references=("torch.nn.HingeEmbeddingLoss",),
-          efficiency=("high", "elementwise"),
-          complexity=("low", "one margin"),
-          stability=("medium", "hinge kink at x = margin"),
           example=_hinge_emb_example,
           edge_cases=lambda k: [((jnp.zeros((8, 3)), jnp.ones((8, 3))), {})])
 @loss_function
@@ -250,17 +240,13 @@ def _triplet_edges(key):
           ((a, a, n), {"swap": True}), ((a * 1e3, p, n), {})]
 
 
-@register(family="embedding",
-          tasks=("metric learning", "object tracking", "re-identification",
+@register(tasks=("metric learning", "object tracking", "re-identification",
                  "face recognition"),
           input_kind="embeddings",
           peer="torch.nn.functional.triplet_margin_loss; optax.losses.triplet_margin_loss",
           references=("Schroff, Kalenichenko, Philbin, FaceNet, CVPR 2015",
                       "Balntas et al., Learning local feature descriptors with triplets "
                       "and shallow CNNs, BMVC 2016 (swap)"),
-          efficiency=("high", "three vector norms per triplet"),
-          complexity=("low", "triplets given explicitly"),
-          stability=("medium", "hinge; finite gradient at identical embeddings"),
           example=_triplet_example, edge_cases=_triplet_edges, grad_argnums=(0, 1, 2),
           where_trailing=1)
 @loss_function(static=("p", "swap"), ranges={"margin": ">= 0", "p": "> 0", "eps": ">= 0"})
@@ -366,10 +352,6 @@ def _triplet_per_anchor(d, pos, neg, margin, mining, soft_margin):
           references=("Hermans, Beyer, Leibe, In Defense of the Triplet Loss for Person "
                       "Re-Identification, arXiv:1703.07737, 2017",
                       "Schroff, Kalenichenko, Philbin, FaceNet, CVPR 2015", _PML),
-          efficiency=("medium", "one N x N distance matrix; 'all'/'semi-hard' build an "
-                      "N^3 boolean/float tensor"),
-          complexity=("medium", "masks for positives/negatives and mining"),
-          stability=("medium", "hinge; safe sqrt at zero distance; empty batches give 0"),
           **_BATCH)
 @loss_function(static=("mining", "normalize", "squared", "soft_margin"),
                choices={"mining": ("all", "hard", "semi-hard")},
@@ -461,14 +443,11 @@ def _reid_bad(key):
   return (x, lg, y[:-1]), {}
 
 
-@register(family="embedding", tasks=("re-identification", "object tracking"),
+@register(tasks=("re-identification", "object tracking"),
           input_kind="embeddings",
           peer="fast-reid / BoT baseline (CrossEntropyLabelSmooth + TripletLoss(hard))",
           references=("Luo et al., Bag of Tricks and A Strong Baseline for Deep Person "
                       "Re-identification, CVPRW 2019", "Hermans et al. 2017", _SURVEY),
-          efficiency=("medium", "N x C logits plus an N x N distance matrix"),
-          complexity=("medium", "two terms, three hyperparameters"),
-          stability=("high", "log-softmax CE; safe-sqrt distances"),
           example=_reid_example, edge_cases=_reid_edges, grad_argnums=(0, 1),
           per_example=False, where_trailing=1, bad_input=_reid_bad)
 @loss_function(static=("return_components", "normalize"),
@@ -544,4 +523,75 @@ def reid_loss(embeddings, logits, labels, *, label_smoothing=0.1, margin=0.3,
     return total, {"cross_entropy": ce_r, "triplet": trip_r}
   return total
 
+
+def _cos_emb_example(key):
+  k1, k2, k3 = jax.random.split(key, 3)
+  return (ex.normal(k1, (8, 6)), ex.normal(k2, (8, 6)), ex.signs(k3, (8,))), {}
+
+
+def _cos_emb_edges(key):
+  (a, b, y), _ = _cos_emb_example(key)
+  return [((a, a, y), {}), ((jnp.zeros_like(a), b, y), {}), ((a * 1e4, b, y), {"margin": 0.5})]
+
+
+@register(tasks=("metric learning", "similarity learning"),
+          input_kind="embeddings", peer="torch.nn.functional.cosine_embedding_loss",
+          references=("torch.nn.CosineEmbeddingLoss",),
+          example=_cos_emb_example, edge_cases=_cos_emb_edges, grad_argnums=(0, 1),
+          where_trailing=1)
+@loss_function(ranges={"margin": "[-1, 1]"})
+def cosine_embedding_loss(x1, x2, targets, *, margin=0.0, weights=None,
+                          where=None, reduction="mean"):
+  r"""Cosine embedding loss for similar (+1) and dissimilar (-1) pairs.
+
+  .. math::
+    \ell_i = \begin{cases} 1 - \cos(x_{1,i}, x_{2,i}) & y_i = 1 \\
+             \max(0, \cos(x_{1,i}, x_{2,i}) - m) & y_i = -1 \end{cases},\quad
+    \cos = \frac{x_1\cdot x_2}{\sqrt{(\|x_1\|^2 + 10^{-12})(\|x_2\|^2 + 10^{-12})}}
+
+  Matches torch's definition exactly, including its ``1e-12`` added to each
+  squared norm. Targets other than +-1 contribute 0 (as in torch); under
+  ``chex.chexify`` they raise.
+
+  Args:
+    x1: floating ``[..., D]``.
+    x2: floating ``[..., D]``, same shape.
+    targets: ``[...]`` of +1 / -1.
+    margin: in [-1, 1] (default 0.0); may be traced.
+    weights: optional per-pair weights, broadcastable to ``[...]``.
+    where: optional boolean mask over pairs, broadcastable to ``[...]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``targets.shape`` for "none".
+
+  Raises:
+    LossInputError: shape mismatch; concrete ``margin`` outside [-1, 1].
+
+  References:
+    Matches ``torch.nn.functional.cosine_embedding_loss``.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> a = jnp.array([[1., 0.], [1., 0.]]); b = jnp.array([[1., 1.], [1., 1.]])
+    >>> print(jaxloss.cosine_embedding_loss(a, b, jnp.array([1., -1.]), reduction="none"))
+    [0.29289323 0.70710677]
+  """
+  check_floating("x1", x1)
+  check_same_shape("x1", x1, "x2", x2)
+  if tuple(jnp.shape(targets)) != x1.shape[:-1]:
+    raise LossInputError(
+        f"targets has shape {jnp.shape(targets)}; expected {x1.shape[:-1]} "
+        f"(x1 has shape {x1.shape})")
+  debug_check_in_set("targets", targets, (-1, 1))
+  dtype = nx.compute_dtype(x1, x2)
+  a = nx.mask_fill(x1.astype(dtype), where, trailing=1)
+  b = nx.mask_fill(jnp.asarray(x2).astype(dtype), where, trailing=1)
+  y = jnp.asarray(targets)
+  prod = jnp.sum(a * b, axis=-1)
+  den = jnp.sqrt((jnp.sum(a * a, -1) + 1e-12) * (jnp.sum(b * b, -1) + 1e-12))
+  cos = prod / den
+  values = jnp.where(y == 1, 1.0 - cos, 0.0)
+  values = values + jnp.where(y == -1, jnp.maximum(cos - margin, 0.0), 0.0)
+  return reduce_loss(values, reduction, where=where, weights=weights)
 

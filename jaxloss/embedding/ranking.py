@@ -58,16 +58,13 @@ def _rank_edges(key):
           ((s, y), {"where": jnp.zeros(s.shape, bool)})]
 
 
-_RANK = dict(family="embedding", input_kind="logits", example=_rank_example,
+_RANK = dict(input_kind="logits", example=_rank_example,
              edge_cases=_rank_edges, grad_argnums=(0,), where_trailing=None)
 
 
 @register(tasks=_TASKS, peer="tfr.keras.losses.PairwiseLogisticLoss (RankNet)",
           references=("Burges et al., Learning to Rank using Gradient Descent, ICML 2005",
                       _SURVEY),
-          efficiency=("medium", "L x L pairs per list"),
-          complexity=("low", "pairwise logistic"),
-          stability=("high", "softplus of score differences"),
           **_RANK)
 @loss_function
 def ranknet_loss(scores, labels, *, sigma=1.0, weights=None, where=None, reduction="mean"):
@@ -114,9 +111,6 @@ def ranknet_loss(scores, labels, *, sigma=1.0, weights=None, where=None, reducti
 @register(tasks=_TASKS, peer="optax.losses.ranking_softmax_loss (label_distribution=None)",
           references=("Cao et al., Learning to Rank: From Pairwise Approach to Listwise "
                       "Approach (ListNet), ICML 2007",),
-          efficiency=("high", "one softmax per list"),
-          complexity=("low", "cross-entropy between two distributions"),
-          stability=("high", "log-softmax"),
           **_RANK)
 @loss_function(static=("label_distribution",),
                choices={"label_distribution": ("softmax", "sum", None)})
@@ -171,9 +165,6 @@ def listnet_loss(scores, labels, *, label_distribution="softmax", weights=None, 
 @register(tasks=_TASKS, peer="allRank ListMLE; tfr.keras.losses.ListMLELoss",
           references=("Xia et al., Listwise Approach to Learning to Rank: Theory and "
                       "Algorithm (ListMLE), ICML 2008",),
-          efficiency=("medium", "a sort and an L x L masked log-sum-exp per list"),
-          complexity=("medium", "Plackett-Luce likelihood of the label order"),
-          stability=("high", "masked log-sum-exp"),
           **_RANK)
 @loss_function
 def listmle_loss(scores, labels, *, weights=None, where=None, reduction="mean"):

@@ -14,14 +14,61 @@ Sub-modules (each re-exported here and at ``jaxloss.<name>``):
   loader for torchvision-layout weights (imported on demand; needs Flax).
 """
 
-from jaxloss.generative import diffusion as _diffusion
-from jaxloss.generative import features as _features
-from jaxloss.generative import gan as _gan
-from jaxloss.generative import vae as _vae
-from jaxloss.generative.diffusion import *  # noqa: F403
-from jaxloss.generative.features import *  # noqa: F403
-from jaxloss.generative.gan import *  # noqa: F403
-from jaxloss.generative.vae import *  # noqa: F403
+from jaxloss.generative.diffusion import (
+    NoiseSchedule,
+    convert_prediction,
+    cosine_schedule,
+    diffusion_loss,
+    linear_schedule,
+    loss_per_timestep,
+    q_sample,
+    sigmoid_schedule,
+    snr,
+)
+from jaxloss.generative.features import (
+    contextual_loss,
+    cycle_consistency_loss,
+    gram_matrix,
+    perceptual_loss,
+    reconstruction_loss,
+    style_loss,
+    text_image_matching_loss,
+)
+from jaxloss.generative.gan import (
+    GAN_KINDS,
+    feature_matching_loss,
+    gan_discriminator_loss,
+    gan_generator_loss,
+    gradient_penalty,
+    r1_penalty,
+    r2_penalty,
+)
+from jaxloss.generative.vae import gaussian_kl, vae_loss
 
-__all__ = sorted(list(_gan.__all__) + list(_vae.__all__) + list(_diffusion.__all__)
-                 + list(_features.__all__))
+__all__ = [
+    "contextual_loss",
+    "convert_prediction",
+    "cosine_schedule",
+    "cycle_consistency_loss",
+    "diffusion_loss",
+    "feature_matching_loss",
+    "gan_discriminator_loss",
+    "gan_generator_loss",
+    "GAN_KINDS",
+    "gaussian_kl",
+    "gradient_penalty",
+    "gram_matrix",
+    "linear_schedule",
+    "loss_per_timestep",
+    "NoiseSchedule",
+    "perceptual_loss",
+    "q_sample",
+    "r1_penalty",
+    "r2_penalty",
+    "reconstruction_loss",
+    "sigmoid_schedule",
+    "snr",
+    "style_loss",
+    "text_image_matching_loss",
+    "vae_loss",
+]

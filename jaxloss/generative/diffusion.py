@@ -309,16 +309,13 @@ _diffusion_jit = loss_function(
     ranges={"snr_gamma": "> 0"})
 
 
-@register(family="generative", tasks=("diffusion models", "text-to-image generation",
+@register(tasks=("diffusion models", "text-to-image generation",
                                       "image-to-image translation", "image inpainting"),
           input_kind="model output (epsilon, x0 or v) or model function",
           peer="diffusers train_text_to_image.py: F.mse_loss(model_pred, target) with "
                "compute_snr min-SNR weights",
           references=(_DDPM, _IDDPM, _VPRED, _MINSNR, cm.SURVEY),
-          efficiency=("low", "one denoiser pass per step; many steps to converge"),
-          complexity=("high", "schedules, parametrisations and weightings must agree"),
-          stability=("medium", "plain MSE; min-SNR weighting balances timesteps"),
-          graded_by="survey", example=_diff_example, edge_cases=_diff_edges, per_example=False)
+          example=_diff_example, edge_cases=_diff_edges, per_example=False)
 def diffusion_loss(model_fn_or_prediction, x0, noise, timesteps, *, alphas_cumprod,
                    prediction_type="epsilon", weighting=None, snr_gamma=5.0, params=None,
                    condition=None, weights=None, where=None, reduction="mean"):

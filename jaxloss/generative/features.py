@@ -68,17 +68,14 @@ def _image_edges(key):
   return [((t, t), {}), ((jnp.zeros_like(p), jnp.zeros_like(t)), {}), ((p * 1e3, t), {})]
 
 
-_PIXEL = dict(family="generative", input_kind="images", example=_image_example,
+_PIXEL = dict(input_kind="images", example=_image_example,
               edge_cases=_image_edges, grad_argnums=(0, 1))
 
 
 @register(tasks=("image-to-image translation", "unpaired image translation"),
           peer="CycleGAN criterionCycle = torch.nn.L1Loss() on (F(G(x)), x)",
           references=(_CYCLEGAN, cm.SURVEY),
-          efficiency=("low", "needs both generators' forward passes (the loss itself is L1)"),
-          complexity=("high", "two generators and two discriminators in the full model"),
-          stability=("medium", "bounded L1 gradient; the adversarial game dominates"),
-          graded_by="survey", **_PIXEL)
+          **_PIXEL)
 @loss_function(static=("distance",), choices={"distance": ("l1", "l2")})
 def cycle_consistency_loss(reconstructed, inputs, *, distance="l1", weights=None, where=None,
                            reduction="mean"):
@@ -123,9 +120,6 @@ def cycle_consistency_loss(reconstructed, inputs, *, distance="l1", weights=None
                  "image reconstruction"),
           peer="torch.nn.functional.l1_loss / mse_loss / binary_cross_entropy_with_logits",
           references=(cm.SURVEY,),
-          efficiency=("high", "one elementwise pass"),
-          complexity=("low", "a pixel-wise distance"),
-          stability=("high", "L1/L2 smooth or bounded; Bernoulli from logits"),
           **_PIXEL)
 @loss_function(static=("kind",), choices={"kind": ("l1", "l2", "bernoulli")})
 def reconstruction_loss(predictions, targets, *, kind="l1", weights=None, where=None,
@@ -205,7 +199,7 @@ def _weighted_sum(terms, lw):
   return total
 
 
-_FEATURE = dict(family="generative", input_kind="images (or features)", per_example=False,
+_FEATURE = dict(input_kind="images (or features)", per_example=False,
                 example=_image_example, edge_cases=_image_edges, grad_argnums=(0, 1))
 
 
@@ -214,10 +208,7 @@ _FEATURE = dict(family="generative", input_kind="images (or features)", per_exam
           peer="Johnson et al. feature reconstruction loss (mean squared feature error "
                "per layer); pix2pixHD VGGLoss with distance='l1'",
           references=(_JOHNSON, cm.SURVEY),
-          efficiency=("medium", "a forward pass of the feature network on both images"),
-          complexity=("high", "needs a (pretrained) feature extractor"),
-          stability=("medium", "as smooth as the feature network"),
-          graded_by="survey", **_FEATURE)
+          **_FEATURE)
 @loss_function(static=("feature_fn", "distance"), choices={"distance": ("l2", "l1")})
 def perceptual_loss(predictions, targets, *, feature_fn=None, params=None, layer_weights=None,
                     distance="l2", weights=None, where=None, reduction="mean"):
@@ -271,9 +262,6 @@ def perceptual_loss(predictions, targets, *, feature_fn=None, params=None, layer
           peer="Johnson et al. style reconstruction loss (squared Frobenius norm of Gram "
                "differences, Gram / (C H W))",
           references=(_GATYS, _JOHNSON, cm.SURVEY),
-          efficiency=("medium", "feature pass plus a C x C Gram matrix per layer"),
-          complexity=("high", "needs a feature extractor and per-layer weights"),
-          stability=("medium", "quartic in the features; scale the weight per layer"),
           **_FEATURE)
 @loss_function(static=("feature_fn",))
 def style_loss(predictions, targets, *, feature_fn=None, params=None, layer_weights=None,
@@ -353,9 +341,6 @@ def _small_edges(key):
           peer="S-aiueo32/contextual_loss contextual_loss(x, y, band_width=0.5, "
                "loss_type='cosine')",
           references=(_MECHREZ, cm.SURVEY),
-          efficiency=("low", "pairwise N x M feature similarities per example"),
-          complexity=("high", "feature extractor, centring, relative distances"),
-          stability=("medium", "computed in log space; min/max select one pair each"),
           **{**_FEATURE, "example": _small_example, "edge_cases": _small_edges})
 @loss_function(static=("feature_fn",), ranges={"band_width": "> 0"})
 def contextual_loss(predictions, targets, *, feature_fn=None, params=None, layer_weights=None,
@@ -424,15 +409,12 @@ def _tim_edges(key):
   return [((a, a), {}), ((a * 1e3, b), {"temperature": 0.01}), ((jnp.zeros_like(a), b), {})]
 
 
-@register(family="generative", tasks=("text-to-image generation", "image-text retrieval"),
+@register(tasks=("text-to-image generation", "image-text retrieval"),
           input_kind="embeddings",
           peer="jaxloss.clip_loss (OpenCLIP ClipLoss on one device)",
           references=("Radford et al., Learning Transferable Visual Models From Natural Language "
                       "Supervision (CLIP), ICML 2021",
                       "Xu et al., AttnGAN (DAMSM text-image matching loss), CVPR 2018"),
-          efficiency=("medium", "an N x N similarity matrix"),
-          complexity=("medium", "needs paired image and text encoders"),
-          stability=("medium", "log-softmax over the batch; temperature-sensitive"),
           example=_tim_example, edge_cases=_tim_edges, per_example=False, where_trailing=1)
 @loss_function(static=("normalize",), ranges={"temperature": "> 0"})
 def text_image_matching_loss(image_embeddings, text_embeddings, *, temperature=0.07,

@@ -92,15 +92,11 @@ _GAN_PEERS = ("torchgan.losses (MinimaxDiscriminatorLoss, LeastSquaresDiscrimina
               "in Jolicoeur-Martineau's reference code")
 
 
-@register(family="generative",
-          tasks=("image generation", "image-to-image translation", "text-to-image generation",
+@register(tasks=("image generation", "image-to-image translation", "text-to-image generation",
                  "image inpainting"),
           input_kind="logits", peer=_GAN_PEERS,
           references=(_GOODFELLOW, _LSGAN, _HINGE, _WGAN, _RAGAN, cm.SURVEY),
-          efficiency=("low", "needs a discriminator forward pass on real and fake data"),
-          complexity=("high", "two networks trained against each other"),
-          stability=("medium", "adversarial dynamics; softplus keeps each step finite"),
-          graded_by="survey", example=_gan_example, edge_cases=_gan_edges,
+          example=_gan_example, edge_cases=_gan_edges,
           grad_argnums=(0, 1))
 @loss_function(static=("kind",), choices={"kind": GAN_KINDS})
 def gan_discriminator_loss(real_logits, fake_logits, *, kind="non_saturating", weights=None,
@@ -187,15 +183,11 @@ def _gen_bad(key):
   return (f,), {"real_logits": kw["real_logits"][:-1], "kind": "relativistic_average"}
 
 
-@register(family="generative",
-          tasks=("image generation", "image-to-image translation", "text-to-image generation",
+@register(tasks=("image generation", "image-to-image translation", "text-to-image generation",
                  "image inpainting"),
           input_kind="logits", peer=_GAN_PEERS.replace("Discriminator", "Generator"),
           references=(_GOODFELLOW, _LSGAN, _HINGE, _WGAN, _RAGAN, cm.SURVEY),
-          efficiency=("low", "needs a discriminator forward pass on generated data"),
-          complexity=("high", "two networks trained against each other"),
-          stability=("medium", "minimax saturates early; non-saturating is the default"),
-          graded_by="survey", example=_gen_example, edge_cases=_gen_edges,
+          example=_gen_example, edge_cases=_gen_edges,
           bad_input=_gen_bad)
 @loss_function(static=("kind",), choices={"kind": GAN_KINDS})
 def gan_generator_loss(fake_logits, *, real_logits=None, kind="non_saturating", weights=None,
@@ -314,13 +306,10 @@ def _gp_edges(key):
           ((args[0], args[0]), kw)]                            # identical real and fake
 
 
-@register(family="generative", tasks=("image generation", "WGAN-GP critic regularisation"),
+@register(tasks=("image generation", "WGAN-GP critic regularisation"),
           input_kind="discriminator and samples",
           peer="WGAN-GP reference code (Gulrajani et al.); torchgan WassersteinGradientPenalty",
           references=(_WGANGP,),
-          efficiency=("low", "one extra backward pass and double backprop"),
-          complexity=("medium", "interpolates, input gradients, per-example norms"),
-          stability=("high", "safe norm: finite value and gradient at a zero input-gradient"),
           example=_gp_example, edge_cases=_gp_edges, grad_argnums=(0, 1), per_example=False)
 @loss_function(static=("discriminator_fn",))
 def gradient_penalty(real, fake, *, discriminator_fn, key=None, alpha=None, params=None,
@@ -420,11 +409,8 @@ def _r_penalty(discriminator_fn, x, params, condition, weights, where, reduction
 
 
 _R_COMMON = dict(
-    family="generative", tasks=("image generation", "GAN discriminator regularisation"),
+    tasks=("image generation", "GAN discriminator regularisation"),
     input_kind="discriminator and samples", references=(_R1,),
-    efficiency=("low", "one extra backward pass and double backprop"),
-    complexity=("medium", "input gradients of the discriminator"),
-    stability=("high", "squared norm is smooth everywhere, also at a zero gradient"),
     example=_r_example, edge_cases=_r_edges, bad_input=_r_bad, grad_argnums=(0,),
     per_example=False)
 
@@ -527,13 +513,10 @@ def _fm_edges(key):
   return [((r, r), {}), (([f, f[:, :2]], [r, r[:, :2]]), {"distance": "l1"})]
 
 
-@register(family="generative", tasks=("image generation", "semi-supervised GAN"),
+@register(tasks=("image generation", "semi-supervised GAN"),
           input_kind="features",
           peer="Salimans et al. improved-gan code: mean((mean_b f(G(z)) - mean_b f(x))^2)",
           references=("Salimans et al., Improved Techniques for Training GANs, NeurIPS 2016",),
-          efficiency=("high", "batch means of features already computed by D"),
-          complexity=("low", "a distance between two mean vectors per layer"),
-          stability=("high", "quadratic in the feature statistics"),
           example=_fm_example, edge_cases=_fm_edges, per_example=False, where_trailing=None)
 @loss_function(static=("distance",), choices={"distance": ("l2", "l1")})
 def feature_matching_loss(fake_features, real_features, *, distance="l2", layer_weights=None):

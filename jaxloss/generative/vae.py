@@ -63,15 +63,12 @@ def _kl_edges(key):
           ((m, lv), {"prior_mean": z + 1.0, "prior_log_var": z - 20.0})]
 
 
-@register(family="generative", tasks=("variational autoencoders", "image generation"),
+@register(tasks=("variational autoencoders", "image generation"),
           input_kind="Gaussian parameters",
           peer="torch.distributions.kl_divergence(Normal, Normal).sum(-1); PyTorch VAE "
                "example KLD = -0.5 * sum(1 + logvar - mu^2 - exp(logvar))",
           references=(_KINGMA, cm.SURVEY),
-          efficiency=("medium", "elementwise closed form, one exp per entry"),
-          complexity=("medium", "closed form, but log-variance parametrisation matters"),
-          stability=("medium", "exp(log_var) can overflow for log_var > ~88 in float32"),
-          graded_by="survey", example=_kl_example, edge_cases=_kl_edges,
+          example=_kl_example, edge_cases=_kl_edges,
           grad_argnums=(0, 1), where_trailing=1)
 @loss_function(static=("axis",))
 def gaussian_kl(mean, log_var, *, prior_mean=None, prior_log_var=None, axis=-1, weights=None,
@@ -151,14 +148,11 @@ def _vae_edges(key):
           ((lg, x, z, z), {**kw, "free_bits": 0.1})]
 
 
-@register(family="generative", tasks=("variational autoencoders", "image generation"),
+@register(tasks=("variational autoencoders", "image generation"),
           input_kind="logits (Bernoulli) or means (Gaussian) and Gaussian parameters",
           peer="PyTorch examples/vae loss_function (BCE sum + KLD), per example",
           references=(_KINGMA, _BETA, _FREE_BITS, cm.SURVEY),
-          efficiency=("medium", "one elementwise pass over data and latents"),
-          complexity=("medium", "two terms to balance (beta, free bits)"),
-          stability=("high", "Bernoulli term from logits via softplus"),
-          graded_by="survey", example=_vae_example, edge_cases=_vae_edges,
+          example=_vae_example, edge_cases=_vae_edges,
           grad_argnums=(0, 2, 3), per_example=False)
 @loss_function(static=("likelihood", "return_parts"),
                choices={"likelihood": ("bernoulli", "gaussian")},

@@ -25,10 +25,40 @@ The Charbonnier loss of image restoration is :func:`jaxloss.charbonnier_loss`
 (regression family); it is not redefined here.
 """
 
-from jaxloss.image.pixel import *  # noqa: F403
-from jaxloss.image.pixel import __all__ as _pixel_all
-from jaxloss.image.structural import *  # noqa: F403
-from jaxloss.image.structural import MS_SSIM_WEIGHTS  # noqa: F401
-from jaxloss.image.structural import __all__ as _structural_all
+from jaxloss.image.pixel import (
+    focal_frequency_loss,
+    gradient_loss,
+    masked_reconstruction_loss,
+    psnr,
+    psnr_loss,
+    total_variation_loss,
+)
+from jaxloss.image.structural import (
+    MS_SSIM_WEIGHTS,
+    l1_ssim_loss,
+    ms_ssim,
+    ms_ssim_loss,
+    ssim,
+    ssim_loss,
+)
 
-__all__ = sorted(_pixel_all + _structural_all)
+__all__ = [
+    "focal_frequency_loss",
+    "gradient_loss",
+    "l1_ssim_loss",
+    "l1_ssim_loss",
+    "masked_reconstruction_loss",
+    "ms_ssim",
+    "ms_ssim",
+    "ms_ssim_loss",
+    "ms_ssim_loss",
+    "MS_SSIM_WEIGHTS",
+    "MS_SSIM_WEIGHTS",
+    "psnr",
+    "psnr_loss",
+    "ssim",
+    "ssim",
+    "ssim_loss",
+    "ssim_loss",
+    "total_variation_loss",
+]

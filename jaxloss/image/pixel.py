@@ -53,14 +53,11 @@ def _psnr_edges(key):
   return [((t, t), kw), ((t + 1e-7, t), kw), ((255.0 * p, 255.0 * t), {"data_range": 255.0})]
 
 
-@register(family="image", tasks=("image quality assessment",) + _IMAGE_TASKS,
+@register(tasks=("image quality assessment",) + _IMAGE_TASKS,
           input_kind="images",
           peer="piq.psnr (a metric: higher is better)",
           references=("Huynh-Thu & Ghanbari, Scope of validity of PSNR in image/video quality "
                       "assessment, Electronics Letters 2008",),
-          efficiency=("high", "one elementwise pass and a log per image"),
-          complexity=("low", "data_range only"),
-          stability=("high", "eps keeps identical images finite"),
           example=_ssim_example, edge_cases=_psnr_edges, grad_argnums=(0, 1))
 @loss_function(ranges={"data_range": "> 0", "eps": ">= 0"})
 def psnr(predictions, targets, *, data_range, eps=1e-8, weights=None, where=None,
@@ -102,13 +99,10 @@ def psnr(predictions, targets, *, data_range, eps=1e-8, weights=None, where=None
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-@register(family="image", tasks=_IMAGE_TASKS, input_kind="images",
+@register(tasks=_IMAGE_TASKS, input_kind="images",
           peer="kornia.losses.psnr_loss (-PSNR; per-image MSE as piq.psnr)",
           references=("Huynh-Thu & Ghanbari, Scope of validity of PSNR in image/video quality "
                       "assessment, Electronics Letters 2008", _SURVEY),
-          efficiency=("high", "one elementwise pass and a log per image"),
-          complexity=("low", "data_range only"),
-          stability=("high", "eps keeps identical images finite; gradient ~ 1/MSE grows near 0"),
           example=_ssim_example, edge_cases=_psnr_edges, grad_argnums=(0, 1))
 @loss_function(ranges={"data_range": "> 0", "eps": ">= 0"})
 def psnr_loss(predictions, targets, *, data_range, eps=1e-8, weights=None, where=None,
@@ -172,7 +166,7 @@ def _single_bad(key):
   return (ex.uniform(key, (12, 10)),), {}
 
 
-@register(family="image", tasks=("image restoration", "style transfer", "denoising",
+@register(tasks=("image restoration", "style transfer", "denoising",
                                   "image inpainting"),
           input_kind="images",
           peer="kornia.losses.total_variation (anisotropic, summed over channels); "
@@ -181,9 +175,6 @@ def _single_bad(key):
                       "algorithms, Physica D 1992",
                       "Chambolle, An algorithm for total variation minimization, JMIV 2004",
                       _SURVEY),
-          efficiency=("high", "one pass of neighbour differences"),
-          complexity=("low", "no hyperparameter"),
-          stability=("high", "L1 kink at 0; isotropic sqrt made safe at 0"),
           example=_single_example, edge_cases=_single_edges, bad_input=_single_bad)
 @loss_function(static=("mode", "normalize"),
                choices={"mode": ("anisotropic", "isotropic"), "normalize": (False, True)})
@@ -259,15 +250,12 @@ def _grad_edges(key):
   return [((t, t), {}), ((p + 5.0, p), {}), ((p * 1e4, t), {})]
 
 
-@register(family="image", tasks=("image restoration", "super-resolution", "depth estimation",
+@register(tasks=("image restoration", "super-resolution", "depth estimation",
                                   "image dehazing"),
           input_kind="images",
           peer="L1 between forward-difference image gradients (edge loss); no single peer function",
           references=("Mathieu, Couprie & LeCun, Deep multi-scale video prediction beyond mean "
                       "square error (gradient difference loss), ICLR 2016", _SURVEY),
-          efficiency=("high", "one pass of neighbour differences"),
-          complexity=("low", "no hyperparameter"),
-          stability=("high", "bounded L1 gradient"),
           example=_grad_example, edge_cases=_grad_edges, grad_argnums=(0, 1))
 @loss_function
 def gradient_loss(predictions, targets, *, weights=None, where=None, reduction="mean"):
@@ -330,15 +318,12 @@ def _ffl_edges(key):
           ((p * 1e3, t), {"alpha": 2.0})]
 
 
-@register(family="image", tasks=("image reconstruction", "image synthesis",
+@register(tasks=("image reconstruction", "image synthesis",
                                   "image-to-image generation"),
           input_kind="images",
           peer="focal_frequency_loss.FocalFrequencyLoss (official; loss_weight=1)",
           references=("Jiang, Dai, Wu & Loy, Focal Frequency Loss for Image Reconstruction and "
                       "Synthesis, ICCV 2021", _SURVEY),
-          efficiency=("medium", "two FFTs per image, O(HW log HW)"),
-          complexity=("medium", "patching, spectrum weight normalisation"),
-          stability=("high", "weights are stop-gradient and clamped to [0, 1]"),
           example=_ffl_example, edge_cases=_ffl_edges, grad_argnums=(0, 1))
 @loss_function(static=("patch_factor", "log_matrix", "batch_matrix"),
                ranges={"alpha": ">= 0", "patch_factor": ">= 1"})
@@ -444,13 +429,10 @@ def _inpaint_edges(key):
           ((p, t, m[..., 0] > 0.5), {"hole_weight": 0.0})]
 
 
-@register(family="image", tasks=("image inpainting",), input_kind="images",
+@register(tasks=("image inpainting",), input_kind="images",
           peer="Liu et al. 2018 partial-conv L_hole / L_valid (NVIDIA inpainting loss)",
           references=("Liu, Reda, Shih, Wang, Tao & Catanzaro, Image Inpainting for Irregular "
                       "Holes Using Partial Convolutions, ECCV 2018", _SURVEY),
-          efficiency=("high", "one elementwise pass"),
-          complexity=("low", "two region weights"),
-          stability=("high", "bounded L1 gradients"),
           example=_inpaint_example, edge_cases=_inpaint_edges, grad_argnums=(0,),
           per_example=False, where_trailing=None)
 @loss_function(ranges={"hole_weight": ">= 0", "valid_weight": ">= 0"})

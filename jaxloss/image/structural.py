@@ -98,13 +98,10 @@ def _ssim_edges(key):
 # --------------------------------------------------------------------------
 
 
-@register(family="image", tasks=("image quality assessment",) + _IMAGE_TASKS,
+@register(tasks=("image quality assessment",) + _IMAGE_TASKS,
           input_kind="images",
           peer="pytorch_msssim.ssim / piq.ssim(downsample=False) / dm_pix.ssim (a metric: higher is better)",
           references=(_WANG04,),
-          efficiency=("medium", "5 Gaussian-filtered moment maps, separable 11-tap filter"),
-          complexity=("medium", "window, constants, padding and data_range to get right"),
-          stability=("high", "denominators >= C1, C2 > 0; finite gradient at identical images"),
           example=_ssim_example, edge_cases=_ssim_edges, grad_argnums=(0, 1))
 @loss_function(static=_SSIM_STATIC, ranges=_SSIM_RANGES, choices=_SSIM_CHOICES)
 def ssim(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.5, k1=0.01,
@@ -168,12 +165,9 @@ def ssim(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.5, 
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-@register(family="image", tasks=_IMAGE_TASKS, input_kind="images",
+@register(tasks=_IMAGE_TASKS, input_kind="images",
           peer="piq.ssim(downsample=False) / monai SSIMLoss (1 - SSIM); kornia ssim_loss is (1 - SSIM)/2",
           references=(_WANG04, _ZHAO17, _SURVEY),
-          efficiency=("medium", "5 Gaussian-filtered moment maps, separable 11-tap filter"),
-          complexity=("medium", "window, constants, padding and data_range to get right"),
-          stability=("high", "denominators >= C1, C2 > 0; finite gradient at identical images"),
           example=_ssim_example, edge_cases=_ssim_edges, grad_argnums=(0, 1))
 @loss_function(static=_SSIM_STATIC, ranges=_SSIM_RANGES, choices=_SSIM_CHOICES)
 def ssim_loss(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.5, k1=0.01,
@@ -322,13 +316,10 @@ def _ms_bad(key):
   return (p, t), {"data_range": 1.0}
 
 
-@register(family="image", tasks=("image quality assessment",) + _IMAGE_TASKS,
+@register(tasks=("image quality assessment",) + _IMAGE_TASKS,
           input_kind="images",
           peer="pytorch_msssim.ms_ssim / piq.multi_scale_ssim (a metric: higher is better)",
           references=(_WANG03,),
-          efficiency=("medium", "SSIM at 5 scales (~1.33x one SSIM)"),
-          complexity=("medium", "pooling, clamping and the image-size constraint"),
-          stability=("medium", "fractional powers; clamped terms get a zero gradient"),
           example=_ms_example, edge_cases=_ms_edges, grad_argnums=(0, 1),
           bad_input=_ms_bad)
 @loss_function(static=_MS_STATIC, ranges=_MS_RANGES)
@@ -386,12 +377,9 @@ def ms_ssim(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-@register(family="image", tasks=_IMAGE_TASKS, input_kind="images",
+@register(tasks=_IMAGE_TASKS, input_kind="images",
           peer="1 - pytorch_msssim.ms_ssim; piq.MultiScaleSSIMLoss",
           references=(_WANG03, _ZHAO17, _SURVEY),
-          efficiency=("medium", "SSIM at 5 scales (~1.33x one SSIM)"),
-          complexity=("medium", "pooling, clamping and the image-size constraint"),
-          stability=("medium", "fractional powers; clamped terms get a zero gradient"),
           example=_ms_example, edge_cases=_ms_edges, grad_argnums=(0, 1),
           bad_input=_ms_bad)
 @loss_function(static=_MS_STATIC, ranges=_MS_RANGES)
@@ -453,12 +441,9 @@ def _l1_ssim_edges(key):
   return _ms_edges(key)
 
 
-@register(family="image", tasks=_IMAGE_TASKS, input_kind="images",
+@register(tasks=_IMAGE_TASKS, input_kind="images",
           peer="Zhao et al. 2017 Mix (alpha 0.84); kornia MS_SSIMLoss is a Gaussian-L1 variant (alpha 0.025)",
           references=(_ZHAO17, _WANG03, _SURVEY),
-          efficiency=("medium", "MS-SSIM plus one elementwise pass"),
-          complexity=("medium", "two terms, one mixing weight"),
-          stability=("medium", "as MS-SSIM; the L1 part has a bounded gradient"),
           example=_l1_ssim_example, edge_cases=_l1_ssim_edges, grad_argnums=(0, 1),
           per_example=False, where_trailing=None, bad_input=_ms_bad)
 @loss_function(static=_MS_STATIC, ranges={**_MS_RANGES, "alpha": "[0, 1]"})

@@ -28,9 +28,21 @@ contribute nothing and leave the ``"mean"`` denominator. bfloat16/float16
 inputs are computed and accumulated in float32 and return float32.
 """
 
-from jaxloss.scalable.chunked import *  # noqa: F403
-from jaxloss.scalable.chunked import __all__ as _chunked_all
-from jaxloss.scalable.sharded import *  # noqa: F403
-from jaxloss.scalable.sharded import __all__ as _sharded_all
+from jaxloss.scalable.chunked import chunked_cross_entropy, linear_cross_entropy
+from jaxloss.scalable.sharded import (
+    global_masked_mean,
+    sharded_clip_loss,
+    sharded_dice_loss,
+    sharded_siglip_loss,
+    sharded_tversky_loss,
+)
 
-__all__ = sorted(_chunked_all + _sharded_all)
+__all__ = [
+    "chunked_cross_entropy",
+    "global_masked_mean",
+    "linear_cross_entropy",
+    "sharded_clip_loss",
+    "sharded_dice_loss",
+    "sharded_siglip_loss",
+    "sharded_tversky_loss",
+]

@@ -230,14 +230,11 @@ def _lce_bad(key):
 _CE_RANGES = {"label_smoothing": "[0, 1]", "z_loss": ">= 0", "logit_soft_cap": "> 0"}
 
 
-@register(family="scalable", tasks=("language modelling", "large-vocabulary classification"),
+@register(tasks=("language modelling", "large-vocabulary classification"),
           input_kind="hidden states and classifier weight",
           peer="torch.nn.functional.linear_cross_entropy; apple/ml-cross-entropy "
                "linear_cross_entropy (Cut Cross-Entropy)",
           references=(_CCE, _ONLINE, _PALM, _GEMMA2, _SURVEY),
-          efficiency=("high", "never materialises (N, V) logits; one extra GEMM pass in backward"),
-          complexity=("high", "custom_vjp with chunked recomputation and online log-sum-exp"),
-          stability=("high", "online log-sum-exp in float32; exact softmax gradient"),
           example=_lce_example, edge_cases=_lce_edges, bad_input=_lce_bad,
           grad_argnums=(0, 1), per_example=False, where_trailing=1)
 @loss_function(static=("chunk_size", "ignore_index"), ranges=_CE_RANGES)
@@ -412,14 +409,11 @@ def _cce_edges(key):
           ((x * 1e3, y), {**kw, "logit_soft_cap": 30.0})]
 
 
-@register(family="scalable", tasks=("language modelling", "large-vocabulary classification"),
+@register(tasks=("language modelling", "large-vocabulary classification"),
           input_kind="logits",
           peer="optax.losses.softmax_cross_entropy_with_integer_labels; "
                "torch.nn.functional.cross_entropy",
           references=(_ONLINE, _PALM, _GEMMA2, _SURVEY),
-          efficiency=("high", "chunked forward, one fused elementwise backward pass"),
-          complexity=("medium", "custom_vjp and an online log-sum-exp scan"),
-          stability=("high", "online log-sum-exp in float32; exact softmax gradient"),
           example=_cce_example, edge_cases=_cce_edges, per_example=True, where_trailing=1)
 @loss_function(static=("chunk_size", "ignore_index"), ranges=_CE_RANGES)
 def chunked_cross_entropy(logits, labels, *, chunk_size=4096, ignore_index=-100,

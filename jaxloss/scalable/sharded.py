@@ -86,14 +86,11 @@ def _pair_bad(key):
   return (img, txt[:, :-1]), kw
 
 
-@register(family="scalable", tasks=("image-text contrastive learning", "multimodal retrieval"),
+@register(tasks=("image-text contrastive learning", "multimodal retrieval"),
           input_kind="embeddings",
           peer="open_clip ClipLoss(local_loss=True, gather_with_grad=True)",
           references=("Radford et al., Learning Transferable Visual Models From Natural "
                       "Language Supervision (CLIP), ICML 2021", _SURVEY),
-          efficiency=("medium", "all-gather of B x D embeddings; (B/n) x B logits per device"),
-          complexity=("medium", "shard_map with all_gather; gradient via its transpose"),
-          stability=("high", "log-sum-exp cross-entropy on normalised embeddings"),
           example=_pair_example, edge_cases=_pair_edges, bad_input=_pair_bad,
           grad_argnums=(0, 1), per_example=False, where_trailing=None)
 @loss_function(static=("mesh", "axis_name", "normalize"), ranges={"temperature": "> 0"})
@@ -173,14 +170,11 @@ def sharded_clip_loss(image_embeddings, text_embeddings, *, mesh, axis_name="dat
   return reduce_loss(per_example, reduction)
 
 
-@register(family="scalable", tasks=("image-text contrastive learning", "multimodal retrieval"),
+@register(tasks=("image-text contrastive learning", "multimodal retrieval"),
           input_kind="embeddings",
           peer="big_vision SigLIP sigmoid loss (chunked/ring); open_clip SigLipLoss",
           references=("Zhai et al., Sigmoid Loss for Language Image Pre-Training (SigLIP), "
                       "ICCV 2023", _SURVEY),
-          efficiency=("high", "ring of n ppermutes of (B/n) x D text chunks; no all-gather"),
-          complexity=("medium", "shard_map with a ppermute ring in lax.scan"),
-          stability=("high", "log-sigmoid of bounded logits"),
           example=_pair_example, edge_cases=_pair_edges, bad_input=_pair_bad,
           grad_argnums=(0, 1), per_example=False, where_trailing=None)
 @loss_function(static=("mesh", "axis_name", "normalize"), ranges={"temperature": "> 0"})
@@ -313,7 +307,7 @@ def _region_stats(logits, labels, *, mesh, axis_name, activation, include_backgr
                        out_specs=P())(logits, labels)
 
 
-_REGION = dict(family="scalable", tasks=("semantic segmentation", "medical image segmentation"),
+_REGION = dict(tasks=("semantic segmentation", "medical image segmentation"),
                input_kind="logits", example=_region_example, edge_cases=_region_edges,
                grad_argnums=(0,), per_example=False, where_trailing=None)
 _ACTIVATIONS = {"activation": ("softmax", "sigmoid", None)}
@@ -321,9 +315,6 @@ _ACTIVATIONS = {"activation": ("softmax", "sigmoid", None)}
 
 @register(peer="monai.losses.DiceLoss(batch=True, softmax=True)",
           references=("Milletari et al., V-Net, 3DV 2016", _SURVEY),
-          efficiency=("high", "three psums of C numbers"),
-          complexity=("low", "shard_map with psum of per-class sums"),
-          stability=("high", "smoothed ratio; finite for empty classes"),
           **_REGION)
 @loss_function(static=("mesh", "axis_name", "activation", "include_background"),
                choices=_ACTIVATIONS, ranges={"smooth_nr": ">= 0", "smooth_dr": ">= 0"})
@@ -381,9 +372,6 @@ def sharded_dice_loss(logits, labels, *, mesh, axis_name="data", activation="sof
 @register(peer="monai.losses.TverskyLoss(batch=True, softmax=True)",
           references=("Salehi et al., Tversky loss function for image segmentation using 3D "
                       "fully convolutional deep networks, MLMI 2017", _SURVEY),
-          efficiency=("high", "three psums of C numbers"),
-          complexity=("low", "shard_map with psum of per-class sums"),
-          stability=("high", "smoothed ratio; finite for empty classes"),
           **_REGION)
 @loss_function(static=("mesh", "axis_name", "activation", "include_background"),
                choices=_ACTIVATIONS,

@@ -22,16 +22,34 @@ border weights :func:`unet_weight_map` for the ``weight_map=`` of the
 pixel-wise and compound losses).
 """
 
-from jaxloss.segmentation import boundary as _boundary
-from jaxloss.segmentation import compound as _compound
-from jaxloss.segmentation import distance as _distance
-from jaxloss.segmentation import lovasz as _lovasz
-from jaxloss.segmentation import overlap as _overlap
-from jaxloss.segmentation.boundary import *  # noqa: F403
-from jaxloss.segmentation.compound import *  # noqa: F403
-from jaxloss.segmentation.distance import *  # noqa: F403
-from jaxloss.segmentation.lovasz import *  # noqa: F403
-from jaxloss.segmentation.overlap import *  # noqa: F403
+from jaxloss.segmentation.boundary import boundary_aware_loss, boundary_loss, hausdorff_dt_loss
+from jaxloss.segmentation.compound import combo_loss, dice_ce_loss, dice_focal_loss
+from jaxloss.segmentation.distance import signed_distance_map, unet_weight_map
+from jaxloss.segmentation.lovasz import lovasz_hinge_loss, lovasz_softmax_loss
+from jaxloss.segmentation.overlap import (
+    dice_loss,
+    focal_tversky_loss,
+    generalized_dice_loss,
+    jaccard_loss,
+    log_cosh_dice_loss,
+    tversky_loss,
+)
 
-__all__ = sorted(_overlap.__all__ + _lovasz.__all__ + _boundary.__all__ + _distance.__all__
-                 + _compound.__all__)
+__all__ = [
+    "boundary_aware_loss",
+    "boundary_loss",
+    "combo_loss",
+    "dice_ce_loss",
+    "dice_focal_loss",
+    "dice_loss",
+    "focal_tversky_loss",
+    "generalized_dice_loss",
+    "hausdorff_dt_loss",
+    "jaccard_loss",
+    "log_cosh_dice_loss",
+    "lovasz_hinge_loss",
+    "lovasz_softmax_loss",
+    "signed_distance_map",
+    "tversky_loss",
+    "unet_weight_map",
+]

@@ -59,12 +59,9 @@ def _boundary_bad(key):
   return (logits, sdm[..., :-1]), {}
 
 
-@register(family="segmentation", tasks=cm.TASKS, input_kind="logits",
+@register(tasks=cm.TASKS, input_kind="logits",
           peer="Kervadec et al. SurfaceLoss (boundary-loss repository)",
           references=(_KERVADEC,),
-          efficiency=("high", "one product with pre-computed distance maps"),
-          complexity=("medium", "needs signed distance maps of the targets"),
-          stability=("high", "linear in the probabilities"),
           example=_boundary_example, edge_cases=_boundary_edges, bad_input=_boundary_bad,
           per_example=cm.PER_EXAMPLE)
 @loss_function(static=("activation", "include_background"),
@@ -130,12 +127,9 @@ def boundary_loss(logits, distance_maps, *, activation="softmax", include_backgr
   return reduce_loss(values, reduction, where=where)
 
 
-@register(family="segmentation", tasks=cm.TASKS, input_kind="logits",
+@register(tasks=cm.TASKS, input_kind="logits",
           peer="monai.losses.HausdorffDTLoss",
           references=(_KARIMI, cm.SURVEY),
-          efficiency=("low", "two distance transforms per image and class"),
-          complexity=("high", "distance transforms of prediction and target"),
-          stability=("medium", "weights jump as the thresholded prediction changes"),
           example=cm.seg_example, edge_cases=cm.seg_edges, per_example=cm.PER_EXAMPLE)
 @loss_function(static=("activation", "include_background", "batch"),
                ranges={"alpha": ">= 0"}, choices={"activation": cm.ACTIVATIONS})
@@ -224,13 +218,10 @@ def _aware_edges(key):
           ((logits, jnp.full_like(labels, -1)), {"ignore_index": -1})]
 
 
-@register(family="segmentation", tasks=cm.TASKS, input_kind="logits",
+@register(tasks=cm.TASKS, input_kind="logits",
           peer="",
           references=("Elharrouss et al. 2025 (interpretable loss structure); boundary "
                       "weighting as in Ronneberger et al., U-Net, MICCAI 2015", cm.SURVEY),
-          efficiency=("high", "cross-entropy plus two window reductions of the label map"),
-          complexity=("medium", "band width and two weights"),
-          stability=("high", "cross-entropy from log-softmax"),
           example=_aware_example, edge_cases=_aware_edges, per_example=False,
           where_trailing=None)
 @loss_function(static=("width", "ignore_index"),

@@ -40,7 +40,7 @@ _STATIC = ("activation", "include_background", "squared_pred", "jaccard", "batch
            "ignore_index")
 _RANGES = {"smooth_nr": ">= 0", "smooth_dr": ">= 0"}
 _CHOICES = {"activation": ("softmax", "sigmoid"), "reduction": ("mean", "sum")}
-_COMMON = dict(family="segmentation", tasks=cm.TASKS, input_kind="logits",
+_COMMON = dict(tasks=cm.TASKS, input_kind="logits",
                example=cm.seg_example, edge_cases=cm.seg_edges, per_example=False,
                where_trailing=None,
                reductions=("mean", "sum"))
@@ -98,10 +98,6 @@ def _pixel_reduce(values, valid, weight_map, reduction, *, spatial_mean_sum=Fals
           references=(_MONAI, "Isensee et al., nnU-Net: a self-configuring method for deep "
                       "learning-based biomedical image segmentation, Nature Methods 2021",
                       cm.SURVEY),
-          efficiency=("medium", "Dice sums plus one log-softmax per pixel"),
-          complexity=("medium", "Dice options plus two trade-off weights"),
-          stability=("high", "the cross-entropy term keeps gradients well scaled where Dice "
-                             "is flat or steep"),
           **_COMMON)
 @loss_function(static=_STATIC, ranges={**_RANGES, "lambda_dice": ">= 0", "lambda_ce": ">= 0",
                                        "label_smoothing": "[0, 1]"},
@@ -208,9 +204,6 @@ def _monai_sigmoid_focal(x, t, gamma, alpha):
                       "Zhu et al., AnatomyNet: Deep learning for fast and fully automated "
                       "whole-volume segmentation of head and neck anatomy, Medical Physics 2019",
                       cm.SURVEY),
-          efficiency=("medium", "Dice sums plus an elementwise sigmoid focal term"),
-          complexity=("medium", "Dice options plus gamma, alpha and two trade-off weights"),
-          stability=("medium", "focal modulation flattens gradients of easy pixels"),
           **_COMMON)
 @loss_function(static=_STATIC, ranges={**_RANGES, "lambda_dice": ">= 0", "lambda_focal": ">= 0",
                                        "gamma": ">= 0"},
@@ -296,9 +289,6 @@ def dice_focal_loss(logits, labels, *, activation="softmax", include_background=
           references=("Taghanaki et al., Combo loss: Handling input and output imbalance in "
                       "multi-organ segmentation, Computerized Medical Imaging and Graphics "
                       "2019", cm.SURVEY),
-          efficiency=("medium", "Dice sums plus an elementwise weighted cross-entropy"),
-          complexity=("medium", "two trade-off weights"),
-          stability=("high", "the cross-entropy term smooths the Dice landscape"),
           **_COMMON)
 @loss_function(static=("activation", "include_background", "batch", "ignore_index"),
                ranges={**_RANGES, "alpha": "[0, 1]", "beta": "[0, 1]"}, choices=_CHOICES)

@@ -71,13 +71,10 @@ def _mask_images(x, where, per_image):
   return nx.mask_fill(x, where, trailing=x.ndim - 1)
 
 
-@register(family="segmentation", tasks=cm.TASKS, input_kind="logits",
+@register(tasks=cm.TASKS, input_kind="logits",
           peer="Berman et al. lovasz_softmax; segmentation_models_pytorch LovaszLoss "
                "(multiclass)",
           references=(_BERMAN, cm.SURVEY),
-          efficiency=("medium", "one sort of N pixels per class"),
-          complexity=("high", "sorted errors and the Jaccard set function"),
-          stability=("medium", "piecewise-linear; subgradient at ties and kinks"),
           example=lambda k: (cm.seg_example(k)[0], {"per_image": True}),
           edge_cases=lambda k: [(a, {**kw, "per_image": True}) for a, kw in
                                 cm.seg_edges(k)[:6]],
@@ -193,13 +190,10 @@ def _hinge_edges(key):
           ((logits, labels.astype(jnp.float32)), {"per_image": False})]
 
 
-@register(family="segmentation", tasks=("binary segmentation", *cm.TASKS),
+@register(tasks=("binary segmentation", *cm.TASKS),
           input_kind="logits",
           peer="Berman et al. lovasz_hinge; segmentation_models_pytorch LovaszLoss (binary)",
           references=(_BERMAN, cm.SURVEY),
-          efficiency=("medium", "one sort of the pixels"),
-          complexity=("high", "sorted errors and the Jaccard set function"),
-          stability=("medium", "piecewise-linear; subgradient at ties and kinks"),
           example=_hinge_example, edge_cases=_hinge_edges, per_example=cm.PER_EXAMPLE,
           where_trailing=0)
 @loss_function(static=("per_image", "ignore_index"))

@@ -36,7 +36,7 @@ _STATIC = ("activation", "include_background", "squared_pred", "jaccard", "batch
 _RANGES = {"smooth_nr": ">= 0", "smooth_dr": ">= 0"}
 _CHOICES = {"activation": cm.ACTIVATIONS}
 _NO_J = tuple(n for n in _STATIC if n != "jaccard")
-_COMMON = dict(family="segmentation", tasks=cm.TASKS, input_kind="logits",
+_COMMON = dict(tasks=cm.TASKS, input_kind="logits",
                example=cm.seg_example, edge_cases=cm.seg_edges,
                per_example=cm.PER_EXAMPLE)
 
@@ -72,10 +72,7 @@ def _reduce(values, reduction, where, class_weights):
 
 @register(peer="monai.losses.DiceLoss",
           references=(_VNET, _MONAI, cm.SURVEY),
-          efficiency=("medium", "one pass of per-class sums over the image"),
-          complexity=("medium", "activation, smoothing and pooling options"),
-          stability=("medium", "ratio of sums; gradient grows as the denominator shrinks"),
-          graded_by="survey", **_COMMON)
+          **_COMMON)
 @loss_function(static=_STATIC, ranges=_RANGES, choices=_CHOICES)
 def dice_loss(logits, labels, *, activation="softmax", include_background=True,
               squared_pred=False, jaccard=False, smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
@@ -143,10 +140,7 @@ def dice_loss(logits, labels, *, activation="softmax", include_background=True,
 @register(peer="monai.losses.DiceLoss(jaccard=True)",
           references=("Rahman & Wang, Optimizing Intersection-Over-Union in Deep Neural "
                       "Networks for Image Segmentation, ISVC 2016", _MONAI, cm.SURVEY),
-          efficiency=("medium", "one pass of per-class sums over the image"),
-          complexity=("medium", "same options as Dice"),
-          stability=("low", "set-based ratio; steep near small unions"),
-          graded_by="survey", **_COMMON)
+          **_COMMON)
 @loss_function(static=_NO_J, ranges=_RANGES, choices=_CHOICES)
 def jaccard_loss(logits, labels, *, activation="softmax", include_background=True,
                  squared_pred=False, smooth_nr=1e-5, smooth_dr=1e-5, batch=False,
@@ -202,9 +196,6 @@ def _log_cosh(x):
 @register(peer="Jadon, SemSegLoss (log_cosh_dice_loss)",
           references=("Jadon, A survey of loss functions for semantic segmentation, "
                       "CIBCB 2020", cm.SURVEY),
-          efficiency=("medium", "Dice plus an elementwise log-cosh"),
-          complexity=("medium", "Dice options"),
-          stability=("medium", "log-cosh damps the Dice gradient near 0"),
           **_COMMON)
 @loss_function(static=_NO_J, ranges=_RANGES, choices=_CHOICES)
 def log_cosh_dice_loss(logits, labels, *, activation="softmax", include_background=True,
@@ -252,9 +243,6 @@ def log_cosh_dice_loss(logits, labels, *, activation="softmax", include_backgrou
 @register(peer="monai.losses.GeneralizedDiceLoss",
           references=("Sudre et al., Generalised Dice overlap as a deep learning loss "
                       "function for highly unbalanced segmentations, DLMIA 2017", _MONAI),
-          efficiency=("medium", "per-class sums and one weighted ratio"),
-          complexity=("medium", "class weights from the target volumes"),
-          stability=("medium", "1/volume^2 weights are large for tiny classes"),
           **_COMMON)
 @loss_function(static=("activation", "include_background", "w_type", "batch", "ignore_index"),
                ranges=_RANGES,
@@ -342,9 +330,6 @@ _TV_RANGES = {**_RANGES, "alpha": ">= 0", "beta": ">= 0"}
 @register(peer="monai.losses.TverskyLoss",
           references=("Salehi et al., Tversky loss function for image segmentation using 3D "
                       "fully convolutional deep networks, MLMI 2017", _MONAI, cm.SURVEY),
-          efficiency=("medium", "three per-class sums"),
-          complexity=("medium", "two trade-off weights"),
-          stability=("medium", "ratio of sums, as Dice"),
           **_COMMON)
 @loss_function(static=_TV_STATIC, ranges=_TV_RANGES, choices=_CHOICES)
 def tversky_loss(logits, labels, *, activation="softmax", include_background=True, alpha=0.5,
@@ -395,9 +380,6 @@ def tversky_loss(logits, labels, *, activation="softmax", include_background=Tru
 @register(peer="",
           references=("Abraham & Khan, A Novel Focal Tversky Loss Function with Improved "
                       "Attention U-Net for Lesion Segmentation, ISBI 2019", cm.SURVEY),
-          efficiency=("medium", "Tversky plus one power"),
-          complexity=("medium", "three hyperparameters"),
-          stability=("medium", "power < 1 steepens near a perfect score; kept finite there"),
           **_COMMON)
 @loss_function(static=_TV_STATIC, ranges={**_TV_RANGES, "gamma": "> 0"}, choices=_CHOICES)
 def focal_tversky_loss(logits, labels, *, activation="softmax", include_background=True,

@@ -25,10 +25,18 @@ The survey's multi-task motion loss (motion + background modelling) is not a
 separate loss: build it with :func:`jaxloss.combine` (see tests/test_video.py).
 """
 
-from jaxloss.video import _warping, attention, flow, refinement
-from jaxloss.video._warping import *  # noqa: F403
-from jaxloss.video.attention import *  # noqa: F403
-from jaxloss.video.flow import *  # noqa: F403
-from jaxloss.video.refinement import *  # noqa: F403
+from jaxloss.video._warping import fb_consistency_mask, warp
+from jaxloss.video.attention import attention_target_loss, rank_preservation_loss
+from jaxloss.video.flow import flow_smoothness_loss, photometric_loss, temporal_consistency_loss
+from jaxloss.video.refinement import sequence_loss
 
-__all__ = sorted(_warping.__all__ + attention.__all__ + flow.__all__ + refinement.__all__)
+__all__ = [
+    "attention_target_loss",
+    "fb_consistency_mask",
+    "flow_smoothness_loss",
+    "photometric_loss",
+    "rank_preservation_loss",
+    "sequence_loss",
+    "temporal_consistency_loss",
+    "warp",
+]

@@ -58,13 +58,10 @@ def _attn_edges(key):
           ((probs.at[..., 0].set(0.0), t), {"activation": None, "divergence": "mse"})]
 
 
-@register(family="video", tasks=_TASKS, input_kind="logits",
+@register(tasks=_TASKS, input_kind="logits",
           peer="TrojViT attention-target loss (benign use: attention guidance)",
           references=(_TROJVIT, SURVEY),
-          efficiency=("low", "survey: needs the attention maps of the model"),
-          complexity=("high", "survey: requires attention mechanisms"),
-          stability=("medium", "survey; log-softmax keeps the KL finite at saturated scores"),
-          graded_by="survey", example=_attn_example, edge_cases=_attn_edges,
+          example=_attn_example, edge_cases=_attn_edges,
           grad_argnums=(0,), where_trailing=1)
 @loss_function(static=("divergence", "activation"),
                choices={"divergence": ("kl", "mse"), "activation": ("softmax", None)})
@@ -148,13 +145,10 @@ def _rank_edges(key):
           ((s, jnp.full_like(t, 0.1)), kw)]                     # all ties: no pairs
 
 
-@register(family="video", tasks=_TASKS, input_kind="values",
+@register(tasks=_TASKS, input_kind="values",
           peer="Liu et al. 2021 PTQ-ViT ranking loss (the survey's RepQ-ViT ranking loss)",
           references=(_PTQVIT, _REPQ, SURVEY),
-          efficiency=("low", "survey: pairwise ranking, N^2 pairs per attention row"),
-          complexity=("high", "survey: pair construction"),
-          stability=("low", "survey: hinge over pairs with complex gradient behaviour"),
-          graded_by="survey", example=_rank_example, edge_cases=_rank_edges,
+          example=_rank_example, edge_cases=_rank_edges,
           grad_argnums=(0,), where_trailing=1)
 @loss_function(ranges={"margin": ">= 0"})
 def rank_preservation_loss(student_attention, teacher_attention, *, margin=0.0, weights=None,

@@ -92,17 +92,12 @@ def _photo_bad(key):
   return (a, b, f[..., :1]), {}
 
 
-@register(family="video", tasks=("optical flow", "video", "depth estimation", "motion detection"),
+@register(tasks=("optical flow", "video", "depth estimation", "motion detection"),
           input_kind="images",
           peer="UnFlow photometric_loss (charbonnier, fb); Monodepth2 compute_reprojection_loss "
                "(ssim_l1)",
           references=(UNFLOW, MONODEPTH2,
                       "Jaderberg et al., Spatial Transformer Networks, NeurIPS 2015"),
-          efficiency=("medium", "one bilinear gather (4 corners) per pixel; ssim_l1 adds 5 "
-                                "box-filtered moment maps, fb a second warp"),
-          complexity=("medium", "warp convention, occlusion and border masks to get right"),
-          stability=("high", "bilinear weights in [0, 1]; finite at flows far outside the "
-                             "image and at integer sample points"),
           example=_photo_example, edge_cases=_photo_edges, grad_argnums=(0, 1, 2),
           bad_input=_photo_bad)
 @loss_function(static=("penalty", "occlusion"),
@@ -213,12 +208,9 @@ def _smooth_bad(key):
   return (f,), {"image": a[..., :-1, :, :]}
 
 
-@register(family="video", tasks=("optical flow", "depth estimation", "video"),
+@register(tasks=("optical flow", "depth estimation", "video"),
           input_kind="values", peer="Monodepth2 get_smooth_loss; ARFlow smooth_grad_1st/2nd",
           references=(MONODEPTH, MONODEPTH2, UNFLOW),
-          efficiency=("high", "finite differences, one fused pass"),
-          complexity=("low", "differences and exponential edge weights"),
-          stability=("high", "gradient bounded (l1) or smooth (charbonnier)"),
           example=_smooth_example, edge_cases=_smooth_edges, grad_argnums=(0,),
           bad_input=_smooth_bad)
 @loss_function(static=("order", "penalty"),
@@ -323,16 +315,13 @@ def _temporal_bad(key):
   return (p, q, f[..., :1]), {}
 
 
-@register(family="video", tasks=("video", "motion detection", "video segmentation",
+@register(tasks=("video", "motion detection", "video segmentation",
                                  "video generation"),
           input_kind="values",
           peer="Lai et al. 2018 short-term temporal loss (flow-warped, occlusion-masked)",
           references=("Lai et al., Learning Blind Video Temporal Consistency, ECCV 2018",
                       "Ruder, Dosovitskiy & Brox, Artistic Style Transfer for Videos, GCPR 2016",
                       SURVEY),
-          efficiency=("medium", "one bilinear warp per frame pair"),
-          complexity=("medium", "needs a flow and an occlusion mask"),
-          stability=("high", "bilinear weights in [0, 1]; finite far outside the image"),
           example=_temporal_example, edge_cases=_temporal_edges, grad_argnums=(0, 1, 2),
           bad_input=_temporal_bad)
 @loss_function(static=("penalty",), ranges=_CHARB_RANGES, choices={"penalty": PENALTIES})

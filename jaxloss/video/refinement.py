@@ -28,12 +28,9 @@ def _seq_edges(key):
           ((preds * 1e4, target), {"gamma": 1.0, "loss_fn": huber_loss})]
 
 
-@register(family="video", tasks=("optical flow", "stereo", "motion detection", "video"),
+@register(tasks=("optical flow", "stereo", "motion detection", "video"),
           input_kind="values", peer="RAFT train.py sequence_loss (gamma=0.8, L1)",
           references=(RAFT, SURVEY),
-          efficiency=("high", "N evaluations of the per-step loss, vmapped"),
-          complexity=("low", "a geometric weighting of per-step losses"),
-          stability=("high", "as stable as the per-step loss"),
           example=_seq_example, edge_cases=_seq_edges, grad_argnums=(0,), per_example=False)
 @loss_function(static=("loss_fn",), ranges={"gamma": "> 0"})
 def sequence_loss(predictions, targets, *, gamma=0.8, loss_fn=None, weights=None, where=None,

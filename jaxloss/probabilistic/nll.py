@@ -114,15 +114,11 @@ def _gauss_edges(key):
           ((m, t, v[..., 0]), {})]                      # one variance per row
 
 
-@register(family="probabilistic",
-          tasks=("probabilistic forecasting", "heteroscedastic regression",
+@register(tasks=("probabilistic forecasting", "heteroscedastic regression",
                  "uncertainty estimation"),
           input_kind="values", peer="torch.nn.functional.gaussian_nll_loss",
           references=("Nix & Weigend, Estimating the mean and variance of the target "
                       "probability distribution, ICNN 1994", _DEEPAR, _SURVEY),
-          efficiency=("high", "elementwise, one log and one division"),
-          complexity=("low", "needs a variance head"),
-          stability=("medium", "gradient ~ 1/var; var clamped at eps"),
           example=_gauss_example, edge_cases=_gauss_edges, grad_argnums=(0, 2))
 @loss_function(static=("full",), ranges={"eps": ">= 0"})
 def gaussian_nll(mean, target, var, *, full=False, eps=1e-6, weights=None,
@@ -192,16 +188,12 @@ def _t_edges(key):
           ((m, t, s, jnp.full_like(nu, 1e4)), {}), ((m * 1e4, t, s, nu), {})]
 
 
-@register(family="probabilistic",
-          tasks=("probabilistic forecasting", "robust regression"),
+@register(tasks=("probabilistic forecasting", "robust regression"),
           input_kind="values",
           peer="torch.distributions.StudentT(df, loc, scale).log_prob (negated); "
                "gluonts StudentTOutput",
           references=("Lange et al., Robust statistical modeling using the t distribution, "
                       "JASA 1989", _DEEPAR),
-          efficiency=("high", "elementwise, three lgamma"),
-          complexity=("low", "scale and df heads"),
-          stability=("high", "heavy tails bound the residual gradient"),
           example=_t_example, edge_cases=_t_edges, grad_argnums=(0, 2, 3))
 @loss_function(ranges={"eps": ">= 0"})
 def student_t_nll(loc, target, scale, df, *, eps=1e-6, weights=None, where=None,
@@ -258,16 +250,12 @@ def _lap_edges(key):
   return [((t, t, s), {}), ((m, t, jnp.zeros_like(s)), {}), ((m * 1e4, t, s), {})]
 
 
-@register(family="probabilistic",
-          tasks=("probabilistic forecasting", "robust regression"),
+@register(tasks=("probabilistic forecasting", "robust regression"),
           input_kind="values",
           peer="torch.distributions.Laplace(loc, scale).log_prob (negated); "
                "gluonts LaplaceOutput",
           references=("Kendall & Gal, What uncertainties do we need in Bayesian deep "
                       "learning for computer vision?, NeurIPS 2017",),
-          efficiency=("high", "elementwise"),
-          complexity=("low", "needs a scale head"),
-          stability=("medium", "gradient ~ 1/scale; scale clamped at eps"),
           example=_gauss_example, edge_cases=_lap_edges, grad_argnums=(0, 2))
 @loss_function(ranges={"eps": ">= 0"})
 def laplace_nll(loc, target, scale, *, eps=1e-6, weights=None, where=None,
@@ -324,14 +312,10 @@ def _poisson_edges(key):
           ((jnp.zeros_like(r), y), {"log_input": False, "full": True})]
 
 
-@register(family="probabilistic",
-          tasks=("count regression", "demand forecasting", "probabilistic forecasting"),
+@register(tasks=("count regression", "demand forecasting", "probabilistic forecasting"),
           input_kind="log-rates", peer="torch.nn.functional.poisson_nll_loss",
           references=("Cameron & Trivedi, Regression Analysis of Count Data, 1998",
                       "pytorch_forecasting.metrics.PoissonLoss"),
-          efficiency=("high", "elementwise, one exp"),
-          complexity=("low", "no hyperparameter"),
-          stability=("medium", "exp(log_rate) can overflow for log rates > ~88"),
           example=_poisson_example, edge_cases=_poisson_edges)
 @loss_function(static=("log_input", "full"), ranges={"eps": ">= 0"})
 def poisson_nll(log_rate, target, *, log_input=True, full=False, eps=1e-8,
@@ -401,15 +385,11 @@ def _nb_edges(key):
           ((mu, y * 1e3, a * 1e2), kw), ((y, y, a), kw)]
 
 
-@register(family="probabilistic",
-          tasks=("count forecasting", "demand forecasting", "probabilistic forecasting"),
+@register(tasks=("count forecasting", "demand forecasting", "probabilistic forecasting"),
           input_kind="values",
           peer="pytorch_forecasting NegativeBinomialDistributionLoss / gluonts "
                "NegativeBinomialOutput (DeepAR's mu, alpha)",
           references=(_DEEPAR, _SURVEY),
-          efficiency=("high", "elementwise, one betaln"),
-          complexity=("low", "mean and dispersion heads"),
-          stability=("high", "betaln keeps the small-alpha (Poisson) limit accurate"),
           example=_nb_example, edge_cases=_nb_edges, grad_argnums=(0, 2))
 @loss_function(ranges={"eps": ">= 0"})
 def negative_binomial_nll(mu, target, alpha, *, eps=1e-8, weights=None, where=None,
@@ -479,15 +459,11 @@ def _gamma_edges(key):
           ((k * 1e3, y, r * 1e3), kw)]
 
 
-@register(family="probabilistic",
-          tasks=("positive-valued regression", "probabilistic forecasting"),
+@register(tasks=("positive-valued regression", "probabilistic forecasting"),
           input_kind="values",
           peer="torch.distributions.Gamma(concentration, rate).log_prob (negated); "
                "gluonts GammaOutput",
           references=("scipy.stats.gamma", "GluonTS GammaOutput"),
-          efficiency=("high", "elementwise, one lgamma"),
-          complexity=("low", "shape and rate heads"),
-          stability=("medium", "target and parameters clamped at eps"),
           example=_gamma_example, edge_cases=_gamma_edges, grad_argnums=(0, 2))
 @loss_function(ranges={"eps": ">= 0"})
 def gamma_nll(concentration, target, rate, *, eps=1e-8, weights=None, where=None,
@@ -545,15 +521,11 @@ def _beta_edges(key):
           ((jnp.zeros_like(a), y, b), kw)]
 
 
-@register(family="probabilistic",
-          tasks=("proportion regression", "probabilistic forecasting"),
+@register(tasks=("proportion regression", "probabilistic forecasting"),
           input_kind="values",
           peer="torch.distributions.Beta(concentration1, concentration0).log_prob "
                "(negated); gluonts BetaOutput",
           references=("scipy.stats.beta", "GluonTS BetaOutput"),
-          efficiency=("high", "elementwise, three lgamma"),
-          complexity=("low", "two concentration heads"),
-          stability=("medium", "target clamped to [eps, 1 - eps]"),
           example=_beta_example, edge_cases=_beta_edges, grad_argnums=(0, 2))
 @loss_function(ranges={"eps": "[0, 0.5)"})
 def beta_nll(concentration1, target, concentration0, *, eps=1e-6, weights=None,

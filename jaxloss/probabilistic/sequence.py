@@ -76,15 +76,11 @@ def _ctc_bad(key):
   return (logits, labels[:-1]), kw
 
 
-@register(family="probabilistic",
-          tasks=("speech recognition", "handwriting recognition", "sequence labelling"),
+@register(tasks=("speech recognition", "handwriting recognition", "sequence labelling"),
           input_kind="logits",
           peer="torch.nn.functional.ctc_loss (reductions, zero_infinity); "
                "optax.losses.ctc_loss (per sequence)",
           references=("Graves et al., Connectionist temporal classification, ICML 2006",),
-          efficiency=("medium", "O(T N) forward-backward scan over time"),
-          complexity=("medium", "blank, paddings and lengths"),
-          stability=("medium", "log-space DP; impossible alignments give +inf (zero grad)"),
           example=_ctc_example, edge_cases=_ctc_edges, bad_input=_ctc_bad,
           where_trailing=2)
 @loss_function(static=("blank_id", "zero_infinity"))
@@ -429,13 +425,9 @@ _DTW_REFS = ("Cuturi & Blondel, Soft-DTW: a differentiable loss function for tim
              "ICML 2017",)
 
 
-@register(family="probabilistic",
-          tasks=("time-series forecasting", "time-series averaging", "sequence alignment"),
+@register(tasks=("time-series forecasting", "time-series averaging", "sequence alignment"),
           input_kind="values", peer="tslearn.metrics.SoftDTWLossPyTorch(normalize=False)",
           references=_DTW_REFS,
-          efficiency=("medium", "O(n m) work in n + m sequential anti-diagonal steps"),
-          complexity=("medium", "DP with a custom backward recursion"),
-          stability=("high", "log-space soft-min; finite for gamma 1e-3 at length 512"),
           example=_dtw_example, edge_cases=_dtw_edges, bad_input=_dtw_bad,
           grad_argnums=(0, 1), where_trailing=2)
 @loss_function(ranges={"gamma": "> 0"})
@@ -492,14 +484,10 @@ def _div_edges(key):
   return [((x, x), {"gamma": 1.0}), ((x, y), {"gamma": 1e-3}), ((x * 1e2, y), {"gamma": 0.1})]
 
 
-@register(family="probabilistic",
-          tasks=("time-series forecasting", "time-series averaging"),
+@register(tasks=("time-series forecasting", "time-series averaging"),
           input_kind="values", peer="tslearn.metrics.SoftDTWLossPyTorch(normalize=True)",
           references=("Blondel, Mensch & Vert, Differentiable divergences between time "
                       "series, AISTATS 2021", *_DTW_REFS),
-          efficiency=("medium", "three soft-DTW passes"),
-          complexity=("medium", "DP with a custom backward recursion"),
-          stability=("high", "log-space soft-min; exactly 0 at x = y"),
           example=_dtw_example, edge_cases=_div_edges, bad_input=_dtw_bad,
           grad_argnums=(0, 1), where_trailing=2)
 @loss_function(ranges={"gamma": "> 0"})
@@ -555,14 +543,10 @@ def _dilate_edges(key):
   return [((x, x), {}), ((x * 1e2, y), {"gamma": 1e-3})]
 
 
-@register(family="probabilistic",
-          tasks=("time-series forecasting", "multi-step forecasting"),
+@register(tasks=("time-series forecasting", "multi-step forecasting"),
           input_kind="values", peer="vincent-leguen/DILATE dilate_loss",
           references=("Le Guen & Thome, Shape and time distortion loss for training deep "
                       "time series forecasting models, NeurIPS 2019", *_DTW_REFS),
-          efficiency=("low", "soft-DTW plus autodiff through its alignment recursion"),
-          complexity=("medium", "alpha and gamma"),
-          stability=("medium", "second-order terms of soft-DTW; finite for small gamma"),
           example=_dilate_example, edge_cases=_dilate_edges, bad_input=_dtw_bad,
           grad_argnums=(0,), where_trailing=2)
 @loss_function(ranges={"alpha": "[0, 1]", "gamma": "> 0"})

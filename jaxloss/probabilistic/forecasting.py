@@ -31,7 +31,7 @@ from jaxloss._api import (
     shape_of,
 )
 from jaxloss.catalog import register
-from jaxloss.probabilistic import _examples_pos, _gauss_example, _prepare
+from jaxloss.probabilistic.nll import _examples_pos, _gauss_example, _prepare
 
 __all__ = [
     "crps_ensemble", "crps_gaussian", "interval_score", "mape", "mase", "smape",
@@ -52,15 +52,11 @@ def _crps_edges(key):
   return [((t, t, s), {}), ((m, t, jnp.zeros_like(s)), {}), ((m * 1e4, t, s), {})]
 
 
-@register(family="probabilistic",
-          tasks=("probabilistic forecasting", "weather forecasting"),
+@register(tasks=("probabilistic forecasting", "weather forecasting"),
           input_kind="values", peer="properscoring.crps_gaussian",
           references=("Gneiting et al., Calibrated probabilistic forecasting using "
                       "ensemble model output statistics, MWR 2005",
                       "Gneiting & Raftery, Strictly proper scoring rules, JASA 2007"),
-          efficiency=("high", "elementwise, one erf and one exp"),
-          complexity=("low", "closed form"),
-          stability=("high", "bounded gradient in the mean; finite as std -> 0"),
           example=_gauss_example, edge_cases=_crps_edges, grad_argnums=(0, 2))
 @loss_function(ranges={"eps": ">= 0"})
 def crps_gaussian(mean, target, std, *, eps=1e-6, weights=None, where=None,
@@ -122,15 +118,11 @@ def _ens_bad(key):
   return (x, y[..., :-1]), {}
 
 
-@register(family="probabilistic",
-          tasks=("probabilistic forecasting", "ensemble forecasting",
+@register(tasks=("probabilistic forecasting", "ensemble forecasting",
                  "generative forecasting"),
           input_kind="samples", peer="properscoring.crps_ensemble (fair=False)",
           references=("Gneiting & Raftery, Strictly proper scoring rules, JASA 2007",
                       "Ferro, Fair scores for ensemble forecasts, QJRMS 2014"),
-          efficiency=("medium", "O(m log m) per target via a sort of the ensemble"),
-          complexity=("low", "no hyperparameter"),
-          stability=("high", "piecewise-linear in the samples, bounded gradient"),
           example=_ens_example, edge_cases=_ens_edges, bad_input=_ens_bad,
           where_trailing=1)
 @loss_function(static=("fair",))
@@ -204,16 +196,12 @@ def _interval_edges(key):
   return [((jnp.stack([y, y], -1), y), {}), ((iv * 1e4, y), {"alpha": 0.01})]
 
 
-@register(family="probabilistic",
-          tasks=("probabilistic forecasting", "prediction intervals"),
+@register(tasks=("probabilistic forecasting", "prediction intervals"),
           input_kind="values",
           peer="gluonts.evaluation.metrics.msis (without the seasonal scaling)",
           references=("Gneiting & Raftery, Strictly proper scoring rules, JASA 2007",
                       "Winkler, A decision-theoretic approach to interval estimation, "
                       "JASA 1972"),
-          efficiency=("high", "elementwise"),
-          complexity=("low", "one coverage level"),
-          stability=("high", "piecewise-linear, bounded gradient"),
           example=_interval_example, edge_cases=_interval_edges, where_trailing=1,
           aliases=("winkler_score",))
 @loss_function(ranges={"alpha": "(0, 1)"})
@@ -287,7 +275,7 @@ def _pt_edges(key):
   return [((t, t), {}), ((p, z), {}), ((z, z), {}), ((p * 1e4, t), {})]
 
 
-_POINT = dict(family="probabilistic", input_kind="values", example=_pt_example,
+_POINT = dict(input_kind="values", example=_pt_example,
               edge_cases=_pt_edges, grad_argnums=(0,))
 
 
@@ -295,9 +283,6 @@ _POINT = dict(family="probabilistic", input_kind="values", example=_pt_example,
           peer="pytorch_forecasting.metrics.MAPE",
           references=("Hyndman & Koehler, Another look at measures of forecast accuracy, "
                       "IJF 2006",),
-          efficiency=("high", "elementwise"),
-          complexity=("low", "one epsilon"),
-          stability=("low", "gradient ~ 1/|y|: explodes near zero targets"),
           **_POINT)
 @loss_function(ranges={"eps": ">= 0"})
 def mape(predictions, targets, *, eps=1e-8, weights=None, where=None, reduction="mean"):
@@ -341,9 +326,6 @@ def mape(predictions, targets, *, eps=1e-8, weights=None, where=None, reduction=
           peer="pytorch_forecasting.metrics.SMAPE",
           references=("Makridakis, Accuracy measures: theoretical and practical concerns, "
                       "IJF 1993", "M4 competition (sMAPE)"),
-          efficiency=("high", "elementwise"),
-          complexity=("low", "one epsilon"),
-          stability=("medium", "bounded by 2, but the gradient grows near p = y = 0"),
           **_POINT)
 @loss_function(ranges={"eps": ">= 0"})
 def smape(predictions, targets, *, eps=1e-8, weights=None, where=None, reduction="mean"):
@@ -392,13 +374,10 @@ def _mase_edges(key):
   return [((t, t, h), kw), ((p, t, jnp.zeros_like(h)), kw), ((p, t, h), {})]
 
 
-@register(family="probabilistic", tasks=("time-series forecasting",),
+@register(tasks=("time-series forecasting",),
           input_kind="values", peer="gluonts.evaluation.metrics.mase (seasonal_error)",
           references=("Hyndman & Koehler, Another look at measures of forecast accuracy, "
                       "IJF 2006",),
-          efficiency=("high", "elementwise plus one pass over the history"),
-          complexity=("low", "season length"),
-          stability=("high", "scale is constant in the prediction"),
           example=_mase_example, edge_cases=_mase_edges, grad_argnums=(0,))
 @loss_function(static=("season_length",), ranges={"eps": ">= 0"})
 def mase(predictions, targets, insample, *, season_length=1, eps=1e-8, weights=None,
@@ -476,13 +455,10 @@ def _wape_example(key):
   return _pt_example(key)
 
 
-@register(family="probabilistic", tasks=("demand forecasting", "time-series forecasting"),
+@register(tasks=("demand forecasting", "time-series forecasting"),
           input_kind="values", peer="gluonts.ev.metrics.ND (per series)",
           references=("Kolassa & Schütz, Advantages of the MAD/MEAN ratio over the MAPE, "
                       "Foresight 2007",),
-          efficiency=("high", "elementwise plus one sum per series"),
-          complexity=("low", "one epsilon"),
-          stability=("medium", "scale is the series' mean |y|; eps guards all-zero series"),
           example=_wape_example, edge_cases=_pt_edges, grad_argnums=(0,))
 @loss_function(ranges={"eps": ">= 0"})
 def wape(predictions, targets, *, eps=1e-8, weights=None, where=None, reduction="mean"):
@@ -568,15 +544,11 @@ def _trend_edges(key):
   return [((t, t), kw), ((p * 1e3, t), kw), ((p, t), {"window": 1, "diff_weight": 1.0})]
 
 
-@register(family="probabilistic",
-          tasks=("time-series forecasting", "contextual loss"),
+@register(tasks=("time-series forecasting", "contextual loss"),
           input_kind="values",
           peer="— (survey's contextual-loss direction; Autoformer series_decomp)",
           references=(_SURVEY, "Wu et al., Autoformer: decomposition transformers with "
                       "auto-correlation, NeurIPS 2021"),
-          efficiency=("high", "one cumulative sum per series"),
-          complexity=("medium", "window and three weights"),
-          stability=("high", "quadratic in linear maps of the error"),
           example=_trend_example, edge_cases=_trend_edges, grad_argnums=(0, 1))
 @loss_function(static=("window", "return_components"),
                ranges={"trend_weight": ">= 0", "residual_weight": ">= 0",

@@ -13,20 +13,17 @@ broadcast to it (scalars or per-dimension arrays); the unreduced loss has
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from flax import nnx
 
-from jaxloss import _barron_table
 from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import check_broadcastable, check_floating, loss_function, reduce_loss
+from jaxloss.adaptive import _barron_table
 from jaxloss.catalog import register
 
-__all__ = ["AdaptiveRobustLoss", "adaptive_robust_loss", "barron_log_partition",
-           "general_robust_loss", "meta_gradient", "meta_learn_loss_params"]
+__all__ = ['adaptive_robust_loss', 'barron_log_partition', 'general_robust_loss']
+
 
 _BARRON = "Barron, A General and Adaptive Robust Loss Function, CVPR 2019"
 
@@ -46,15 +43,11 @@ def _edges(key):
   return out
 
 
-@register(family="adaptive",
-          tasks=("regression", "robust regression", "image restoration", "optical flow",
+@register(tasks=("regression", "robust regression", "image restoration", "optical flow",
                  "depth estimation"),
           input_kind="values",
           peer="google-research robust_loss (Barron) general.lossfun",
           references=(_BARRON,),
-          efficiency=("high", "elementwise; a few transcendental ops"),
-          complexity=("medium", "shape and scale parameters, special cases at 0, 2, +-inf"),
-          stability=("high", "bounded gradients for alpha <= 2; stable at the special alphas"),
           example=_example, edge_cases=_edges, grad_argnums=(0,),
           bad_input=lambda key: ((ex.normal(key, (4, 3)),),
                                  {"alpha": jnp.ones((5,)), "scale": 1.0}))
@@ -151,7 +144,11 @@ def general_robust_loss(x, *, alpha, scale, weights=None, where=None, reduction=
 
 
 _LOG_Z = np.asarray(_barron_table.LOG_Z)
+
+
 _DLOG_Z = np.asarray(_barron_table.DLOG_Z)
+
+
 _ALPHA_MAX = _barron_table.ALPHA_MAX
 
 
@@ -193,14 +190,10 @@ def _nll_edges(key):
       ((x * 1e4,), {"alpha": 0.5, "scale": 1e-3})]
 
 
-@register(family="adaptive",
-          tasks=("regression", "robust regression", "image restoration", "optical flow"),
+@register(tasks=("regression", "robust regression", "image restoration", "optical flow"),
           input_kind="values",
           peer="google-research robust_loss (Barron) distribution.nllfun / adaptive.lossfun",
           references=(_BARRON,),
-          efficiency=("high", "elementwise plus a table lookup in alpha"),
-          complexity=("medium", "learned shape and scale, tabulated partition function"),
-          stability=("high", "alpha and scale reparametrised into their valid ranges"),
           example=_nll_example, edge_cases=_nll_edges, grad_argnums=(0,),
           bad_input=lambda key: ((ex.normal(key, (4, 3)),),
                                  {"alpha": jnp.ones((5,)), "scale": 1.0}))
@@ -259,157 +252,3 @@ def adaptive_robust_loss(x, *, alpha, scale, weights=None, where=None, reduction
   return reduce_loss(jnp.broadcast_to(values, x.shape), reduction, where=where,
                      weights=weights)
 
-
-def _inv_softplus(y):
-  return float(np.log(np.expm1(y)))
-
-
-class AdaptiveRobustLoss(nnx.Module):
-  """Latent per-dimension alpha and scale for :func:`adaptive_robust_loss`.
-
-  ``alpha = lo + (hi - lo) * sigmoid(latent_alpha)`` and
-  ``scale = scale_lo + softplus(latent_scale)`` keep both in their valid
-  ranges while an optax step updates the latents (Barron's defaults:
-  ``alpha in (0.001, 1.999)``, initial alpha 1, initial scale 1). Put it in
-  your model (or next to it) and the ``nnx.Param`` latents train with it.
-
-  Example::
-
-    robust = AdaptiveRobustLoss(num_dims=3, rngs=None)
-    loss = robust(residuals)            # residuals [..., 3]
-  """
-
-  def __init__(self, num_dims: int, *, alpha_lo: float = 0.001, alpha_hi: float = 1.999,
-               alpha_init: float | None = None, scale_lo: float = 1e-5,
-               scale_init: float = 1.0, rngs=None):
-    del rngs  # deterministic initialisation
-    if not 0.0 <= alpha_lo < alpha_hi <= _ALPHA_MAX:
-      raise ValueError(f"need 0 <= alpha_lo < alpha_hi <= {_ALPHA_MAX}, got {alpha_lo}, {alpha_hi}")
-    if scale_init <= scale_lo:
-      raise ValueError(f"scale_init must be > scale_lo={scale_lo}, got {scale_init}")
-    alpha_init = 0.5 * (alpha_lo + alpha_hi) if alpha_init is None else alpha_init
-    if not alpha_lo < alpha_init < alpha_hi:
-      raise ValueError(f"alpha_init must be in ({alpha_lo}, {alpha_hi}), got {alpha_init}")
-    frac = (alpha_init - alpha_lo) / (alpha_hi - alpha_lo)
-    self.alpha_lo, self.alpha_hi, self.scale_lo = alpha_lo, alpha_hi, scale_lo
-    self.latent_alpha = nnx.Param(jnp.full((num_dims,), float(np.log(frac / (1 - frac)))))
-    self.latent_scale = nnx.Param(jnp.full((num_dims,), _inv_softplus(scale_init - scale_lo)))
-
-  def alpha(self):
-    return self.alpha_lo + (self.alpha_hi - self.alpha_lo) * jax.nn.sigmoid(self.latent_alpha[...])
-
-  def scale(self):
-    return self.scale_lo + jax.nn.softplus(self.latent_scale[...])
-
-  def __call__(self, x, *, where=None, weights=None, reduction="mean"):
-    return adaptive_robust_loss(x, alpha=self.alpha(), scale=self.scale(), where=where,
-                                weights=weights, reduction=reduction)
-
-
-# --------------------------------------------------------------------------
-# Meta-learned loss hyperparameters.
-# --------------------------------------------------------------------------
-
-
-def _unrolled_validation(train_loss, val_loss, inner_optimizer, inner_steps):
-  def run(loss_params, params, train_batch, val_batch):
-    def body(carry, _):
-      p, state = carry
-      grads = jax.grad(train_loss)(p, loss_params, train_batch)
-      updates, state = inner_optimizer.update(grads, state, p)
-      return (optax.apply_updates(p, updates), state), None
-
-    (p, _), _ = jax.lax.scan(body, (params, inner_optimizer.init(params)), None,
-                             length=inner_steps)
-    return val_loss(p, val_batch)
-
-  return run
-
-
-def meta_gradient(train_loss, val_loss, params, loss_params, train_batch, val_batch, *,
-                  inner_optimizer, inner_steps):
-  r"""Validation loss after ``k`` unrolled inner steps, and its gradient in the loss's hyperparameters.
-
-  .. math::
-    \theta_k(\phi) = \mathrm{opt}^k\big(\theta_0;\ \nabla_\theta L_{train}(\theta, \phi)\big),
-    \qquad g = \nabla_\phi L_{val}(\theta_k(\phi))
-
-  Differentiates through ``inner_steps`` optax updates (``lax.scan``), so the
-  hypergradient accounts for how the hyperparameters ``phi`` (focal gamma,
-  Huber delta, class weights, a pytree of them) shape the trained model.
-
-  Args:
-    train_loss: ``train_loss(params, loss_params, batch) -> scalar``.
-    val_loss: ``val_loss(params, batch) -> scalar`` (no ``loss_params``).
-    params: model parameters (a pytree) to start the inner loop from.
-    loss_params: the continuous hyperparameters (a pytree of float arrays).
-    train_batch, val_batch: pytrees of arrays.
-    inner_optimizer: an ``optax.GradientTransformation``.
-    inner_steps: static number of unrolled steps ``k``.
-
-  Returns:
-    ``(validation_loss, gradient w.r.t. loss_params)``.
-  """
-  run = _unrolled_validation(train_loss, val_loss, inner_optimizer, inner_steps)
-  return jax.value_and_grad(run)(loss_params, params, train_batch, val_batch)
-
-
-def meta_learn_loss_params(train_loss, val_loss, params, loss_params, train_batch, val_batch, *,
-                           inner_optimizer, inner_steps, outer_optimizer, outer_steps,
-                           project=None):
-  """Tunes a loss's continuous hyperparameters by descending :func:`meta_gradient`.
-
-  The survey's "loss that learns to adjust itself": each outer step unrolls
-  ``inner_steps`` optax steps of ``train_loss`` from the same ``params``,
-  measures ``val_loss``, and updates ``loss_params`` with ``outer_optimizer``.
-  The outer step is jit-compiled once (the functions are closed over, so
-  nothing retraces and no tracer leaks); ``project`` (e.g. ``lambda p:
-  jnp.maximum(p, 1e-3)``) keeps hyperparameters in their valid range.
-
-  Args:
-    train_loss, val_loss, params, loss_params, train_batch, val_batch,
-    inner_optimizer, inner_steps: as :func:`meta_gradient`.
-    outer_optimizer: an ``optax.GradientTransformation`` for ``loss_params``.
-    outer_steps: number of outer (hyper) steps.
-    project: optional function applied to ``loss_params`` after each step.
-
-  Returns:
-    ``(loss_params, history)``: the tuned hyperparameters and the validation
-    loss before each outer step (a NumPy array of length ``outer_steps``).
-
-  References:
-    Maclaurin, Duvenaud & Adams, Gradient-based Hyperparameter Optimization
-    through Reversible Learning, ICML 2015; Bechtle et al., Meta Learning via
-    Learned Loss, ICPR 2020.
-
-  Examples:
-    >>> import jax.numpy as jnp, optax, jaxloss
-    >>> x = jnp.linspace(-1, 1, 16); y = 2 * x
-    >>> train = lambda w, s, b: jnp.mean((w * b[0] - b[1]) ** 2) + s * w ** 2
-    >>> val = lambda w, b: jnp.mean((w * b[0] - b[1]) ** 2)
-    >>> s, hist = jaxloss.meta_learn_loss_params(
-    ...     train, val, jnp.array(0.), jnp.array(1.), (x, y), (x, y),
-    ...     inner_optimizer=optax.sgd(0.5), inner_steps=5,
-    ...     outer_optimizer=optax.sgd(0.5), outer_steps=20,
-    ...     project=lambda s: jnp.maximum(s, 0.0))
-    >>> bool(s < 0.5 and hist[-1] < 0.5 * hist[0])  # the L2 penalty is tuned away
-    True
-  """
-  run = _unrolled_validation(train_loss, val_loss, inner_optimizer, inner_steps)
-  vg = jax.value_and_grad(run)
-
-  @jax.jit
-  def step(loss_params, state):
-    value, grads = vg(loss_params, params, train_batch, val_batch)
-    updates, state = outer_optimizer.update(grads, state, loss_params)
-    new = optax.apply_updates(loss_params, updates)
-    if project is not None:
-      new = project(new)
-    return new, state, value
-
-  state = outer_optimizer.init(loss_params)
-  history = []
-  for _ in range(outer_steps):
-    loss_params, state, value = step(loss_params, state)
-    history.append(value)
-  return loss_params, np.asarray(jax.device_get(history))

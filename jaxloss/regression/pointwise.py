@@ -4,7 +4,7 @@ Conventions of this module:
 
 * ``predictions`` and ``targets`` are floating arrays of the same shape (no
   silent broadcasting); the unreduced loss (``reduction="none"``) has that
-  shape, except for the cosine losses, which reduce the feature ``axis``.
+  shape.
 * ``where`` (boolean, broadcastable to the unreduced loss) excludes entries;
   ``weights`` scales them; ``"mean"`` is the sum over the number of unmasked
   entries (torch's and Keras' rule for per-element weights).
@@ -23,20 +23,16 @@ import jax.numpy as jnp
 from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
-    LossInputError,
-    check_floating,
-    check_same_shape,
-    debug_check_in_set,
-    loss_function,
-    reduce_loss,
+  LossInputError,
+  check_floating,
+  check_same_shape,
+  loss_function,
+  reduce_loss,
 )
 from jaxloss.catalog import register
 
-__all__ = [
-    "charbonnier_loss", "cosine_embedding_loss", "cosine_similarity_loss",
-    "euclidean_loss", "huber_loss", "l1_loss", "l2_loss", "log_cosh_loss", "mae",
-    "mse", "msle", "quantile_loss", "smooth_l1_loss",
-]
+__all__ = ['charbonnier_loss', 'euclidean_loss', 'huber_loss', 'l1_loss', 'l2_loss', 'log_cosh_loss', 'mae', 'mse', 'msle', 'quantile_loss', 'smooth_l1_loss']
+
 
 _SURVEY = "Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, arXiv:2504.04242, 2025"
 
@@ -67,7 +63,7 @@ def _pair_edges(key):
           ((p * 1e-6, t * 1e-6), {})]      # tiny residuals
 
 
-_POINTWISE = dict(family="regression", input_kind="values",
+_POINTWISE = dict(input_kind="values",
                   example=_pair_example, edge_cases=_pair_edges,
                   grad_argnums=(0, 1))
 
@@ -75,10 +71,7 @@ _POINTWISE = dict(family="regression", input_kind="values",
 @register(tasks=("regression", "tabular regression", "image reconstruction"),
           peer="torch.nn.functional.mse_loss; optax.losses.squared_error",
           references=("Gauss/Legendre least squares", _SURVEY),
-          efficiency=("high", "one fused elementwise pass"),
-          complexity=("low", "built into every framework"),
-          stability=("high", "smooth gradient 2(p - t); grows with outliers"),
-          graded_by="survey", aliases=("euclidean_loss", "l2_loss"), **_POINTWISE)
+          aliases=("euclidean_loss", "l2_loss"), **_POINTWISE)
 @loss_function
 def mse(predictions, targets, *, weights=None, where=None, reduction="mean"):
   r"""Mean squared error.
@@ -119,16 +112,15 @@ def mse(predictions, targets, *, weights=None, where=None, reduction="mean"):
 
 
 euclidean_loss = mse
+
+
 l2_loss = mse
 
 
 @register(tasks=("regression", "tabular regression", "image reconstruction"),
           peer="torch.nn.functional.l1_loss",
           references=("Laplace, least absolute deviations", _SURVEY),
-          efficiency=("high", "one fused elementwise pass"),
-          complexity=("low", "built into every framework"),
-          stability=("high", "bounded gradient sign(p - t); kink at 0"),
-          graded_by="survey", aliases=("l1_loss",), **_POINTWISE)
+          aliases=("l1_loss",), **_POINTWISE)
 @loss_function
 def mae(predictions, targets, *, weights=None, where=None, reduction="mean"):
   r"""Mean absolute error (L1 loss).
@@ -170,9 +162,6 @@ l1_loss = mae
 @register(tasks=("regression", "tabular regression", "object detection"),
           peer="torch.nn.functional.huber_loss; optax.losses.huber_loss",
           references=("Huber, Robust Estimation of a Location Parameter, 1964", _SURVEY),
-          efficiency=("high", "elementwise with one select"),
-          complexity=("low", "one threshold hyperparameter"),
-          stability=("high", "gradient bounded by delta"),
           **_POINTWISE)
 @loss_function(ranges={"delta": "> 0"})
 def huber_loss(predictions, targets, *, delta=1.0, weights=None, where=None,
@@ -221,10 +210,7 @@ def huber_loss(predictions, targets, *, delta=1.0, weights=None, where=None,
 @register(tasks=("object detection", "regression"),
           peer="torch.nn.functional.smooth_l1_loss",
           references=("Girshick, Fast R-CNN, ICCV 2015", _SURVEY),
-          efficiency=("high", "elementwise with one select"),
-          complexity=("low", "one threshold hyperparameter"),
-          stability=("high", "gradient bounded by 1"),
-          graded_by="survey", **_POINTWISE)
+          **_POINTWISE)
 @loss_function(ranges={"beta": ">= 0"})
 def smooth_l1_loss(predictions, targets, *, beta=1.0, weights=None, where=None,
                    reduction="mean"):
@@ -270,9 +256,6 @@ def smooth_l1_loss(predictions, targets, *, beta=1.0, weights=None, where=None,
 @register(tasks=("regression", "tabular regression"),
           peer="optax.losses.log_cosh; keras.losses.log_cosh",
           references=("Chen et al., Log Hyperbolic Cosine Loss, 2019",),
-          efficiency=("high", "elementwise, one softplus"),
-          complexity=("low", "no hyperparameter"),
-          stability=("high", "gradient tanh(d) is bounded"),
           **_POINTWISE)
 @loss_function
 def log_cosh_loss(predictions, targets, *, weights=None, where=None,
@@ -334,16 +317,12 @@ def _quantile_edges(key):
           ((p, t), {"quantiles": jnp.array([0.1, 0.5, 0.9]), "crossing_penalty": 1.0})]
 
 
-@register(family="regression",
-          tasks=("quantile regression", "time-series forecasting",
+@register(tasks=("quantile regression", "time-series forecasting",
                  "probabilistic forecasting"),
           input_kind="values",
           peer="pytorch_forecasting.metrics.QuantileLoss (without its factor 2)",
           references=("Koenker & Bassett, Regression Quantiles, Econometrica 1978",
                       "Salinas et al., DeepAR, 2020"),
-          efficiency=("high", "elementwise over the quantile axis"),
-          complexity=("low", "one quantile vector"),
-          stability=("high", "bounded piecewise-constant gradient"),
           example=_quantile_example, edge_cases=_quantile_edges,
           grad_argnums=(0, 1))
 @loss_function(ranges={"crossing_penalty": ">= 0"})
@@ -434,9 +413,6 @@ def quantile_loss(predictions, targets, *, quantiles=0.5, crossing_penalty=0.0,
           peer="LapSRN Charbonnier (sqrt(d^2 + eps^2)); kornia.losses.charbonnier_loss is eps=1 minus 1",
           references=("Charbonnier et al., Two deterministic half-quadratic regularization algorithms, ICIP 1994",
                       "Lai et al., Deep Laplacian Pyramid Networks (LapSRN), CVPR 2017"),
-          efficiency=("high", "elementwise, one sqrt"),
-          complexity=("low", "one epsilon"),
-          stability=("high", "smooth everywhere, gradient bounded by 1"),
           **_POINTWISE)
 @loss_function(ranges={"eps": "> 0"})
 def charbonnier_loss(predictions, targets, *, eps=1e-3, weights=None, where=None,
@@ -488,13 +464,9 @@ def _msle_edges(key):
   return [((t, t), {}), ((p * 1e4, t), {}), ((-p, t), {})]
 
 
-@register(family="regression",
-          tasks=("regression", "count and price regression"),
+@register(tasks=("regression", "count and price regression"),
           input_kind="values", peer="keras.losses.mean_squared_logarithmic_error",
           references=("Keras MeanSquaredLogarithmicError",),
-          efficiency=("high", "elementwise, two log1p"),
-          complexity=("low", "no hyperparameter"),
-          stability=("high", "bounded for non-negative inputs; negatives clamped"),
           example=_msle_example, edge_cases=_msle_edges, grad_argnums=(0, 1))
 @loss_function
 def msle(predictions, targets, *, weights=None, where=None, reduction="mean"):
@@ -537,153 +509,3 @@ def msle(predictions, targets, *, weights=None, where=None, reduction="mean"):
   d = jnp.log1p(jnp.maximum(p, 1e-7)) - jnp.log1p(jnp.maximum(t, 1e-7))
   return reduce_loss(d * d, reduction, where=where, weights=weights)
 
-
-def _check_axis_pair(x1, x2, axis, n1="predictions", n2="targets"):
-  check_floating(n1, x1)
-  check_same_shape(n1, x1, n2, x2)
-  if not -x1.ndim <= axis < max(x1.ndim, 1):
-    raise LossInputError(f"axis {axis} is out of range for {n1} of shape {x1.shape}")
-
-
-def _cos_example(key):
-  p, t = ex.pair(key, (8, 6))
-  return (p, t), {}
-
-
-def _cos_edges(key):
-  p, t = ex.pair(key, (8, 6))
-  return [((t, t), {}), ((jnp.zeros_like(p), t), {}), ((p * 1e4, t), {}),
-          ((-t, t), {})]
-
-
-@register(family="regression",
-          tasks=("embedding regression", "representation learning"),
-          input_kind="embeddings",
-          peer="optax.losses.cosine_distance; eps as torch.nn.functional.cosine_similarity",
-          references=("optax cosine_distance", "torch cosine_similarity"),
-          efficiency=("high", "one pass with two norms"),
-          complexity=("low", "no hyperparameter"),
-          stability=("medium", "gradient scales as 1/||x||; finite at zero vectors"),
-          example=_cos_example, edge_cases=_cos_edges, grad_argnums=(0, 1),
-          where_trailing=1)
-@loss_function(static=("axis",), ranges={"eps": ">= 0"})
-def cosine_similarity_loss(predictions, targets, *, axis=-1, eps=1e-8,
-                           weights=None, where=None, reduction="mean"):
-  r"""Cosine distance ``1 - cos(p, t)`` along ``axis``.
-
-  .. math::
-    \ell_i = 1 - \frac{p_i \cdot t_i}{\max(\|p_i\|_2, \varepsilon)\,\max(\|t_i\|_2, \varepsilon)}
-
-  The norms are clamped at ``eps`` separately, as in
-  ``torch.nn.functional.cosine_similarity``; a zero vector has cosine 0 (loss
-  1) and a finite gradient.
-
-  Args:
-    predictions: floating ``[..., D]`` (features on ``axis``).
-    targets: the same shape.
-    axis: feature axis (default -1), static.
-    eps: norm clamp >= 0 (default 1e-8).
-    weights: optional per-vector weights, broadcastable to the unreduced loss.
-    where: optional boolean mask over vectors (the shape without ``axis``).
-    reduction: "mean" (default) | "sum" | "none".
-
-  Returns:
-    A scalar for "mean"/"sum"; the input shape without ``axis`` for "none".
-
-  Raises:
-    LossInputError: shape mismatch or ``axis`` out of range.
-
-  References:
-    ``optax.losses.cosine_distance`` (which uses eps = 0) with torch's norm
-    clamping.
-
-  Examples:
-    >>> import jax.numpy as jnp, jaxloss
-    >>> print(jaxloss.cosine_similarity_loss(jnp.array([[1., 0.]]), jnp.array([[1., 1.]])))
-    0.29289323
-  """
-  _check_axis_pair(predictions, targets, axis)
-  dtype = nx.compute_dtype(predictions, targets)
-  p = jnp.moveaxis(predictions.astype(dtype), axis, -1)
-  t = jnp.moveaxis(jnp.asarray(targets).astype(dtype), axis, -1)
-  p = nx.mask_fill(p, where, trailing=1)
-  t = nx.mask_fill(t, where, trailing=1)
-  num = jnp.sum(p * t, axis=-1)
-  den = jnp.maximum(nx.safe_norm(p), eps) * jnp.maximum(nx.safe_norm(t), eps)
-  values = 1.0 - nx.safe_div(num, den)
-  return reduce_loss(values, reduction, where=where, weights=weights)
-
-
-def _cos_emb_example(key):
-  k1, k2, k3 = jax.random.split(key, 3)
-  return (ex.normal(k1, (8, 6)), ex.normal(k2, (8, 6)), ex.signs(k3, (8,))), {}
-
-
-def _cos_emb_edges(key):
-  (a, b, y), _ = _cos_emb_example(key)
-  return [((a, a, y), {}), ((jnp.zeros_like(a), b, y), {}), ((a * 1e4, b, y), {"margin": 0.5})]
-
-
-@register(family="regression",
-          tasks=("metric learning", "similarity learning"),
-          input_kind="embeddings", peer="torch.nn.functional.cosine_embedding_loss",
-          references=("torch.nn.CosineEmbeddingLoss",),
-          efficiency=("high", "one pass per pair"),
-          complexity=("low", "margin only"),
-          stability=("medium", "gradient scales as 1/||x||; finite at zero vectors"),
-          example=_cos_emb_example, edge_cases=_cos_emb_edges, grad_argnums=(0, 1),
-          where_trailing=1)
-@loss_function(ranges={"margin": "[-1, 1]"})
-def cosine_embedding_loss(x1, x2, targets, *, margin=0.0, weights=None,
-                          where=None, reduction="mean"):
-  r"""Cosine embedding loss for similar (+1) and dissimilar (-1) pairs.
-
-  .. math::
-    \ell_i = \begin{cases} 1 - \cos(x_{1,i}, x_{2,i}) & y_i = 1 \\
-             \max(0, \cos(x_{1,i}, x_{2,i}) - m) & y_i = -1 \end{cases},\quad
-    \cos = \frac{x_1\cdot x_2}{\sqrt{(\|x_1\|^2 + 10^{-12})(\|x_2\|^2 + 10^{-12})}}
-
-  Matches torch's definition exactly, including its ``1e-12`` added to each
-  squared norm. Targets other than +-1 contribute 0 (as in torch); under
-  ``chex.chexify`` they raise.
-
-  Args:
-    x1: floating ``[..., D]``.
-    x2: floating ``[..., D]``, same shape.
-    targets: ``[...]`` of +1 / -1.
-    margin: in [-1, 1] (default 0.0); may be traced.
-    weights: optional per-pair weights, broadcastable to ``[...]``.
-    where: optional boolean mask over pairs, broadcastable to ``[...]``.
-    reduction: "mean" (default) | "sum" | "none".
-
-  Returns:
-    A scalar for "mean"/"sum"; ``targets.shape`` for "none".
-
-  Raises:
-    LossInputError: shape mismatch; concrete ``margin`` outside [-1, 1].
-
-  References:
-    Matches ``torch.nn.functional.cosine_embedding_loss``.
-
-  Examples:
-    >>> import jax.numpy as jnp, jaxloss
-    >>> a = jnp.array([[1., 0.], [1., 0.]]); b = jnp.array([[1., 1.], [1., 1.]])
-    >>> print(jaxloss.cosine_embedding_loss(a, b, jnp.array([1., -1.]), reduction="none"))
-    [0.29289323 0.70710677]
-  """
-  _check_axis_pair(x1, x2, -1, "x1", "x2")
-  if tuple(jnp.shape(targets)) != x1.shape[:-1]:
-    raise LossInputError(
-        f"targets has shape {jnp.shape(targets)}; expected {x1.shape[:-1]} "
-        f"(x1 has shape {x1.shape})")
-  debug_check_in_set("targets", targets, (-1, 1))
-  dtype = nx.compute_dtype(x1, x2)
-  a = nx.mask_fill(x1.astype(dtype), where, trailing=1)
-  b = nx.mask_fill(jnp.asarray(x2).astype(dtype), where, trailing=1)
-  y = jnp.asarray(targets)
-  prod = jnp.sum(a * b, axis=-1)
-  den = jnp.sqrt((jnp.sum(a * a, -1) + 1e-12) * (jnp.sum(b * b, -1) + 1e-12))
-  cos = prod / den
-  values = jnp.where(y == 1, 1.0 - cos, 0.0)
-  values = values + jnp.where(y == -1, jnp.maximum(cos - margin, 0.0), 0.0)
-  return reduce_loss(values, reduction, where=where, weights=weights)

@@ -1,0 +1,717 @@
+"""The survey"s three grades of every registered loss: one table, one row per loss.
+
+Elharrouss et al. (2025), section "Computation and Evaluation of Loss
+Functions", grade losses on computational efficiency, implementation
+complexity and gradient stability (high / medium / low). Rows marked
+``SURVEY`` carry the survey"s own levels (our one-line note explains them);
+the other rows are graded by us on the same scale, with the reason in the
+note. The catalog joins this table to the registry by name; a registered loss
+without a row here is an error (``tests/test_catalog.py``).
+"""
+
+SURVEY = "survey"
+JAXLOSS = "jaxloss"
+
+# name: (efficiency, complexity, stability, graded_by); each grade is (level, note).
+GRADES = {
+    "adaptive_robust_loss": (
+        ("high", "elementwise plus a table lookup in alpha"),
+        ("medium", "learned shape and scale, tabulated partition function"),
+        ("high", "alpha and scale reparametrised into their valid ranges"),
+        JAXLOSS),
+    "alpha_iou_loss": (
+        ("medium", "an IoU-family loss plus powers"),
+        ("medium", "one power and a base-loss mode"),
+        ("medium", "powers made safe at 0; alpha > 1 sharpens gradients"),
+        JAXLOSS),
+    "arcface_loss": (
+        ("high", "one N x C cosine matrix"),
+        ("medium", "class-weight matrix passed in"),
+        ("medium", "arccos clamped at +-(1 - 1e-7); scale 64 logits"),
+        JAXLOSS),
+    "attention_target_loss": (
+        ("low", "survey: needs the attention maps of the model"),
+        ("high", "survey: requires attention mechanisms"),
+        ("medium", "survey; log-softmax keeps the KL finite at saturated scores"),
+        SURVEY),
+    "balanced_cross_entropy": (
+        ("high", "one class histogram plus cross-entropy"),
+        ("low", "no hyperparameter"),
+        ("high", "weights are constants (stop_gradient); bounded by N/K"),
+        JAXLOSS),
+    "beta_nll": (
+        ("high", "elementwise, three lgamma"),
+        ("low", "two concentration heads"),
+        ("medium", "target clamped to [eps, 1 - eps]"),
+        JAXLOSS),
+    "bi_tempered_logistic_loss": (
+        ("medium", "a fixed number of normalisation iterations"),
+        ("high", "two temperatures and an iterative normaliser"),
+        ("medium", "bounded for t1 < 1; the fixed point needs t2 >= 1"),
+        JAXLOSS),
+    "binary_cross_entropy": (
+        ("high", "elementwise softplus"),
+        ("low", "built into every framework"),
+        ("high", "gradient sigmoid(x) - y, bounded by 1"),
+        SURVEY),
+    "binary_cross_entropy_from_probs": (
+        ("high", "elementwise log"),
+        ("low", "built into every framework"),
+        ("medium", "log clamped at -100: zero gradient once saturated"),
+        JAXLOSS),
+    "boundary_aware_loss": (
+        ("high", "cross-entropy plus two window reductions of the label map"),
+        ("medium", "band width and two weights"),
+        ("high", "cross-entropy from log-softmax"),
+        JAXLOSS),
+    "boundary_loss": (
+        ("high", "one product with pre-computed distance maps"),
+        ("medium", "needs signed distance maps of the targets"),
+        ("high", "linear in the probabilities"),
+        JAXLOSS),
+    "center_loss": (
+        ("high", "one gather and a squared norm per example"),
+        ("medium", "centres are state updated outside the gradient"),
+        ("high", "smooth quadratic"),
+        JAXLOSS),
+    "charbonnier_loss": (
+        ("high", "elementwise, one sqrt"),
+        ("low", "one epsilon"),
+        ("high", "smooth everywhere, gradient bounded by 1"),
+        JAXLOSS),
+    "chunked_cross_entropy": (
+        ("high", "chunked forward, one fused elementwise backward pass"),
+        ("medium", "custom_vjp and an online log-sum-exp scan"),
+        ("high", "online log-sum-exp in float32; exact softmax gradient"),
+        JAXLOSS),
+    "ciou_loss": (
+        ("medium", "DIoU plus two arctangents"),
+        ("medium", "aspect term with a stop-gradient weight"),
+        ("medium", "atan(w/h) made safe at h = 0; alpha without gradient"),
+        JAXLOSS),
+    "circle_loss": (
+        ("medium", "one N x N cosine matrix"),
+        ("medium", "self-paced weights, two hyperparameters"),
+        ("medium", "gamma = 80 is steep; stable via log-sum-exp/softplus"),
+        JAXLOSS),
+    "clip_loss": (
+        ("medium", "one N x N logit matrix"),
+        ("medium", "learnable temperature"),
+        ("high", "log-softmax over bounded logits"),
+        JAXLOSS),
+    "combo_loss": (
+        ("medium", "Dice sums plus an elementwise weighted cross-entropy"),
+        ("medium", "two trade-off weights"),
+        ("high", "the cross-entropy term smooths the Dice landscape"),
+        JAXLOSS),
+    "contextual_loss": (
+        ("low", "pairwise N x M feature similarities per example"),
+        ("high", "feature extractor, centring, relative distances"),
+        ("medium", "computed in log space; min/max select one pair each"),
+        JAXLOSS),
+    "contrastive_loss": (
+        ("low", "survey: pairwise comparisons scale quadratically with the data"),
+        ("high", "survey: needs pair construction / similarity design"),
+        ("low", "survey: imbalanced pairs; hinge kink at d = margin"),
+        SURVEY),
+    "cosface_loss": (
+        ("high", "one N x C cosine matrix"),
+        ("low", "class-weight matrix passed in"),
+        ("high", "no arccos; log-sum-exp"),
+        JAXLOSS),
+    "cosine_embedding_loss": (
+        ("high", "one pass per pair"),
+        ("low", "margin only"),
+        ("medium", "gradient scales as 1/||x||; finite at zero vectors"),
+        JAXLOSS),
+    "cosine_similarity_loss": (
+        ("high", "one pass with two norms"),
+        ("low", "no hyperparameter"),
+        ("medium", "gradient scales as 1/||x||; finite at zero vectors"),
+        JAXLOSS),
+    "cross_correlation_loss": (
+        ("high", "one softplus per response cell"),
+        ("low", "label map plus class balancing"),
+        ("high", "logistic loss from logits"),
+        JAXLOSS),
+    "cross_entropy": (
+        ("high", "one log-softmax and a gather per example"),
+        ("low", "built into every framework"),
+        ("high", "gradient softmax - target, bounded by 1"),
+        SURVEY),
+    "crps_ensemble": (
+        ("medium", "O(m log m) per target via a sort of the ensemble"),
+        ("low", "no hyperparameter"),
+        ("high", "piecewise-linear in the samples, bounded gradient"),
+        JAXLOSS),
+    "crps_gaussian": (
+        ("high", "elementwise, one erf and one exp"),
+        ("low", "closed form"),
+        ("high", "bounded gradient in the mean; finite as std -> 0"),
+        JAXLOSS),
+    "ctc_loss": (
+        ("medium", "O(T N) forward-backward scan over time"),
+        ("medium", "blank, paddings and lengths"),
+        ("medium", "log-space DP; impossible alignments give +inf (zero grad)"),
+        JAXLOSS),
+    "cycle_consistency_loss": (
+        ("low", "needs both generators' forward passes (the loss itself is L1)"),
+        ("high", "two generators and two discriminators in the full model"),
+        ("medium", "bounded L1 gradient; the adversarial game dominates"),
+        SURVEY),
+    "dice_ce_loss": (
+        ("medium", "Dice sums plus one log-softmax per pixel"),
+        ("medium", "Dice options plus two trade-off weights"),
+        ("high", "the cross-entropy term keeps gradients well scaled where Dice is flat or steep"),
+        JAXLOSS),
+    "dice_focal_loss": (
+        ("medium", "Dice sums plus an elementwise sigmoid focal term"),
+        ("medium", "Dice options plus gamma, alpha and two trade-off weights"),
+        ("medium", "focal modulation flattens gradients of easy pixels"),
+        JAXLOSS),
+    "dice_loss": (
+        ("medium", "one pass of per-class sums over the image"),
+        ("medium", "activation, smoothing and pooling options"),
+        ("medium", "ratio of sums; gradient grows as the denominator shrinks"),
+        SURVEY),
+    "diffusion_loss": (
+        ("low", "one denoiser pass per step; many steps to converge"),
+        ("high", "schedules, parametrisations and weightings must agree"),
+        ("medium", "plain MSE; min-SNR weighting balances timesteps"),
+        SURVEY),
+    "dilate_loss": (
+        ("low", "soft-DTW plus autodiff through its alignment recursion"),
+        ("medium", "alpha and gamma"),
+        ("medium", "second-order terms of soft-DTW; finite for small gamma"),
+        JAXLOSS),
+    "diou_loss": (
+        ("medium", "IoU plus centre distance and enclosing diagonal"),
+        ("medium", "overlap and enclosing-box geometry"),
+        ("medium", "bounded penalty, gradient without overlap"),
+        JAXLOSS),
+    "eiou_loss": (
+        ("medium", "DIoU plus two squared size differences"),
+        ("medium", "enclosing-box geometry"),
+        ("medium", "all penalties bounded, no arctangent"),
+        JAXLOSS),
+    "feature_matching_loss": (
+        ("high", "batch means of features already computed by D"),
+        ("low", "a distance between two mean vectors per layer"),
+        ("high", "quadratic in the feature statistics"),
+        JAXLOSS),
+    "flow_smoothness_loss": (
+        ("high", "finite differences, one fused pass"),
+        ("low", "differences and exponential edge weights"),
+        ("high", "gradient bounded (l1) or smooth (charbonnier)"),
+        JAXLOSS),
+    "focal_frequency_loss": (
+        ("medium", "two FFTs per image, O(HW log HW)"),
+        ("medium", "patching, spectrum weight normalisation"),
+        ("high", "weights are stop-gradient and clamped to [0, 1]"),
+        JAXLOSS),
+    "focal_loss": (
+        ("high", "cross-entropy plus an elementwise modulating factor"),
+        ("medium", "alpha and gamma to tune"),
+        ("medium", "modulating factor flattens gradients of easy examples"),
+        SURVEY),
+    "focal_tversky_loss": (
+        ("medium", "Tversky plus one power"),
+        ("medium", "three hyperparameters"),
+        ("medium", "power < 1 steepens near a perfect score; kept finite there"),
+        JAXLOSS),
+    "gamma_nll": (
+        ("high", "elementwise, one lgamma"),
+        ("low", "shape and rate heads"),
+        ("medium", "target and parameters clamped at eps"),
+        JAXLOSS),
+    "gan_discriminator_loss": (
+        ("low", "needs a discriminator forward pass on real and fake data"),
+        ("high", "two networks trained against each other"),
+        ("medium", "adversarial dynamics; softplus keeps each step finite"),
+        SURVEY),
+    "gan_generator_loss": (
+        ("low", "needs a discriminator forward pass on generated data"),
+        ("high", "two networks trained against each other"),
+        ("medium", "minimax saturates early; non-saturating is the default"),
+        SURVEY),
+    "gaussian_kl": (
+        ("medium", "elementwise closed form, one exp per entry"),
+        ("medium", "closed form, but log-variance parametrisation matters"),
+        ("medium", "exp(log_var) can overflow for log_var > ~88 in float32"),
+        SURVEY),
+    "gaussian_nll": (
+        ("high", "elementwise, one log and one division"),
+        ("low", "needs a variance head"),
+        ("medium", "gradient ~ 1/var; var clamped at eps"),
+        JAXLOSS),
+    "gaussian_wasserstein_loss": (
+        ("low", "closed-form 2x2 optimal transport per box pair"),
+        ("high", "box-to-Gaussian conversion and matrix square roots"),
+        ("low", "square roots of near-zero quantities"),
+        SURVEY),
+    "general_robust_loss": (
+        ("high", "elementwise; a few transcendental ops"),
+        ("medium", "shape and scale parameters, special cases at 0, 2, +-inf"),
+        ("high", "bounded gradients for alpha <= 2; stable at the special alphas"),
+        JAXLOSS),
+    "generalized_cross_entropy": (
+        ("high", "one log-softmax"),
+        ("low", "one exponent q"),
+        ("high", "bounded loss (<= 1/q) and gradient"),
+        JAXLOSS),
+    "generalized_dice_loss": (
+        ("medium", "per-class sums and one weighted ratio"),
+        ("medium", "class weights from the target volumes"),
+        ("medium", "1/volume^2 weights are large for tiny classes"),
+        JAXLOSS),
+    "gini_impurity": (
+        ("high", "one softmax and a sum of squares"),
+        ("low", "no hyperparameter"),
+        ("high", "polynomial in the probabilities"),
+        JAXLOSS),
+    "giou_loss": (
+        ("medium", "IoU plus the enclosing box"),
+        ("medium", "overlap and enclosing-box geometry"),
+        ("medium", "gradient without overlap; slow when one box encloses the other"),
+        JAXLOSS),
+    "gradient_loss": (
+        ("high", "one pass of neighbour differences"),
+        ("low", "no hyperparameter"),
+        ("high", "bounded L1 gradient"),
+        JAXLOSS),
+    "gradient_penalty": (
+        ("low", "one extra backward pass and double backprop"),
+        ("medium", "interpolates, input gradients, per-example norms"),
+        ("high", "safe norm: finite value and gradient at a zero input-gradient"),
+        JAXLOSS),
+    "hausdorff_dt_loss": (
+        ("low", "two distance transforms per image and class"),
+        ("high", "distance transforms of prediction and target"),
+        ("medium", "weights jump as the thresholded prediction changes"),
+        JAXLOSS),
+    "hierarchical_cross_entropy": (
+        ("high", "one log-softmax plus a small segment log-sum-exp per level"),
+        ("medium", "needs the class tree"),
+        ("high", "every level is a stable log-space cross-entropy"),
+        JAXLOSS),
+    "hinge_embedding_loss": (
+        ("high", "elementwise"),
+        ("low", "one margin"),
+        ("medium", "hinge kink at x = margin"),
+        JAXLOSS),
+    "hinge_loss": (
+        ("high", "elementwise"),
+        ("low", "no hyperparameter"),
+        ("medium", "kink at margin 1; zero gradient beyond it"),
+        JAXLOSS),
+    "huber_loss": (
+        ("high", "elementwise with one select"),
+        ("low", "one threshold hyperparameter"),
+        ("high", "gradient bounded by delta"),
+        JAXLOSS),
+    "infonce_loss": (
+        ("medium", "one N x (N + M) similarity matrix"),
+        ("medium", "temperature; negatives from the batch or a queue"),
+        ("high", "masked log-sum-exp on bounded (normalised) logits"),
+        JAXLOSS),
+    "interval_score": (
+        ("high", "elementwise"),
+        ("low", "one coverage level"),
+        ("high", "piecewise-linear, bounded gradient"),
+        JAXLOSS),
+    "iou_loss": (
+        ("medium", "a dozen elementwise ops per box pair"),
+        ("medium", "overlap geometry and degenerate-box conventions"),
+        ("low", "zero gradient without overlap; -log IoU unbounded"),
+        SURVEY),
+    "jaccard_loss": (
+        ("medium", "one pass of per-class sums over the image"),
+        ("medium", "same options as Dice"),
+        ("low", "set-based ratio; steep near small unions"),
+        SURVEY),
+    "js_divergence": (
+        ("medium", "three log-distributions per example"),
+        ("medium", "mixture in log space"),
+        ("high", "bounded by log 2; finite with zero probabilities"),
+        JAXLOSS),
+    "kl_divergence": (
+        ("medium", "two logs per class"),
+        ("medium", "argument order and log-space conventions differ by library"),
+        ("medium", "sensitive to zero probabilities"),
+        SURVEY),
+    "kld_loss": (
+        ("medium", "closed-form 2x2 inverse and log-determinants"),
+        ("high", "box-to-Gaussian conversion"),
+        ("medium", "log-determinants from the sizes; 1/h^2 growth for thin boxes"),
+        JAXLOSS),
+    "l1_ssim_loss": (
+        ("medium", "MS-SSIM plus one elementwise pass"),
+        ("medium", "two terms, one mixing weight"),
+        ("medium", "as MS-SSIM; the L1 part has a bounded gradient"),
+        JAXLOSS),
+    "laplace_nll": (
+        ("high", "elementwise"),
+        ("low", "needs a scale head"),
+        ("medium", "gradient ~ 1/scale; scale clamped at eps"),
+        JAXLOSS),
+    "lifted_structure_loss": (
+        ("medium", "N x N distances plus an [N, N, N] masked log-sum-exp"),
+        ("medium", "per positive pair, negatives of both ends"),
+        ("medium", "masked log-sum-exp; squared hinge"),
+        JAXLOSS),
+    "linear_cross_entropy": (
+        ("high", "never materialises (N, V) logits; one extra GEMM pass in backward"),
+        ("high", "custom_vjp with chunked recomputation and online log-sum-exp"),
+        ("high", "online log-sum-exp in float32; exact softmax gradient"),
+        JAXLOSS),
+    "listmle_loss": (
+        ("medium", "a sort and an L x L masked log-sum-exp per list"),
+        ("medium", "Plackett-Luce likelihood of the label order"),
+        ("high", "masked log-sum-exp"),
+        JAXLOSS),
+    "listnet_loss": (
+        ("high", "one softmax per list"),
+        ("low", "cross-entropy between two distributions"),
+        ("high", "log-softmax"),
+        JAXLOSS),
+    "log_cosh_dice_loss": (
+        ("medium", "Dice plus an elementwise log-cosh"),
+        ("medium", "Dice options"),
+        ("medium", "log-cosh damps the Dice gradient near 0"),
+        JAXLOSS),
+    "log_cosh_loss": (
+        ("high", "elementwise, one softplus"),
+        ("low", "no hyperparameter"),
+        ("high", "gradient tanh(d) is bounded"),
+        JAXLOSS),
+    "logistic_loss": (
+        ("high", "elementwise softplus"),
+        ("low", "no hyperparameter"),
+        ("high", "gradient -y sigmoid(-y s), bounded by 1"),
+        JAXLOSS),
+    "logistic_regression_loss": (
+        ("high", "one softplus per score"),
+        ("low", "no hyperparameter"),
+        ("high", "computed from logits"),
+        JAXLOSS),
+    "lovasz_hinge_loss": (
+        ("medium", "one sort of the pixels"),
+        ("high", "sorted errors and the Jaccard set function"),
+        ("medium", "piecewise-linear; subgradient at ties and kinks"),
+        JAXLOSS),
+    "lovasz_softmax_loss": (
+        ("medium", "one sort of N pixels per class"),
+        ("high", "sorted errors and the Jaccard set function"),
+        ("medium", "piecewise-linear; subgradient at ties and kinks"),
+        JAXLOSS),
+    "mae": (
+        ("high", "one fused elementwise pass"),
+        ("low", "built into every framework"),
+        ("high", "bounded gradient sign(p - t); kink at 0"),
+        SURVEY),
+    "mahalanobis_loss": (
+        ("low", "a Cholesky factorisation per covariance"),
+        ("high", "needs a covariance estimate"),
+        ("low", "ill-conditioned covariances amplify gradients"),
+        SURVEY),
+    "mape": (
+        ("high", "elementwise"),
+        ("low", "one epsilon"),
+        ("low", "gradient ~ 1/|y|: explodes near zero targets"),
+        JAXLOSS),
+    "margin_ranking_loss": (
+        ("low", "survey: needs pairwise ranking (quadratic in the items)"),
+        ("high", "survey: pair construction"),
+        ("low", "survey: hinge with complex gradient behaviour"),
+        SURVEY),
+    "mase": (
+        ("high", "elementwise plus one pass over the history"),
+        ("low", "season length"),
+        ("high", "scale is constant in the prediction"),
+        JAXLOSS),
+    "masked_reconstruction_loss": (
+        ("high", "one elementwise pass"),
+        ("low", "two region weights"),
+        ("high", "bounded L1 gradients"),
+        JAXLOSS),
+    "ms_ssim": (
+        ("medium", "SSIM at 5 scales (~1.33x one SSIM)"),
+        ("medium", "pooling, clamping and the image-size constraint"),
+        ("medium", "fractional powers; clamped terms get a zero gradient"),
+        JAXLOSS),
+    "ms_ssim_loss": (
+        ("medium", "SSIM at 5 scales (~1.33x one SSIM)"),
+        ("medium", "pooling, clamping and the image-size constraint"),
+        ("medium", "fractional powers; clamped terms get a zero gradient"),
+        JAXLOSS),
+    "mse": (
+        ("high", "one fused elementwise pass"),
+        ("low", "built into every framework"),
+        ("high", "smooth gradient 2(p - t); grows with outliers"),
+        SURVEY),
+    "msle": (
+        ("high", "elementwise, two log1p"),
+        ("low", "no hyperparameter"),
+        ("high", "bounded for non-negative inputs; negatives clamped"),
+        JAXLOSS),
+    "multi_similarity_loss": (
+        ("medium", "one N x N cosine matrix"),
+        ("medium", "three hyperparameters"),
+        ("medium", "soft weighting via masked log-sum-exp; beta = 50 is steep"),
+        JAXLOSS),
+    "multiclass_hinge_loss": (
+        ("high", "O(C) per example"),
+        ("low", "margin and power"),
+        ("medium", "piecewise linear (p=1) or quadratic (p=2)"),
+        JAXLOSS),
+    "negative_binomial_nll": (
+        ("high", "elementwise, one betaln"),
+        ("low", "mean and dispersion heads"),
+        ("high", "betaln keeps the small-alpha (Poisson) limit accurate"),
+        JAXLOSS),
+    "nll_loss": (
+        ("high", "a gather per example"),
+        ("low", "built into every framework"),
+        ("high", "constant gradient -w_y on the target log-probability"),
+        JAXLOSS),
+    "npair_loss": (
+        ("medium", "one N x N similarity matrix"),
+        ("low", "softmax cross-entropy over pairs"),
+        ("high", "log-softmax"),
+        JAXLOSS),
+    "nt_xent_loss": (
+        ("medium", "one 2N x 2N cosine matrix"),
+        ("medium", "temperature; two augmented views"),
+        ("high", "masked log-sum-exp on bounded logits"),
+        JAXLOSS),
+    "perceptual_loss": (
+        ("medium", "a forward pass of the feature network on both images"),
+        ("high", "needs a (pretrained) feature extractor"),
+        ("medium", "as smooth as the feature network"),
+        SURVEY),
+    "photometric_loss": (
+        ("medium", "one bilinear gather (4 corners) per pixel; ssim_l1 adds 5 box-filtered moment maps, fb a second warp"),
+        ("medium", "warp convention, occlusion and border masks to get right"),
+        ("high", "bilinear weights in [0, 1]; finite at flows far outside the image and at integer sample points"),
+        JAXLOSS),
+    "poisson_nll": (
+        ("high", "elementwise, one exp"),
+        ("low", "no hyperparameter"),
+        ("medium", "exp(log_rate) can overflow for log rates > ~88"),
+        JAXLOSS),
+    "poly1_cross_entropy": (
+        ("high", "cross-entropy plus one term"),
+        ("low", "one hyperparameter epsilon"),
+        ("high", "cross-entropy gradient plus a bounded term"),
+        JAXLOSS),
+    "proxy_anchor_loss": (
+        ("high", "one N x C cosine matrix"),
+        ("medium", "learnable proxies passed in"),
+        ("medium", "alpha = 32 scale; masked log-sum-exp"),
+        JAXLOSS),
+    "psnr": (
+        ("high", "one elementwise pass and a log per image"),
+        ("low", "data_range only"),
+        ("high", "eps keeps identical images finite"),
+        JAXLOSS),
+    "psnr_loss": (
+        ("high", "one elementwise pass and a log per image"),
+        ("low", "data_range only"),
+        ("high", "eps keeps identical images finite; gradient ~ 1/MSE grows near 0"),
+        JAXLOSS),
+    "quantile_loss": (
+        ("high", "elementwise over the quantile axis"),
+        ("low", "one quantile vector"),
+        ("high", "bounded piecewise-constant gradient"),
+        JAXLOSS),
+    "r1_penalty": (
+        ("low", "one extra backward pass and double backprop"),
+        ("medium", "input gradients of the discriminator"),
+        ("high", "squared norm is smooth everywhere, also at a zero gradient"),
+        JAXLOSS),
+    "r2_penalty": (
+        ("low", "one extra backward pass and double backprop"),
+        ("medium", "input gradients of the discriminator"),
+        ("high", "squared norm is smooth everywhere, also at a zero gradient"),
+        JAXLOSS),
+    "rank_preservation_loss": (
+        ("low", "survey: pairwise ranking, N^2 pairs per attention row"),
+        ("high", "survey: pair construction"),
+        ("low", "survey: hinge over pairs with complex gradient behaviour"),
+        SURVEY),
+    "ranknet_loss": (
+        ("medium", "L x L pairs per list"),
+        ("low", "pairwise logistic"),
+        ("high", "softplus of score differences"),
+        JAXLOSS),
+    "reconstruction_loss": (
+        ("high", "one elementwise pass"),
+        ("low", "a pixel-wise distance"),
+        ("high", "L1/L2 smooth or bounded; Bernoulli from logits"),
+        JAXLOSS),
+    "reid_loss": (
+        ("medium", "N x C logits plus an N x N distance matrix"),
+        ("medium", "two terms, three hyperparameters"),
+        ("high", "log-softmax CE; safe-sqrt distances"),
+        JAXLOSS),
+    "sequence_loss": (
+        ("high", "N evaluations of the per-step loss, vmapped"),
+        ("low", "a geometric weighting of per-step losses"),
+        ("high", "as stable as the per-step loss"),
+        JAXLOSS),
+    "sharded_clip_loss": (
+        ("medium", "all-gather of B x D embeddings; (B/n) x B logits per device"),
+        ("medium", "shard_map with all_gather; gradient via its transpose"),
+        ("high", "log-sum-exp cross-entropy on normalised embeddings"),
+        JAXLOSS),
+    "sharded_dice_loss": (
+        ("high", "three psums of C numbers"),
+        ("low", "shard_map with psum of per-class sums"),
+        ("high", "smoothed ratio; finite for empty classes"),
+        JAXLOSS),
+    "sharded_siglip_loss": (
+        ("high", "ring of n ppermutes of (B/n) x D text chunks; no all-gather"),
+        ("medium", "shard_map with a ppermute ring in lax.scan"),
+        ("high", "log-sigmoid of bounded logits"),
+        JAXLOSS),
+    "sharded_tversky_loss": (
+        ("high", "three psums of C numbers"),
+        ("low", "shard_map with psum of per-class sums"),
+        ("high", "smoothed ratio; finite for empty classes"),
+        JAXLOSS),
+    "siglip_loss": (
+        ("medium", "one N x N logit matrix, no softmax normalisation"),
+        ("medium", "learnable scale and bias"),
+        ("high", "log-sigmoid of logits (no log of probabilities)"),
+        JAXLOSS),
+    "sigmoid_focal_loss": (
+        ("high", "elementwise"),
+        ("medium", "alpha and gamma to tune"),
+        ("medium", "modulating factor flattens gradients of easy examples"),
+        JAXLOSS),
+    "siou_loss": (
+        ("medium", "IoU plus angle, distance and shape costs (exp, sqrt)"),
+        ("high", "three extra cost terms and a branch on the angle"),
+        ("medium", "angle cost in closed form, no arcsin at 1"),
+        JAXLOSS),
+    "smape": (
+        ("high", "elementwise"),
+        ("low", "one epsilon"),
+        ("medium", "bounded by 2, but the gradient grows near p = y = 0"),
+        JAXLOSS),
+    "smooth_l1_box_loss": (
+        ("high", "elementwise with one select"),
+        ("low", "one threshold; boxes encoded beforehand"),
+        ("high", "gradient bounded by 1"),
+        SURVEY),
+    "smooth_l1_loss": (
+        ("high", "elementwise with one select"),
+        ("low", "one threshold hyperparameter"),
+        ("high", "gradient bounded by 1"),
+        SURVEY),
+    "soft_dtw": (
+        ("medium", "O(n m) work in n + m sequential anti-diagonal steps"),
+        ("medium", "DP with a custom backward recursion"),
+        ("high", "log-space soft-min; finite for gamma 1e-3 at length 512"),
+        JAXLOSS),
+    "soft_dtw_divergence": (
+        ("medium", "three soft-DTW passes"),
+        ("medium", "DP with a custom backward recursion"),
+        ("high", "log-space soft-min; exactly 0 at x = y"),
+        JAXLOSS),
+    "sphereface_loss": (
+        ("high", "one N x C cosine matrix"),
+        ("medium", "integer angular margin, piecewise psi"),
+        ("low", "multiplicative angle; logits scale with ||x||; often needs annealing with softmax"),
+        JAXLOSS),
+    "squared_hinge_loss": (
+        ("high", "elementwise"),
+        ("low", "no hyperparameter"),
+        ("high", "continuous gradient -2 y max(0, 1 - y s)"),
+        JAXLOSS),
+    "ssim": (
+        ("medium", "5 Gaussian-filtered moment maps, separable 11-tap filter"),
+        ("medium", "window, constants, padding and data_range to get right"),
+        ("high", "denominators >= C1, C2 > 0; finite gradient at identical images"),
+        JAXLOSS),
+    "ssim_loss": (
+        ("medium", "5 Gaussian-filtered moment maps, separable 11-tap filter"),
+        ("medium", "window, constants, padding and data_range to get right"),
+        ("high", "denominators >= C1, C2 > 0; finite gradient at identical images"),
+        JAXLOSS),
+    "student_t_nll": (
+        ("high", "elementwise, three lgamma"),
+        ("low", "scale and df heads"),
+        ("high", "heavy tails bound the residual gradient"),
+        JAXLOSS),
+    "style_loss": (
+        ("medium", "feature pass plus a C x C Gram matrix per layer"),
+        ("high", "needs a feature extractor and per-layer weights"),
+        ("medium", "quartic in the features; scale the weight per layer"),
+        JAXLOSS),
+    "supcon_loss": (
+        ("medium", "one N x N cosine matrix"),
+        ("medium", "temperature; label masks"),
+        ("high", "masked log-sum-exp; anchors without positives excluded"),
+        JAXLOSS),
+    "symmetric_cross_entropy": (
+        ("high", "one log-softmax"),
+        ("medium", "alpha, beta and the log-zero clamp A"),
+        ("high", "reverse term is bounded"),
+        JAXLOSS),
+    "temporal_consistency_loss": (
+        ("medium", "one bilinear warp per frame pair"),
+        ("medium", "needs a flow and an occlusion mask"),
+        ("high", "bilinear weights in [0, 1]; finite far outside the image"),
+        JAXLOSS),
+    "text_image_matching_loss": (
+        ("medium", "an N x N similarity matrix"),
+        ("medium", "needs paired image and text encoders"),
+        ("medium", "log-softmax over the batch; temperature-sensitive"),
+        JAXLOSS),
+    "total_variation_loss": (
+        ("high", "one pass of neighbour differences"),
+        ("low", "no hyperparameter"),
+        ("high", "L1 kink at 0; isotropic sqrt made safe at 0"),
+        JAXLOSS),
+    "trend_aware_loss": (
+        ("high", "one cumulative sum per series"),
+        ("medium", "window and three weights"),
+        ("high", "quadratic in linear maps of the error"),
+        JAXLOSS),
+    "triplet_loss": (
+        ("medium", "one N x N distance matrix; 'all'/'semi-hard' build an N^3 boolean/float tensor"),
+        ("medium", "masks for positives/negatives and mining"),
+        ("medium", "hinge; safe sqrt at zero distance; empty batches give 0"),
+        JAXLOSS),
+    "triplet_margin_loss": (
+        ("high", "three vector norms per triplet"),
+        ("low", "triplets given explicitly"),
+        ("medium", "hinge; finite gradient at identical embeddings"),
+        JAXLOSS),
+    "tversky_loss": (
+        ("medium", "three per-class sums"),
+        ("medium", "two trade-off weights"),
+        ("medium", "ratio of sums, as Dice"),
+        JAXLOSS),
+    "vae_loss": (
+        ("medium", "one elementwise pass over data and latents"),
+        ("medium", "two terms to balance (beta, free bits)"),
+        ("high", "Bernoulli term from logits via softplus"),
+        SURVEY),
+    "wape": (
+        ("high", "elementwise plus one sum per series"),
+        ("low", "one epsilon"),
+        ("medium", "scale is the series' mean |y|; eps guards all-zero series"),
+        JAXLOSS),
+    "weighted_cross_entropy": (
+        ("high", "cross-entropy plus a per-class scale"),
+        ("low", "one class-weight vector to choose"),
+        ("high", "cross-entropy gradient scaled by w_y"),
+        JAXLOSS),
+    "zero_one_loss": (
+        ("high", "one argmax per example"),
+        ("low", "no hyperparameter"),
+        ("low", "piecewise constant: zero gradient everywhere"),
+        JAXLOSS),
+}
