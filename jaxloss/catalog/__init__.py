@@ -25,6 +25,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 LEVELS = ("high", "medium", "low")
+
+# The survey every family cites (one definition; losses list it in ``references``).
+SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
+          "arXiv:2504.04242, 2025")
 # A family is a package ``jaxloss.<family>``; a loss's family is read off its module.
 FAMILIES = (
     "regression", "classification", "segmentation", "detection", "tracking",
