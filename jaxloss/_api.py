@@ -245,18 +245,18 @@ def _concrete_number(value):
   return None
 
 
-def _in_range(x: float, spec: str) -> bool:
+def _range_check(spec: str) -> Callable[[float], bool]:
+  """Parses a range spec (``">= 0"``, ``"[0, 1)"``) once, into a predicate."""
   m = _RANGE.match(spec)
   if m:
     op, bound = m.group(1), float(m.group(2))
-    return {">=": x >= bound, ">": x > bound, "<=": x <= bound, "<": x < bound,
-            "!=": x != bound}[op]
+    return {">=": lambda x: x >= bound, ">": lambda x: x > bound, "<=": lambda x: x <= bound,
+            "<": lambda x: x < bound, "!=": lambda x: x != bound}[op]
   m = _INTERVAL.match(spec)
   if m:
     lo_br, lo, hi, hi_br = m.group(1), float(m.group(2)), float(m.group(3)), m.group(4)
-    ok_lo = x >= lo if lo_br == "[" else x > lo
-    ok_hi = x <= hi if hi_br == "]" else x < hi
-    return ok_lo and ok_hi
+    return lambda x: ((x >= lo) if lo_br == "[" else (x > lo)) and (
+        (x <= hi) if hi_br == "]" else (x < hi))
   raise ValueError(f"bad range spec {spec!r}")
 
 
@@ -287,7 +287,11 @@ def loss_function(fn: Callable | None = None, *, static: Sequence[str] = (),
   choices = dict(choices or {})
   if "reduction" in params:
     choices.setdefault("reduction", REDUCTIONS)
-  ranges = dict(ranges or {})
+  # Range specs are parsed here, once per loss, not on every call.
+  range_checks = {k: (spec, _range_check(spec)) for k, spec in (ranges or {}).items()}
+  for n in range_checks:
+    if n not in params:
+      raise TypeError(f"{fn.__name__}: ranged option {n!r} not in signature")
   name = fn.__name__
   compiled = jax.jit(fn, static_argnames=static_names) if jit else fn
 
@@ -297,10 +301,10 @@ def loss_function(fn: Callable | None = None, *, static: Sequence[str] = (),
       for key, allowed in choices.items():
         if key in kwargs:
           check_option(key, kwargs[key], allowed)
-      for key, spec in ranges.items():
+      for key, (spec, ok) in range_checks.items():
         if key in kwargs:
           v = _concrete_number(kwargs[key])
-          if v is not None and not _in_range(v, spec):
+          if v is not None and not ok(v):
             raise LossInputError(f"{key} must be {spec}, got {kwargs[key]!r}")
       args = tuple(_upcast_arg(a) for a in args)
       kwargs = {k: (v if k in static_names else _upcast_arg(v))

@@ -160,17 +160,6 @@ def xlogx(x):
   return xlogy(x, x)
 
 
-def log1mexp(x):
-  """``log(1 - exp(x))`` for ``x <= 0``, accurate everywhere (Maechler 2012)."""
-  x = jnp.asarray(x)
-  # Two regimes: log(-expm1(x)) near 0, log1p(-exp(x)) far from it. The input
-  # of each branch is clamped so the unused one stays finite.
-  near = x > -0.6931471805599453
-  x_near = jnp.where(near, x, -1.0)
-  x_far = jnp.where(near, -1.0, x)
-  return jnp.where(near, jnp.log(-jnp.expm1(x_near)), jnp.log1p(-jnp.exp(x_far)))
-
-
 def logsumexp(x, *, axis=-1, where=None, keepdims=False):
   """Log-sum-exp that is ``-inf`` with a zero (not NaN) gradient on empty sets.
 
@@ -198,15 +187,10 @@ def logsumexp(x, *, axis=-1, where=None, keepdims=False):
   return out
 
 
-def log_softmax(logits, *, axis=-1):
-  """Stable log-softmax in the logits' (upcast) dtype."""
-  return jax.nn.log_softmax(logits, axis=axis)
-
-
 def log1m_softmax(logits, *, axis=-1):
   """``log(1 - softmax(logits))`` over ``axis``, finite for finite logits.
 
-  ``log1mexp(log_softmax)`` is -inf once the largest probability rounds to 1
+  ``log(-expm1(log_softmax))`` is -inf once the largest probability rounds to 1
   (logits 1e4 apart). Written as ``LSE_{j != c} z_j - LSE_j z_j`` instead: for
   a class other than the arg-max the sum over the other classes contains the
   largest term, so ``S - e^{z_c - m} >= 1`` and the subtraction is safe; for

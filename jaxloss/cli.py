@@ -33,10 +33,14 @@ def _list(args) -> int:
   if not infos:
     print("no loss matches", file=sys.stderr)
     return 1
-  width = max(len(i.name) for i in infos)
-  for i in infos:
-    grades = f"{i.efficiency.level}/{i.complexity.level}/{i.stability.level}"
-    print(f"{i.family:<15} {i.name:<{width}}  {grades:<18} {i.peer or '-'}")
+  # The module column is where the loss is defined: jaxloss.<family>.<kind>.
+  rows = [(i.family, i.name, i.module.removeprefix("jaxloss."),
+           f"{i.efficiency.level}/{i.complexity.level}/{i.stability.level}", i.peer or "-")
+          for i in infos]
+  head = ("family", "loss", "module", "eff/cplx/stab", "matches")
+  widths = [max(len(r[k]) for r in [head, *rows]) for k in range(4)]
+  for r in [head, *rows]:
+    print("  ".join(f"{c:<{w}}" for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
   return 0
 
 
@@ -77,8 +81,21 @@ def _check_out(out) -> str | None:
   return None
 
 
+def _workbench():
+  """The workbench layer, or None with a message if its extra is not installed."""
+  try:
+    from jaxloss import workbench
+  except ImportError as e:
+    print(f"jaxloss: the workbench needs the [workbench] extra ({e}); install it with "
+          "pip install 'jaxloss[workbench]'", file=sys.stderr)
+    return None
+  return workbench
+
+
 def _compare(args) -> int:
-  from jaxloss import workbench as wb
+  wb = _workbench()
+  if wb is None:
+    return 2
 
   if args.task not in wb.TASKS:
     return _fail("compare", f"unknown task {args.task!r}; valid tasks: {', '.join(wb.TASKS)}")
@@ -158,7 +175,9 @@ def _compare(args) -> int:
 
 
 def _recommend(args) -> int:
-  from jaxloss import workbench as wb
+  wb = _workbench()
+  if wb is None:
+    return 2
 
   try:
     ranked = wb.recommend(args.task, imbalanced=args.imbalanced, outliers=args.outliers,

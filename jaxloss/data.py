@@ -68,7 +68,7 @@ def _sklearn():
   try:
     from sklearn import datasets
   except ImportError as e:  # pragma: no cover - depends on the environment
-    raise ImportError("jaxloss.data needs scikit-learn: pip install 'jaxloss[examples]'") from e
+    raise ImportError("jaxloss.data needs scikit-learn: pip install 'jaxloss[workbench]'") from e
   return datasets
 
 
@@ -196,7 +196,7 @@ def _raw_series(name):
     import matplotlib
   except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("jaxloss.data.series needs matplotlib's sample data: "
-                      "pip install 'jaxloss[examples]'") from e
+                      "pip install 'jaxloss[workbench]'") from e
   root = os.path.join(matplotlib.get_data_path(), "sample_data")
   if name == "goog":
     with np.load(os.path.join(root, "goog.npz")) as f:

@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from benchmarks import run
 
 
+@pytest.mark.slow
 def test_quick_run_writes_json_with_ratios(tmp_path, capsys):
   summary = tmp_path / "RESULTS.md"
   path = run.main(["--quick", "--losses", "mse,huber_loss,triplet_loss", "--out", str(tmp_path),

@@ -79,6 +79,7 @@ def test_ctrl_c_keeps_finished_runs(capsys, tmp_path, monkeypatch):
   assert not doc["complete"] and [r["loss"] for r in doc["runs"]] == ["mse"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", list(workbench.TASKS))
 def test_every_task_compares(task, monkeypatch):
   monkeypatch.setattr(workbench._generative, "SCORER_STEPS", 5)

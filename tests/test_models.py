@@ -61,6 +61,7 @@ def test_gan_player_parameters_are_disjoint():
   assert n(g) > 0 and n(d) > 0 and n(g) + n(d) == n(nnx.state(gan, nnx.Param))
 
 
+@pytest.mark.slow
 def test_unet_learns_a_pixel_task():
   """Loss must drop on a trivial segmentation (label = pixel > 0)."""
   x = jax.random.normal(jax.random.key(0), (8, 8, 8, 1))

@@ -54,6 +54,7 @@ def test_notebook_is_committed_executed_and_in_sync(path):
   assert actual == expected, f"{path.name} differs from {src.name}; run scripts/build_notebooks.py {path.stem}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path):
   nb = nbformat.read(path, as_version=4)

@@ -223,14 +223,15 @@ def _load_all() -> None:
 
 
 def markdown_table() -> str:
-  """The README's loss table, generated from the catalog."""
-  rows = ["| family | loss | matches | reference | efficiency / complexity / stability |",
-          "|---|---|---|---|---|"]
+  """The docs' loss table (``docs/catalog.md``), generated from the catalog."""
+  rows = ["| family | loss | module | matches | reference | efficiency / complexity / stability |",
+          "|---|---|---|---|---|---|"]
   for i in all_losses():
     names = f"`{i.name}`" + "".join(f" (`{a}`)" for a in i.aliases)
     grades = f"{i.efficiency.level} / {i.complexity.level} / {i.stability.level}"
     if i.graded_by == "survey":
       grades += " (survey)"
     refs = "; ".join(i.references)
-    rows.append(f"| {i.family} | {names} | {i.peer or '—'} | {refs} | {grades} |")
+    peer = (i.peer or "—").replace("|", "\\|")
+    rows.append(f"| {i.family} | {names} | `{i.module}` | {peer} | {refs} | {grades} |")
   return "\n".join(rows)
