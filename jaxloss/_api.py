@@ -143,6 +143,24 @@ def class_labels(fn_name: str, logits, labels, *, logits_name="logits",
       f"targets, got dtype {dtype}")
 
 
+def paired_inputs(a, b, where=None, *, names=("predictions", "targets"), min_rank=0,
+                  what="", trailing=0):
+  """The one preamble of a loss over two same-shape floating arrays.
+
+  Validates (``a`` floating, rank >= ``min_rank``, ``b`` of ``a``'s shape), casts
+  both to the compute dtype and replaces the entries excluded by ``where``
+  (broadcast over ``trailing`` extra axes) by 0 *before* any arithmetic, so a
+  NaN there reaches neither the value nor the gradient.
+  """
+  check_floating(names[0], a)
+  if min_rank:
+    check_min_rank(names[0], a, min_rank, what)
+  check_same_shape(names[0], a, names[1], b)
+  dtype = nx.compute_dtype(a, b)
+  return (nx.mask_fill(jnp.asarray(a).astype(dtype), where, trailing=trailing),
+          nx.mask_fill(jnp.asarray(b).astype(dtype), where, trailing=trailing))
+
+
 # --------------------------------------------------------------------------
 # Value checks (data-dependent): no-ops unless run under checkify/chexify.
 # --------------------------------------------------------------------------

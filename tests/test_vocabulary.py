@@ -1,0 +1,136 @@
+"""One signature vocabulary over the whole catalog (STYLE.md, "A loss function's signature").
+
+A registered loss fails here if its first two parameter names are outside the
+table below, if any parameter is a singular ``target``/``label``, if it uses a
+retired name (``weight_map``, ``lambda_*``, ``return_parts``, ``proxies``), if
+``class_weights`` is positional (a class-centre matrix is ``centers``), or if it
+introduces a keyword that is not in :data:`KEYWORDS`: a new name is a decision,
+made by adding it here with the loss that needs it.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from jaxloss import catalog
+
+# The standard pairs (STYLE.md).
+STANDARD = {
+    ("logits", "labels"): "class scores with class ids, one-hot, soft or +-1 labels",
+    ("predictions", "targets"): "values, images, boxes, maps and series",
+    ("embeddings", "labels"): "batch metric-learning losses",
+    ("x1", "x2"): "pair and view losses",
+}
+
+# Domain pairs, where none of the standard ones fits; each with its reason.
+DOMAIN = {
+    ("log_probs", "labels"): "nll_loss takes log-probabilities (torch.nn.functional.nll_loss)",
+    ("probabilities", "labels"): "binary cross-entropy on probabilities",
+    ("logits", "targets"): "divergence of predicted logits from a target distribution",
+    ("logits", "distance_maps"): "Kervadec's boundary loss takes precomputed distance maps",
+    ("anchors", "positives"): "explicit anchor/positive(/negative) tuples (torch, PML)",
+    ("distances", "labels"): "hinge embedding loss on precomputed distances",
+    ("mean", "targets"): "NLL / proper score with the predicted distribution's parameter first",
+    ("loc", "targets"): "NLL with the predicted location first",
+    ("mu", "targets"): "negative-binomial NLL with the predicted mean first",
+    ("log_rate", "targets"): "Poisson NLL with the predicted log-rate first",
+    ("concentration", "targets"): "gamma NLL with the predicted concentration first",
+    ("concentration1", "targets"): "Beta NLL with the predicted concentration first",
+    ("samples", "targets"): "ensemble CRPS over predicted samples",
+    ("intervals", "targets"): "interval score over predicted intervals",
+    ("mean", "log_var"): "Gaussian KL of a VAE posterior",
+    ("real_logits", "fake_logits"): "GAN discriminator",
+    ("fake_features", "real_features"): "GAN feature matching",
+    ("real", "fake"): "WGAN-GP gradient penalty on real and generated samples",
+    ("model_fn_or_prediction", "x0"): "denoising diffusion: a model or its prediction, clean data",
+    ("hidden", "weight"): "fused linear + cross-entropy: hidden states and the output matrix",
+}
+
+# Losses of a single positional input.
+SINGLE = {"logits", "predictions", "x", "flow", "real", "fake", "fake_logits"}
+
+RETIRED = {"target", "label", "weight_map", "return_parts", "proxies", "scores", "probs",
+           "boxes1", "boxes2", "pred", "input1", "input2", "inputs"}
+
+# Every keyword-only option name in use. Add a name here only with a reason in
+# the review: is there an existing name for the same concept?
+KEYWORDS = {
+    # the shared mechanism
+    "reduction", "where", "weights", "class_weights", "ignore_index", "return_components",
+    "axis", "eps", "activation", "batch", "normalize",
+    # hyperparameters named as their peers name them
+    "alpha", "beta", "gamma", "delta", "margin", "temperature", "scale", "label_smoothing",
+    "pos_weight", "q", "t1", "t2", "num_iters", "log_zero", "epsilon", "p", "swap", "theta",
+    "tau", "fun", "mode", "full", "log_input", "log_targets", "squared", "soft_margin",
+    "mining", "neg_margin", "pos_margin", "base", "sigma", "bias", "negatives", "labels",
+    "label_distribution", "quantiles", "crossing_penalty", "fair", "season_length",
+    "include_background", "squared_pred", "jaccard", "smooth_nr", "smooth_dr", "w_type",
+    "per_image", "classes", "width", "data_range", "kernel_size", "kernel_sigma", "k1", "k2",
+    "padding", "scale_weights", "patch_factor", "log_matrix", "batch_matrix", "parents",
+    "level_weights", "layer_weights", "distance", "feature_fn", "band_width", "kind",
+    "discriminator_fn", "params", "condition", "key", "target_norm", "real_logits",
+    "likelihood", "free_bits", "decoder_log_var", "prior_mean", "prior_log_var",
+    "alphas_cumprod", "prediction_type", "snr_gamma", "weighting", "blank_id",
+    "label_lengths", "label_paddings", "logit_lengths", "logit_paddings", "zero_infinity",
+    "window", "covariance", "precision", "divergence", "image", "order", "occlusion",
+    "flow_bw", "fb_alpha1", "fb_alpha2", "penalty", "charbonnier_alpha", "charbonnier_eps",
+    "visible", "loss_fn", "chunk_size", "logit_soft_cap", "z_loss", "mesh", "axis_name",
+    "centers",
+    # mixing coefficients of compounds: <part>_weight
+    "dice_weight", "ce_weight", "focal_weight", "rce_weight", "kl_weight", "ssim_weight",
+    "l1_weight", "shape_weight", "temporal_weight", "triplet_weight", "boundary_weight",
+    "interior_weight", "hole_weight", "valid_weight", "residual_weight", "trend_weight",
+    "diff_weight", "edge_weight", "neg_weight",
+}
+
+LOSSES = catalog.all_losses()
+
+
+def _params(info):
+  return inspect.signature(info.fn).parameters
+
+
+def _positional(info):
+  return [n for n, p in _params(info).items()
+          if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+@pytest.mark.parametrize("info", LOSSES, ids=[i.name for i in LOSSES])
+def test_first_two_arguments_are_in_the_vocabulary(info):
+  pos = _positional(info)
+  if len(pos) == 1:
+    assert pos[0] in SINGLE, f"{info.name}: single input {pos[0]!r} not in {sorted(SINGLE)}"
+    return
+  pair = tuple(pos[:2])
+  assert pair in STANDARD or pair in DOMAIN, (
+      f"{info.name}{pair}: first two arguments outside the vocabulary table "
+      f"(standard: {sorted(STANDARD)})")
+
+
+@pytest.mark.parametrize("info", LOSSES, ids=[i.name for i in LOSSES])
+def test_no_retired_or_unknown_names(info):
+  params = _params(info)
+  names = set(params)
+  assert not names & RETIRED, f"{info.name}: retired names {sorted(names & RETIRED)}"
+  assert not [n for n in names if n.startswith("lambda_")], f"{info.name}: lambda_* mixing weight"
+  if "class_weights" in params:
+    p = params["class_weights"]
+    assert p.kind is p.KEYWORD_ONLY and p.default is None, (
+        f"{info.name}: class_weights must be an optional per-class (C,) keyword; a class-centre "
+        "matrix is `centers`")
+  keywords = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY}
+  unknown = keywords - KEYWORDS
+  assert not unknown, (f"{info.name}: keywords {sorted(unknown)} are not in the vocabulary "
+                       "(tests/test_vocabulary.py KEYWORDS); reuse an existing name or add it")
+
+
+@pytest.mark.parametrize("info", LOSSES, ids=[i.name for i in LOSSES])
+def test_parts_are_returned_one_way(info):
+  params = _params(info)
+  if info.components:
+    p = params.get("return_components")
+    assert p is not None and p.kind is p.KEYWORD_ONLY and p.default is False, info.name
+  else:
+    assert "return_components" not in params, f"{info.name}: parts not registered (components=)"
