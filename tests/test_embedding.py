@@ -313,7 +313,8 @@ def test_multi_similarity_reference():
       _np_ms(x, y, 3.0, 10.0, 0.3).mean(), rtol=RTOL)
 
 
-def _np_circle(x, y, m=0.4, gamma=80.0):
+def _np_circle(x, y, margin=0.4, gamma=80.0):
+  m = margin
   s = _np_normalize(x) @ _np_normalize(x).T
   n = len(x)
   out, ok = np.zeros(n), np.zeros(n, bool)
@@ -331,7 +332,7 @@ def _np_circle(x, y, m=0.4, gamma=80.0):
 
 def test_circle_loss_reference():
   x, y = _batch(15)
-  for kw in ({}, {"m": 0.25, "gamma": 16.0}):
+  for kw in ({}, {"margin": 0.25, "gamma": 16.0}):
     ref, ok = _np_circle(x, y, **kw)
     np.testing.assert_allclose(
         jaxloss.circle_loss(f32(x), jnp.asarray(y), reduction="none", **kw), ref,
@@ -380,7 +381,7 @@ def test_proxy_anchor_reference():
   np.testing.assert_allclose(
       jaxloss.proxy_anchor_loss(f32(x), jnp.asarray(y), f32(proxies), margin=0.2, alpha=8.0),
       _np_proxy_anchor(x, y, proxies, 0.2, 8.0), rtol=RTOL)
-  with pytest.raises(LossInputError, match=r"proxies has shape \(5, 4\)"):
+  with pytest.raises(LossInputError, match=r"centers has shape \(5, 4\)"):
     jaxloss.proxy_anchor_loss(f32(x), jnp.asarray(y), f32(proxies[:, :4]))
 
 
@@ -617,7 +618,7 @@ def test_siglip_large_scale_finite():
 
 def test_contrastive_errors():
   a = f32(np.ones((4, 3)))
-  with pytest.raises(LossInputError, match=r"clip_loss: text_embeddings has shape \(4, 2\)"):
+  with pytest.raises(LossInputError, match=r"clip_loss: x2 has shape \(4, 2\)"):
     jaxloss.clip_loss(a, a[:, :2])
   with pytest.raises(LossInputError, match="temperature must be > 0"):
     jaxloss.nt_xent_loss(a, a, temperature=0.0)
@@ -719,7 +720,7 @@ def test_center_loss_and_update():
 
 def test_head_errors():
   x, w = f32(np.ones((4, 3))), f32(np.ones((5, 3)))
-  with pytest.raises(LossInputError, match=r"arcface_loss: class_weights has shape \(5, 2\)"):
+  with pytest.raises(LossInputError, match=r"arcface_loss: centers has shape \(5, 2\)"):
     jaxloss.arcface_loss(x, jnp.arange(4), w[:, :2])
   with pytest.raises(LossInputError, match=r"labels has shape \(3,\)"):
     jaxloss.cosface_loss(x, jnp.arange(3), w)
@@ -828,19 +829,64 @@ def test_reid_loss_parts():
   logp = logits - np.array([_lse(v) for v in logits])[:, None]
   ce = -np.sum(q * logp, axis=1)
   trip, ok = _np_triplet_batch(x, y, "hard", 0.3, normalize=False)
-  total, parts = jaxloss.reid_loss(f32(x), f32(logits), jnp.asarray(y), return_components=True)
-  np.testing.assert_allclose(parts["cross_entropy"], ce.mean(), rtol=RTOL)
+  total, parts = jaxloss.reid_loss(f32(x), jnp.asarray(y), f32(logits), return_components=True)
+  np.testing.assert_allclose(parts["ce"], ce.mean(), rtol=RTOL)
   np.testing.assert_allclose(parts["triplet"], trip[ok].mean(), rtol=RTOL)
   np.testing.assert_allclose(total, ce.mean() + trip[ok].mean(), rtol=RTOL)
-  none = jaxloss.reid_loss(f32(x), f32(logits), jnp.asarray(y), triplet_weight=2.0,
+  none = jaxloss.reid_loss(f32(x), jnp.asarray(y), f32(logits), triplet_weight=2.0,
                            reduction="none")
   np.testing.assert_allclose(none, ce + 2.0 * trip, rtol=RTOL, atol=ATOL)
   # has_aux composes with value_and_grad.
   (v, aux), g = jax.value_and_grad(
-      lambda e: jaxloss.reid_loss(e, f32(logits), jnp.asarray(y), return_components=True),
+      lambda e: jaxloss.reid_loss(e, jnp.asarray(y), f32(logits), return_components=True),
       has_aux=True)(f32(x))
   chex.assert_tree_all_finite(g)
-  assert set(aux) == {"cross_entropy", "triplet"}
+  assert set(aux) == {"ce", "triplet"}
+
+
+def test_reid_loss_components_are_the_unweighted_public_losses():
+  x, y = _batch(39, n=8, classes=3)
+  x, y = f32(x), jnp.asarray(y)
+  logits = f32(rng(39).normal(size=(8, 3)))
+  kw = dict(ce_weight=0.7, triplet_weight=2.5, label_smoothing=0.2, margin=0.4)
+  for reduction in ("mean", "sum", "none"):
+    total, parts = jaxloss.reid_loss(x, y, logits, reduction=reduction, return_components=True,
+                                     **kw)
+    ce = jaxloss.cross_entropy(logits, y, label_smoothing=0.2, reduction=reduction)
+    trip = jaxloss.triplet_loss(x, y, mining="hard", margin=0.4, normalize=False,
+                                reduction=reduction)
+    np.testing.assert_allclose(parts["ce"], ce, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(parts["triplet"], trip, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(total, 0.7 * ce + 2.5 * trip, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(jaxloss.reid_loss(x, y, logits, reduction=reduction, **kw), total,
+                               rtol=1e-6)
+
+
+def test_renamed_arguments_by_keyword():
+  r = rng(40)
+  x, c, y = f32(r.normal(size=(6, 4))), f32(r.normal(size=(3, 4))), jnp.arange(6) % 3
+  for fn in (jaxloss.arcface_loss, jaxloss.cosface_loss, jaxloss.sphereface_loss,
+             jaxloss.center_loss, jaxloss.proxy_anchor_loss):
+    np.testing.assert_allclose(fn(embeddings=x, labels=y, centers=c), fn(x, y, c), rtol=1e-6)
+  b = f32(r.normal(size=(6, 4)))
+  for fn in (jaxloss.clip_loss, jaxloss.siglip_loss, jaxloss.infonce_loss, jaxloss.nt_xent_loss):
+    np.testing.assert_allclose(fn(x1=x, x2=b), fn(x, b), rtol=1e-6)
+  s1, s2, pm = f32(r.normal(size=6)), f32(r.normal(size=6)), f32(np.sign(r.normal(size=6)))
+  np.testing.assert_allclose(jaxloss.margin_ranking_loss(x1=s1, x2=s2, labels=pm),
+                             jaxloss.margin_ranking_loss(s1, s2, pm), rtol=1e-6)
+  np.testing.assert_allclose(jaxloss.cosine_embedding_loss(x1=x, x2=b, labels=pm),
+                             jaxloss.cosine_embedding_loss(x, b, pm), rtol=1e-6)
+  np.testing.assert_allclose(jaxloss.hinge_embedding_loss(distances=jnp.abs(s1), labels=pm),
+                             jaxloss.hinge_embedding_loss(jnp.abs(s1), pm), rtol=1e-6)
+  lst, rel = f32(r.normal(size=(2, 5))), f32(r.integers(0, 3, size=(2, 5)))
+  for fn in (jaxloss.ranknet_loss, jaxloss.listnet_loss, jaxloss.listmle_loss):
+    np.testing.assert_allclose(fn(logits=lst, labels=rel), fn(lst, rel), rtol=1e-6)
+  np.testing.assert_allclose(jaxloss.circle_loss(x, y, margin=0.25),
+                             _np_circle(np.asarray(x, np.float64), np.asarray(y), 0.25)[0].mean(),
+                             rtol=RTOL)
+  logits = f32(r.normal(size=(6, 3)))
+  np.testing.assert_allclose(jaxloss.reid_loss(embeddings=x, labels=y, logits=logits),
+                             jaxloss.reid_loss(x, y, logits), rtol=1e-6)
 
 
 # --------------------------------------------------------------------------

@@ -213,7 +213,7 @@ def test_errors():
 
 def test_value_checks_under_chexify():
   f = chex.chexify(jaxloss.cosine_embedding_loss, async_check=False)
-  with pytest.raises(Exception, match="targets must take values in"):
+  with pytest.raises(Exception, match="labels must take values in"):
     f(jnp.ones((2, 3)), jnp.ones((2, 3)), jnp.array([1.0, 0.0]))
 
 

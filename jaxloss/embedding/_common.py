@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -15,8 +13,6 @@ from jaxloss._api import (
     reduce_loss,
 )
 
-_SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
-           "arXiv:2504.04242, 2025")
 _PML = "pytorch-metric-learning 2.9 (Musgrave et al., A Metric Learning Reality Check, ECCV 2020)"
 
 
@@ -116,46 +112,6 @@ def _reduce_anchors(values, ok, reduction, weights):
   """Per-anchor values -> reduction over the anchors where ``ok``."""
   values = jnp.where(ok, values, 0.0)
   return reduce_loss(values, reduction, where=ok, weights=weights)
-
-
-# --------------------------------------------------------------------------
-# Catalog examples.
-# --------------------------------------------------------------------------
-
-_LABELS8 = jnp.array([0, 1, 2, 0, 1, 2, 0, 1])
-
-
-def _batch_example(key):
-  return (ex.normal(key, (8, 5)), _LABELS8), {}
-
-
-def _batch_edges(key):
-  x = ex.normal(key, (8, 5))
-  same = jnp.tile(x[:1], (8, 1))
-  return [
-      ((same, _LABELS8), {}),                                   # identical embeddings
-      ((jnp.zeros_like(x), _LABELS8), {}),                      # zero-norm embeddings
-      ((x, jnp.arange(8)), {}),                                 # no positives at all
-      ((x, jnp.zeros(8, jnp.int32)), {}),                       # no negatives at all
-      ((x[:1], _LABELS8[:1]), {}),                              # batch of one
-      ((x * 1e3, _LABELS8), {}),                                # large norms
-  ]
-
-
-def _pair_example(key):
-  k1, k2, k3 = jax.random.split(key, 3)
-  y = jax.random.bernoulli(k3, 0.5, (8,)).astype(jnp.float32)
-  return (ex.normal(k1, (8, 5)), ex.normal(k2, (8, 5)), y), {}
-
-
-def _pair_edges(key):
-  (a, b, y), _ = _pair_example(key)
-  return [((a, a, y), {}), ((a * 1e3, b, y), {}), ((a, a + 1e-7, y), {})]
-
-
-_BATCH = dict(input_kind="embeddings", example=_batch_example,
-              edge_cases=_batch_edges, grad_argnums=(0,), per_example=False,
-              where_trailing=1)
 
 
 def _cosine(x, y=None):

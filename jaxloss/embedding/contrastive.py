@@ -13,7 +13,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -22,11 +21,9 @@ from jaxloss._api import (
     check_same_shape,
     loss_function,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.embedding._common import (
-    _BATCH,
     _PML,
-    _SURVEY,
     _batch_inputs,
     _label_masks,
     _reduce_anchors,
@@ -60,24 +57,6 @@ def _two_views(name1, a, name2, b, where, normalize):
   return a, b, valid
 
 
-def _views_example(key):
-  k1, k2 = jax.random.split(key)
-  z = ex.normal(k1, (8, 5))
-  return (z, z + 0.3 * ex.normal(k2, (8, 5))), {}
-
-
-def _views_edges(key):
-  (a, b), _ = _views_example(key)
-  return [((a, a), {}), ((jnp.tile(a[:1], (8, 1)), a), {}),
-          ((a * 1e3, b * 1e3), {"temperature": 0.01}), ((jnp.zeros_like(a), b), {}),
-          ((a[:1], b[:1]), {})]
-
-
-_VIEWS = dict(input_kind="embeddings", example=_views_example,
-              edge_cases=_views_edges, grad_argnums=(0, 1), per_example=False,
-              where_trailing=1)
-
-
 def _cross_entropy_rows(logits, keep, target_logit, axis=-1):
   """``-log softmax`` of the target over the kept entries along ``axis``.
 
@@ -90,7 +69,6 @@ def _cross_entropy_rows(logits, keep, target_logit, axis=-1):
   return nx.logsumexp(logits, where=keep, axis=axis) - target_logit
 
 
-
 @register(tasks=("self-supervised learning", "representation learning",
                  "action recognition"),
           peer="InfoNCE of CPC / MoCo (one direction; in-batch keys plus optional extra "
@@ -99,9 +77,9 @@ def _cross_entropy_rows(logits, keep, target_logit, axis=-1):
                       "Predictive Coding, arXiv:1807.03748, 2018",
                       "He et al., Momentum Contrast for Unsupervised Visual Representation "
                       "Learning, CVPR 2020"),
-          **_VIEWS)
+          input_kind="embeddings")
 @loss_function(static=("normalize",), ranges={"temperature": "> 0"})
-def infonce_loss(queries, keys, *, temperature=0.07, negatives=None, normalize=True,
+def infonce_loss(x1, x2, *, temperature=0.07, negatives=None, normalize=True,
                  weights=None, where=None, reduction="mean"):
   r"""InfoNCE: each query must pick its own key among all keys (and extra negatives).
 
@@ -109,13 +87,13 @@ def infonce_loss(queries, keys, *, temperature=0.07, negatives=None, normalize=T
     \ell_i = -\log \frac{e^{q_i\cdot k_i/\tau}}
       {\sum_j e^{q_i\cdot k_j/\tau} + \sum_m e^{q_i\cdot n_m/\tau}}
 
-  One direction only (queries -> keys); :func:`clip_loss` is the symmetric
-  version and :func:`nt_xent_loss` also uses the other view's samples as
-  negatives.
+  with queries ``q = x1`` and keys ``k = x2``. One direction only (queries ->
+  keys); :func:`clip_loss` is the symmetric version and :func:`nt_xent_loss`
+  also uses the other view's samples as negatives.
 
   Args:
-    queries: floating ``[N, D]``.
-    keys: ``[N, D]``; ``keys[i]`` is the positive of ``queries[i]``.
+    x1: floating ``[N, D]`` queries.
+    x2: ``[N, D]`` keys; ``x2[i]`` is the positive of ``x1[i]``.
     temperature: > 0 (default 0.07); may be traced (learnable).
     negatives: optional extra negative keys ``[M, D]`` (e.g. a MoCo queue).
     normalize: L2-normalise all embeddings (default True), static.
@@ -129,12 +107,11 @@ def infonce_loss(queries, keys, *, temperature=0.07, negatives=None, normalize=T
     mean (or sum) over queries; per-query values ``[N]`` for "none".
 
   Raises:
-    LossInputError: ``keys`` shape differs from ``queries``; ``negatives``
-      not ``[M, D]``.
+    LossInputError: ``x2`` shape differs from ``x1``; ``negatives`` not
+      ``[M, D]``.
 
-  References:
-    van den Oord et al. 2018 (CPC); He et al. 2020 (MoCo, with a queue of
-    negatives).
+  Notes:
+    ``negatives`` is MoCo's queue of extra negative keys (He et al.).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -142,7 +119,7 @@ def infonce_loss(queries, keys, *, temperature=0.07, negatives=None, normalize=T
     >>> print(jaxloss.infonce_loss(q, q, temperature=1.0))
     0.31326163
   """
-  q, k, valid = _two_views("queries", queries, "keys", keys, where, normalize)
+  q, k, valid = _two_views("x1", x1, "x2", x2, where, normalize)
   logits = q @ k.T / temperature
   keep = None if where is None else jnp.broadcast_to(valid[None, :], logits.shape)
   if negatives is not None:
@@ -165,10 +142,10 @@ def infonce_loss(queries, keys, *, temperature=0.07, negatives=None, normalize=T
           peer="optax.losses.ntxent (labels = pair ids); "
                "pytorch_metric_learning.losses.NTXentLoss",
           references=("Chen et al., A Simple Framework for Contrastive Learning of Visual "
-                      "Representations (SimCLR), ICML 2020", _SURVEY),
-          **_VIEWS)
+                      "Representations (SimCLR), ICML 2020", SURVEY),
+          input_kind="embeddings")
 @loss_function(static=("normalize",), ranges={"temperature": "> 0"})
-def nt_xent_loss(z1, z2, *, temperature=0.07, normalize=True, weights=None, where=None,
+def nt_xent_loss(x1, x2, *, temperature=0.07, normalize=True, weights=None, where=None,
                  reduction="mean"):
   r"""NT-Xent (SimCLR): normalised-temperature cross-entropy over two views.
 
@@ -176,12 +153,12 @@ def nt_xent_loss(z1, z2, *, temperature=0.07, normalize=True, weights=None, wher
     \ell(i, j) = -\log \frac{e^{s_{ij}/\tau}}{\sum_{k \ne i} e^{s_{ik}/\tau}},\qquad
     L = \frac{1}{2N}\sum_{k=1}^{N} \big[\ell(k, k{+}N) + \ell(k{+}N, k)\big]
 
-  over the ``2N`` samples ``[z1; z2]`` with cosine similarities ``s``; the
+  over the ``2N`` samples ``[x1; x2]`` with cosine similarities ``s``; the
   other ``2N - 2`` samples are the negatives.
 
   Args:
-    z1: floating ``[N, D]``, first view.
-    z2: ``[N, D]``, second view (``z2[i]`` pairs with ``z1[i]``).
+    x1: floating ``[N, D]``, first view.
+    x2: ``[N, D]``, second view (``x2[i]`` pairs with ``x1[i]``).
     temperature: > 0 (default 0.07, optax's and pytorch-metric-learning's;
       SimCLR used 0.1-0.5); may be traced.
     normalize: cosine similarity (default True), static.
@@ -194,10 +171,10 @@ def nt_xent_loss(z1, z2, *, temperature=0.07, normalize=True, weights=None, wher
     values ``[N]``, the average of the pair's two directions.
 
   Raises:
-    LossInputError: ``z2`` shape differs from ``z1``.
+    LossInputError: ``x2`` shape differs from ``x1``.
 
-  References:
-    Chen et al. 2020. Equals ``optax.losses.ntxent(concatenate([z1, z2]),
+  Notes:
+    Equals ``optax.losses.ntxent(concatenate([x1, x2]),
     concatenate([arange(N), arange(N)]), temperature)`` and
     pytorch-metric-learning's ``NTXentLoss`` with the same labels.
 
@@ -207,7 +184,7 @@ def nt_xent_loss(z1, z2, *, temperature=0.07, normalize=True, weights=None, wher
     >>> print(jaxloss.nt_xent_loss(z, z, temperature=1.0))
     0.55144465
   """
-  a, b, valid = _two_views("z1", z1, "z2", z2, where, normalize)
+  a, b, valid = _two_views("x1", x1, "x2", x2, where, normalize)
   n = a.shape[0]
   z = jnp.concatenate([a, b], axis=0)
   v2 = jnp.concatenate([valid, valid])
@@ -224,7 +201,7 @@ def nt_xent_loss(z1, z2, *, temperature=0.07, normalize=True, weights=None, wher
                  "metric learning"),
           peer="pytorch_metric_learning.losses.SupConLoss",
           references=("Khosla et al., Supervised Contrastive Learning, NeurIPS 2020", _PML),
-          **_BATCH)
+          input_kind="embeddings")
 @loss_function(static=("normalize",), ranges={"temperature": "> 0"})
 def supcon_loss(embeddings, labels, *, temperature=0.1, normalize=True, weights=None,
                 where=None, reduction="mean"):
@@ -254,9 +231,9 @@ def supcon_loss(embeddings, labels, *, temperature=0.1, normalize=True, weights=
   Raises:
     LossInputError: ``embeddings`` not ``[N, D]`` or ``labels`` not ``[N]``.
 
-  References:
-    Khosla et al. 2020; matches pytorch-metric-learning's
-    ``SupConLoss(temperature=0.1)`` (AvgNonZero over anchors).
+  Notes:
+    Same default as pytorch-metric-learning's ``SupConLoss(temperature=0.1)``
+    (AvgNonZero over anchors).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -278,36 +255,18 @@ def supcon_loss(embeddings, labels, *, temperature=0.1, normalize=True, weights=
   return _reduce_anchors(lse - mean_pos, ok, reduction, weights)
 
 
-def _pairs_example(key):
-  k1, k2 = jax.random.split(key)
-  img = ex.normal(k1, (8, 6))
-  return (img, img + 0.5 * ex.normal(k2, (8, 6))), {}
-
-
-def _clip_edges(key):
-  (a, b), _ = _pairs_example(key)
-  return [((a, a), {}), ((a * 1e3, b * 1e3), {"temperature": 0.01}),
-          ((jnp.tile(a[:1], (8, 1)), b), {}), ((a[:1], b[:1]), {}),
-          ((a, b), {"temperature": jnp.float32(0.05)})]
-
-
-_PAIRS = dict(input_kind="embeddings", example=_pairs_example,
-              edge_cases=_clip_edges, grad_argnums=(0, 1), per_example=False,
-              where_trailing=1)
-
-
 @register(tasks=("text-to-image generation", "vision-language pretraining",
                  "action recognition", "zero-shot classification"),
           peer="open_clip.ClipLoss (local_loss=False, world_size=1)",
-          references=(_CLIP, _SURVEY),
-          **_PAIRS)
+          references=(_CLIP, SURVEY),
+          input_kind="embeddings")
 @loss_function(static=("normalize",), ranges={"temperature": "> 0"})
-def clip_loss(image_embeddings, text_embeddings, *, temperature=0.07, normalize=True,
-              weights=None, where=None, reduction="mean"):
+def clip_loss(x1, x2, *, temperature=0.07, normalize=True, weights=None, where=None,
+              reduction="mean"):
   r"""CLIP's symmetric image-text contrastive loss.
 
   .. math::
-    z_{ij} = \frac{\hat x_i \cdot \hat t_j}{\tau},\qquad
+    z_{ij} = \frac{\hat x_{1,i} \cdot \hat x_{2,j}}{\tau},\qquad
     \ell_i = \tfrac12\big[-\log\operatorname{softmax}_j(z_{ij})_{i}
       - \log\operatorname{softmax}_j(z_{ji})_{i}\big]
 
@@ -318,8 +277,8 @@ def clip_loss(image_embeddings, text_embeddings, *, temperature=0.07, normalize=
   is still stable.
 
   Args:
-    image_embeddings: floating ``[N, D]``.
-    text_embeddings: ``[N, D]``; row ``i`` matches image ``i``.
+    x1: floating ``[N, D]`` image embeddings.
+    x2: ``[N, D]`` text embeddings; row ``i`` matches image ``i``.
     temperature: > 0 (default 0.07, CLIP's initial value); may be traced.
     normalize: L2-normalise both (default True), static.
     weights: optional per-pair weights ``[N]``.
@@ -331,11 +290,11 @@ def clip_loss(image_embeddings, text_embeddings, *, temperature=0.07, normalize=
     (average of the image->text and text->image terms) for "none".
 
   Raises:
-    LossInputError: ``text_embeddings`` shape differs.
+    LossInputError: ``x2`` shape differs from ``x1``.
 
-  References:
-    Radford et al. 2021 (pseudo-code, Fig. 3); equals OpenCLIP's ``ClipLoss``
-    on one device with ``logit_scale = 1 / temperature``. Survey:
+  Notes:
+    Radford et al.'s pseudo-code (Fig. 3); equals OpenCLIP's ``ClipLoss`` on
+    one device with ``logit_scale = 1 / temperature``. The survey lists it as
     "Text-Image Matching Loss". For a batch sharded over devices (global
     negatives, gather-with-gradient) use ``jaxloss.sharded_clip_loss``
     (scalable family), which has the same defaults.
@@ -346,8 +305,7 @@ def clip_loss(image_embeddings, text_embeddings, *, temperature=0.07, normalize=
     >>> print(jaxloss.clip_loss(x, x, temperature=1.0))
     0.31326163
   """
-  a, b, valid = _two_views("image_embeddings", image_embeddings, "text_embeddings",
-                           text_embeddings, where, normalize)
+  a, b, valid = _two_views("x1", x1, "x2", x2, where, normalize)
   logits = a @ b.T / temperature
   keep = None if where is None else valid[None, :] & valid[:, None]
   diag = jnp.diagonal(logits)
@@ -360,16 +318,16 @@ def clip_loss(image_embeddings, text_embeddings, *, temperature=0.07, normalize=
                  "zero-shot classification"),
           peer="big_vision SigLIP trainer (sigmoid loss); kornia Siglip2 forward",
           references=("Zhai, Mustafa, Kolesnikov, Beyer, Sigmoid Loss for Language Image "
-                      "Pre-Training, ICCV 2023", _SURVEY),
-          **_PAIRS)
+                      "Pre-Training, ICCV 2023", SURVEY),
+          input_kind="embeddings")
 @loss_function(static=("normalize",))
-def siglip_loss(image_embeddings, text_embeddings, *, temperature=10.0, bias=-10.0,
-                normalize=True, weights=None, where=None, reduction="mean"):
+def siglip_loss(x1, x2, *, temperature=10.0, bias=-10.0, normalize=True, weights=None,
+                where=None, reduction="mean"):
   r"""SigLIP's pairwise sigmoid loss (Zhai et al. 2023).
 
   .. math::
     L = -\frac{1}{N}\sum_{i=1}^{N}\sum_{j=1}^{N}
-      \log\sigma\big(z_{ij}\,(t\,\hat x_i\cdot\hat y_j + b)\big),\qquad
+      \log\sigma\big(z_{ij}\,(t\,\hat x_{1,i}\cdot\hat x_{2,j} + b)\big),\qquad
     z_{ij} = \begin{cases}1 & i = j\\ -1 & i \ne j\end{cases}
 
   Note the naming: ``temperature`` here is the paper's ``t`` and MULTIPLIES
@@ -379,8 +337,8 @@ def siglip_loss(image_embeddings, text_embeddings, *, temperature=10.0, bias=-10
   the paper.
 
   Args:
-    image_embeddings: floating ``[N, D]``.
-    text_embeddings: ``[N, D]``.
+    x1: floating ``[N, D]`` image embeddings.
+    x2: ``[N, D]`` text embeddings; row ``i`` matches image ``i``.
     temperature: the logit scale ``t`` (default 10.0, the paper's
       initialisation ``t' = log 10``); may be traced.
     bias: ``b`` (default -10.0, the paper's initialisation); may be traced.
@@ -395,12 +353,12 @@ def siglip_loss(image_embeddings, text_embeddings, *, temperature=10.0, bias=-10
     their sum.
 
   Raises:
-    LossInputError: ``text_embeddings`` shape differs.
+    LossInputError: ``x2`` shape differs from ``x1``.
 
-  References:
-    Zhai et al. 2023 (Algorithm 1). Survey: "Text-Image Matching Loss". The
-    chunked multi-device version is ``jaxloss.sharded_siglip_loss`` (scalable
-    family, same defaults).
+  Notes:
+    Zhai et al.'s Algorithm 1. The survey lists it as "Text-Image Matching
+    Loss". The chunked multi-device version is ``jaxloss.sharded_siglip_loss``
+    (scalable family, same defaults).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -408,8 +366,7 @@ def siglip_loss(image_embeddings, text_embeddings, *, temperature=10.0, bias=-10
     >>> print(jaxloss.siglip_loss(x, x, temperature=1.0, bias=0.0))
     1.0064089
   """
-  a, b, valid = _two_views("image_embeddings", image_embeddings, "text_embeddings",
-                           text_embeddings, where, normalize)
+  a, b, valid = _two_views("x1", x1, "x2", x2, where, normalize)
   n = a.shape[0]
   logits = temperature * (a @ b.T) + bias
   z = 2.0 * jnp.eye(n, dtype=logits.dtype) - 1.0

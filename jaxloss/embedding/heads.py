@@ -1,13 +1,13 @@
 """Margin-softmax heads for face recognition / re-ID (ArcFace, CosFace, SphereFace) and centre loss.
 
-The class-weight matrix (or the class centres) is an explicit argument
-``(C, D)`` -- in pytorch-metric-learning it is a parameter hidden inside the
-loss module -- so these losses stay pure functions: the caller owns the
-parameter and optimises it with the rest of the model. Every sample's loss
-depends on itself and the weight matrix only; the catalog marks them
-``per_example=False`` because the contract's vmap maps over *every* positional
-argument (the weight matrix included); use ``jax.vmap(..., in_axes=(0, 0,
-None))`` to map them per example.
+The class-centre matrix ``centers`` ``(C, D)`` (the margin heads' class weight
+matrix, or the centre loss's centres) is an explicit argument -- in
+pytorch-metric-learning it is a parameter hidden inside the loss module -- so
+these losses stay pure functions: the caller owns the parameter and optimises
+it with the rest of the model. Every sample's loss depends on itself and the
+centres only; the catalog marks them ``per_example=False`` because the
+contract's vmap maps over *every* positional argument (the centres included);
+use ``jax.vmap(..., in_axes=(0, 0, None))`` to map them per example.
 
 Angles are in RADIANS (``arcface_loss(margin=0.5)``); pytorch-metric-learning's
 ``ArcFaceLoss`` takes degrees (``margin=28.6``, converted with
@@ -19,7 +19,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -40,7 +39,7 @@ __all__ = ["arcface_loss", "center_loss", "cosface_loss", "sphereface_loss", "up
 _ACOS_EPS = 1e-7
 
 
-def _check_head(embeddings, labels, class_weights, weights_name="class_weights"):
+def _check_head(embeddings, labels, centers):
   check_floating("embeddings", embeddings)
   check_rank("embeddings", embeddings, 2, "[N, D]")
   check_integer("labels", labels)
@@ -49,13 +48,13 @@ def _check_head(embeddings, labels, class_weights, weights_name="class_weights")
     raise LossInputError(
         f"labels has shape {tuple(jnp.shape(labels))}; expected ({n},) "
         f"(embeddings has shape {tuple(embeddings.shape)})")
-  check_floating(weights_name, class_weights)
-  if len(jnp.shape(class_weights)) != 2 or class_weights.shape[1] != d:
+  check_floating("centers", centers)
+  if len(jnp.shape(centers)) != 2 or centers.shape[1] != d:
     raise LossInputError(
-        f"{weights_name} has shape {tuple(jnp.shape(class_weights))}; expected (C, {d})")
-  debug_check_labels(labels, class_weights.shape[0])
-  dtype = nx.compute_dtype(embeddings, class_weights)
-  return embeddings.astype(dtype), class_weights.astype(dtype)
+        f"centers has shape {tuple(jnp.shape(centers))}; expected (C, {d})")
+  debug_check_labels(labels, centers.shape[0])
+  dtype = nx.compute_dtype(embeddings, centers)
+  return embeddings.astype(dtype), centers.astype(dtype)
 
 
 def _angles(cos):
@@ -77,28 +76,6 @@ def _margin_softmax(x, labels, w, target_fn, scale, where, weights, reduction,
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _head_example(key):
-  k1, k2, k3 = jax.random.split(key, 3)
-  return (ex.normal(k1, (8, 6)), jax.random.randint(k2, (8,), 0, 5),
-          ex.normal(k3, (5, 6))), {}
-
-
-def _head_edges(key):
-  (x, y, w), _ = _head_example(key)
-  return [((w[y], y, w), {}),                      # embedding == its class weight (cos = 1)
-          ((-w[y], y, w), {}),                     # cos = -1
-          ((jnp.zeros_like(x), y, w), {}),         # zero embeddings
-          ((x * 1e3, y, w), {})]
-
-
-def _head_bad(key):
-  (x, y, w), _ = _head_example(key)
-  return (x, y, w[:, :-1]), {}
-
-
-_HEAD = dict(input_kind="embeddings", example=_head_example,
-             edge_cases=_head_edges, grad_argnums=(0, 2), per_example=False,
-             where_trailing=1, bad_input=_head_bad)
 _TASKS = ("face recognition", "re-identification", "metric learning", "image retrieval")
 
 
@@ -106,24 +83,25 @@ _TASKS = ("face recognition", "re-identification", "metric learning", "image ret
                              "insightface ArcFace (radians)",
           references=("Deng et al., ArcFace: Additive Angular Margin Loss for Deep Face "
                       "Recognition, CVPR 2019", _PML),
-          **_HEAD)
+          input_kind="embeddings")
 @loss_function(ranges={"scale": "> 0"})
-def arcface_loss(embeddings, labels, class_weights, *, margin=0.5, scale=64.0, weights=None,
+def arcface_loss(embeddings, labels, centers, *, margin=0.5, scale=64.0, weights=None,
                  where=None, reduction="mean"):
   r"""ArcFace: additive angular margin on the target class.
 
   .. math::
     \ell_i = -\log\frac{e^{s\cos(\theta_{y_i} + m)}}
       {e^{s\cos(\theta_{y_i} + m)} + \sum_{j \ne y_i} e^{s\cos\theta_j}},\qquad
-    \cos\theta_j = \hat x_i \cdot \hat W_j
+    \cos\theta_j = \hat x_i \cdot \hat c_j
 
   ``theta = arccos(clip(cos, -1 + 1e-7, 1 - 1e-7))``: the gradient stays finite
-  when an embedding coincides with its class weight.
+  when an embedding coincides with its class centre.
 
   Args:
     embeddings: floating ``[N, D]``.
     labels: integer ``[N]`` in ``[0, C)``.
-    class_weights: floating ``[C, D]`` class centres (normalised inside).
+    centers: floating ``[C, D]`` class centres, the head's weight matrix
+      (normalised inside).
     margin: additive angle in RADIANS (default 0.5 = 28.6 degrees); may be
       traced.
     scale: logit scale ``s`` > 0 (default 64.0); may be traced.
@@ -137,11 +115,11 @@ def arcface_loss(embeddings, labels, class_weights, *, margin=0.5, scale=64.0, w
   Raises:
     LossInputError: inconsistent shapes.
 
-  References:
-    Deng et al. 2019. Matches pytorch-metric-learning's ``ArcFaceLoss`` with
+  Notes:
+    Equals pytorch-metric-learning's ``ArcFaceLoss`` with
     ``margin=np.degrees(margin)`` (PML takes DEGREES, default 28.6) and its
-    weight matrix transposed (PML stores ``[D, C]``). No "easy margin" /
-    ``theta + m > pi`` correction (as in PML).
+    weight matrix ``W`` (``[D, C]``) passed transposed as ``centers``. No "easy
+    margin" / ``theta + m > pi`` correction (as in PML).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -149,7 +127,7 @@ def arcface_loss(embeddings, labels, class_weights, *, margin=0.5, scale=64.0, w
     >>> print(jaxloss.arcface_loss(w, jnp.array([0, 1]), w, margin=0.5, scale=1.0))
     0.3477543
   """
-  x, w = _check_head(embeddings, labels, class_weights)
+  x, w = _check_head(embeddings, labels, centers)
   return _margin_softmax(x, labels, w, lambda c: jnp.cos(_angles(c) + margin), scale,
                          where, weights, reduction)
 
@@ -157,9 +135,9 @@ def arcface_loss(embeddings, labels, class_weights, *, margin=0.5, scale=64.0, w
 @register(tasks=_TASKS, peer="pytorch_metric_learning.losses.CosFaceLoss",
           references=("Wang et al., CosFace: Large Margin Cosine Loss for Deep Face "
                       "Recognition, CVPR 2018", _PML),
-          **_HEAD)
+          input_kind="embeddings")
 @loss_function(ranges={"scale": "> 0"})
-def cosface_loss(embeddings, labels, class_weights, *, margin=0.35, scale=64.0, weights=None,
+def cosface_loss(embeddings, labels, centers, *, margin=0.35, scale=64.0, weights=None,
                  where=None, reduction="mean"):
   r"""CosFace (large-margin cosine loss): additive cosine margin on the target.
 
@@ -170,7 +148,8 @@ def cosface_loss(embeddings, labels, class_weights, *, margin=0.35, scale=64.0, 
   Args:
     embeddings: floating ``[N, D]``.
     labels: integer ``[N]`` in ``[0, C)``.
-    class_weights: floating ``[C, D]`` (normalised inside).
+    centers: floating ``[C, D]`` class centres, the head's weight matrix
+      (normalised inside).
     margin: cosine margin (default 0.35); may be traced.
     scale: > 0 (default 64.0); may be traced.
     weights: optional per-example weights ``[N]``.
@@ -183,9 +162,9 @@ def cosface_loss(embeddings, labels, class_weights, *, margin=0.35, scale=64.0, 
   Raises:
     LossInputError: inconsistent shapes.
 
-  References:
-    Wang et al. 2018. Matches pytorch-metric-learning's ``CosFaceLoss(margin=0.35,
-    scale=64)`` (weights transposed).
+  Notes:
+    Same defaults as pytorch-metric-learning's ``CosFaceLoss(margin=0.35,
+    scale=64)``; its weight matrix ``W`` (``[D, C]``) is ``centers`` transposed.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -193,16 +172,16 @@ def cosface_loss(embeddings, labels, class_weights, *, margin=0.35, scale=64.0, 
     >>> print(jaxloss.cosface_loss(w, jnp.array([0, 1]), w, scale=1.0))
     0.4200554
   """
-  x, w = _check_head(embeddings, labels, class_weights)
+  x, w = _check_head(embeddings, labels, centers)
   return _margin_softmax(x, labels, w, lambda c: c - margin, scale, where, weights, reduction)
 
 
 @register(tasks=_TASKS, peer="pytorch_metric_learning.losses.SphereFaceLoss",
           references=("Liu et al., SphereFace: Deep Hypersphere Embedding for Face "
                       "Recognition, CVPR 2017", _PML),
-          **_HEAD)
+          input_kind="embeddings")
 @loss_function(static=("margin",), ranges={"margin": ">= 1", "scale": "> 0"})
-def sphereface_loss(embeddings, labels, class_weights, *, margin=4, scale=1.0, weights=None,
+def sphereface_loss(embeddings, labels, centers, *, margin=4, scale=1.0, weights=None,
                     where=None, reduction="mean"):
   r"""SphereFace (A-Softmax): multiplicative angular margin on the target.
 
@@ -211,13 +190,14 @@ def sphereface_loss(embeddings, labels, class_weights, *, margin=4, scale=1.0, w
       {e^{s\|x_i\|\psi(\theta_{y_i})} + \sum_{j\ne y_i} e^{s\|x_i\|\cos\theta_j}},\quad
     \psi(\theta) = (-1)^k\cos(m\theta) - 2k,\ k = \lfloor m\theta/\pi \rfloor
 
-  Class weights are normalised, embeddings are not (their norm scales the
-  logits).
+  The class centres (the head's weight rows) are normalised, embeddings are
+  not (their norm scales the logits).
 
   Args:
     embeddings: floating ``[N, D]``.
     labels: integer ``[N]`` in ``[0, C)``.
-    class_weights: floating ``[C, D]`` (normalised inside).
+    centers: floating ``[C, D]`` class centres, the head's weight matrix
+      (normalised inside).
     margin: integer angular multiplier ``m`` >= 1 (default 4), static.
     scale: extra logit scale (default 1.0); may be traced.
     weights: optional per-example weights ``[N]``.
@@ -230,9 +210,10 @@ def sphereface_loss(embeddings, labels, class_weights, *, margin=4, scale=1.0, w
   Raises:
     LossInputError: inconsistent shapes.
 
-  References:
-    Liu et al. 2017. Matches pytorch-metric-learning's ``SphereFaceLoss(margin=4,
-    scale=1)`` (LargeMarginSoftmax with normalised weights; weights transposed).
+  Notes:
+    Same defaults as pytorch-metric-learning's ``SphereFaceLoss(margin=4,
+    scale=1)`` (LargeMarginSoftmax with normalised weights); its weight matrix
+    ``W`` (``[D, C]``) is ``centers`` transposed.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -240,7 +221,7 @@ def sphereface_loss(embeddings, labels, class_weights, *, margin=4, scale=1.0, w
     >>> print(jaxloss.sphereface_loss(w, jnp.array([0, 1]), w))
     0.31326222
   """
-  x, w = _check_head(embeddings, labels, class_weights)
+  x, w = _check_head(embeddings, labels, centers)
   m = int(margin)
 
   def psi(c):
@@ -253,27 +234,11 @@ def sphereface_loss(embeddings, labels, class_weights, *, margin=4, scale=1.0, w
                          scale_by_norm=True)
 
 
-def _center_example(key):
-  k1, k2, k3 = jax.random.split(key, 3)
-  return (ex.normal(k1, (8, 6)), jax.random.randint(k2, (8,), 0, 5),
-          ex.normal(k3, (5, 6))), {}
-
-
-def _center_edges(key):
-  (x, y, c), _ = _center_example(key)
-  return [((c[y], y, c), {}), ((x * 1e3, y, c), {})]
-
-
-@register(tasks=("face recognition", "re-identification",
-                                     "metric learning"),
+@register(tasks=("face recognition", "re-identification", "metric learning"),
           input_kind="embeddings", peer="pytorch_metric_learning CenterLoss-style regularizer "
                                         "(Wen et al. reference code: 1/2 ||x - c_y||^2)",
           references=("Wen et al., A Discriminative Feature Learning Approach for Deep Face "
-                      "Recognition, ECCV 2016",),
-          example=_center_example, edge_cases=_center_edges, grad_argnums=(0, 2),
-          per_example=False, where_trailing=1,
-          bad_input=lambda k: ((lambda a: ((a[0][0], a[0][1], a[0][2][:, :-1]), {}))(
-              _center_example(k))))
+                      "Recognition, ECCV 2016",))
 @loss_function
 def center_loss(embeddings, labels, centers, *, weights=None, where=None, reduction="mean"):
   r"""Centre loss (Wen et al. 2016): squared distance to the class centre.
@@ -303,8 +268,8 @@ def center_loss(embeddings, labels, centers, *, weights=None, where=None, reduct
   Raises:
     LossInputError: inconsistent shapes.
 
-  References:
-    Wen et al. 2016, Eq. 2.
+  Notes:
+    Wen et al.'s Eq. 2.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -313,7 +278,7 @@ def center_loss(embeddings, labels, centers, *, weights=None, where=None, reduct
     ...                           reduction="none"))
     [12.5  0. ]
   """
-  x, c = _check_head(embeddings, labels, centers, "centers")
+  x, c = _check_head(embeddings, labels, centers)
   x = nx.mask_fill(x, where, trailing=1)
   diff = x - c[jnp.clip(labels, 0, c.shape[0] - 1)]
   diff = nx.mask_fill(diff, where, trailing=1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
@@ -16,8 +15,6 @@ from jaxloss._api import (
 )
 from jaxloss.catalog import register
 from jaxloss.embedding._common import (
-  _BATCH,
-  _LABELS8,
   _PML,
   _batch_inputs,
   _cosine,
@@ -35,7 +32,7 @@ __all__ = ["circle_loss", "lifted_structure_loss", "multi_similarity_loss", "npa
           peer="pytorch_metric_learning.losses.LiftedStructureLoss",
           references=("Oh Song, Xiang, Jegelka, Savarese, Deep Metric Learning via Lifted "
                       "Structured Feature Embedding, CVPR 2016", _PML),
-          **{**_BATCH, "where_trailing": None})
+          input_kind="embeddings")
 @loss_function(static=("normalize",))
 def lifted_structure_loss(embeddings, labels, *, neg_margin=1.0, pos_margin=0.0,
                           normalize=True, where=None):
@@ -64,9 +61,9 @@ def lifted_structure_loss(embeddings, labels, *, neg_margin=1.0, pos_margin=0.0,
   Raises:
     LossInputError: ``embeddings`` not ``[N, D]`` or ``labels`` not ``[N]``.
 
-  References:
-    Matches pytorch-metric-learning's ``LiftedStructureLoss(neg_margin=1,
-    pos_margin=0)`` with its default mean over positive pairs.
+  Notes:
+    Same defaults as pytorch-metric-learning's ``LiftedStructureLoss
+    (neg_margin=1, pos_margin=0)``, with its default mean over positive pairs.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -97,7 +94,7 @@ def lifted_structure_loss(embeddings, labels, *, neg_margin=1.0, pos_margin=0.0,
           peer="pytorch_metric_learning.losses.MultiSimilarityLoss",
           references=("Wang et al., Multi-Similarity Loss with General Pair Weighting for "
                       "Deep Metric Learning, CVPR 2019", _PML),
-          **_BATCH)
+          input_kind="embeddings")
 @loss_function(ranges={"alpha": "> 0", "beta": "> 0"})
 def multi_similarity_loss(embeddings, labels, *, alpha=2.0, beta=50.0, base=0.5,
                           weights=None, where=None, reduction="mean"):
@@ -127,9 +124,9 @@ def multi_similarity_loss(embeddings, labels, *, alpha=2.0, beta=50.0, base=0.5,
   Raises:
     LossInputError: ``embeddings`` not ``[N, D]`` or ``labels`` not ``[N]``.
 
-  References:
-    Matches pytorch-metric-learning's ``MultiSimilarityLoss(alpha=2, beta=50,
-    base=0.5)`` (cosine similarity, mean over anchors).
+  Notes:
+    Same defaults as pytorch-metric-learning's ``MultiSimilarityLoss(alpha=2,
+    beta=50, base=0.5)`` (cosine similarity, mean over anchors).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -155,9 +152,9 @@ def multi_similarity_loss(embeddings, labels, *, alpha=2.0, beta=50.0, base=0.5,
           peer="pytorch_metric_learning.losses.CircleLoss",
           references=("Sun et al., Circle Loss: A Unified Perspective of Pair Similarity "
                       "Optimization, CVPR 2020", _PML),
-          **_BATCH)
+          input_kind="embeddings")
 @loss_function(ranges={"gamma": "> 0"})
-def circle_loss(embeddings, labels, *, m=0.4, gamma=80.0, weights=None, where=None,
+def circle_loss(embeddings, labels, *, margin=0.4, gamma=80.0, weights=None, where=None,
                 reduction="mean"):
   r"""Circle loss (Sun et al. 2020), pair-based form on cosine similarities.
 
@@ -166,13 +163,13 @@ def circle_loss(embeddings, labels, *, m=0.4, gamma=80.0, weights=None, where=No
       + \log\sum_{p \in P_i} e^{-\gamma \alpha_p (s_p - 1 + m)}\Big),\quad
     \alpha_p = [1 + m - s_p]_+,\ \alpha_n = [s_n + m]_+
 
-  The weights ``alpha`` are not differentiated (stop-gradient), as in the
+  with ``m = margin``. The weights ``alpha`` are not differentiated (stop-gradient), as in the
   paper and pytorch-metric-learning.
 
   Args:
     embeddings: floating ``[N, D]``.
     labels: integer ``[N]``.
-    m: relaxation margin (default 0.4); may be traced.
+    margin: relaxation margin ``m`` (default 0.4); may be traced.
     gamma: scale (default 80.0); may be traced.
     weights: optional per-anchor weights ``[N]``.
     where: optional boolean ``[N]``; False rows are removed from the batch.
@@ -185,8 +182,9 @@ def circle_loss(embeddings, labels, *, m=0.4, gamma=80.0, weights=None, where=No
   Raises:
     LossInputError: ``embeddings`` not ``[N, D]`` or ``labels`` not ``[N]``.
 
-  References:
-    Matches pytorch-metric-learning's ``CircleLoss(m=0.4, gamma=80)`` (its
+  Notes:
+    ``margin`` is pytorch-metric-learning's (and the paper's) ``m``: this
+    equals ``CircleLoss(m=margin, gamma=gamma)``, same defaults (its
     AvgNonZero reducer equals the mean over valid anchors, whose loss is > 0).
 
   Examples:
@@ -198,6 +196,7 @@ def circle_loss(embeddings, labels, *, m=0.4, gamma=80.0, weights=None, where=No
   x, valid, _ = _batch_inputs(embeddings, labels, where, False)
   s = _cosine(x)
   pos, neg = _label_masks(labels, valid)
+  m = margin
   alpha_p = jax.lax.stop_gradient(jax.nn.relu(1.0 + m - s))
   alpha_n = jax.lax.stop_gradient(jax.nn.relu(s + m))
   lse_n = nx.logsumexp(gamma * alpha_n * (s - m), where=neg)
@@ -207,23 +206,10 @@ def circle_loss(embeddings, labels, *, m=0.4, gamma=80.0, weights=None, where=No
   return _reduce_anchors(values, ok, reduction, weights)
 
 
-def _npair_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.normal(k1, (6, 5)), ex.normal(k2, (6, 5))), {}
-
-
-def _npair_edges(key):
-  (a, p), _ = _npair_example(key)
-  return [((a, a), {}), ((jnp.tile(a[:1], (6, 1)), a), {}), ((a[:1], p[:1]), {}),
-          ((a * 1e3, p), {"normalize": False})]
-
-
 @register(tasks=("metric learning", "image retrieval"),
           input_kind="embeddings", peer="pytorch_metric_learning.losses.NPairsLoss",
           references=("Sohn, Improved Deep Metric Learning with Multi-class N-pair Loss "
-                      "Objective, NeurIPS 2016", _PML),
-          example=_npair_example, edge_cases=_npair_edges, grad_argnums=(0, 1),
-          per_example=False, where_trailing=1)
+                      "Objective, NeurIPS 2016", _PML))
 @loss_function(static=("normalize",))
 def npair_loss(anchors, positives, *, labels=None, normalize=True, weights=None, where=None,
                reduction="mean"):
@@ -255,10 +241,10 @@ def npair_loss(anchors, positives, *, labels=None, normalize=True, weights=None,
   Raises:
     LossInputError: ``positives`` shape differs from ``anchors``, or not ``[N, D]``.
 
-  References:
-    Sohn 2016; matches pytorch-metric-learning's ``NPairsLoss`` on one pair
-    per class (it keeps the first pair of each label; here the caller passes
-    the pairs). The L2 embedding penalty is not included.
+  Notes:
+    Equals pytorch-metric-learning's ``NPairsLoss`` on one pair per class (it
+    keeps the first pair of each label; here the caller passes the pairs).
+    Sohn's L2 embedding penalty is not included.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -284,30 +270,13 @@ def npair_loss(anchors, positives, *, labels=None, normalize=True, weights=None,
   return _reduce_anchors(values, valid, reduction, weights)
 
 
-def _proxy_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.normal(k1, (8, 5)), _LABELS8, ex.normal(k2, (4, 5))), {}
-
-
-def _proxy_edges(key):
-  (x, y, p), _ = _proxy_example(key)
-  return [((p[y], y, p), {}), ((jnp.zeros_like(x), y, p), {}), ((x * 1e3, y, p), {})]
-
-
-def _proxy_bad(key):
-  (x, y, p), _ = _proxy_example(key)
-  return (x, y, p[:, :-1]), {}
-
-
 @register(tasks=("metric learning", "image retrieval"),
           input_kind="embeddings", peer="pytorch_metric_learning.losses.ProxyAnchorLoss",
           references=("Kim, Kim, Cho, Kwak, Proxy Anchor Loss for Deep Metric Learning, "
-                      "CVPR 2020", _PML),
-          example=_proxy_example, edge_cases=_proxy_edges, grad_argnums=(0, 2),
-          per_example=False, where_trailing=None, bad_input=_proxy_bad)
+                      "CVPR 2020", _PML))
 @loss_function
-def proxy_anchor_loss(embeddings, labels, proxies, *, margin=0.1, alpha=32.0, where=None):
-  r"""Proxy-Anchor loss (Kim et al. 2020); the proxies are an explicit argument.
+def proxy_anchor_loss(embeddings, labels, centers, *, margin=0.1, alpha=32.0, where=None):
+  r"""Proxy-Anchor loss (Kim et al. 2020) with the class proxies passed as ``centers``.
 
   .. math::
     L = \frac{1}{|P^+|}\sum_{c \in P^+}\log\Big(1 + \sum_{x \in X_c^+} e^{-\alpha(s(x,c) - \delta)}\Big)
@@ -319,7 +288,8 @@ def proxy_anchor_loss(embeddings, labels, proxies, *, margin=0.1, alpha=32.0, wh
   Args:
     embeddings: floating ``[N, D]``.
     labels: integer ``[N]`` in ``[0, C)``.
-    proxies: floating ``[C, D]`` (a learnable parameter of the caller).
+    centers: floating ``[C, D]`` class proxies (a learnable parameter of the
+      caller).
     margin: delta (default 0.1); may be traced.
     alpha: scale (default 32.0); may be traced.
     where: optional boolean ``[N]``; False rows are removed from the batch.
@@ -328,11 +298,13 @@ def proxy_anchor_loss(embeddings, labels, proxies, *, margin=0.1, alpha=32.0, wh
     A scalar (set-level over the batch and all proxies; no ``reduction``).
 
   Raises:
-    LossInputError: shapes inconsistent (``proxies`` not ``[C, D]``).
+    LossInputError: shapes inconsistent (``centers`` not ``[C, D]``).
 
-  References:
-    Matches pytorch-metric-learning's ``ProxyAnchorLoss(margin=0.1, alpha=32)``
-    (whose proxies are a module parameter initialised with Kaiming normal).
+  Notes:
+    Same defaults as pytorch-metric-learning's ``ProxyAnchorLoss(margin=0.1,
+    alpha=32)``, whose proxies are a module parameter initialised with Kaiming
+    normal; here they are the ``centers`` argument (the name every class-centre
+    matrix has in jaxloss).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -341,12 +313,12 @@ def proxy_anchor_loss(embeddings, labels, proxies, *, margin=0.1, alpha=32.0, wh
     3.2399533
   """
   x, valid, dtype = _batch_inputs(embeddings, labels, where, False)
-  check_floating("proxies", proxies)
-  if _ndim(proxies) != 2 or proxies.shape[1] != x.shape[1]:
+  check_floating("centers", centers)
+  if _ndim(centers) != 2 or centers.shape[1] != x.shape[1]:
     raise LossInputError(
-        f"proxies has shape {tuple(jnp.shape(proxies))}; expected (C, {x.shape[1]})")
-  c = proxies.shape[0]
-  s = _cosine(x, proxies.astype(dtype))                    # [N, C]
+        f"centers has shape {tuple(jnp.shape(centers))}; expected (C, {x.shape[1]})")
+  c = centers.shape[0]
+  s = _cosine(x, centers.astype(dtype))                    # [N, C]
   onehot = jax.nn.one_hot(labels, c, dtype=bool) & valid[:, None]
   negm = ~jax.nn.one_hot(labels, c, dtype=bool) & valid[:, None]
   zero = jnp.zeros((1, c), dtype)
@@ -357,5 +329,3 @@ def proxy_anchor_loss(embeddings, labels, proxies, *, margin=0.1, alpha=32.0, wh
                          where=jnp.concatenate([ones, negm], 0), axis=0)
   n_pos = jnp.sum(jnp.any(onehot, axis=0)).astype(dtype)
   return nx.safe_div(jnp.sum(pos_lse), n_pos) + jnp.sum(neg_lse) / c
-
-

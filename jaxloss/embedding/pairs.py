@@ -5,7 +5,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
@@ -15,23 +14,18 @@ from jaxloss._api import (
   loss_function,
   reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.embedding._common import (
-  _BATCH,
-  _LABELS8,
   _PML,
-  _SURVEY,
   _batch_inputs,
   _distances,
   _label_masks,
   _ndim,
-  _pair_edges,
-  _pair_example,
   _reduce_anchors,
 )
 
-__all__ = ["contrastive_loss", "cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss", "reid_loss",
-           "triplet_loss", "triplet_margin_loss"]
+__all__ = ["contrastive_loss", "cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss",
+           "reid_loss", "triplet_loss", "triplet_margin_loss"]
 
 
 # --------------------------------------------------------------------------
@@ -43,9 +37,7 @@ __all__ = ["contrastive_loss", "cosine_embedding_loss", "hinge_embedding_loss", 
                  "object tracking", "re-identification"),
           input_kind="embeddings", peer="tfa.losses.contrastive_loss (y d^2 + (1-y) [m-d]_+^2)",
           references=("Hadsell, Chopra, LeCun, Dimensionality Reduction by Learning an "
-                      "Invariant Mapping, CVPR 2006", _SURVEY),
-          example=_pair_example, edge_cases=_pair_edges,
-          grad_argnums=(0, 1), where_trailing=1)
+                      "Invariant Mapping, CVPR 2006", SURVEY))
 @loss_function(ranges={"margin": ">= 0"})
 def contrastive_loss(x1, x2, labels, *, margin=1.0, weights=None, where=None,
                      reduction="mean"):
@@ -76,9 +68,10 @@ def contrastive_loss(x1, x2, labels, *, margin=1.0, weights=None, where=None,
   Raises:
     LossInputError: ``x2`` or ``labels`` shape does not match ``x1``.
 
-  References:
-    Hadsell et al. 2006; matches ``tfa.losses.contrastive_loss`` (on
-    distances). Survey: "Contrastive Loss" (action recognition, tracking).
+  Notes:
+    ``tfa.losses.contrastive_loss`` takes the distances ``d``; this takes the
+    two embeddings. The survey lists it as "Contrastive Loss" (action
+    recognition, tracking).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -102,35 +95,21 @@ def contrastive_loss(x1, x2, labels, *, margin=1.0, weights=None, where=None,
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _ranking_example(key):
-  k1, k2, k3 = jax.random.split(key, 3)
-  return (ex.normal(k1, (8,)), ex.normal(k2, (8,)), ex.signs(k3, (8,))), {}
-
-
-def _ranking_bad(key):
-  (a, b, y), kw = _ranking_example(key)
-  return (a, b[:-1], y), kw
-
-
-@register(tasks=("learning to rank", "image classification",
-                                     "metric learning"),
+@register(tasks=("learning to rank", "image classification", "metric learning"),
           input_kind="values", peer="torch.nn.functional.margin_ranking_loss",
-          references=("torch.nn.MarginRankingLoss", _SURVEY),
-          example=_ranking_example,
-          edge_cases=lambda k: [((jnp.zeros(8), jnp.zeros(8), jnp.ones(8)), {})],
-          grad_argnums=(0, 1), bad_input=_ranking_bad)
+          references=("torch.nn.MarginRankingLoss", SURVEY))
 @loss_function
-def margin_ranking_loss(input1, input2, targets, *, margin=0.0, weights=None, where=None,
+def margin_ranking_loss(x1, x2, labels, *, margin=0.0, weights=None, where=None,
                         reduction="mean"):
-  r"""Margin ranking loss: ``input1`` should rank above ``input2`` where ``y = 1``.
+  r"""Margin ranking loss: ``x1`` should rank above ``x2`` where ``y = 1``.
 
   .. math::
     \ell_i = \max(0, -y_i (x_{1,i} - x_{2,i}) + m)
 
   Args:
-    input1: floating scores, any shape.
-    input2: same shape.
-    targets: same shape, +1 (``input1`` ranks higher) or -1.
+    x1: floating scores, any shape.
+    x2: same shape.
+    labels: same shape, +1 (``x1`` ranks higher) or -1 (torch's ``target``).
     margin: default 0.0 (torch's default); may be traced.
     weights: optional per-entry weights.
     where: optional boolean mask, broadcastable to the inputs.
@@ -142,9 +121,9 @@ def margin_ranking_loss(input1, input2, targets, *, margin=0.0, weights=None, wh
   Raises:
     LossInputError: shapes differ.
 
-  References:
-    Matches ``torch.nn.functional.margin_ranking_loss``. Survey: "Ranking
-    Loss" (image classification, RepQ-ViT).
+  Notes:
+    torch's ``(input1, input2, target)`` are ``(x1, x2, labels)`` here. The
+    survey lists it as "Ranking Loss" (image classification, RepQ-ViT).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -152,41 +131,35 @@ def margin_ranking_loss(input1, input2, targets, *, margin=0.0, weights=None, wh
     ...                                   jnp.array([1., 1.]), margin=0.5))
     0.75
   """
-  check_floating("input1", input1)
-  check_same_shape("input1", input1, "input2", input2)
-  check_same_shape("input1", input1, "targets", targets)
-  debug_check_in_set("targets", targets, (-1, 1))
-  dtype = nx.compute_dtype(input1, input2)
-  a = nx.mask_fill(input1.astype(dtype), where)
-  b = nx.mask_fill(jnp.asarray(input2).astype(dtype), where)
-  y = jnp.asarray(targets).astype(dtype)
+  check_floating("x1", x1)
+  check_same_shape("x1", x1, "x2", x2)
+  check_same_shape("x1", x1, "labels", labels)
+  debug_check_in_set("labels", labels, (-1, 1))
+  dtype = nx.compute_dtype(x1, x2)
+  a = nx.mask_fill(x1.astype(dtype), where)
+  b = nx.mask_fill(jnp.asarray(x2).astype(dtype), where)
+  y = jnp.asarray(labels).astype(dtype)
   values = jax.nn.relu(-y * (a - b) + margin)
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _hinge_emb_example(key):
-  k1, k2 = jax.random.split(key)
-  return (jnp.abs(ex.normal(k1, (8, 3))), ex.signs(k2, (8, 3))), {}
-
-
 @register(tasks=("metric learning", "semi-supervised learning"),
           input_kind="values", peer="torch.nn.functional.hinge_embedding_loss",
-          references=("torch.nn.HingeEmbeddingLoss",),
-          example=_hinge_emb_example,
-          edge_cases=lambda k: [((jnp.zeros((8, 3)), jnp.ones((8, 3))), {})])
+          references=("torch.nn.HingeEmbeddingLoss",))
 @loss_function
-def hinge_embedding_loss(inputs, targets, *, margin=1.0, weights=None, where=None,
+def hinge_embedding_loss(distances, labels, *, margin=1.0, weights=None, where=None,
                          reduction="mean"):
   r"""Hinge embedding loss on distances (or any non-negative dissimilarity).
 
   .. math::
     \ell_i = \begin{cases} x_i & y_i = 1 \\ \max(0, m - x_i) & y_i = -1 \end{cases}
 
-  Targets other than +-1 contribute 0 here and raise under ``chex.chexify``.
+  Labels other than +-1 contribute 0 here and raise under ``chex.chexify``.
 
   Args:
-    inputs: floating array (typically pairwise distances), any shape.
-    targets: same shape, +1 / -1.
+    distances: floating array (pairwise distances or any non-negative
+      dissimilarity), any shape.
+    labels: same shape, +1 (similar) / -1 (dissimilar).
     margin: default 1.0 (torch's); may be traced.
     weights: optional per-entry weights.
     where: optional boolean mask, broadcastable to the inputs.
@@ -198,20 +171,20 @@ def hinge_embedding_loss(inputs, targets, *, margin=1.0, weights=None, where=Non
   Raises:
     LossInputError: shapes differ.
 
-  References:
-    Matches ``torch.nn.functional.hinge_embedding_loss``.
+  Notes:
+    torch's ``(input, target)`` are ``(distances, labels)`` here.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.hinge_embedding_loss(jnp.array([0.3, 0.3]), jnp.array([1., -1.])))
     0.5
   """
-  check_floating("inputs", inputs)
-  check_same_shape("inputs", inputs, "targets", targets)
-  debug_check_in_set("targets", targets, (-1, 1))
-  dtype = nx.compute_dtype(inputs)
-  x = nx.mask_fill(inputs.astype(dtype), where)
-  y = jnp.asarray(targets)
+  check_floating("distances", distances)
+  check_same_shape("distances", distances, "labels", labels)
+  debug_check_in_set("labels", labels, (-1, 1))
+  dtype = nx.compute_dtype(distances)
+  x = nx.mask_fill(distances.astype(dtype), where)
+  y = jnp.asarray(labels)
   values = (jnp.where(y == 1, x, 0.0)
             + jnp.where(y == -1, jax.nn.relu(margin - x), 0.0))
   return reduce_loss(values, reduction, where=where, weights=weights)
@@ -229,26 +202,13 @@ def _lp_distance(diff, p):
   return nx.safe_norm(jnp.abs(diff), ord=p)
 
 
-def _triplet_example(key):
-  k1, k2, k3 = jax.random.split(key, 3)
-  return (ex.normal(k1, (8, 5)), ex.normal(k2, (8, 5)), ex.normal(k3, (8, 5))), {}
-
-
-def _triplet_edges(key):
-  (a, p, n), _ = _triplet_example(key)
-  return [((a, a, n), {}), ((a, a, a), {}), ((a, p, n), {"p": 1}), ((a, p, n), {"p": 3}),
-          ((a, a, n), {"swap": True}), ((a * 1e3, p, n), {})]
-
-
 @register(tasks=("metric learning", "object tracking", "re-identification",
                  "face recognition"),
           input_kind="embeddings",
           peer="torch.nn.functional.triplet_margin_loss; optax.losses.triplet_margin_loss",
           references=("Schroff, Kalenichenko, Philbin, FaceNet, CVPR 2015",
                       "Balntas et al., Learning local feature descriptors with triplets "
-                      "and shallow CNNs, BMVC 2016 (swap)"),
-          example=_triplet_example, edge_cases=_triplet_edges, grad_argnums=(0, 1, 2),
-          where_trailing=1)
+                      "and shallow CNNs, BMVC 2016 (swap)"))
 @loss_function(static=("p", "swap"), ranges={"margin": ">= 0", "p": "> 0", "eps": ">= 0"})
 def triplet_margin_loss(anchors, positives, negatives, *, margin=1.0, p=2, eps=1e-6,
                         swap=False, weights=None, where=None, reduction="mean"):
@@ -281,10 +241,10 @@ def triplet_margin_loss(anchors, positives, negatives, *, margin=1.0, p=2, eps=1
   Raises:
     LossInputError: ``positives``/``negatives`` shape differs from ``anchors``.
 
-  References:
-    Matches ``torch.nn.functional.triplet_margin_loss`` (names, defaults and
-    eps placement). ``optax.losses.triplet_margin_loss`` puts eps inside the
-    root instead; the two differ by ~1e-6.
+  Notes:
+    Matches torch's names, defaults and eps placement.
+    ``optax.losses.triplet_margin_loss`` puts eps inside the root instead; the
+    two differ by ~1e-6.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -352,7 +312,7 @@ def _triplet_per_anchor(d, pos, neg, margin, mining, soft_margin):
           references=("Hermans, Beyer, Leibe, In Defense of the Triplet Loss for Person "
                       "Re-Identification, arXiv:1703.07737, 2017",
                       "Schroff, Kalenichenko, Philbin, FaceNet, CVPR 2015", _PML),
-          **_BATCH)
+          input_kind="embeddings")
 @loss_function(static=("mining", "normalize", "squared", "soft_margin"),
                choices={"mining": ("all", "hard", "semi-hard")},
                ranges={"margin": ">= 0"})
@@ -403,9 +363,9 @@ def triplet_loss(embeddings, labels, *, mining="all", margin=0.05, normalize=Tru
       unknown ``mining``.
     LossTypeError: integer ``embeddings`` or floating ``labels``.
 
-  References:
-    Hermans et al. 2017 (batch-all, batch-hard, soft margin); Schroff et al.
-    2015 (semi-hard). ``mining="all"`` averages over the anchor's active
+  Notes:
+    Hermans et al. give batch-all, batch-hard and the soft margin; Schroff et
+    al. the semi-hard choice. ``mining="all"`` averages over the anchor's active
     triplets; pytorch-metric-learning's ``TripletMarginLoss`` (AvgNonZero
     reducer) averages over all active triplets of the batch, which is the same
     when the anchors have equally many active triplets. ``"hard"`` matches
@@ -427,39 +387,24 @@ def triplet_loss(embeddings, labels, *, mining="all", margin=0.05, normalize=Tru
   return _reduce_anchors(values, ok & valid, reduction, weights)
 
 
-def _reid_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.normal(k1, (8, 5)), ex.normal(k2, (8, 3), 2.0), _LABELS8), {}
-
-
-def _reid_edges(key):
-  (x, lg, y), _ = _reid_example(key)
-  return [((jnp.tile(x[:1], (8, 1)), lg, y), {}), ((x, lg * 1e4, y), {}),
-          ((x, lg, jnp.zeros(8, jnp.int32)), {})]
-
-
-def _reid_bad(key):
-  (x, lg, y), _ = _reid_example(key)
-  return (x, lg, y[:-1]), {}
-
-
 @register(tasks=("re-identification", "object tracking"),
           input_kind="embeddings",
           peer="fast-reid / BoT baseline (CrossEntropyLabelSmooth + TripletLoss(hard))",
           references=("Luo et al., Bag of Tricks and A Strong Baseline for Deep Person "
-                      "Re-identification, CVPRW 2019", "Hermans et al. 2017", _SURVEY),
-          example=_reid_example, edge_cases=_reid_edges, grad_argnums=(0, 1),
-          per_example=False, where_trailing=1, bad_input=_reid_bad)
+                      "Re-identification, CVPRW 2019",
+                      "Hermans, Beyer, Leibe, In Defense of the Triplet Loss for Person "
+                      "Re-Identification, arXiv:1703.07737, 2017", SURVEY),
+          components=("ce", "triplet"))
 @loss_function(static=("return_components", "normalize"),
                ranges={"label_smoothing": "[0, 1]", "margin": ">= 0"})
-def reid_loss(embeddings, logits, labels, *, label_smoothing=0.1, margin=0.3,
+def reid_loss(embeddings, labels, logits, *, label_smoothing=0.1, margin=0.3, ce_weight=1.0,
               triplet_weight=1.0, normalize=False, return_components=False, weights=None,
               where=None, reduction="mean"):
   r"""Re-identification loss: label-smoothed cross-entropy + batch-hard triplet.
 
   .. math::
-    \ell_i = -\sum_c q_{ic} \log \operatorname{softmax}(z_i)_c
-      + w\, [\max_p d_{ip} - \min_n d_{in} + m]_+,\quad
+    \ell_i = w_{ce}\Big(-\sum_c q_{ic} \log \operatorname{softmax}(z_i)_c\Big)
+      + w_{tri}\, [\max_p d_{ip} - \min_n d_{in} + m]_+,\quad
     q_{ic} = (1 - \varepsilon)\,[c = y_i] + \varepsilon / C
 
   The "BoT" re-ID baseline (Luo et al.; Hermans et al.'s batch-hard triplet on
@@ -467,38 +412,40 @@ def reid_loss(embeddings, logits, labels, *, label_smoothing=0.1, margin=0.3,
 
   Args:
     embeddings: floating ``[N, D]`` features (the triplet term).
-    logits: floating ``[N, C]`` identity logits (the CE term).
     labels: integer ``[N]`` identities.
+    logits: floating ``[N, C]`` identity logits (the CE term).
     label_smoothing: epsilon in [0, 1] (default 0.1); may be traced.
     margin: triplet margin (default 0.3); may be traced.
+    ce_weight: weight of the cross-entropy term (default 1.0); may be traced.
     triplet_weight: weight of the triplet term (default 1.0); may be traced.
     normalize: L2-normalise the embeddings for the triplet term (default
       False), static.
-    return_components: also return ``{"cross_entropy": ..., "triplet": ...}``
-      (reduced like the total), static; default False.
-    weights: optional per-example weights ``[N]``.
+    return_components: also return the unweighted parts ``{"ce": ...,
+      "triplet": ...}`` (reduced like the total), static; default False.
+    weights: optional per-example weights ``[N]`` (both terms).
     where: optional boolean ``[N]``; False rows are removed from the batch.
     reduction: "mean" (default) | "sum" | "none".
 
   Returns:
-    Set-level (the triplet term depends on the batch). "mean": mean CE plus
-    ``triplet_weight`` times the mean triplet term over valid anchors; "sum":
-    the sums; "none": per-example ``[N]`` (CE + weighted triplet). With
-    ``return_components=True`` a tuple ``(total, components)``.
+    Set-level (the triplet term depends on the batch). "mean": ``ce_weight``
+    times the mean CE plus ``triplet_weight`` times the mean triplet term over
+    valid anchors; "sum": the same with sums; "none": per-example ``[N]``.
+    With ``return_components=True`` a tuple ``(total, {"ce": ..., "triplet":
+    ...})``, the parts unweighted and reduced like the total.
 
   Raises:
     LossInputError: inconsistent shapes.
 
-  References:
-    Luo et al. 2019 (BoT); the two terms match
-    ``jaxloss.triplet_loss(mining="hard", normalize=False)`` and
-    ``torch.nn.functional.cross_entropy(label_smoothing=0.1)``.
+  Notes:
+    The two parts match ``jaxloss.triplet_loss(mining="hard",
+    normalize=False)`` and ``torch.nn.functional.cross_entropy(
+    label_smoothing=0.1)``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> x = jnp.array([[0., 0.], [0., 1.], [0., 1.5], [0., 3.]])
     >>> z = jnp.zeros((4, 2)); y = jnp.array([0, 0, 1, 1])
-    >>> total, parts = jaxloss.reid_loss(x, z, y, margin=1.0, return_components=True)
+    >>> total, parts = jaxloss.reid_loss(x, y, z, margin=1.0, return_components=True)
     >>> print(total, parts["triplet"])
     1.8181472 1.125
   """
@@ -518,29 +465,17 @@ def reid_loss(embeddings, logits, labels, *, label_smoothing=0.1, margin=0.3,
   trip = jnp.where(ok, trip, 0.0)
   ce_r = reduce_loss(ce, reduction, where=valid, weights=weights)
   trip_r = reduce_loss(trip, reduction, where=ok, weights=weights)
-  total = ce_r + triplet_weight * trip_r
+  total = ce_weight * ce_r + triplet_weight * trip_r
   if return_components:
-    return total, {"cross_entropy": ce_r, "triplet": trip_r}
+    return total, {"ce": ce_r, "triplet": trip_r}
   return total
-
-
-def _cos_emb_example(key):
-  k1, k2, k3 = jax.random.split(key, 3)
-  return (ex.normal(k1, (8, 6)), ex.normal(k2, (8, 6)), ex.signs(k3, (8,))), {}
-
-
-def _cos_emb_edges(key):
-  (a, b, y), _ = _cos_emb_example(key)
-  return [((a, a, y), {}), ((jnp.zeros_like(a), b, y), {}), ((a * 1e4, b, y), {"margin": 0.5})]
 
 
 @register(tasks=("metric learning", "similarity learning"),
           input_kind="embeddings", peer="torch.nn.functional.cosine_embedding_loss",
-          references=("torch.nn.CosineEmbeddingLoss",),
-          example=_cos_emb_example, edge_cases=_cos_emb_edges, grad_argnums=(0, 1),
-          where_trailing=1)
+          references=("torch.nn.CosineEmbeddingLoss",))
 @loss_function(ranges={"margin": "[-1, 1]"})
-def cosine_embedding_loss(x1, x2, targets, *, margin=0.0, weights=None,
+def cosine_embedding_loss(x1, x2, labels, *, margin=0.0, weights=None,
                           where=None, reduction="mean"):
   r"""Cosine embedding loss for similar (+1) and dissimilar (-1) pairs.
 
@@ -549,27 +484,28 @@ def cosine_embedding_loss(x1, x2, targets, *, margin=0.0, weights=None,
              \max(0, \cos(x_{1,i}, x_{2,i}) - m) & y_i = -1 \end{cases},\quad
     \cos = \frac{x_1\cdot x_2}{\sqrt{(\|x_1\|^2 + 10^{-12})(\|x_2\|^2 + 10^{-12})}}
 
-  Matches torch's definition exactly, including its ``1e-12`` added to each
-  squared norm. Targets other than +-1 contribute 0 (as in torch); under
-  ``chex.chexify`` they raise.
+  Labels other than +-1 contribute 0 (as in torch); under ``chex.chexify``
+  they raise.
 
   Args:
     x1: floating ``[..., D]``.
     x2: floating ``[..., D]``, same shape.
-    targets: ``[...]`` of +1 / -1.
+    labels: ``[...]`` of +1 / -1.
     margin: in [-1, 1] (default 0.0); may be traced.
     weights: optional per-pair weights, broadcastable to ``[...]``.
     where: optional boolean mask over pairs, broadcastable to ``[...]``.
     reduction: "mean" (default) | "sum" | "none".
 
   Returns:
-    A scalar for "mean"/"sum"; ``targets.shape`` for "none".
+    A scalar for "mean"/"sum"; ``labels.shape`` for "none".
 
   Raises:
     LossInputError: shape mismatch; concrete ``margin`` outside [-1, 1].
 
-  References:
-    Matches ``torch.nn.functional.cosine_embedding_loss``.
+  Notes:
+    Matches torch's definition exactly, including its ``1e-12`` added to each
+    squared norm; torch's ``(input1, input2, target)`` are ``(x1, x2,
+    labels)`` here.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -579,19 +515,18 @@ def cosine_embedding_loss(x1, x2, targets, *, margin=0.0, weights=None,
   """
   check_floating("x1", x1)
   check_same_shape("x1", x1, "x2", x2)
-  if tuple(jnp.shape(targets)) != x1.shape[:-1]:
+  if tuple(jnp.shape(labels)) != x1.shape[:-1]:
     raise LossInputError(
-        f"targets has shape {jnp.shape(targets)}; expected {x1.shape[:-1]} "
+        f"labels has shape {jnp.shape(labels)}; expected {x1.shape[:-1]} "
         f"(x1 has shape {x1.shape})")
-  debug_check_in_set("targets", targets, (-1, 1))
+  debug_check_in_set("labels", labels, (-1, 1))
   dtype = nx.compute_dtype(x1, x2)
   a = nx.mask_fill(x1.astype(dtype), where, trailing=1)
   b = nx.mask_fill(jnp.asarray(x2).astype(dtype), where, trailing=1)
-  y = jnp.asarray(targets)
+  y = jnp.asarray(labels)
   prod = jnp.sum(a * b, axis=-1)
   den = jnp.sqrt((jnp.sum(a * a, -1) + 1e-12) * (jnp.sum(b * b, -1) + 1e-12))
   cos = prod / den
   values = jnp.where(y == 1, 1.0 - cos, 0.0)
   values = values + jnp.where(y == -1, jnp.maximum(cos - margin, 0.0), 0.0)
   return reduce_loss(values, reduction, where=where, weights=weights)
-

@@ -1,7 +1,7 @@
 """Learning-to-rank losses over lists of scores: RankNet, ListNet, ListMLE.
 
-``scores`` and ``labels`` (graded relevance, higher = more relevant) have
-shape ``[..., L]``, one list per leading index. ``where`` is a per-ITEM mask of
+``logits`` (the ranking scores) and ``labels`` (graded relevance, higher = more
+relevant) have shape ``[..., L]``, one list per leading index. ``where`` is a per-ITEM mask of
 the same shape (as in ``optax.losses.ranking_softmax_loss``): masked items are
 removed from their list. The unreduced loss has one value per list
 (``[...]``); ``"mean"`` averages over lists. Lists are independent, so these
@@ -13,7 +13,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   check_floating,
@@ -22,20 +21,19 @@ from jaxloss._api import (
   loss_function,
   reduce_loss,
 )
-from jaxloss.catalog import register
-from jaxloss.embedding._common import _SURVEY
+from jaxloss.catalog import SURVEY, register
 
 __all__ = ["listmle_loss", "listnet_loss", "ranknet_loss"]
 
 _TASKS = ("learning to rank", "image retrieval", "image classification")
 
 
-def _lists(scores, labels, where):
-  check_floating("scores", scores)
-  check_min_rank("scores", scores, 1, "[..., L]")
-  check_same_shape("scores", scores, "labels", labels)
-  dtype = nx.compute_dtype(scores)
-  s = scores.astype(dtype)
+def _lists(logits, labels, where):
+  check_floating("logits", logits)
+  check_min_rank("logits", logits, 1, "[..., L]")
+  check_same_shape("logits", logits, "labels", labels)
+  dtype = nx.compute_dtype(logits)
+  s = logits.astype(dtype)
   y = jnp.asarray(labels).astype(dtype)
   if where is None:
     valid = jnp.ones(s.shape, bool)
@@ -46,28 +44,12 @@ def _lists(scores, labels, where):
   return s, y, valid
 
 
-def _rank_example(key):
-  k1, k2 = jax.random.split(key)
-  labels = jax.random.permutation(k2, jnp.arange(5.0))
-  return (ex.normal(k1, (4, 5)), jnp.tile(labels, (4, 1))), {}
-
-
-def _rank_edges(key):
-  (s, y), _ = _rank_example(key)
-  return [((s * 1e4, y), {}), ((s, jnp.zeros_like(y)), {}), ((y, y), {}),
-          ((s, y), {"where": jnp.zeros(s.shape, bool)})]
-
-
-_RANK = dict(input_kind="logits", example=_rank_example,
-             edge_cases=_rank_edges, grad_argnums=(0,), where_trailing=None)
-
-
 @register(tasks=_TASKS, peer="tfr.keras.losses.PairwiseLogisticLoss (RankNet)",
           references=("Burges et al., Learning to Rank using Gradient Descent, ICML 2005",
-                      _SURVEY),
-          **_RANK)
+                      SURVEY),
+          input_kind="logits")
 @loss_function
-def ranknet_loss(scores, labels, *, sigma=1.0, weights=None, where=None, reduction="mean"):
+def ranknet_loss(logits, labels, *, sigma=1.0, weights=None, where=None, reduction="mean"):
   r"""RankNet: logistic loss on every pair whose relevance differs.
 
   .. math::
@@ -76,7 +58,7 @@ def ranknet_loss(scores, labels, *, sigma=1.0, weights=None, where=None, reducti
     \mathcal P = \{(i, j): y_i > y_j\}
 
   Args:
-    scores: floating ``[..., L]``.
+    logits: floating ranking scores ``[..., L]``.
     labels: relevance ``[..., L]`` (higher = more relevant).
     sigma: slope (default 1.0); may be traced.
     weights: optional per-list weights ``[...]``.
@@ -88,18 +70,18 @@ def ranknet_loss(scores, labels, *, sigma=1.0, weights=None, where=None, reducti
     without an ordered pair) for "none".
 
   Raises:
-    LossInputError: ``labels`` shape differs from ``scores``.
+    LossInputError: ``labels`` shape differs from ``logits``.
 
-  References:
-    Burges et al. 2005; TF-Ranking's ``PairwiseLogisticLoss`` averages the same
-    pair terms. Survey: "Ranking Loss".
+  Notes:
+    TF-Ranking's ``PairwiseLogisticLoss`` averages the same pair terms. The
+    survey lists it as "Ranking Loss".
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.ranknet_loss(jnp.array([0., 0.]), jnp.array([1., 0.])))
     0.6931472
   """
-  s, y, valid = _lists(scores, labels, where)
+  s, y, valid = _lists(logits, labels, where)
   pairs = (y[..., :, None] > y[..., None, :]) & valid[..., :, None] & valid[..., None, :]
   diff = s[..., :, None] - s[..., None, :]
   terms = jnp.where(pairs, jax.nn.softplus(-sigma * diff), 0.0)
@@ -111,10 +93,10 @@ def ranknet_loss(scores, labels, *, sigma=1.0, weights=None, where=None, reducti
 @register(tasks=_TASKS, peer="optax.losses.ranking_softmax_loss (label_distribution=None)",
           references=("Cao et al., Learning to Rank: From Pairwise Approach to Listwise "
                       "Approach (ListNet), ICML 2007",),
-          **_RANK)
+          input_kind="logits")
 @loss_function(static=("label_distribution",),
                choices={"label_distribution": ("softmax", "sum", None)})
-def listnet_loss(scores, labels, *, label_distribution="softmax", weights=None, where=None,
+def listnet_loss(logits, labels, *, label_distribution="softmax", weights=None, where=None,
                  reduction="mean"):
   r"""ListNet (top-one): cross-entropy between label and score distributions.
 
@@ -123,7 +105,7 @@ def listnet_loss(scores, labels, *, label_distribution="softmax", weights=None, 
     P_y = \operatorname{softmax}(y)\ \text{or}\ y / \textstyle\sum_j y_j\ \text{or}\ y
 
   Args:
-    scores: floating ``[..., L]``.
+    logits: floating ranking scores ``[..., L]``.
     labels: relevance ``[..., L]``.
     label_distribution: "softmax" (default, ListNet), "sum" (labels
       divided by their sum; lists with all-zero labels give 0) or None (the
@@ -136,11 +118,11 @@ def listnet_loss(scores, labels, *, label_distribution="softmax", weights=None, 
     A scalar for "mean"/"sum"; ``[...]`` for "none".
 
   Raises:
-    LossInputError: ``labels`` shape differs from ``scores``.
+    LossInputError: ``labels`` shape differs from ``logits``.
 
-  References:
-    Cao et al. 2007. With ``label_distribution=None`` it equals
-    ``optax.losses.ranking_softmax_loss(scores, labels, where=where,
+  Notes:
+    With ``label_distribution=None`` it equals
+    ``optax.losses.ranking_softmax_loss(logits, labels, where=where,
     reduce_fn=None)`` (optax does not normalise the labels).
 
   Examples:
@@ -149,7 +131,7 @@ def listnet_loss(scores, labels, *, label_distribution="softmax", weights=None, 
     ...                            label_distribution=None))
     0.6931472
   """
-  s, y, valid = _lists(scores, labels, where)
+  s, y, valid = _lists(logits, labels, where)
   log_p = s - nx.logsumexp(s, where=valid, keepdims=True)
   if label_distribution == "softmax":
     target = jnp.exp(y - nx.logsumexp(y, where=valid, keepdims=True))
@@ -165,9 +147,9 @@ def listnet_loss(scores, labels, *, label_distribution="softmax", weights=None, 
 @register(tasks=_TASKS, peer="allRank ListMLE; tfr.keras.losses.ListMLELoss",
           references=("Xia et al., Listwise Approach to Learning to Rank: Theory and "
                       "Algorithm (ListMLE), ICML 2008",),
-          **_RANK)
+          input_kind="logits")
 @loss_function
-def listmle_loss(scores, labels, *, weights=None, where=None, reduction="mean"):
+def listmle_loss(logits, labels, *, weights=None, where=None, reduction="mean"):
   r"""ListMLE: negative Plackett-Luce log-likelihood of the label ordering.
 
   .. math::
@@ -177,7 +159,7 @@ def listmle_loss(scores, labels, *, weights=None, where=None, reduction="mean"):
   stable sort). Masked items are left out of every suffix.
 
   Args:
-    scores: floating ``[..., L]``.
+    logits: floating ranking scores ``[..., L]``.
     labels: relevance ``[..., L]``.
     weights: optional per-list weights ``[...]``.
     where: optional per-item boolean mask ``[..., L]``.
@@ -187,17 +169,18 @@ def listmle_loss(scores, labels, *, weights=None, where=None, reduction="mean"):
     A scalar for "mean"/"sum"; ``[...]`` for "none".
 
   Raises:
-    LossInputError: ``labels`` shape differs from ``scores``.
+    LossInputError: ``labels`` shape differs from ``logits``.
 
-  References:
-    Xia et al. 2008; TF-Ranking's ``ListMLELoss`` (which breaks ties randomly).
+  Notes:
+    TF-Ranking's ``ListMLELoss`` breaks ties randomly; here ties keep the order
+    of a stable sort.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.listmle_loss(jnp.array([0., 0.]), jnp.array([1., 0.])))
     0.6931472
   """
-  s, y, valid = _lists(scores, labels, where)
+  s, y, valid = _lists(logits, labels, where)
   # Masked items sort last; the mask is carried along.
   key = jnp.where(valid, -y, jnp.inf)
   order = jnp.argsort(key, axis=-1, stable=True)

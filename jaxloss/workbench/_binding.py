@@ -67,8 +67,8 @@ def _pairs(fn, name, emb, labels):
     raise LossIncompatible(f"{name} is a pair loss; it needs integer class labels to form pairs")
   partner = jnp.roll(emb, 1, axis=0)
   same = labels == jnp.roll(labels, 1, axis=0)
-  third = list(inspect.signature(fn).parameters)[2]
-  return [emb, partner, jnp.where(same, 1, -1) if third == "targets" else same.astype(emb.dtype)]
+  pm1 = name in ("cosine_embedding_loss", "margin_ranking_loss")   # +1/-1 labels, else 1/0
+  return [emb, partner, jnp.where(same, 1, -1) if pm1 else same.astype(emb.dtype)]
 
 
 def _as_objective_value(out):

@@ -153,7 +153,7 @@ def _forward_embedding(model, batch, split):
   z = model(batch["x"])
   extras = {}
   if model.proxies is not None:
-    extras = {"class_weights": model.proxies[...], "proxies": model.proxies[...]}
+    extras = {"centers": model.proxies[...]}
   return z, batch["y"], extras
 
 

@@ -1,0 +1,267 @@
+"""Cases of the embedding losses: example inputs, edge cases, bad inputs and contract flags."""
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss.catalog.cases import _inputs as ex
+from jaxloss.catalog.cases import case
+
+_LABELS8 = jnp.array([0, 1, 2, 0, 1, 2, 0, 1])
+
+
+# --------------------------------------------------------------------------
+# Pairs and triplets over explicit tuples (pairs.py).
+# --------------------------------------------------------------------------
+
+
+def _pair_example(key):
+  k1, k2, k3 = jax.random.split(key, 3)
+  y = jax.random.bernoulli(k3, 0.5, (8,)).astype(jnp.float32)
+  return (ex.normal(k1, (8, 5)), ex.normal(k2, (8, 5)), y), {}
+
+
+def _pair_edges(key):
+  (a, b, y), _ = _pair_example(key)
+  return [((a, a, y), {}), ((a * 1e3, b, y), {}), ((a, a + 1e-7, y), {})]
+
+
+case("contrastive_loss", _pair_example, edge_cases=_pair_edges, grad_argnums=(0, 1),
+     where_trailing=1)
+
+
+def _ranking_example(key):
+  k1, k2, k3 = jax.random.split(key, 3)
+  return (ex.normal(k1, (8,)), ex.normal(k2, (8,)), ex.signs(k3, (8,))), {}
+
+
+def _ranking_bad(key):
+  (a, b, y), kw = _ranking_example(key)
+  return (a, b[:-1], y), kw
+
+
+case("margin_ranking_loss", _ranking_example,
+     edge_cases=lambda k: [((jnp.zeros(8), jnp.zeros(8), jnp.ones(8)), {})],
+     grad_argnums=(0, 1), bad_input=_ranking_bad)
+
+
+def _hinge_emb_example(key):
+  k1, k2 = jax.random.split(key)
+  return (jnp.abs(ex.normal(k1, (8, 3))), ex.signs(k2, (8, 3))), {}
+
+
+case("hinge_embedding_loss", _hinge_emb_example,
+     edge_cases=lambda k: [((jnp.zeros((8, 3)), jnp.ones((8, 3))), {})])
+
+
+def _triplet_example(key):
+  k1, k2, k3 = jax.random.split(key, 3)
+  return (ex.normal(k1, (8, 5)), ex.normal(k2, (8, 5)), ex.normal(k3, (8, 5))), {}
+
+
+def _triplet_edges(key):
+  (a, p, n), _ = _triplet_example(key)
+  return [((a, a, n), {}), ((a, a, a), {}), ((a, p, n), {"p": 1}), ((a, p, n), {"p": 3}),
+          ((a, a, n), {"swap": True}), ((a * 1e3, p, n), {})]
+
+
+case("triplet_margin_loss", _triplet_example, edge_cases=_triplet_edges,
+     grad_argnums=(0, 1, 2), where_trailing=1)
+
+
+def _cos_emb_example(key):
+  k1, k2, k3 = jax.random.split(key, 3)
+  return (ex.normal(k1, (8, 6)), ex.normal(k2, (8, 6)), ex.signs(k3, (8,))), {}
+
+
+def _cos_emb_edges(key):
+  (a, b, y), _ = _cos_emb_example(key)
+  return [((a, a, y), {}), ((jnp.zeros_like(a), b, y), {}), ((a * 1e4, b, y), {"margin": 0.5})]
+
+
+case("cosine_embedding_loss", _cos_emb_example, edge_cases=_cos_emb_edges,
+     grad_argnums=(0, 1), where_trailing=1)
+
+
+# --------------------------------------------------------------------------
+# Batch losses (embeddings [N, D], labels [N]): set-level.
+# --------------------------------------------------------------------------
+
+
+def _batch_example(key):
+  return (ex.normal(key, (8, 5)), _LABELS8), {}
+
+
+def _batch_edges(key):
+  x = ex.normal(key, (8, 5))
+  same = jnp.tile(x[:1], (8, 1))
+  return [
+      ((same, _LABELS8), {}),                                   # identical embeddings
+      ((jnp.zeros_like(x), _LABELS8), {}),                      # zero-norm embeddings
+      ((x, jnp.arange(8)), {}),                                 # no positives at all
+      ((x, jnp.zeros(8, jnp.int32)), {}),                       # no negatives at all
+      ((x[:1], _LABELS8[:1]), {}),                              # batch of one
+      ((x * 1e3, _LABELS8), {}),                                # large norms
+  ]
+
+
+_BATCH = dict(edge_cases=_batch_edges, grad_argnums=(0,), per_example=False, where_trailing=1)
+
+for _name in ("triplet_loss", "multi_similarity_loss", "circle_loss", "supcon_loss"):
+  case(_name, _batch_example, **_BATCH)
+case("lifted_structure_loss", _batch_example, **{**_BATCH, "where_trailing": None})
+
+
+def _reid_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (8, 5)), _LABELS8, ex.normal(k2, (8, 3), 2.0)), {}
+
+
+def _reid_edges(key):
+  (x, y, lg), _ = _reid_example(key)
+  return [((jnp.tile(x[:1], (8, 1)), y, lg), {}), ((x, y, lg * 1e4), {}),
+          ((x, jnp.zeros(8, jnp.int32), lg), {})]
+
+
+def _reid_bad(key):
+  (x, y, lg), _ = _reid_example(key)
+  return (x, y[:-1], lg), {}
+
+
+case("reid_loss", _reid_example, edge_cases=_reid_edges, grad_argnums=(0, 2),
+     per_example=False, where_trailing=1, bad_input=_reid_bad,
+     components_total=lambda parts, kw: (kw.get("ce_weight", 1.0) * parts["ce"]
+                                          + kw.get("triplet_weight", 1.0) * parts["triplet"]))
+
+
+def _npair_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (6, 5)), ex.normal(k2, (6, 5))), {}
+
+
+def _npair_edges(key):
+  (a, p), _ = _npair_example(key)
+  return [((a, a), {}), ((jnp.tile(a[:1], (6, 1)), a), {}), ((a[:1], p[:1]), {}),
+          ((a * 1e3, p), {"normalize": False})]
+
+
+case("npair_loss", _npair_example, edge_cases=_npair_edges, grad_argnums=(0, 1),
+     per_example=False, where_trailing=1)
+
+
+def _proxy_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (8, 5)), _LABELS8, ex.normal(k2, (4, 5))), {}
+
+
+def _proxy_edges(key):
+  (x, y, c), _ = _proxy_example(key)
+  return [((c[y], y, c), {}), ((jnp.zeros_like(x), y, c), {}), ((x * 1e3, y, c), {})]
+
+
+def _proxy_bad(key):
+  (x, y, c), _ = _proxy_example(key)
+  return (x, y, c[:, :-1]), {}
+
+
+case("proxy_anchor_loss", _proxy_example, edge_cases=_proxy_edges, grad_argnums=(0, 2),
+     per_example=False, where_trailing=None, bad_input=_proxy_bad)
+
+
+# --------------------------------------------------------------------------
+# Two views (contrastive.py): InfoNCE, NT-Xent, CLIP, SigLIP.
+# --------------------------------------------------------------------------
+
+
+def _views_example(key):
+  k1, k2 = jax.random.split(key)
+  z = ex.normal(k1, (8, 5))
+  return (z, z + 0.3 * ex.normal(k2, (8, 5))), {}
+
+
+def _views_edges(key):
+  (a, b), _ = _views_example(key)
+  return [((a, a), {}), ((jnp.tile(a[:1], (8, 1)), a), {}),
+          ((a * 1e3, b * 1e3), {"temperature": 0.01}), ((jnp.zeros_like(a), b), {}),
+          ((a[:1], b[:1]), {})]
+
+
+for _name in ("infonce_loss", "nt_xent_loss"):
+  case(_name, _views_example, edge_cases=_views_edges, grad_argnums=(0, 1), per_example=False,
+       where_trailing=1)
+
+
+def _pairs_example(key):
+  k1, k2 = jax.random.split(key)
+  img = ex.normal(k1, (8, 6))
+  return (img, img + 0.5 * ex.normal(k2, (8, 6))), {}
+
+
+def _clip_edges(key):
+  (a, b), _ = _pairs_example(key)
+  return [((a, a), {}), ((a * 1e3, b * 1e3), {"temperature": 0.01}),
+          ((jnp.tile(a[:1], (8, 1)), b), {}), ((a[:1], b[:1]), {}),
+          ((a, b), {"temperature": jnp.float32(0.05)})]
+
+
+for _name in ("clip_loss", "siglip_loss"):
+  case(_name, _pairs_example, edge_cases=_clip_edges, grad_argnums=(0, 1), per_example=False,
+       where_trailing=1)
+
+
+# --------------------------------------------------------------------------
+# Margin heads and centre loss (heads.py): (embeddings, labels, centers).
+# --------------------------------------------------------------------------
+
+
+def _head_example(key):
+  k1, k2, k3 = jax.random.split(key, 3)
+  return (ex.normal(k1, (8, 6)), jax.random.randint(k2, (8,), 0, 5),
+          ex.normal(k3, (5, 6))), {}
+
+
+def _head_edges(key):
+  (x, y, c), _ = _head_example(key)
+  return [((c[y], y, c), {}),                      # embedding == its class centre (cos = 1)
+          ((-c[y], y, c), {}),                     # cos = -1
+          ((jnp.zeros_like(x), y, c), {}),         # zero embeddings
+          ((x * 1e3, y, c), {})]
+
+
+def _head_bad(key):
+  (x, y, c), _ = _head_example(key)
+  return (x, y, c[:, :-1]), {}
+
+
+for _name in ("arcface_loss", "cosface_loss", "sphereface_loss"):
+  case(_name, _head_example, edge_cases=_head_edges, grad_argnums=(0, 2), per_example=False,
+       where_trailing=1, bad_input=_head_bad)
+
+
+def _center_edges(key):
+  (x, y, c), _ = _head_example(key)
+  return [((c[y], y, c), {}), ((x * 1e3, y, c), {})]
+
+
+case("center_loss", _head_example, edge_cases=_center_edges, grad_argnums=(0, 2),
+     per_example=False, where_trailing=1, bad_input=_head_bad)
+
+
+# --------------------------------------------------------------------------
+# Learning to rank (ranking.py): (logits, labels) lists [..., L].
+# --------------------------------------------------------------------------
+
+
+def _rank_example(key):
+  k1, k2 = jax.random.split(key)
+  labels = jax.random.permutation(k2, jnp.arange(5.0))
+  return (ex.normal(k1, (4, 5)), jnp.tile(labels, (4, 1))), {}
+
+
+def _rank_edges(key):
+  (s, y), _ = _rank_example(key)
+  return [((s * 1e4, y), {}), ((s, jnp.zeros_like(y)), {}), ((y, y), {}),
+          ((s, y), {"where": jnp.zeros(s.shape, bool)})]
+
+
+for _name in ("ranknet_loss", "listnet_loss", "listmle_loss"):
+  case(_name, _rank_example, edge_cases=_rank_edges, grad_argnums=(0,), where_trailing=None)
