@@ -104,7 +104,13 @@ def helpers_page(jaxloss, names) -> str:
   for mod in sorted(by_module):
     lines += ["## Errors" if mod == "jaxloss._errors" else f"## `{mod}`", ""]
     for n in sorted(by_module[mod], key=str.lower):
-      lines.append(_block(f"jaxloss.{n}").rstrip() + "\n    options:\n      heading_level: 3\n")
+      # A name loaded on first use (PEP 562, e.g. AdaptiveRobustLoss, which needs Flax) is
+      # not in the package's namespace for mkdocstrings: document it at its module.
+      lazy = n not in vars(jaxloss)
+      if lazy:
+        lines.append(f'<a id="jaxloss.{n}"></a>')
+      path = f"{mod}.{n}" if lazy else f"jaxloss.{n}"
+      lines.append(_block(path).rstrip() + "\n    options:\n      heading_level: 3\n")
   return "\n".join(lines)
 
 
