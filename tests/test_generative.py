@@ -178,6 +178,11 @@ def test_gradient_penalty_matches_reference():
   np.testing.assert_allclose(
       jaxloss.gradient_penalty(real, fake, discriminator_fn=critic, params=p, key=key), want,
       rtol=1e-5)
+  # Another target norm.
+  want = ((np.linalg.norm(ref_critic_grad(p, x_hat), axis=-1) - 0.5) ** 2).mean()
+  np.testing.assert_allclose(
+      jaxloss.gradient_penalty(real, fake, discriminator_fn=critic, params=p, key=key,
+                               target_norm=0.5), want, rtol=1e-5)
 
 
 def test_r1_r2_match_reference_and_norm_over_all_axes():
@@ -361,18 +366,19 @@ def test_vae_loss_matches_reference():
   lg, x, m, lv = _vae_inputs()
   kl = -0.5 * np.sum(1 + lv - m.astype(np.float64) ** 2 - np.exp(lv), axis=-1)
   bce = np.sum(softplus(lg.astype(np.float64)) - x * lg, axis=(1, 2))
-  total, parts = jaxloss.vae_loss(lg, x, m, lv, beta=2.0, reduction="none")
+  total, parts = jaxloss.vae_loss(lg, x, m, lv, kl_weight=2.0, reduction="none",
+                                  return_components=True)
   np.testing.assert_allclose(parts["reconstruction"], bce, rtol=1e-5)
   np.testing.assert_allclose(parts["kl"], kl, rtol=1e-5)
   np.testing.assert_allclose(total, bce + 2.0 * kl, rtol=1e-5)
-  total, parts = jaxloss.vae_loss(lg, x, m, lv)
+  total, parts = jaxloss.vae_loss(lg, x, m, lv, return_components=True)
   np.testing.assert_allclose(total, (bce + kl).mean(), rtol=1e-5)
   # Gaussian decoder with log-variance s: full NLL including log(2 pi).
   s = -0.7
   nll = np.sum(0.5 * ((x - lg.astype(np.float64)) ** 2 * np.exp(-s) + s + np.log(2 * np.pi)),
                axis=(1, 2))
   total = jaxloss.vae_loss(lg, x, m, lv, likelihood="gaussian", decoder_log_var=s,
-                           return_parts=False, reduction="none")
+                           reduction="none")
   np.testing.assert_allclose(total, nll + kl, rtol=1e-5)
 
 
@@ -380,43 +386,63 @@ def test_vae_free_bits():
   lg, x, m, lv = _vae_inputs()
   kl_dims = 0.5 * (np.exp(lv) + m.astype(np.float64) ** 2 - 1 - lv)
   fb = 0.4
-  total, parts = jaxloss.vae_loss(lg, x, m, lv, free_bits=fb, reduction="none")
+  total, parts = jaxloss.vae_loss(lg, x, m, lv, free_bits=fb, reduction="none",
+                                  return_components=True)
   bce = np.sum(softplus(lg.astype(np.float64)) - x * lg, axis=(1, 2))
   np.testing.assert_allclose(total, bce + np.maximum(kl_dims, fb).sum(-1), rtol=1e-5)
   np.testing.assert_allclose(parts["kl"], kl_dims.sum(-1), rtol=1e-5)   # raw KL reported
   # Below the floor the KL gives no gradient to the posterior.
   small_m = jnp.full((1, 3), 0.01)
-  g = jax.grad(lambda m: jaxloss.vae_loss(lg[:1], x[:1], m, jnp.zeros((1, 3)), free_bits=fb,
-                                          return_parts=False))(small_m)
+  g = jax.grad(lambda m: jaxloss.vae_loss(lg[:1], x[:1], m, jnp.zeros((1, 3)),
+                                          free_bits=fb))(small_m)
   np.testing.assert_array_equal(g, np.zeros((1, 3)))
 
 
 def test_vae_loss_grads_parts_and_errors():
   lg, x, m, lv = _vae_inputs()
   (v, parts), g = jax.value_and_grad(
-      lambda lg, m, lv: jaxloss.vae_loss(lg, x, m, lv), argnums=(0, 1, 2), has_aux=True)(
+      lambda lg, m, lv: jaxloss.vae_loss(lg, x, m, lv, return_components=True),
+      argnums=(0, 1, 2), has_aux=True)(
           lg, m, lv)
   assert set(parts) == {"reconstruction", "kl"}
   chex.assert_tree_all_finite(g)
   with jax.enable_x64(True):
     args = tuple(jnp.asarray(a, jnp.float64) for a in (lg, m, lv))
     check_grads(lambda a, b, c: jaxloss.vae_loss(a, jnp.asarray(x, jnp.float64), b, c,
-                                                 beta=0.5, return_parts=False),
+                                                 kl_weight=0.5),
                 args, order=1, modes=["rev"])
   with pytest.raises(LossInputError, match="vae_loss: targets has shape"):
     jaxloss.vae_loss(lg, x[:, :1], m, lv)
   with pytest.raises(LossInputError, match="same batch size"):
     jaxloss.vae_loss(lg, x, m[:2], lv[:2])
-  with pytest.raises(LossInputError, match="beta must be >= 0"):
-    jaxloss.vae_loss(lg, x, m, lv, beta=-1.0)
+  with pytest.raises(LossInputError, match="kl_weight must be >= 0"):
+    jaxloss.vae_loss(lg, x, m, lv, kl_weight=-1.0)
   with pytest.raises(LossInputError, match="likelihood must be one of"):
     jaxloss.vae_loss(lg, x, m, lv, likelihood="poisson")
 
 
 def test_vae_loss_per_example():
   lg, x, m, lv = _vae_inputs()
-  full = jaxloss.vae_loss(lg, x, m, lv, return_parts=False, reduction="none")
+  full = jaxloss.vae_loss(lg, x, m, lv, reduction="none")
   for i in range(2):
     one = jaxloss.vae_loss(lg[i:i + 1], x[i:i + 1], m[i:i + 1], lv[i:i + 1],
-                           return_parts=False, reduction="none")
+                           reduction="none")
     np.testing.assert_allclose(full[i], one[0], rtol=1e-6)
+
+
+def test_vae_loss_components_are_the_unweighted_terms():
+  lg, x, m, lv = _vae_inputs()
+  # The default returns the total only; the parts are the single-part losses.
+  plain = jaxloss.vae_loss(lg, x, m, lv, kl_weight=3.0)
+  assert not isinstance(plain, tuple)
+  for reduction in ("mean", "sum", "none"):
+    total, parts = jaxloss.vae_loss(lg, x, m, lv, kl_weight=3.0, reduction=reduction,
+                                    return_components=True)
+    np.testing.assert_allclose(parts["kl"], jaxloss.gaussian_kl(m, lv, reduction=reduction),
+                               rtol=1e-6)
+    rec = jaxloss.reconstruction_loss(lg, x, kind="bernoulli", reduction="none").sum((1, 2))
+    rec = {"mean": rec.mean(), "sum": rec.sum(), "none": rec}[reduction]
+    np.testing.assert_allclose(parts["reconstruction"], rec, rtol=1e-6)
+    np.testing.assert_allclose(total, parts["reconstruction"] + 3.0 * parts["kl"], rtol=1e-6)
+    np.testing.assert_allclose(
+        total, jaxloss.vae_loss(lg, x, m, lv, kl_weight=3.0, reduction=reduction), rtol=1e-6)

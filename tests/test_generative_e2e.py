@@ -97,7 +97,7 @@ def test_vae_elbo_improves():
 
   def loss_fn(model, key):
     logits, mean, log_var = model(x, key)
-    return jaxloss.vae_loss(logits, x, mean, log_var, beta=1.0)
+    return jaxloss.vae_loss(logits, x, mean, log_var, kl_weight=1.0, return_components=True)
 
   @nnx.jit
   def step(model, opt, key):

@@ -33,7 +33,7 @@ def test_cycle_and_reconstruction_match_reference():
   want = np.logaddexp(0, lg.astype(np.float64)) - t * lg
   np.testing.assert_allclose(jaxloss.reconstruction_loss(lg, t, kind="bernoulli",
                                                          reduction="none"), want, rtol=1e-5)
-  with pytest.raises(LossInputError, match="cycle_consistency_loss: inputs has shape"):
+  with pytest.raises(LossInputError, match="cycle_consistency_loss: targets has shape"):
     jaxloss.cycle_consistency_loss(p, t[:, :1])
 
 

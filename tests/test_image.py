@@ -352,25 +352,57 @@ def test_l1_ssim_loss_parts():
   # Three scales on small images (the default five are covered above).
   w = (0.2, 0.3, 0.5)
   p, t = _images(15, (2, 45, 50, 1), noise=0.1)
-  total, parts = jaxloss.l1_ssim_loss(p, t, data_range=1.0, scale_weights=w)
+  total, parts = jaxloss.l1_ssim_loss(p, t, data_range=1.0, scale_weights=w,
+                                      return_components=True)
   ms = np.mean(1 - ref_ms_ssim(p, t, 1.0, w))
   l1 = np.mean(np.abs(np.asarray(p, np.float64) - t))
   # float32 moment cancellation compounds over the scales: ~4e-6 absolute.
-  np.testing.assert_allclose(parts["ms_ssim"], ms, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(parts["ssim"], ms, rtol=1e-5, atol=1e-5)
   np.testing.assert_allclose(parts["l1"], l1, rtol=1e-5)
   np.testing.assert_allclose(total, 0.84 * ms + 0.16 * l1, rtol=1e-5, atol=1e-5)
   # data_range normalises the L1 part; the MS-SSIM part is scale-invariant.
-  total255, parts255 = jaxloss.l1_ssim_loss(255 * p, 255 * t, data_range=255.0, alpha=0.5,
-                                            scale_weights=w)
+  total255, parts255 = jaxloss.l1_ssim_loss(255 * p, 255 * t, data_range=255.0,
+                                            ssim_weight=0.5, l1_weight=0.5, scale_weights=w,
+                                            return_components=True)
   np.testing.assert_allclose(parts255["l1"], l1, rtol=1e-5)
   np.testing.assert_allclose(total255, 0.5 * ms + 0.5 * l1, rtol=1e-4, atol=1e-5)
   # has_aux works with the parts.
   (v, aux), g = jax.value_and_grad(
-      lambda a: jaxloss.l1_ssim_loss(a, t, data_range=1.0, scale_weights=w),
+      lambda a: jaxloss.l1_ssim_loss(a, t, data_range=1.0, scale_weights=w,
+                                     return_components=True),
       has_aux=True)(jnp.asarray(p))
   chex.assert_tree_all_finite((v, aux, g))
-  with pytest.raises(ValueError, match=r"alpha must be \[0, 1\]"):
-    jaxloss.l1_ssim_loss(p, t, data_range=1.0, alpha=1.5)
+  with pytest.raises(ValueError, match=r"ssim_weight must be >= 0"):
+    jaxloss.l1_ssim_loss(p, t, data_range=1.0, ssim_weight=-0.5)
+
+
+def test_l1_ssim_loss_components_are_the_single_losses():
+  w = (0.2, 0.3, 0.5)
+  p, t = _images(16, (3, 45, 50, 1), noise=0.1)
+  kw = dict(data_range=2.0, scale_weights=w)
+  mask = jnp.array([True, False, True])
+  weights = jnp.array([0.5, 2.0, 1.5])
+  plain = jaxloss.l1_ssim_loss(p, t, **kw)
+  assert not isinstance(plain, tuple)   # the total only, by default
+  for reduction in ("mean", "sum", "none"):
+    total, parts = jaxloss.l1_ssim_loss(p, t, ssim_weight=0.3, l1_weight=0.7,
+                                        reduction=reduction, return_components=True, **kw)
+    np.testing.assert_allclose(parts["ssim"],
+                               jaxloss.ms_ssim_loss(p, t, reduction=reduction, **kw), rtol=1e-6)
+    l1 = jaxloss.reconstruction_loss(p, t, kind="l1", reduction="none").mean((1, 2, 3)) / 2.0
+    l1 = {"mean": l1.mean(), "sum": l1.sum(), "none": l1}[reduction]
+    np.testing.assert_allclose(parts["l1"], l1, rtol=1e-6)
+    np.testing.assert_allclose(total, 0.3 * parts["ssim"] + 0.7 * parts["l1"], rtol=1e-6)
+    # where and weights act per image, on the total and on every part alike.
+    mt, mparts = jaxloss.l1_ssim_loss(p, t, where=mask, weights=weights, reduction=reduction,
+                                      return_components=True, **kw)
+    np.testing.assert_allclose(mparts["ssim"], jaxloss.ms_ssim_loss(
+        p, t, where=mask, weights=weights, reduction=reduction, **kw), rtol=1e-6)
+    np.testing.assert_allclose(mt, 0.84 * mparts["ssim"] + 0.16 * mparts["l1"], rtol=1e-6)
+  # "mean" over equal-sized images is the former global mean of the L1 term.
+  _, parts = jaxloss.l1_ssim_loss(p, t, return_components=True, **kw)
+  np.testing.assert_allclose(parts["l1"], np.mean(np.abs(np.asarray(p, np.float64) - t)) / 2.0,
+                             rtol=1e-5)
 
 
 # --------------------------------------------------------------------------
@@ -444,7 +476,7 @@ def test_total_variation_grad_matches_finite_differences():
 
 
 def test_total_variation_errors():
-  with pytest.raises(ValueError, match=r"^total_variation_loss: images must have rank >= 3"):
+  with pytest.raises(ValueError, match=r"^total_variation_loss: predictions must have rank >= 3"):
     jaxloss.total_variation_loss(jnp.zeros((4, 4)))
   with pytest.raises(ValueError, match=r"mode must be one of"):
     jaxloss.total_variation_loss(jnp.zeros((1, 4, 4, 1)), mode="l2")
@@ -527,27 +559,55 @@ def test_masked_reconstruction_matches_reference(mask_shape):
   if mask_shape == "full":
     m = np.broadcast_to(m, p.shape).copy()
   arg = {"full": m, "channel1": m, "nochannel": m[..., 0], "bool": m[..., 0] > 0.5}[mask_shape]
-  total, parts = jaxloss.masked_reconstruction_loss(p, t, arg)
+  total, parts = jaxloss.masked_reconstruction_loss(p, t, arg, return_components=True)
   want_total, want_hole, want_valid = ref_masked(p, t, m)
   np.testing.assert_allclose(parts["hole"], want_hole, rtol=1e-5)
   np.testing.assert_allclose(parts["valid"], want_valid, rtol=1e-5)
   np.testing.assert_allclose(total, want_total, rtol=1e-5)
-  total2, _ = jaxloss.masked_reconstruction_loss(p, t, arg, hole_weight=1.0, valid_weight=0.5)
+  total2 = jaxloss.masked_reconstruction_loss(p, t, arg, hole_weight=1.0, valid_weight=0.5)
   np.testing.assert_allclose(total2, want_hole + 0.5 * want_valid, rtol=1e-5)
 
 
 def test_masked_reconstruction_edges_and_errors():
   p, t = _images(61, (2, 6, 5, 3))
   ones = np.ones((2, 6, 5, 1), np.float32)
-  total, parts = jaxloss.masked_reconstruction_loss(t, t, ones)
+  total = jaxloss.masked_reconstruction_loss(t, t, ones)
   assert float(total) == 0.0
-  total, parts = jaxloss.masked_reconstruction_loss(p, t, 0 * ones)  # all hole
+  total, parts = jaxloss.masked_reconstruction_loss(p, t, 0 * ones,  # all hole
+                                                    return_components=True)
   assert float(parts["valid"]) == 0.0
   np.testing.assert_allclose(total, 6 * np.abs(p - t.astype(np.float64)).mean(), rtol=1e-5)
-  g = jax.grad(lambda a: jaxloss.masked_reconstruction_loss(a, t, ones)[0])(jnp.asarray(t))
+  g = jax.grad(lambda a: jaxloss.masked_reconstruction_loss(a, t, ones))(jnp.asarray(t))
   chex.assert_tree_all_finite(g)
   with pytest.raises(ValueError, match=r"^masked_reconstruction_loss: mask has shape \(2, 6, 4\)"):
     jaxloss.masked_reconstruction_loss(p, t, ones[:, :, :4, 0])
+
+
+def test_masked_reconstruction_components_are_weighted_l1_losses():
+  p, t = _images(62, (3, 6, 5, 3))
+  m = (np.random.default_rng(2).uniform(size=(3, 6, 5, 1)) > 0.4).astype(np.float32)
+  per_image = p[0].size
+  hole_sum = jaxloss.reconstruction_loss(p, t, kind="l1", weights=1 - m, reduction="none")
+  valid_sum = jaxloss.reconstruction_loss(p, t, kind="l1", weights=m, reduction="none")
+  hole = np.asarray(hole_sum).sum((1, 2, 3)) / per_image
+  valid = np.asarray(valid_sum).sum((1, 2, 3)) / per_image
+  assert not isinstance(jaxloss.masked_reconstruction_loss(p, t, m), tuple)
+  for reduction in ("mean", "sum", "none"):
+    total, parts = jaxloss.masked_reconstruction_loss(p, t, m, reduction=reduction,
+                                                      return_components=True)
+    red = {"mean": np.mean, "sum": np.sum, "none": lambda v: v}[reduction]
+    np.testing.assert_allclose(parts["hole"], red(hole), rtol=1e-5)
+    np.testing.assert_allclose(parts["valid"], red(valid), rtol=1e-5)
+    np.testing.assert_allclose(total, 6.0 * parts["hole"] + parts["valid"], rtol=1e-6)
+  # "mean" over images is the paper's mean over every element of the batch.
+  want_total, _, _ = ref_masked(p, t, m)
+  np.testing.assert_allclose(jaxloss.masked_reconstruction_loss(p, t, m), want_total, rtol=1e-5)
+  # An excluded image (even with a NaN mask) changes nothing.
+  where = np.array([True, False, True])
+  m_nan = m.copy()
+  m_nan[1] = np.nan
+  got = jaxloss.masked_reconstruction_loss(p, t, m_nan, where=where, reduction="none")
+  np.testing.assert_allclose(got, np.where(where, 6.0 * hole + valid, 0.0), rtol=1e-5)
 
 
 # --------------------------------------------------------------------------

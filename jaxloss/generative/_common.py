@@ -7,9 +7,6 @@ import jax.numpy as jnp
 
 from jaxloss._api import LossInputError, LossTypeError, check_min_rank
 
-SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
-          "arXiv:2504.04242, 2025")
-
 
 def call(fn, params, x, *extra):
   """``fn(x, *extra)`` or, when ``params`` is given, ``fn(params, x, *extra)``.

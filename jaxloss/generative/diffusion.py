@@ -14,7 +14,6 @@ Conventions of this module (DDPM notation, discrete time ``t = 0 .. T-1``):
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import NamedTuple
 
@@ -23,7 +22,6 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -36,7 +34,7 @@ from jaxloss._api import (
     loss_function,
     reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.generative import _common as cm
 
 __all__ = [
@@ -241,29 +239,6 @@ def _min_snr_weight(s, gamma, prediction_type):
   return jnp.where(s > 0, nx.safe_div(clipped, s, fallback=1.0), 1.0)
 
 
-def _diff_example(key):
-  k1, k2, k3, k4 = jax.random.split(key, 4)
-  x0 = ex.normal(k1, (6, 4, 2))
-  return ((ex.normal(k2, (6, 4, 2)), x0, ex.normal(k3, (6, 4, 2)),
-           jax.random.randint(k4, (6,), 0, 50)),
-          {"alphas_cumprod": _EXAMPLE_SCHEDULE(), "weighting": "min_snr"})
-
-
-@functools.cache
-def _EXAMPLE_SCHEDULE():  # noqa: N802 - a cached constant
-  return cosine_schedule(50).alphas_cumprod
-
-
-def _diff_edges(key):
-  (p, x0, n, t), kw = _diff_example(key)
-  ends = jnp.array([0, 49, 0, 49, 0, 49])
-  out = []
-  for pt in PREDICTION_TYPES:
-    out.append(((p, x0, n, ends), {**kw, "prediction_type": pt}))
-    out.append(((n, x0, n, t), {**kw, "prediction_type": pt, "weighting": None}))
-  return out
-
-
 def _diffusion_impl(model_fn_or_prediction, x0, noise, timesteps, *, alphas_cumprod,
                     prediction_type="epsilon", weighting=None, snr_gamma=5.0, model_fn=None,
                     params=None, condition=None, weights=None, where=None, reduction="mean"):
@@ -314,8 +289,7 @@ _diffusion_jit = loss_function(
           input_kind="model output (epsilon, x0 or v) or model function",
           peer="diffusers train_text_to_image.py: F.mse_loss(model_pred, target) with "
                "compute_snr min-SNR weights",
-          references=(_DDPM, _IDDPM, _VPRED, _MINSNR, cm.SURVEY),
-          example=_diff_example, edge_cases=_diff_edges, per_example=False)
+          references=(_DDPM, _IDDPM, _VPRED, _MINSNR, SURVEY))
 def diffusion_loss(model_fn_or_prediction, x0, noise, timesteps, *, alphas_cumprod,
                    prediction_type="epsilon", weighting=None, snr_gamma=5.0, params=None,
                    condition=None, weights=None, where=None, reduction="mean"):
@@ -364,11 +338,11 @@ def diffusion_loss(model_fn_or_prediction, x0, noise, timesteps, *, alphas_cumpr
       ``timesteps`` is not ``[B]``; ``alphas_cumprod`` is not ``[T]``.
     LossTypeError: ``timesteps`` is not integer.
 
-  References:
-    Ho et al. 2020 (epsilon); Salimans & Ho 2022 (v); Hang et al. 2023
-    (min-SNR-gamma). Matches diffusers' training scripts (per-element MSE
-    averaged over non-batch axes, ``snr_gamma`` weights). Survey: "Diffusion
-    Noise Prediction Loss".
+  Notes:
+    Epsilon-prediction is Ho et al.'s, v-prediction Salimans & Ho's, the
+    weighting Hang et al.'s min-SNR-gamma. As diffusers' training scripts:
+    the per-element MSE averaged over the non-batch axes, ``snr_gamma``
+    weights. The survey's "Diffusion Noise Prediction Loss".
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss

@@ -22,7 +22,6 @@ import math
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     check_floating,
@@ -31,7 +30,7 @@ from jaxloss._api import (
     loss_function,
     reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.generative import _common as cm
 
 __all__ = [
@@ -48,36 +47,22 @@ _MECHREZ = ("Mechrez et al., The Contextual Loss for Image Transformation with N
             "Data, ECCV 2018")
 
 
-def _pair(predictions, targets, where, names=("predictions", "targets")):
-  check_floating(names[0], predictions)
-  check_min_rank(names[0], predictions, 1, "a leading batch axis")
-  check_same_shape(names[0], predictions, names[1], targets)
+def _pair(predictions, targets, where):
+  check_floating("predictions", predictions)
+  check_min_rank("predictions", predictions, 1, "a leading batch axis")
+  check_same_shape("predictions", predictions, "targets", targets)
   dtype = nx.compute_dtype(predictions, targets)
   p = nx.mask_fill(predictions.astype(dtype), where)
   t = nx.mask_fill(jnp.asarray(targets).astype(dtype), where)
   return p, t
 
 
-def _image_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.uniform(k1, (4, 5, 5, 3)), ex.uniform(k2, (4, 5, 5, 3))), {}
-
-
-def _image_edges(key):
-  (p, t), _ = _image_example(key)
-  return [((t, t), {}), ((jnp.zeros_like(p), jnp.zeros_like(t)), {}), ((p * 1e3, t), {})]
-
-
-_PIXEL = dict(input_kind="images", example=_image_example,
-              edge_cases=_image_edges, grad_argnums=(0, 1))
-
-
 @register(tasks=("image-to-image translation", "unpaired image translation"),
+          input_kind="images",
           peer="CycleGAN criterionCycle = torch.nn.L1Loss() on (F(G(x)), x)",
-          references=(_CYCLEGAN, cm.SURVEY),
-          **_PIXEL)
+          references=(_CYCLEGAN + ", Eq. 2", SURVEY))
 @loss_function(static=("distance",), choices={"distance": ("l1", "l2")})
-def cycle_consistency_loss(reconstructed, inputs, *, distance="l1", weights=None, where=None,
+def cycle_consistency_loss(predictions, targets, *, distance="l1", weights=None, where=None,
                            reduction="mean"):
   r"""Cycle-consistency loss (CycleGAN): distance between :math:`F(G(x))` and :math:`x`.
 
@@ -88,29 +73,28 @@ def cycle_consistency_loss(reconstructed, inputs, *, distance="l1", weights=None
   multiply by :math:`\lambda` (10 in the paper).
 
   Args:
-    reconstructed: floating array, the round trip :math:`F(G(x))`.
-    inputs: the original :math:`x`, same shape.
+    predictions: floating array, the round trip :math:`F(G(x))`.
+    targets: the original :math:`x`, same shape.
     distance: "l1" (default, the paper's) | "l2".
     weights: optional per-entry weights, broadcastable to the inputs.
     where: optional boolean mask, broadcastable to the inputs.
     reduction: "mean" (default) | "sum" | "none".
 
   Returns:
-    A scalar for "mean"/"sum"; ``inputs.shape`` for "none".
+    A scalar for "mean"/"sum"; ``targets.shape`` for "none".
 
   Raises:
-    LossInputError: ``inputs`` shape differs from ``reconstructed`` shape.
+    LossInputError: ``targets`` shape differs from ``predictions`` shape.
 
-  References:
-    Zhu et al. 2017, Eq. 2. Matches CycleGAN's ``criterionCycle``
-    (``torch.nn.L1Loss``). Survey: "Cycle Consistency Loss".
+  Notes:
+    The survey's "Cycle Consistency Loss".
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.cycle_consistency_loss(jnp.array([0.5, 1.]), jnp.array([0., 1.])))
     0.25
   """
-  p, t = _pair(reconstructed, inputs, where, ("reconstructed", "inputs"))
+  p, t = _pair(predictions, targets, where)
   d = p - t
   values = jnp.abs(d) if distance == "l1" else d * d
   return reduce_loss(values, reduction, where=where, weights=weights)
@@ -119,8 +103,7 @@ def cycle_consistency_loss(reconstructed, inputs, *, distance="l1", weights=None
 @register(tasks=("image-to-image translation", "image inpainting", "autoencoders",
                  "image reconstruction"),
           peer="torch.nn.functional.l1_loss / mse_loss / binary_cross_entropy_with_logits",
-          references=(cm.SURVEY,),
-          **_PIXEL)
+          input_kind="images", references=(SURVEY,))
 @loss_function(static=("kind",), choices={"kind": ("l1", "l2", "bernoulli")})
 def reconstruction_loss(predictions, targets, *, kind="l1", weights=None, where=None,
                         reduction="mean"):
@@ -145,9 +128,10 @@ def reconstruction_loss(predictions, targets, *, kind="l1", weights=None, where=
   Raises:
     LossInputError: ``targets`` shape differs from ``predictions`` shape.
 
-  References:
-    Survey: "Reconstruction Loss". Matches ``torch.nn.functional.l1_loss``,
-    ``mse_loss`` and ``binary_cross_entropy_with_logits`` elementwise.
+  Notes:
+    The survey's "Reconstruction Loss"; elementwise, it is
+    ``torch.nn.functional.l1_loss``, ``mse_loss`` and
+    ``binary_cross_entropy_with_logits``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -199,15 +183,14 @@ def _weighted_sum(terms, lw):
   return total
 
 
-_FEATURE = dict(input_kind="images (or features)", per_example=False,
-                example=_image_example, edge_cases=_image_edges, grad_argnums=(0, 1))
+_FEATURE = dict(input_kind="images (or features)")
 
 
 @register(tasks=("image super-resolution", "style transfer", "image-to-image translation",
                  "image inpainting"),
           peer="Johnson et al. feature reconstruction loss (mean squared feature error "
                "per layer); pix2pixHD VGGLoss with distance='l1'",
-          references=(_JOHNSON, cm.SURVEY),
+          references=(_JOHNSON + ", Eq. 2", SURVEY),
           **_FEATURE)
 @loss_function(static=("feature_fn", "distance"), choices={"distance": ("l2", "l1")})
 def perceptual_loss(predictions, targets, *, feature_fn=None, params=None, layer_weights=None,
@@ -237,10 +220,10 @@ def perceptual_loss(predictions, targets, *, feature_fn=None, params=None, layer
     LossInputError: ``targets`` shape differs from ``predictions`` shape, or
       ``layer_weights`` has the wrong length.
 
-  References:
-    Johnson et al. 2016, Eq. 2 (their loss for one layer, summed over layers
-    with weights here). Targets are not detached: wrap them in
-    ``jax.lax.stop_gradient`` if needed. Survey: "Perceptual Loss".
+  Notes:
+    Johnson et al.'s Eq. 2 is the loss of one layer; here the layers are
+    summed with ``layer_weights``. Targets are not detached: wrap them in
+    ``jax.lax.stop_gradient`` if needed. The survey's "Perceptual Loss".
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -261,7 +244,7 @@ def perceptual_loss(predictions, targets, *, feature_fn=None, params=None, layer
 @register(tasks=("style transfer", "image-to-image translation", "image inpainting"),
           peer="Johnson et al. style reconstruction loss (squared Frobenius norm of Gram "
                "differences, Gram / (C H W))",
-          references=(_GATYS, _JOHNSON, cm.SURVEY),
+          references=(_GATYS, _JOHNSON + ", Eq. 3-4", SURVEY),
           **_FEATURE)
 @loss_function(static=("feature_fn",))
 def style_loss(predictions, targets, *, feature_fn=None, params=None, layer_weights=None,
@@ -290,10 +273,10 @@ def style_loss(predictions, targets, *, feature_fn=None, params=None, layer_weig
     LossInputError: ``targets`` shape differs from ``predictions`` shape, or a
       feature map has rank < 3.
 
-  References:
-    Gatys et al. 2016; the Gram normalisation and squared Frobenius distance
-    of Johnson et al. 2016, Eq. 3–4 (Gatys' :math:`1/(4N^2M^2)` differs by a
-    constant factor per layer).
+  Notes:
+    The Gram normalisation and squared Frobenius distance are Johnson et
+    al.'s (Eq. 3–4); Gatys' :math:`1/(4N^2M^2)` differs by a constant factor
+    per layer.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -326,22 +309,12 @@ def _contextual_term(x, y, band_width):
   return -(jax.nn.logsumexp(log_cx_j, axis=-1) - math.log(m))
 
 
-def _small_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.uniform(k1, (3, 3, 3, 2)), ex.uniform(k2, (3, 3, 3, 2))), {}
-
-
-def _small_edges(key):
-  (p, t), _ = _small_example(key)
-  return [((t, t), {}), ((jnp.zeros_like(p), jnp.zeros_like(t)), {})]
-
-
 @register(tasks=("image-to-image translation", "style transfer", "image inpainting",
                  "non-aligned image restoration"),
           peer="S-aiueo32/contextual_loss contextual_loss(x, y, band_width=0.5, "
                "loss_type='cosine')",
-          references=(_MECHREZ, cm.SURVEY),
-          **{**_FEATURE, "example": _small_example, "edge_cases": _small_edges})
+          references=(_MECHREZ + ", Eq. 1-5", SURVEY),
+          **_FEATURE)
 @loss_function(static=("feature_fn",), ranges={"band_width": "> 0"})
 def contextual_loss(predictions, targets, *, feature_fn=None, params=None, layer_weights=None,
                     band_width=0.5, weights=None, where=None, reduction="mean"):
@@ -377,11 +350,11 @@ def contextual_loss(predictions, targets, *, feature_fn=None, params=None, layer
     LossInputError: ``targets`` shape differs from ``predictions`` shape, or a
       concrete ``band_width <= 0``.
 
-  References:
-    Mechrez et al. 2018, Eq. 1–5. Matches S-aiueo32/contextual_loss
-    (cosine) except that (a) features are centred by each target image's own
-    mean (the peer averages over the batch too, which couples examples) and
-    (b) the log is taken exactly instead of ``-log(cx + 1e-5)``.
+  Notes:
+    Two deliberate differences from S-aiueo32/contextual_loss (cosine): (a)
+    features are centred by each target image's own mean (the peer averages
+    over the batch too, which couples examples) and (b) the log is taken
+    exactly instead of ``-log(cx + 1e-5)``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -399,26 +372,15 @@ def contextual_loss(predictions, targets, *, feature_fn=None, params=None, layer
   return reduce_loss(_weighted_sum(terms, lw), reduction, where=where, weights=weights)
 
 
-def _tim_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.normal(k1, (8, 16)), ex.normal(k2, (8, 16))), {}
-
-
-def _tim_edges(key):
-  (a, b), _ = _tim_example(key)
-  return [((a, a), {}), ((a * 1e3, b), {"temperature": 0.01}), ((jnp.zeros_like(a), b), {})]
-
-
 @register(tasks=("text-to-image generation", "image-text retrieval"),
           input_kind="embeddings",
           peer="jaxloss.clip_loss (OpenCLIP ClipLoss on one device)",
           references=("Radford et al., Learning Transferable Visual Models From Natural Language "
                       "Supervision (CLIP), ICML 2021",
-                      "Xu et al., AttnGAN (DAMSM text-image matching loss), CVPR 2018"),
-          example=_tim_example, edge_cases=_tim_edges, per_example=False, where_trailing=1)
+                      "Xu et al., AttnGAN (DAMSM text-image matching loss), CVPR 2018"))
 @loss_function(static=("normalize",), ranges={"temperature": "> 0"})
-def text_image_matching_loss(image_embeddings, text_embeddings, *, temperature=0.07,
-                             normalize=True, weights=None, where=None, reduction="mean"):
+def text_image_matching_loss(x1, x2, *, temperature=0.07, normalize=True, weights=None,
+                             where=None, reduction="mean"):
   r"""Text-image matching loss for text-to-image generation: CLIP's symmetric InfoNCE.
 
   .. math::
@@ -434,8 +396,8 @@ def text_image_matching_loss(image_embeddings, text_embeddings, *, temperature=0
   the generative family reads as the survey does.
 
   Args:
-    image_embeddings: ``[N, D]`` embeddings of the generated images.
-    text_embeddings: ``[N, D]`` embeddings of their captions.
+    x1: ``[N, D]`` embeddings of the generated images.
+    x2: ``[N, D]`` embeddings of their captions.
     temperature: > 0 (default 0.07); may be traced (learned).
     normalize: L2-normalise both (default True), static.
     weights: optional per-pair weights ``[N]``.
@@ -448,9 +410,6 @@ def text_image_matching_loss(image_embeddings, text_embeddings, *, temperature=0
   Raises:
     LossInputError: shapes differ.
 
-  References:
-    Radford et al. 2021; Xu et al. 2018 (DAMSM). Equals ``jaxloss.clip_loss``.
-
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> e = jnp.eye(3)
@@ -459,5 +418,5 @@ def text_image_matching_loss(image_embeddings, text_embeddings, *, temperature=0
   """
   from jaxloss.embedding import clip_loss
 
-  return clip_loss(image_embeddings, text_embeddings, temperature=temperature,
-                   normalize=normalize, weights=weights, where=where, reduction=reduction)
+  return clip_loss(x1, x2, temperature=temperature, normalize=normalize, weights=weights,
+                   where=where, reduction=reduction)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -36,7 +35,7 @@ from jaxloss._api import (
     loss_function,
     reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.generative import _common as cm
 
 __all__ = [
@@ -75,18 +74,6 @@ def _logits(name, x, where):
 # --------------------------------------------------------------------------
 
 
-def _gan_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.normal(k1, (8,), 2.0) + 1.0, ex.normal(k2, (8,), 2.0) - 1.0), {}
-
-
-def _gan_edges(key):
-  r, f = _gan_example(key)[0]
-  # Saturated logits (and exact zeros for the piecewise kinds' kinks).
-  return ([((r * 1e4, f * 1e4), {"kind": kind}) for kind in GAN_KINDS]
-          + [((jnp.zeros(8), jnp.zeros(8)), {"kind": "hinge"})])
-
-
 _GAN_PEERS = ("torchgan.losses (MinimaxDiscriminatorLoss, LeastSquaresDiscriminatorLoss, "
               "WassersteinDiscriminatorLoss, ...); hinge as in SN-GAN/BigGAN; RaSGAN as "
               "in Jolicoeur-Martineau's reference code")
@@ -95,9 +82,7 @@ _GAN_PEERS = ("torchgan.losses (MinimaxDiscriminatorLoss, LeastSquaresDiscrimina
 @register(tasks=("image generation", "image-to-image translation", "text-to-image generation",
                  "image inpainting"),
           input_kind="logits", peer=_GAN_PEERS,
-          references=(_GOODFELLOW, _LSGAN, _HINGE, _WGAN, _RAGAN, cm.SURVEY),
-          example=_gan_example, edge_cases=_gan_edges,
-          grad_argnums=(0, 1))
+          references=(_GOODFELLOW, _LSGAN, _HINGE, _WGAN, _RAGAN, SURVEY))
 @loss_function(static=("kind",), choices={"kind": GAN_KINDS})
 def gan_discriminator_loss(real_logits, fake_logits, *, kind="non_saturating", weights=None,
                            where=None, reduction="mean"):
@@ -137,13 +122,12 @@ def gan_discriminator_loss(real_logits, fake_logits, *, kind="non_saturating", w
       or an unknown ``kind``.
     LossTypeError: non-floating logits.
 
-  References:
-    Goodfellow et al. 2014; Mao et al. 2017 (LSGAN, a=0, b=c=1, with the 1/2
-    of torchgan's ``LeastSquaresDiscriminatorLoss``); Lim & Ye 2017 (hinge);
-    Arjovsky et al. 2017 (WGAN critic, to be combined with a Lipschitz
-    constraint such as :func:`gradient_penalty`); Jolicoeur-Martineau 2019
-    (RaSGAN). Matches torchgan's discriminator losses. Survey: "Adversarial
-    Loss".
+  Notes:
+    ``least_squares`` is LSGAN with a=0, b=c=1 and the 1/2 of torchgan's
+    ``LeastSquaresDiscriminatorLoss``; ``hinge`` is Lim & Ye's; ``wasserstein``
+    is the WGAN critic, to be combined with a Lipschitz constraint such as
+    :func:`gradient_penalty`; ``relativistic_average`` is RaSGAN. The survey's
+    "Adversarial Loss".
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -168,27 +152,10 @@ def gan_discriminator_loss(real_logits, fake_logits, *, kind="non_saturating", w
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _gen_example(key):
-  (r, f), _ = _gan_example(key)
-  return (f,), {"real_logits": r}
-
-
-def _gen_edges(key):
-  (r, f), _ = _gan_example(key)
-  return [((f * 1e4,), {"real_logits": r * 1e4, "kind": kind}) for kind in GAN_KINDS]
-
-
-def _gen_bad(key):
-  (f,), kw = _gen_example(key)
-  return (f,), {"real_logits": kw["real_logits"][:-1], "kind": "relativistic_average"}
-
-
 @register(tasks=("image generation", "image-to-image translation", "text-to-image generation",
                  "image inpainting"),
           input_kind="logits", peer=_GAN_PEERS.replace("Discriminator", "Generator"),
-          references=(_GOODFELLOW, _LSGAN, _HINGE, _WGAN, _RAGAN, cm.SURVEY),
-          example=_gen_example, edge_cases=_gen_edges,
-          bad_input=_gen_bad)
+          references=(_GOODFELLOW, _LSGAN, _HINGE, _WGAN, _RAGAN, SURVEY))
 @loss_function(static=("kind",), choices={"kind": GAN_KINDS})
 def gan_generator_loss(fake_logits, *, real_logits=None, kind="non_saturating", weights=None,
                        where=None, reduction="mean"):
@@ -227,11 +194,10 @@ def gan_generator_loss(fake_logits, *, real_logits=None, kind="non_saturating", 
       relativistic kind, or an unknown ``kind``.
     LossTypeError: non-floating logits.
 
-  References:
-    Goodfellow et al. 2014; Mao et al. 2017; Lim & Ye 2017; Arjovsky et al.
-    2017; Jolicoeur-Martineau 2019. Matches torchgan's generator losses
-    (``MinimaxGeneratorLoss`` is :math:`\log(1 - D(G(z)))`, ``LeastSquares``
-    with the factor 1/2). Survey: "Adversarial Loss".
+  Notes:
+    As torchgan's generator losses: ``MinimaxGeneratorLoss`` is
+    :math:`\log(1 - D(G(z)))`, ``LeastSquaresGeneratorLoss`` has the factor
+    1/2. The survey's "Adversarial Loss".
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -264,21 +230,6 @@ def gan_generator_loss(fake_logits, *, real_logits=None, kind="non_saturating", 
 # --------------------------------------------------------------------------
 
 
-def _toy_critic(params, x):
-  """A tiny per-example critic used by the catalog examples: ``[B, D] -> [B]``."""
-  return jnp.tanh(x @ params["w"]) @ params["v"]
-
-
-def _flat_critic(params, x):
-  """A critic whose input gradient is exactly zero (the norm-0 edge case)."""
-  return jnp.sum(x * 0.0, axis=-1) + params["v"][0]
-
-
-def _critic_params(key, d=4, h=6):
-  k1, k2 = jax.random.split(key)
-  return {"w": ex.normal(k1, (d, h), 0.5), "v": ex.normal(k2, (h,))}
-
-
 def _input_grad_norm(discriminator_fn, params, x, condition):
   """Per-example L2 norm of dD/dx over all non-batch axes, safe at 0."""
 
@@ -294,26 +245,14 @@ def _check_inputs(name, x):
   check_min_rank(name, x, 1, "a leading batch axis")
 
 
-def _gp_example(key):
-  k1, k2, k3, k4 = jax.random.split(key, 4)
-  return ((ex.normal(k1, (8, 4)), ex.normal(k2, (8, 4))),
-          {"discriminator_fn": _toy_critic, "key": k3, "params": _critic_params(k4)})
-
-
-def _gp_edges(key):
-  args, kw = _gp_example(key)
-  return [(args, {**kw, "discriminator_fn": _flat_critic}),    # zero input gradient
-          ((args[0], args[0]), kw)]                            # identical real and fake
-
-
 @register(tasks=("image generation", "WGAN-GP critic regularisation"),
           input_kind="discriminator and samples",
           peer="WGAN-GP reference code (Gulrajani et al.); torchgan WassersteinGradientPenalty",
-          references=(_WGANGP,),
-          example=_gp_example, edge_cases=_gp_edges, grad_argnums=(0, 1), per_example=False)
+          references=(_WGANGP,))
 @loss_function(static=("discriminator_fn",))
 def gradient_penalty(real, fake, *, discriminator_fn, key=None, alpha=None, params=None,
-                     condition=None, target=1.0, weights=None, where=None, reduction="mean"):
+                     condition=None, target_norm=1.0, weights=None, where=None,
+                     reduction="mean"):
   r"""WGAN-GP gradient penalty on random interpolates of real and fake samples.
 
   .. math::
@@ -337,7 +276,7 @@ def gradient_penalty(real, fake, *, discriminator_fn, key=None, alpha=None, para
     params: optional pytree of discriminator parameters (traced; the penalty
       is differentiable w.r.t. it).
     condition: optional conditioning input passed to the discriminator.
-    target: the target norm :math:`t` (default 1.0).
+    target_norm: the target norm :math:`t` (default 1.0).
     weights: optional per-example weights ``[B]``.
     where: optional per-example boolean mask ``[B]``.
     reduction: "mean" (default) | "sum" | "none".
@@ -349,9 +288,9 @@ def gradient_penalty(real, fake, *, discriminator_fn, key=None, alpha=None, para
     LossInputError: ``fake`` shape differs from ``real`` shape, ``real`` has
       no batch axis, or neither ``key`` nor ``alpha`` is given.
 
-  References:
-    Gulrajani et al. 2017. Matches the paper's reference implementation
-    (uniform per-example interpolation, 2-norm over all non-batch axes).
+  Notes:
+    As the paper's reference implementation: uniform per-example
+    interpolation, the 2-norm over all non-batch axes.
 
   Examples:
     >>> import jax, jax.numpy as jnp, jaxloss
@@ -375,24 +314,8 @@ def gradient_penalty(real, fake, *, discriminator_fn, key=None, alpha=None, para
   a = jnp.asarray(alpha, dtype).reshape(real.shape[:1] + (1,) * (real.ndim - 1))
   x_hat = a * x_r + (1.0 - a) * x_f
   norm = _input_grad_norm(discriminator_fn, params, x_hat, condition)
-  values = (norm - jnp.asarray(target, dtype)) ** 2
+  values = (norm - jnp.asarray(target_norm, dtype)) ** 2
   return reduce_loss(values, reduction, where=where, weights=weights)
-
-
-def _r_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.normal(k1, (8, 4)),), {"discriminator_fn": _toy_critic,
-                                    "params": _critic_params(k2)}
-
-
-def _r_edges(key):
-  args, kw = _r_example(key)
-  return [(args, {**kw, "discriminator_fn": _flat_critic}), ((args[0] * 1e3,), kw)]
-
-
-def _r_bad(key):
-  args, kw = _r_example(key)
-  return (args[0][0, 0],), kw
 
 
 def _r_penalty(discriminator_fn, x, params, condition, weights, where, reduction):
@@ -408,15 +331,12 @@ def _r_penalty(discriminator_fn, x, params, condition, weights, where, reduction
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-_R_COMMON = dict(
-    tasks=("image generation", "GAN discriminator regularisation"),
-    input_kind="discriminator and samples", references=(_R1,),
-    example=_r_example, edge_cases=_r_edges, bad_input=_r_bad, grad_argnums=(0,),
-    per_example=False)
+_R_COMMON = dict(tasks=("image generation", "GAN discriminator regularisation"),
+                 input_kind="discriminator and samples")
 
 
 @register(peer="StyleGAN2 r1_penalty (r1_grads.square().sum(non-batch axes)); "
-          "Mescheder et al. reference code", **_R_COMMON)
+          "Mescheder et al. reference code", references=(_R1,), **_R_COMMON)
 @loss_function(static=("discriminator_fn",))
 def r1_penalty(real, *, discriminator_fn, params=None, condition=None, weights=None,
                where=None, reduction="mean"):
@@ -444,9 +364,9 @@ def r1_penalty(real, *, discriminator_fn, params=None, condition=None, weights=N
   Raises:
     LossInputError: ``real`` has no batch axis (shape ``()``).
 
-  References:
-    Mescheder et al. 2018. Matches StyleGAN2's ``r1_penalty`` (sum of squared
-    input gradients over all non-batch axes, before the ``gamma / 2``).
+  Notes:
+    As StyleGAN2's ``r1_penalty``: the sum of squared input gradients over
+    all non-batch axes, before the ``gamma / 2``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -457,7 +377,8 @@ def r1_penalty(real, *, discriminator_fn, params=None, condition=None, weights=N
   return _r_penalty(discriminator_fn, real, params, condition, weights, where, reduction)
 
 
-@register(peer="Mescheder et al. reference code (R2 on fake samples)", **_R_COMMON)
+@register(peer="Mescheder et al. reference code (R2 on fake samples)",
+          references=(_R1 + " (R2 regulariser, Sec. 4.1)",), **_R_COMMON)
 @loss_function(static=("discriminator_fn",))
 def r2_penalty(fake, *, discriminator_fn, params=None, condition=None, weights=None,
                where=None, reduction="mean"):
@@ -485,9 +406,6 @@ def r2_penalty(fake, *, discriminator_fn, params=None, condition=None, weights=N
   Raises:
     LossInputError: ``fake`` has no batch axis (shape ``()``).
 
-  References:
-    Mescheder et al. 2018 (R2 regulariser, Sec. 4.1).
-
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> critic = lambda x: jnp.sum(x * x, axis=-1)
@@ -503,21 +421,11 @@ def r2_penalty(fake, *, discriminator_fn, params=None, condition=None, weights=N
 # --------------------------------------------------------------------------
 
 
-def _fm_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.normal(k1, (8, 5)), ex.normal(k2, (8, 5)) + 0.5), {}
-
-
-def _fm_edges(key):
-  (f, r), _ = _fm_example(key)
-  return [((r, r), {}), (([f, f[:, :2]], [r, r[:, :2]]), {"distance": "l1"})]
-
-
 @register(tasks=("image generation", "semi-supervised GAN"),
           input_kind="features",
           peer="Salimans et al. improved-gan code: mean((mean_b f(G(z)) - mean_b f(x))^2)",
-          references=("Salimans et al., Improved Techniques for Training GANs, NeurIPS 2016",),
-          example=_fm_example, edge_cases=_fm_edges, per_example=False, where_trailing=None)
+          references=("Salimans et al., Improved Techniques for Training GANs, NeurIPS 2016, "
+                      "Sec. 3.1",))
 @loss_function(static=("distance",), choices={"distance": ("l2", "l1")})
 def feature_matching_loss(fake_features, real_features, *, distance="l2", layer_weights=None):
   r"""Feature matching (Salimans et al. 2016): match the discriminator's feature means.
@@ -544,10 +452,6 @@ def feature_matching_loss(fake_features, real_features, *, distance="l2", layer_
   Raises:
     LossInputError: the two feature pytrees differ in structure or in the
       shape of a layer beyond the batch axis.
-
-  References:
-    Salimans et al. 2016, Sec. 3.1. Matches their reference code (mean over
-    the feature entries of the squared difference of batch means).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss

@@ -18,7 +18,6 @@ import math
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -29,7 +28,7 @@ from jaxloss._api import (
     loss_function,
     reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.generative import _common as cm
 
 __all__ = ["gaussian_kl", "vae_loss"]
@@ -49,27 +48,11 @@ def _kl_per_dim(m, lv, pm, plv):
   return 0.5 * (plv - lv + jnp.exp(lv - plv) + d * d * jnp.exp(-plv) - 1.0)
 
 
-def _kl_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.normal(k1, (8, 4)), ex.normal(k2, (8, 4), 0.5)), {}
-
-
-def _kl_edges(key):
-  (m, lv), _ = _kl_example(key)
-  z = jnp.zeros_like(m)
-  return [((z, z), {}),                                               # posterior == prior
-          ((m, lv), {"prior_mean": m, "prior_log_var": lv}),          # identical Gaussians
-          ((m * 100.0, lv * 40.0), {}),                               # far and very (un)sure
-          ((m, lv), {"prior_mean": z + 1.0, "prior_log_var": z - 20.0})]
-
-
 @register(tasks=("variational autoencoders", "image generation"),
           input_kind="Gaussian parameters",
           peer="torch.distributions.kl_divergence(Normal, Normal).sum(-1); PyTorch VAE "
                "example KLD = -0.5 * sum(1 + logvar - mu^2 - exp(logvar))",
-          references=(_KINGMA, cm.SURVEY),
-          example=_kl_example, edge_cases=_kl_edges,
-          grad_argnums=(0, 1), where_trailing=1)
+          references=(_KINGMA + ", Appendix B", SURVEY))
 @loss_function(static=("axis",))
 def gaussian_kl(mean, log_var, *, prior_mean=None, prior_log_var=None, axis=-1, weights=None,
                 where=None, reduction="mean"):
@@ -101,10 +84,9 @@ def gaussian_kl(mean, log_var, *, prior_mean=None, prior_log_var=None, axis=-1, 
       prior does not broadcast to it.
     LossTypeError: non-floating ``mean``.
 
-  References:
-    Kingma & Welling 2014, Appendix B. Matches
-    ``torch.distributions.kl_divergence`` of two ``Normal`` summed over the
-    latent axis. Survey: "KL Divergence Loss", "Variational Autoencoder Loss".
+  Notes:
+    The survey's "KL Divergence Loss" and the KL term of its "Variational
+    Autoencoder Loss".
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -133,34 +115,18 @@ def gaussian_kl(mean, log_var, *, prior_mean=None, prior_log_var=None, axis=-1, 
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _vae_example(key):
-  k1, k2, k3, k4 = jax.random.split(key, 4)
-  x = jax.random.bernoulli(k1, 0.4, (6, 3, 3)).astype(jnp.float32)
-  return ((ex.normal(k2, (6, 3, 3), 2.0), x, ex.normal(k3, (6, 2)), ex.normal(k4, (6, 2), 0.5)),
-          {"return_parts": False})
-
-
-def _vae_edges(key):
-  (lg, x, m, lv), kw = _vae_example(key)
-  z = jnp.zeros_like(m)
-  return [((lg * 1e4, x, z, z), kw),
-          ((x, x, m, lv), {**kw, "likelihood": "gaussian", "free_bits": 0.5, "beta": 4.0}),
-          ((lg, x, z, z), {**kw, "free_bits": 0.1})]
-
-
 @register(tasks=("variational autoencoders", "image generation"),
           input_kind="logits (Bernoulli) or means (Gaussian) and Gaussian parameters",
           peer="PyTorch examples/vae loss_function (BCE sum + KLD), per example",
-          references=(_KINGMA, _BETA, _FREE_BITS, cm.SURVEY),
-          example=_vae_example, edge_cases=_vae_edges,
-          grad_argnums=(0, 2, 3), per_example=False)
-@loss_function(static=("likelihood", "return_parts"),
+          references=(_KINGMA, _BETA, _FREE_BITS + " (free bits)", SURVEY),
+          components=("reconstruction", "kl"))
+@loss_function(static=("likelihood", "return_components"),
                choices={"likelihood": ("bernoulli", "gaussian")},
-               ranges={"beta": ">= 0", "free_bits": ">= 0"})
-def vae_loss(reconstruction, targets, mean, log_var, *, likelihood="bernoulli", beta=1.0,
-             free_bits=0.0, decoder_log_var=0.0, return_parts=True, weights=None, where=None,
-             reduction="mean"):
-  r"""Negative ELBO of a VAE: reconstruction NLL plus (beta-weighted) KL to N(0, I).
+               ranges={"kl_weight": ">= 0", "free_bits": ">= 0"})
+def vae_loss(predictions, targets, mean, log_var, *, likelihood="bernoulli", kl_weight=1.0,
+             free_bits=0.0, decoder_log_var=0.0, return_components=False, weights=None,
+             where=None, reduction="mean"):
+  r"""Negative ELBO of a VAE: reconstruction NLL plus (weighted) KL to N(0, I).
 
   .. math::
     \ell_i = -\log p(x_i \mid z_i)
@@ -170,61 +136,66 @@ def vae_loss(reconstruction, targets, mean, log_var, *, likelihood="bernoulli", 
   (:math:`\operatorname{softplus}(l) - x l`, summed) or the Gaussian NLL
   :math:`\tfrac12 \sum ((x - \hat x)^2 e^{-s} + s + \log 2\pi)` with decoder
   log-variance :math:`s`, and :math:`\lambda` the free bits (nats per latent
-  dimension; 0 disables it).
+  dimension; 0 disables it) and :math:`\beta` the ``kl_weight`` (beta-VAE
+  uses :math:`\beta > 1`).
 
   Free bits are applied per example and latent dimension; Kingma et al.
   (2016) clamp the minibatch-averaged KL of groups of dimensions instead —
-  the two agree for a batch of one. The reported ``"kl"`` part is the raw KL
-  (before free bits and beta), so the reconstruction-vs-KL balance is visible.
+  the two agree for a batch of one.
 
   Args:
-    reconstruction: floating array ``[B, ...]``: decoder logits
+    predictions: floating array ``[B, ...]``: decoder logits
       (``likelihood="bernoulli"``) or means (``"gaussian"``).
     targets: the data, same shape (values in [0, 1] for Bernoulli).
     mean: ``[B, Z]`` posterior means.
     log_var: ``[B, Z]`` posterior log-variances.
     likelihood: "bernoulli" (default) | "gaussian".
-    beta: weight of the KL term (default 1.0; beta-VAE uses > 1); may be traced.
+    kl_weight: weight :math:`\beta` of the KL term (default 1.0; beta-VAE
+      uses > 1); may be traced.
     free_bits: KL floor per latent dimension in nats (default 0.0).
     decoder_log_var: Gaussian decoder log-variance, broadcastable to
       ``targets`` (default 0.0, unit variance).
-    return_parts: return ``(total, {"reconstruction", "kl"})`` (default True)
-      or only ``total``.
+    return_components: also return the unweighted parts
+      ``{"reconstruction", "kl"}`` (default False), static.
     weights: optional per-example weights ``[B]``.
     where: optional per-example boolean mask ``[B]``.
     reduction: "mean" (default) | "sum" | "none" (applied to every part).
 
   Returns:
-    ``(total, {"reconstruction": ..., "kl": ...})`` (or ``total``): scalars
-    for "mean"/"sum", ``[B]`` arrays for "none".
+    ``total``: a scalar for "mean"/"sum", ``[B]`` for "none"; with
+    ``return_components=True`` the pair ``(total, {"reconstruction": ...,
+    "kl": ...})``, the parts reduced the same way. ``"kl"`` is the raw KL
+    (before the free bits and the weight), so the reconstruction-vs-KL
+    balance is visible; ``total = reconstruction + kl_weight * kl`` when
+    ``free_bits=0``.
 
   Raises:
-    LossInputError: ``targets`` shape differs from ``reconstruction``, or
+    LossInputError: ``targets`` shape differs from ``predictions``, or
       ``log_var`` from ``mean``, or the batch sizes differ.
 
-  References:
-    Kingma & Welling 2014; Higgins et al. 2017 (beta); Kingma et al. 2016
-    (free bits). Matches the PyTorch VAE example's ``BCE(sum) + KLD`` per
-    example. Survey: "Variational Autoencoder Loss".
+  Notes:
+    The survey's "Variational Autoencoder Loss". With the defaults it is the
+    PyTorch VAE example's ``BCE(sum) + KLD``, per example.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> total, parts = jaxloss.vae_loss(jnp.zeros((1, 2)), jnp.ones((1, 2)),
-    ...                                 jnp.zeros((1, 1)), jnp.zeros((1, 1)))
+    ...                                 jnp.zeros((1, 1)), jnp.zeros((1, 1)),
+    ...                                 return_components=True)
     >>> print(total, parts["kl"])
     1.3862944 0.0
   """
-  check_floating("reconstruction", reconstruction)
-  check_min_rank("reconstruction", reconstruction, 1, "a leading batch axis")
-  check_same_shape("reconstruction", reconstruction, "targets", targets)
+  check_floating("predictions", predictions)
+  check_min_rank("predictions", predictions, 1, "a leading batch axis")
+  check_same_shape("predictions", predictions, "targets", targets)
   check_min_rank("mean", mean, 2, "[B, Z]")
   check_same_shape("mean", mean, "log_var", log_var)
-  if jnp.shape(mean)[0] != jnp.shape(reconstruction)[0]:
+  if jnp.shape(mean)[0] != jnp.shape(predictions)[0]:
     raise LossInputError(
-        f"mean has shape {jnp.shape(mean)} but reconstruction has shape "
-        f"{jnp.shape(reconstruction)}; expected the same batch size")
-  dtype = nx.compute_dtype(reconstruction, targets, mean, log_var)
-  rec = cm.batch_mask_fill(reconstruction.astype(dtype), where)
+        f"mean has shape {jnp.shape(mean)} but predictions has shape "
+        f"{jnp.shape(predictions)}; expected the same batch size")
+  dtype = nx.compute_dtype(predictions, targets, mean, log_var)
+  rec = cm.batch_mask_fill(predictions.astype(dtype), where)
   x = cm.batch_mask_fill(jnp.asarray(targets).astype(dtype), where)
   m = cm.batch_mask_fill(mean.astype(dtype), where)
   lv = cm.batch_mask_fill(jnp.asarray(log_var).astype(dtype), where)
@@ -239,9 +210,9 @@ def vae_loss(reconstruction, targets, mean, log_var, *, likelihood="bernoulli", 
   fb = jnp.asarray(free_bits, dtype)
   # Select, not max: below the floor the KL gets no gradient (the free bits).
   kl_obj = jnp.sum(jnp.where(kl_dims > fb, kl_dims, fb), axis=-1)
-  total = recon + jnp.asarray(beta, dtype) * kl_obj
+  total = recon + jnp.asarray(kl_weight, dtype) * kl_obj
   out = reduce_loss(total, reduction, where=where, weights=weights)
-  if not return_parts:
+  if not return_components:
     return out
   parts = {"reconstruction": reduce_loss(recon, reduction, where=where, weights=weights),
            "kl": reduce_loss(jnp.sum(kl_dims, axis=-1), reduction, where=where,

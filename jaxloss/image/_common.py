@@ -1,5 +1,5 @@
 """Shared helpers of the image losses: validation, the separable Gaussian filter
-(with its hand-written VJP), examples and references."""
+(with its hand-written VJP) and references."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -98,20 +97,6 @@ def _check_spatial(name, shape, kernel_size, padding):
         f"for kernel_size={kernel_size} with padding={padding!r}; expected H, W >= {need}")
 
 
-def _images_example(key, shape=(3, 24, 20, 2)):
-  k1, k2 = jax.random.split(key)
-  t = ex.uniform(k1, shape)
-  p = jnp.clip(t + 0.2 * ex.normal(k2, shape), 0.0, 1.0)
-  return p, t
-
-
-def _ssim_example(key):
-  p, t = _images_example(key)
-  return (p, t), {"data_range": 1.0}
-
-
-_SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
-           "arXiv:2504.04242, 2025")
 _WANG04 = ("Wang, Bovik, Sheikh & Simoncelli, Image Quality Assessment: From Error Visibility "
            "to Structural Similarity, IEEE TIP 2004")
 _WANG03 = ("Wang, Simoncelli & Bovik, Multiscale Structural Similarity for Image Quality "

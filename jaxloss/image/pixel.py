@@ -10,7 +10,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
@@ -20,14 +19,11 @@ from jaxloss._api import (
   loss_function,
   reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.image._common import (
   _IMAGE_AXES,
   _IMAGE_TASKS,
-  _SURVEY,
   _image_pair,
-  _images_example,
-  _ssim_example,
 )
 
 __all__ = ["focal_frequency_loss", "gradient_loss", "masked_reconstruction_loss", "psnr",
@@ -47,18 +43,11 @@ def _psnr_values(predictions, targets, where, data_range, eps):
   return -10.0 * jnp.log10(mse + jnp.asarray(eps, x.dtype))
 
 
-def _psnr_edges(key):
-  p, t = _images_example(key)
-  kw = {"data_range": 1.0}
-  return [((t, t), kw), ((t + 1e-7, t), kw), ((255.0 * p, 255.0 * t), {"data_range": 255.0})]
-
-
 @register(tasks=("image quality assessment",) + _IMAGE_TASKS,
           input_kind="images",
           peer="piq.psnr (a metric: higher is better)",
           references=("Huynh-Thu & Ghanbari, Scope of validity of PSNR in image/video quality "
-                      "assessment, Electronics Letters 2008",),
-          example=_ssim_example, edge_cases=_psnr_edges, grad_argnums=(0, 1))
+                      "assessment, Electronics Letters 2008",))
 @loss_function(ranges={"data_range": "> 0", "eps": ">= 0"})
 def psnr(predictions, targets, *, data_range, eps=1e-8, weights=None, where=None,
          reduction="mean"):
@@ -87,9 +76,6 @@ def psnr(predictions, targets, *, data_range, eps=1e-8, weights=None, where=None
   Raises:
     LossInputError: shape mismatch, rank < 3, concrete ``data_range <= 0``.
 
-  References:
-    Matches ``piq.psnr`` (per-image MSE, ``EPS = 1e-8``).
-
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.psnr(jnp.full((1, 4, 4, 1), 0.1), jnp.zeros((1, 4, 4, 1)), data_range=1.0))
@@ -102,8 +88,7 @@ def psnr(predictions, targets, *, data_range, eps=1e-8, weights=None, where=None
 @register(tasks=_IMAGE_TASKS, input_kind="images",
           peer="kornia.losses.psnr_loss (-PSNR; per-image MSE as piq.psnr)",
           references=("Huynh-Thu & Ghanbari, Scope of validity of PSNR in image/video quality "
-                      "assessment, Electronics Letters 2008", _SURVEY),
-          example=_ssim_example, edge_cases=_psnr_edges, grad_argnums=(0, 1))
+                      "assessment, Electronics Letters 2008", SURVEY))
 @loss_function(ranges={"data_range": "> 0", "eps": ">= 0"})
 def psnr_loss(predictions, targets, *, data_range, eps=1e-8, weights=None, where=None,
               reduction="mean"):
@@ -131,9 +116,9 @@ def psnr_loss(predictions, targets, *, data_range, eps=1e-8, weights=None, where
   Raises:
     LossInputError: shape mismatch, rank < 3, concrete ``data_range <= 0``.
 
-  References:
-    Matches ``kornia.losses.psnr_loss`` (``-PSNR``) but with a per-image MSE
-    (kornia: one MSE over the batch) and piq's ``eps``.
+  Notes:
+    Unlike kornia's ``psnr_loss``, the MSE is per image (kornia: one MSE over
+    the batch) and ``eps`` is piq's.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -150,22 +135,6 @@ def psnr_loss(predictions, targets, *, data_range, eps=1e-8, weights=None, where
 # --------------------------------------------------------------------------
 
 
-def _single_example(key):
-  return (ex.uniform(key, (3, 12, 10, 2)),), {}
-
-
-def _single_edges(key):
-  x = ex.uniform(key, (3, 12, 10, 2))
-  return [((jnp.zeros_like(x),), {}),                       # constant: sqrt at 0
-          ((jnp.zeros_like(x),), {"mode": "isotropic"}),
-          ((x,), {"mode": "isotropic"}),
-          ((x * 1e4,), {"mode": "isotropic", "normalize": True})]
-
-
-def _single_bad(key):
-  return (ex.uniform(key, (12, 10)),), {}
-
-
 @register(tasks=("image restoration", "style transfer", "denoising",
                                   "image inpainting"),
           input_kind="images",
@@ -174,11 +143,10 @@ def _single_bad(key):
           references=("Rudin, Osher & Fatemi, Nonlinear total variation based noise removal "
                       "algorithms, Physica D 1992",
                       "Chambolle, An algorithm for total variation minimization, JMIV 2004",
-                      _SURVEY),
-          example=_single_example, edge_cases=_single_edges, bad_input=_single_bad)
+                      SURVEY))
 @loss_function(static=("mode", "normalize"),
                choices={"mode": ("anisotropic", "isotropic"), "normalize": (False, True)})
-def total_variation_loss(images, *, mode="anisotropic", normalize=False, weights=None,
+def total_variation_loss(predictions, *, mode="anisotropic", normalize=False, weights=None,
                          where=None, reduction="mean"):
   r"""Total variation of each image (a smoothness regulariser; no target).
 
@@ -195,7 +163,7 @@ def total_variation_loss(images, *, mode="anisotropic", normalize=False, weights
   ``H * W * C``.
 
   Args:
-    images: floating images ``(..., H, W, C)``.
+    predictions: floating images ``(..., H, W, C)``.
     mode: "anisotropic" (default, L1 of neighbour differences) |
       "isotropic" (pixelwise L2 of the gradient), static.
     normalize: average instead of sum within each image (default False),
@@ -205,16 +173,15 @@ def total_variation_loss(images, *, mode="anisotropic", normalize=False, weights
     reduction: "mean" (default) | "sum" | "none" over images.
 
   Returns:
-    A scalar for "mean"/"sum"; ``images.shape[:-3]`` for "none".
+    A scalar for "mean"/"sum"; ``predictions.shape[:-3]`` for "none".
 
   Raises:
     LossInputError: rank < 3.
-    LossTypeError: ``images`` is not floating.
+    LossTypeError: ``predictions`` is not floating.
 
-  References:
-    Rudin et al. 1992; Chambolle 2004. The anisotropic sum matches
-    ``kornia.losses.total_variation(reduction="sum")`` summed over channels.
-    piq's ``total_variation(norm_type="l2")`` is a different, global form
+  Notes:
+    The anisotropic sum matches ``kornia.losses.total_variation(reduction="sum")``
+    summed over channels. piq's ``total_variation(norm_type="l2")`` is a different, global form
     (the square root of all squared differences of an image).
 
   Examples:
@@ -223,9 +190,9 @@ def total_variation_loss(images, *, mode="anisotropic", normalize=False, weights
     >>> print(jaxloss.total_variation_loss(x), jaxloss.total_variation_loss(x, mode="isotropic"))
     2.0 1.4142135
   """
-  check_floating("images", images)
-  check_min_rank("images", images, 3, "(..., H, W, C) images")
-  x = nx.mask_fill(images.astype(nx.compute_dtype(images)), where, trailing=3)
+  check_floating("predictions", predictions)
+  check_min_rank("predictions", predictions, 3, "(..., H, W, C) images")
+  x = nx.mask_fill(predictions.astype(nx.compute_dtype(predictions)), where, trailing=3)
   dh = x[..., 1:, :, :] - x[..., :-1, :, :]
   dw = x[..., :, 1:, :] - x[..., :, :-1, :]
   if mode == "anisotropic":
@@ -240,23 +207,12 @@ def total_variation_loss(images, *, mode="anisotropic", normalize=False, weights
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _grad_example(key):
-  p, t = _images_example(key, (3, 12, 10, 2))
-  return (p, t), {}
-
-
-def _grad_edges(key):
-  p, t = _images_example(key, (3, 12, 10, 2))
-  return [((t, t), {}), ((p + 5.0, p), {}), ((p * 1e4, t), {})]
-
-
 @register(tasks=("image restoration", "super-resolution", "depth estimation",
                                   "image dehazing"),
           input_kind="images",
           peer="L1 between forward-difference image gradients (edge loss); no single peer function",
           references=("Mathieu, Couprie & LeCun, Deep multi-scale video prediction beyond mean "
-                      "square error (gradient difference loss), ICLR 2016", _SURVEY),
-          example=_grad_example, edge_cases=_grad_edges, grad_argnums=(0, 1))
+                      "square error (gradient difference loss), ICLR 2016", SURVEY))
 @loss_function
 def gradient_loss(predictions, targets, *, weights=None, where=None, reduction="mean"):
   r"""Image-gradient (edge) L1 loss between prediction and target.
@@ -284,9 +240,6 @@ def gradient_loss(predictions, targets, *, weights=None, where=None, reduction="
   Raises:
     LossInputError: shape mismatch or rank < 3.
 
-  References:
-    Mathieu et al. 2016 (gradient difference loss).
-
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> p = jnp.array([[0., 1.], [0., 1.]]).reshape(1, 2, 2, 1)
@@ -306,25 +259,12 @@ def gradient_loss(predictions, targets, *, weights=None, where=None, reduction="
 # --------------------------------------------------------------------------
 
 
-def _ffl_example(key):
-  p, t = _images_example(key, (3, 8, 12, 2))
-  return (p, t), {}
-
-
-def _ffl_edges(key):
-  p, t = _images_example(key, (3, 8, 12, 2))
-  return [((t, t), {}), ((p, t), {"patch_factor": 2, "log_matrix": True}),
-          ((p, t), {"alpha": 0.0}), ((t, t), {"batch_matrix": True}),
-          ((p * 1e3, t), {"alpha": 2.0})]
-
-
 @register(tasks=("image reconstruction", "image synthesis",
                                   "image-to-image generation"),
           input_kind="images",
           peer="focal_frequency_loss.FocalFrequencyLoss (official; loss_weight=1)",
           references=("Jiang, Dai, Wu & Loy, Focal Frequency Loss for Image Reconstruction and "
-                      "Synthesis, ICCV 2021", _SURVEY),
-          example=_ffl_example, edge_cases=_ffl_edges, grad_argnums=(0, 1))
+                      "Synthesis, ICCV 2021", SURVEY))
 @loss_function(static=("patch_factor", "log_matrix", "batch_matrix"),
                ranges={"alpha": ">= 0", "patch_factor": ">= 1"})
 def focal_frequency_loss(predictions, targets, *, alpha=1.0, patch_factor=1, log_matrix=False,
@@ -365,10 +305,9 @@ def focal_frequency_loss(predictions, targets, *, alpha=1.0, patch_factor=1, log
     LossInputError: shape mismatch, rank < 3, ``H`` or ``W`` not divisible by
       ``patch_factor``.
 
-  References:
-    Jiang et al. 2021. Matches the official ``FocalFrequencyLoss`` with its
-    defaults (``loss_weight=1``; ``ave_spectrum`` and a predefined ``matrix``
-    are not offered).
+  Notes:
+    The official ``FocalFrequencyLoss`` options ``ave_spectrum`` and a
+    predefined ``matrix`` are not offered.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -416,68 +355,64 @@ def focal_frequency_loss(predictions, targets, *, alpha=1.0, patch_factor=1, log
 # --------------------------------------------------------------------------
 
 
-def _inpaint_example(key):
-  k1, k2 = jax.random.split(key)
-  p, t = _images_example(k1, (3, 12, 10, 3))
-  mask = jax.random.bernoulli(k2, 0.7, (3, 12, 10, 1)).astype(jnp.float32)
-  return (p, t, mask), {}
-
-
-def _inpaint_edges(key):
-  (p, t, m), _ = _inpaint_example(key)
-  return [((t, t, m), {}), ((p, t, jnp.zeros_like(m)), {}), ((p, t, jnp.ones_like(m)), {}),
-          ((p, t, m[..., 0] > 0.5), {"hole_weight": 0.0})]
-
-
 @register(tasks=("image inpainting",), input_kind="images",
           peer="Liu et al. 2018 partial-conv L_hole / L_valid (NVIDIA inpainting loss)",
           references=("Liu, Reda, Shih, Wang, Tao & Catanzaro, Image Inpainting for Irregular "
-                      "Holes Using Partial Convolutions, ECCV 2018", _SURVEY),
-          example=_inpaint_example, edge_cases=_inpaint_edges, grad_argnums=(0,),
-          per_example=False, where_trailing=None)
-@loss_function(ranges={"hole_weight": ">= 0", "valid_weight": ">= 0"})
+                      "Holes Using Partial Convolutions, ECCV 2018, Eq. (1)-(2)", SURVEY),
+          components=("hole", "valid"))
+@loss_function(static=("return_components",),
+               ranges={"hole_weight": ">= 0", "valid_weight": ">= 0"})
 def masked_reconstruction_loss(predictions, targets, mask, *, hole_weight=6.0,
-                               valid_weight=1.0):
-  r"""Hole / valid L1 reconstruction loss for inpainting (Liu et al. 2018), with its parts.
+                               valid_weight=1.0, return_components=False, weights=None,
+                               where=None, reduction="mean"):
+  r"""Hole / valid L1 reconstruction loss for inpainting (Liu et al. 2018), per image.
 
   .. math::
     \mathcal{L}_{hole} = \frac{1}{N}\|(1 - M)\odot(p - t)\|_1,\quad
     \mathcal{L}_{valid} = \frac{1}{N}\|M\odot(p - t)\|_1,\quad
-    \mathcal{L} = \lambda_{hole}\mathcal{L}_{hole} + \lambda_{valid}\mathcal{L}_{valid}
+    \ell = \lambda_{hole}\mathcal{L}_{hole} + \lambda_{valid}\mathcal{L}_{valid}
 
   ``M`` is 1 on known (valid) pixels and 0 in the holes, as in the paper;
-  ``N`` is the number of elements of the target batch (both terms are means
-  over *all* elements, not over each region, as the paper and its reference
-  implementation normalise). The perceptual, style and TV terms of the paper
-  are separate losses.
+  ``N`` is the number of elements of an image (both terms are means over
+  *all* elements, not over each region, as the paper and its reference
+  implementation normalise), so the "mean" over images is the paper's loss
+  of the batch. The perceptual, style and TV terms of the paper are separate
+  losses.
 
   Args:
     predictions: floating images ``(..., H, W, C)``.
     targets: images of the same shape.
     mask: 1 = valid, 0 = hole; boolean or float in [0, 1], of shape
       ``predictions.shape``, ``(..., H, W, 1)`` or ``(..., H, W)``.
-    hole_weight: ``lambda_hole`` (default 6.0, the paper's), >= 0.
-    valid_weight: ``lambda_valid`` (default 1.0), >= 0.
+    hole_weight: ``lambda_hole`` (default 6.0, the paper's), >= 0; may be
+      traced.
+    valid_weight: ``lambda_valid`` (default 1.0), >= 0; may be traced.
+    return_components: also return the unweighted parts (default False),
+      static.
+    weights: optional per-image weights, broadcastable to ``(...)``.
+    where: optional boolean mask over images, broadcastable to ``(...)``.
+    reduction: "mean" (default) | "sum" | "none" (applied to every part).
 
   Returns:
-    ``(total, {"hole": hole, "valid": valid})``, scalars; the parts are
-    unweighted. There is no ``reduction``/``where`` (the mask is the input).
+    A scalar for "mean"/"sum"; ``predictions.shape[:-3]`` for "none". With
+    ``return_components=True`` the pair ``(total, {"hole": ..., "valid":
+    ...})``, the unweighted parts reduced the same way.
 
   Raises:
     LossInputError: shape mismatch of ``targets`` or ``mask``.
 
-  References:
-    Liu et al. 2018, Eq. (1)-(2) with lambda_hole = 6, lambda_valid = 1.
+  Notes:
+    The paper's weights are lambda_hole = 6, lambda_valid = 1.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> t = jnp.zeros((1, 2, 2, 1)); p = jnp.ones_like(t)
     >>> m = jnp.array([[1., 1.], [1., 0.]]).reshape(1, 2, 2, 1)
-    >>> total, parts = jaxloss.masked_reconstruction_loss(p, t, m)
+    >>> total, parts = jaxloss.masked_reconstruction_loss(p, t, m, return_components=True)
     >>> print(total, parts["hole"], parts["valid"])
     2.25 0.25 0.75
   """
-  x, y = _image_pair(predictions, targets, None)
+  x, y = _image_pair(predictions, targets, where)
   m = jnp.asarray(mask)
   if m.shape == x.shape[:-1]:
     m = m[..., None]
@@ -489,11 +424,18 @@ def masked_reconstruction_loss(predictions, targets, mask, *, hole_weight=6.0,
     raise LossInputError(
         f"mask has shape {tuple(jnp.shape(mask))} but predictions has shape {x.shape}; "
         f"expected {x.shape}, {x.shape[:-1] + (1,)} or {x.shape[:-1]}")
+  if where is not None:   # a NaN in the mask of an excluded image must not leak
+    m = nx.mask_fill(jnp.broadcast_to(m, x.shape[:-1] + m.shape[-1:]), where, trailing=3)
   m = m.astype(x.dtype)
   debug_check_probabilities("mask", m)
   err = jnp.abs(x - y)
-  n = err.size
-  hole = jnp.sum((1.0 - m) * err) / n
-  valid = jnp.sum(m * err) / n
-  total = jnp.asarray(hole_weight, x.dtype) * hole + jnp.asarray(valid_weight, x.dtype) * valid
-  return total, {"hole": hole, "valid": valid}
+  n = err.shape[-3] * err.shape[-2] * err.shape[-1]
+  hole = jnp.sum((1.0 - m) * err, axis=_IMAGE_AXES) / n
+  valid = jnp.sum(m * err, axis=_IMAGE_AXES) / n
+  values = (jnp.asarray(hole_weight, x.dtype) * hole
+            + jnp.asarray(valid_weight, x.dtype) * valid)
+  total = reduce_loss(values, reduction, where=where, weights=weights)
+  if not return_components:
+    return total
+  return total, {"hole": reduce_loss(hole, reduction, where=where, weights=weights),
+                 "valid": reduce_loss(valid, reduction, where=where, weights=weights)}

@@ -13,11 +13,10 @@ from jaxloss._api import (
   loss_function,
   reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.image._common import (
   _IMAGE_AXES,
   _IMAGE_TASKS,
-  _SURVEY,
   _WANG03,
   _WANG04,
   _ZHAO17,
@@ -25,8 +24,6 @@ from jaxloss.image._common import (
   _filter_valid,
   _gaussian_window,
   _image_pair,
-  _images_example,
-  _ssim_example,
 )
 
 __all__ = ["l1_ssim_loss", "ms_ssim", "ms_ssim_loss", "ssim", "ssim_loss"]
@@ -81,18 +78,6 @@ def _ssim_index(predictions, targets, where, *, data_range, kernel_size, kernel_
   return jnp.clip(jnp.mean(smap, axis=_IMAGE_AXES), -1.0, 1.0)
 
 
-def _ssim_edges(key):
-  p, t = _images_example(key)
-  kw = {"data_range": 1.0}
-  return [((t, t), kw),                                        # identical
-          ((jnp.zeros_like(t), jnp.zeros_like(t)), kw),        # constant, zero variance
-          ((jnp.full_like(t, 0.5), t), kw),                    # one constant image
-          ((1.0 - t, t), kw),                                  # negative structure
-          ((t + 1e-7, t), kw),                                 # round-off level difference
-          ((255.0 * p, 255.0 * t), {"data_range": 255.0}),
-          ((p, t), {"data_range": 1.0, "padding": "same"})]
-
-
 # --------------------------------------------------------------------------
 # SSIM.
 # --------------------------------------------------------------------------
@@ -100,9 +85,9 @@ def _ssim_edges(key):
 
 @register(tasks=("image quality assessment",) + _IMAGE_TASKS,
           input_kind="images",
-          peer="pytorch_msssim.ssim / piq.ssim(downsample=False) / dm_pix.ssim (a metric: higher is better)",
-          references=(_WANG04,),
-          example=_ssim_example, edge_cases=_ssim_edges, grad_argnums=(0, 1))
+          peer="pytorch_msssim.ssim(size_average=False) / piq.ssim(downsample=False) / "
+               "monai.metrics.SSIMMetric / dm_pix.ssim (a metric: higher is better)",
+          references=(_WANG04,))
 @loss_function(static=_SSIM_STATIC, ranges=_SSIM_RANGES, choices=_SSIM_CHOICES)
 def ssim(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.5, k1=0.01,
          k2=0.03, padding="valid", weights=None, where=None, reduction="mean"):
@@ -146,10 +131,8 @@ def ssim(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.5, 
       an even ``kernel_size``, or concrete ``data_range <= 0``.
     LossTypeError: ``predictions`` is not floating.
 
-  References:
-    Wang et al. 2004. Matches ``pytorch_msssim.ssim(size_average=False)``
-    (channels averaged), ``piq.ssim(downsample=False)``,
-    ``monai.metrics.SSIMMetric`` and ``dm_pix.ssim``; ``padding="same"``
+  Notes:
+    pytorch-msssim's per-channel values are averaged. ``padding="same"``
     matches ``kornia.metrics.ssim(padding="same")`` averaged (without its
     ``eps=1e-12``).
 
@@ -166,9 +149,9 @@ def ssim(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.5, 
 
 
 @register(tasks=_IMAGE_TASKS, input_kind="images",
-          peer="piq.ssim(downsample=False) / monai SSIMLoss (1 - SSIM); kornia ssim_loss is (1 - SSIM)/2",
-          references=(_WANG04, _ZHAO17, _SURVEY),
-          example=_ssim_example, edge_cases=_ssim_edges, grad_argnums=(0, 1))
+          peer="piq.SSIMLoss(downsample=False) / monai.losses.SSIMLoss (1 - SSIM); kornia "
+               "ssim_loss is (1 - SSIM)/2",
+          references=(_WANG04, _ZHAO17 + " (SSIM as a training loss)", SURVEY))
 @loss_function(static=_SSIM_STATIC, ranges=_SSIM_RANGES, choices=_SSIM_CHOICES)
 def ssim_loss(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.5, k1=0.01,
               k2=0.03, padding="valid", weights=None, where=None, reduction="mean"):
@@ -200,11 +183,9 @@ def ssim_loss(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=
     LossInputError: as :func:`jaxloss.ssim`.
     LossTypeError: ``predictions`` is not floating.
 
-  References:
-    Wang et al. 2004; Zhao et al. 2017 (SSIM as a training loss). Matches
-    ``piq.SSIMLoss(downsample=False)`` and ``monai.losses.SSIMLoss``
-    (``1 - SSIM``). kornia's ``ssim_loss`` is ``clamp((1 - SSIM_map) / 2, 0, 1)``
-    averaged, i.e. half this loss (with ``padding="same"``).
+  Notes:
+    kornia's ``ssim_loss`` is ``clamp((1 - SSIM_map) / 2, 0, 1)`` averaged,
+    i.e. half this loss (with ``padding="same"``).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -293,35 +274,10 @@ _MS_RANGES = {"data_range": "> 0", "kernel_sigma": "> 0", "k1": ">= 0", "k2": ">
               "kernel_size": ">= 1"}
 
 
-# Three scales keep the catalog example small (the contract tests compile it
-# many times); tests/test_image.py covers the default five scales.
-_MS_EXAMPLE_SCALES = (0.2, 0.3, 0.5)
-
-
-def _ms_example(key):
-  p, t = _images_example(key, (2, 45, 50, 1))
-  return (p, t), {"data_range": 1.0, "scale_weights": _MS_EXAMPLE_SCALES}
-
-
-def _ms_edges(key):
-  p, t = _images_example(key, (2, 45, 50, 1))
-  kw = {"data_range": 1.0, "scale_weights": _MS_EXAMPLE_SCALES}
-  return [((t, t), kw), ((jnp.zeros_like(t), jnp.zeros_like(t)), kw),
-          ((1.0 - t, t), kw), ((t + 1e-7, t), kw),
-          ((jnp.full_like(t, 0.5), t), kw)]
-
-
-def _ms_bad(key):
-  p, t = _images_example(key, (2, 64, 64, 1))  # too small for the default 5 scales
-  return (p, t), {"data_range": 1.0}
-
-
 @register(tasks=("image quality assessment",) + _IMAGE_TASKS,
           input_kind="images",
           peer="pytorch_msssim.ms_ssim / piq.multi_scale_ssim (a metric: higher is better)",
-          references=(_WANG03,),
-          example=_ms_example, edge_cases=_ms_edges, grad_argnums=(0, 1),
-          bad_input=_ms_bad)
+          references=(_WANG03,))
 @loss_function(static=_MS_STATIC, ranges=_MS_RANGES)
 def ms_ssim(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.5, k1=0.01,
             k2=0.03, scale_weights=None, weights=None, where=None, reduction="mean"):
@@ -360,10 +316,10 @@ def ms_ssim(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.
     LossInputError: shape mismatch, rank < 3, images too small for the number
       of scales, an even ``kernel_size``, or concrete ``data_range <= 0``.
 
-  References:
-    Wang et al. 2003. Matches ``pytorch_msssim.ms_ssim(size_average=False)``
-    and ``piq.multi_scale_ssim`` (weights and pooling) except for the finite
-    gradient at clamped terms.
+  Notes:
+    The peers' weights and pooling, ``pytorch_msssim.ms_ssim`` with
+    ``size_average=False``; the only difference is the finite gradient at
+    clamped terms.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -379,9 +335,7 @@ def ms_ssim(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.
 
 @register(tasks=_IMAGE_TASKS, input_kind="images",
           peer="1 - pytorch_msssim.ms_ssim; piq.MultiScaleSSIMLoss",
-          references=(_WANG03, _ZHAO17, _SURVEY),
-          example=_ms_example, edge_cases=_ms_edges, grad_argnums=(0, 1),
-          bad_input=_ms_bad)
+          references=(_WANG03, _ZHAO17, SURVEY))
 @loss_function(static=_MS_STATIC, ranges=_MS_RANGES)
 def ms_ssim_loss(predictions, targets, *, data_range, kernel_size=11, kernel_sigma=1.5,
                  k1=0.01, k2=0.03, scale_weights=None, weights=None, where=None,
@@ -414,10 +368,9 @@ def ms_ssim_loss(predictions, targets, *, data_range, kernel_size=11, kernel_sig
     LossInputError: as :func:`jaxloss.ms_ssim`, notably images too small for
       the number of scales.
 
-  References:
-    Wang et al. 2003; Zhao et al. 2017. Matches ``1 - pytorch_msssim.ms_ssim``
-    and ``piq.MultiScaleSSIMLoss``. kornia's ``MS_SSIMLoss`` is a different
-    objective (the Zhao et al. mix, see :func:`jaxloss.l1_ssim_loss`).
+  Notes:
+    kornia's ``MS_SSIMLoss`` is a different objective (the Zhao et al. mix,
+    see :func:`jaxloss.l1_ssim_loss`).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -432,76 +385,81 @@ def ms_ssim_loss(predictions, targets, *, data_range, kernel_size=11, kernel_sig
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _l1_ssim_example(key):
-  (p, t), kw = _ms_example(key)
-  return (p, t), kw
-
-
-def _l1_ssim_edges(key):
-  return _ms_edges(key)
-
-
 @register(tasks=_IMAGE_TASKS, input_kind="images",
-          peer="Zhao et al. 2017 Mix (alpha 0.84); kornia MS_SSIMLoss is a Gaussian-L1 variant (alpha 0.025)",
-          references=(_ZHAO17, _WANG03, _SURVEY),
-          example=_l1_ssim_example, edge_cases=_l1_ssim_edges, grad_argnums=(0, 1),
-          per_example=False, where_trailing=None, bad_input=_ms_bad)
-@loss_function(static=_MS_STATIC, ranges={**_MS_RANGES, "alpha": "[0, 1]"})
-def l1_ssim_loss(predictions, targets, *, data_range, alpha=0.84, kernel_size=11,
-                 kernel_sigma=1.5, k1=0.01, k2=0.03, scale_weights=None):
-  r"""Mixed MS-SSIM + L1 loss of Zhao et al. (2017), returning its parts.
+          peer="Zhao et al. 2017 Mix (ssim_weight 0.84); kornia MS_SSIMLoss is a Gaussian-L1 "
+               "variant (alpha 0.025)",
+          references=(_ZHAO17 + " (\"Mix\" loss, alpha = 0.84)", _WANG03, SURVEY),
+          components=("ssim", "l1"))
+@loss_function(static=(*_MS_STATIC, "return_components"),
+               ranges={**_MS_RANGES, "ssim_weight": ">= 0", "l1_weight": ">= 0"})
+def l1_ssim_loss(predictions, targets, *, data_range, ssim_weight=0.84, l1_weight=0.16,
+                 kernel_size=11, kernel_sigma=1.5, k1=0.01, k2=0.03, scale_weights=None,
+                 return_components=False, weights=None, where=None, reduction="mean"):
+  r"""Mixed MS-SSIM + L1 loss of Zhao et al. (2017), per image.
 
   .. math::
-    \mathcal{L} = \alpha\,\big(1 - \mathrm{MS\text{-}SSIM}(p, t)\big)
-      + (1 - \alpha)\,\frac{1}{N}\sum_i \frac{|p_i - t_i|}{L}
+    \ell_b = \lambda_{ssim}\,\big(1 - \mathrm{MS\text{-}SSIM}(p_b, t_b)\big)
+      + \lambda_{l1}\,\frac{1}{N}\sum_i \frac{|p_{b,i} - t_{b,i}|}{L}
 
   The L1 term is divided by ``data_range`` ``L`` so that both terms are on
-  the [0, 1] scale the paper uses. The paper weights the L1 error of each
-  patch's centre pixel by a Gaussian; averaged over every position with a
-  normalised window that is the plain mean (up to borders), which is what is
-  used here, as in most re-implementations.
+  the [0, 1] scale the paper uses; ``N`` is the number of entries of an
+  image. The paper weights the L1 error of each patch's centre pixel by a
+  Gaussian; averaged over every position with a normalised window that is
+  the plain mean (up to borders), which is what is used here, as in most
+  re-implementations.
 
   Args:
     predictions: floating images ``(..., H, W, C)`` with ``min(H, W) > 160``
       for the default scales.
     targets: images of the same shape.
     data_range: value range of the images; required, > 0.
-    alpha: weight of the MS-SSIM term in [0, 1] (default 0.84, the paper's).
+    ssim_weight: weight :math:`\lambda_{ssim}` of the MS-SSIM term (default
+      0.84, the paper's), >= 0; may be traced.
+    l1_weight: weight :math:`\lambda_{l1}` of the L1 term (default 0.16,
+      the paper's), >= 0; may be traced.
     kernel_size: odd Gaussian window size (default 11), static.
     kernel_sigma: window standard deviation (default 1.5).
     k1: luminance constant (default 0.01).
     k2: contrast constant (default 0.03).
     scale_weights: MS-SSIM per-scale exponents (default Wang et al.'s five).
+    return_components: also return the unweighted parts (default False),
+      static.
+    weights: optional per-image weights, broadcastable to ``(...)``.
+    where: optional boolean mask over images, broadcastable to ``(...)``.
+    reduction: "mean" (default) | "sum" | "none" (applied to every part).
 
   Returns:
-    ``(total, {"l1": l1, "ms_ssim": ms})``: scalars averaged over all images;
-    ``ms`` is the loss part ``1 - MS-SSIM`` and ``l1`` the normalised mean
-    absolute error (unweighted), ``total = alpha * ms + (1 - alpha) * l1``.
-    There is no ``reduction``/``where`` (vmap it for per-image values).
+    A scalar for "mean"/"sum"; ``predictions.shape[:-3]`` for "none". With
+    ``return_components=True`` the pair ``(total, {"ssim": ..., "l1": ...})``,
+    the parts reduced the same way: ``ssim`` is the loss term
+    ``1 - MS-SSIM`` and ``l1`` the normalised mean absolute error, both
+    unweighted (``total = ssim_weight * ssim + l1_weight * l1``).
 
   Raises:
-    LossInputError: as :func:`jaxloss.ms_ssim_loss`; concrete ``alpha``
-      outside [0, 1].
+    LossInputError: as :func:`jaxloss.ms_ssim_loss`; a concrete negative
+      ``ssim_weight`` or ``l1_weight``.
 
-  References:
-    Zhao et al. 2017 ("Mix" loss, alpha = 0.84). kornia's ``MS_SSIMLoss``
-    mixes with a Gaussian-weighted L1, ``alpha=0.025`` and a factor 200.
+  Notes:
+    The paper's mixing coefficient ``alpha`` is ``ssim_weight``, with
+    ``l1_weight = 1 - alpha``. kornia's ``MS_SSIMLoss`` mixes with a
+    Gaussian-weighted L1, ``alpha=0.025`` and a factor 200.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> x = jnp.linspace(0., 1., 176 * 176).reshape(1, 176, 176, 1)
-    >>> total, parts = jaxloss.l1_ssim_loss(x, x ** 2, data_range=1.0)
-    >>> print(total, parts["l1"], parts["ms_ssim"])
-    0.0895 0.1667 0.0748
+    >>> total, parts = jaxloss.l1_ssim_loss(x, x ** 2, data_range=1.0, return_components=True)
+    >>> print(total, parts["ssim"], parts["l1"])
+    0.0895 0.0748 0.1667
   """
-  ms = 1.0 - _ms_ssim_index("l1_ssim_loss", predictions, targets, None,
+  ms = 1.0 - _ms_ssim_index("l1_ssim_loss", predictions, targets, where,
                             data_range=data_range, kernel_size=kernel_size,
                             kernel_sigma=kernel_sigma, k1=k1, k2=k2,
                             scale_weights=scale_weights)
-  x, y = _image_pair(predictions, targets, None)
-  l1 = jnp.mean(jnp.abs(x - y)) / jnp.asarray(data_range, x.dtype)
-  ms = jnp.mean(ms)
-  alpha = jnp.asarray(alpha, x.dtype)
-  total = alpha * ms + (1.0 - alpha) * l1
-  return total, {"l1": l1, "ms_ssim": ms}
-
+  x, y = _image_pair(predictions, targets, where)
+  l1 = jnp.mean(jnp.abs(x - y), axis=_IMAGE_AXES) / jnp.asarray(data_range, x.dtype)
+  values = jnp.asarray(ssim_weight, x.dtype) * ms + jnp.asarray(l1_weight, x.dtype) * l1
+  total = reduce_loss(values, reduction, where=where, weights=weights)
+  if not return_components:
+    return total
+  return total, {"ssim": reduce_loss(ms, reduction, where=where, weights=weights),
+                 "l1": reduce_loss(l1, reduction, where=where, weights=weights)}

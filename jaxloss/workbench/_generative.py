@@ -71,11 +71,13 @@ def _vae_objective(loss_fn, split):
   the loss is the reconstruction term and the task adds the Gaussian KL."""
   names = [p.name for p in inspect.signature(loss_fn).parameters.values()]
   full = any(n in names for n in ("mean", "mu", "logvar", "log_var"))
+  parts = "return_components" in names   # e.g. vae_loss: log its parts
 
   def obj(model, batch):
     recon, mean, logvar = model(batch["x"], batch["key"])
     extras = {"mean": mean, "mu": mean, "logvar": logvar, "log_var": logvar}
-    loss, aux = _as_objective_value(bind_loss(loss_fn, recon, batch["x"], extras))
+    loss, aux = _as_objective_value(bind_loss(loss_fn, recon, batch["x"], extras,
+                                              {"return_components": True} if parts else None))
     if full:
       return loss, aux
     kl = 0.5 * jnp.sum(jnp.exp(logvar) + mean ** 2 - 1 - logvar, axis=-1)

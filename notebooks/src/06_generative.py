@@ -100,7 +100,7 @@ plt.tight_layout(); plt.show()
 # %% [markdown]
 # ## 2. The VAE β trade-off on digits
 # `jaxloss.models.VAE` (8 latent dimensions) on the 8x8 digit images in [-1, 1], trained with
-# `jaxloss.vae_loss(likelihood="gaussian", beta=β)` (unit decoder variance). Large β buys a
+# `jaxloss.vae_loss(likelihood="gaussian", kl_weight=β)` (unit decoder variance). Large β buys a
 # posterior close to the prior at the price of blurry reconstructions; the number of *active*
 # latent dimensions (average KL above 0.05 nats) drops as β grows — the unused ones carry no
 # information at all ("posterior collapse"); at β = 8 every dimension is unused and the decoder
@@ -116,9 +116,8 @@ def train_vae(beta, steps=300, seed=0):
 
   def loss(p, key):
     recon, mean, logvar = nnx.merge(gdef, p)(xtr, key)
-    total, parts = jaxloss.vae_loss(recon, xtr, mean, logvar, likelihood="gaussian",
-                                    decoder_log_var=0.0, beta=beta)
-    return total
+    return jaxloss.vae_loss(recon, xtr, mean, logvar, likelihood="gaussian",
+                            decoder_log_var=0.0, kl_weight=beta)
 
   @jax.jit
   def run(params):
