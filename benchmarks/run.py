@@ -452,7 +452,7 @@ def _bench_loss(info, *, quick, scale, budget, size_index=None):
     args, kwargs = cases.get(info.name).example(key)
     fn, xs = split_traced(info, args, kwargs)
     note = f"example size ({type(e).__name__} when scaled)"
-  argnums = tuple(info.grad_argnums)
+  argnums = tuple(cases.get(info.name).grad_argnums)
   kind = loss_kind(info, args, kwargs)
   row = {"loss": info.name, "family": info.family, "kind": kind,
          "shape": "x".join(map(str, args[0].shape)), "elements": int(args[0].size),
@@ -501,7 +501,7 @@ def _bench_loss(info, *, quick, scale, budget, size_index=None):
 
 def bench_scaling(info, key, *, quick, scale, budget, largest, smaller=range(2)):
   axes = SUPERLINEAR[info.name][0]
-  argnums = tuple(info.grad_argnums)
+  argnums = tuple(cases.get(info.name).grad_argnums)
   points = []
   for i in smaller:
     args, kwargs, _ = build_inputs(info, key, quick=quick, scale=scale, size_index=i)
