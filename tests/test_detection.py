@@ -5,6 +5,7 @@ published formulas (eps placement), not from jaxloss.
 """
 
 import importlib.util
+import inspect
 import math
 import pathlib
 
@@ -292,7 +293,7 @@ def test_inverted_boxes_raise_under_chexify():
 
 def test_box_errors():
   b = jnp.zeros((3, 4))
-  with pytest.raises(LossInputError, match=r"giou_loss: boxes2 has shape \(3, 3\)"):
+  with pytest.raises(LossInputError, match=r"giou_loss: targets has shape \(3, 3\)"):
     jaxloss.giou_loss(b, jnp.zeros((3, 3)))
   with pytest.raises(LossInputError, match="broadcastable"):
     jaxloss.diou_loss(b, jnp.zeros((2, 4)))
@@ -544,6 +545,48 @@ def test_logistic_regression_loss():
   chex.assert_tree_all_finite(g)
   with pytest.raises(LossInputError, match="shape"):
     jaxloss.logistic_regression_loss(jnp.zeros((3, 3)), jnp.zeros((3,)))
+
+
+# ----------------------------------------------------------------------------
+# Signatures: (predictions, targets) for boxes and vectors, (logits, labels) for score maps.
+# ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name,first,second", [
+    *[(n, "predictions", "targets") for n in BOX_LOSSES],
+    ("gaussian_wasserstein_loss", "predictions", "targets"),
+    ("kld_loss", "predictions", "targets"),
+    ("smooth_l1_box_loss", "predictions", "targets"),
+    ("mahalanobis_loss", "predictions", "targets"),
+    ("cross_correlation_loss", "logits", "labels"),
+    ("logistic_regression_loss", "logits", "labels"),
+])
+def test_positional_argument_names(name, first, second):
+  params = list(inspect.signature(getattr(jaxloss, name)).parameters.values())
+  assert [p.name for p in params[:2]] == [first, second]
+  assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[2:])
+
+
+def test_keyword_calls_equal_positional_calls():
+  b1, b2 = (jnp.asarray(b, jnp.float32) for b in rand_pairs(5))
+  for name in BOX_LOSSES:
+    fn = getattr(jaxloss, name)
+    np.testing.assert_array_equal(fn(predictions=b1, targets=b2), fn(b1, b2))
+  rng = np.random.default_rng(13)
+  r1, r2 = (jnp.asarray(rand_rboxes(5, rng), jnp.float32) for _ in range(2))
+  for fn in (jaxloss.gaussian_wasserstein_loss, jaxloss.kld_loss, jaxloss.smooth_l1_box_loss):
+    a, b = (r1, r2) if fn is not jaxloss.smooth_l1_box_loss else (r1[:, :4], r2[:, :4])
+    np.testing.assert_array_equal(fn(predictions=a, targets=b), fn(a, b))
+  np.testing.assert_array_equal(
+      jaxloss.mahalanobis_loss(predictions=r1, targets=r2, covariance=jnp.eye(5)),
+      jaxloss.mahalanobis_loss(r1, r2, covariance=jnp.eye(5)))
+  s = jnp.asarray(rng.normal(size=(2, 9, 9)), jnp.float32)
+  y = jaxloss.siamfc_label_map((9, 9))
+  np.testing.assert_array_equal(jaxloss.cross_correlation_loss(logits=s, labels=y),
+                                jaxloss.cross_correlation_loss(s, y))
+  np.testing.assert_array_equal(
+      jaxloss.logistic_regression_loss(logits=s, labels=jnp.broadcast_to(y, s.shape)),
+      jaxloss.logistic_regression_loss(s, jnp.broadcast_to(y, s.shape)))
 
 
 # ----------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 Conventions of this module:
 
-* Box losses take ``(boxes1 (..., 4), boxes2 (..., 4))`` xyxy boxes (the
-  prediction first) whose leading shapes broadcast; ``reduction="none"``
-  returns one value per box pair, shape ``(...)``. ``where`` and ``weights``
-  broadcast to that shape. Masked pairs are replaced by a unit box before any
-  arithmetic, so a NaN there reaches neither the value nor the gradient.
+* Box losses take ``(predictions (..., 4), targets (..., 4))`` xyxy boxes
+  whose leading shapes broadcast (rotated-box losses: ``(..., 5)`` boxes
+  ``(cx, cy, w, h, angle)``; ``smooth_l1_box_loss``: encoded deltas of the
+  same shape); ``reduction="none"`` returns one value per box pair, shape
+  ``(...)``. ``where`` and ``weights`` broadcast to that shape. Masked pairs
+  are replaced by a unit box before any arithmetic, so a NaN there reaches
+  neither the value nor the gradient.
 * Every division and square root is a safe (double-where) one: identical,
   disjoint, far-apart, nested, zero-width, zero-height and point boxes give
   finite values and gradients. Identical boxes of positive area give 0.

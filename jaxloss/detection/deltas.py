@@ -5,10 +5,8 @@ See :mod:`jaxloss.detection` for the conventions.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
@@ -17,10 +15,7 @@ from jaxloss._api import (
   loss_function,
   reduce_loss,
 )
-from jaxloss.catalog import register
-from jaxloss.detection._common import (
-  _SURVEY,
-)
+from jaxloss.catalog import SURVEY, register
 from jaxloss.regression import smooth_l1_loss
 
 __all__ = ["smooth_l1_box_loss"]
@@ -31,25 +26,13 @@ __all__ = ["smooth_l1_box_loss"]
 # --------------------------------------------------------------------------
 
 
-def _delta_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.normal(k1, (8, 4), 0.5), ex.normal(k2, (8, 4), 0.5)), {}
-
-
-def _delta_edges(key):
-  (d, t), _ = _delta_example(key)
-  return [((t, t), {}), ((d * 1e3, t), {}), ((d, t), {"beta": 0.0})]
-
-
 @register(tasks=("object detection", "object tracking"),
           input_kind="values",
           peer="torchvision Faster R-CNN box loss: smooth_l1_loss(beta=1/9) summed over the 4 deltas",
           references=("Girshick, Fast R-CNN, ICCV 2015",
-                      "Ren et al., Faster R-CNN, NeurIPS 2015", _SURVEY),
-          example=_delta_example, edge_cases=_delta_edges,
-          grad_argnums=(0, 1), where_trailing=1)
+                      "Ren et al., Faster R-CNN, NeurIPS 2015", SURVEY))
 @loss_function(ranges={"beta": ">= 0"})
-def smooth_l1_box_loss(deltas, target_deltas, *, beta=1.0 / 9.0, weights=None, where=None,
+def smooth_l1_box_loss(predictions, targets, *, beta=1.0 / 9.0, weights=None, where=None,
                        reduction="mean"):
   r"""Smooth L1 loss on encoded box deltas, summed over the 4 coordinates.
 
@@ -61,8 +44,8 @@ def smooth_l1_box_loss(deltas, target_deltas, *, beta=1.0 / 9.0, weights=None, w
   coordinate, summed per box.
 
   Args:
-    deltas: predicted deltas ``(..., 4)``.
-    target_deltas: encoded targets ``(..., 4)``, same shape.
+    predictions: predicted box deltas ``(..., 4)``.
+    targets: encoded target deltas ``(..., 4)``, same shape.
     beta: smooth-L1 threshold >= 0 (default 1/9, torchvision's Faster R-CNN;
       Detectron2 uses 0, i.e. L1); may be traced.
     weights: optional per-box weights, broadcastable to ``(...)``.
@@ -76,11 +59,11 @@ def smooth_l1_box_loss(deltas, target_deltas, *, beta=1.0 / 9.0, weights=None, w
   Raises:
     LossInputError: shapes differ or the last axis is not 4.
 
-  References:
-    Girshick 2015; Ren et al. 2015. torchvision's ``fastrcnn_loss`` sums over
-    the positive boxes and divides by *all* sampled RoIs; with ``where`` =
-    positives, ``reduction="sum"`` divided by that count reproduces it, while
-    ``"mean"`` here divides by the number of positives.
+  Notes:
+    torchvision's ``fastrcnn_loss`` sums over the positive boxes and divides
+    by *all* sampled RoIs; with ``where`` = positives, ``reduction="sum"``
+    divided by that count reproduces it, while ``"mean"`` here divides by the
+    number of positives.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -88,13 +71,13 @@ def smooth_l1_box_loss(deltas, target_deltas, *, beta=1.0 / 9.0, weights=None, w
     >>> print(jaxloss.smooth_l1_box_loss(d, t, reduction="none"))
     [0.95569444]
   """
-  check_floating("deltas", deltas)
-  check_same_shape("deltas", deltas, "target_deltas", target_deltas)
-  if deltas.ndim < 1 or deltas.shape[-1] != 4:
-    raise LossInputError(f"deltas has shape {deltas.shape}; expected (..., 4)")
-  dtype = nx.compute_dtype(deltas, target_deltas)
-  d = nx.mask_fill(deltas.astype(dtype), where, trailing=1)
-  t = nx.mask_fill(jnp.asarray(target_deltas).astype(dtype), where, trailing=1)
+  check_floating("predictions", predictions)
+  check_same_shape("predictions", predictions, "targets", targets)
+  if predictions.ndim < 1 or predictions.shape[-1] != 4:
+    raise LossInputError(f"predictions has shape {predictions.shape}; expected (..., 4)")
+  dtype = nx.compute_dtype(predictions, targets)
+  d = nx.mask_fill(predictions.astype(dtype), where, trailing=1)
+  t = nx.mask_fill(jnp.asarray(targets).astype(dtype), where, trailing=1)
   values = jnp.sum(smooth_l1_loss(d, t, beta=beta, reduction="none"), axis=-1)
   return reduce_loss(values, reduction, where=where, weights=weights)
 

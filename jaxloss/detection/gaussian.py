@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   loss_function,
   reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.detection import boxes as bx
 from jaxloss.detection._common import (
-  _SURVEY,
   _UNIT_RBOX,
   _box_pair,
 )
@@ -41,29 +38,7 @@ def _gaussians(b):
   return mu, sigma, logdet
 
 
-def _rbox_example(key):
-  ks = jax.random.split(key, 5)
-  def make(k1, k2, k3):
-    xy = ex.uniform(k1, (8, 2), 0.0, 10.0)
-    wh = ex.uniform(k2, (8, 2), 1.0, 5.0)
-    ang = ex.uniform(k3, (8, 1), -1.5, 1.5)
-    return jnp.concatenate([xy, wh, ang], -1)
-  p = make(ks[0], ks[1], ks[2])
-  t = make(ks[3], ks[4], ks[0])
-  return (p, t), {}
-
-
-def _rbox_edges(key):
-  (p, t), _ = _rbox_example(key)
-  sq = p.at[:, 3].set(p[:, 2])                          # equal width and height
-  zero = p.at[:, 2].set(0.0)                            # zero width
-  return [((p, p), {}), ((sq, sq), {}), ((sq, t), {}), ((zero, t), {}),
-          ((p, p.at[:, :2].add(1e3)), {}), ((p * jnp.array([400., 400, 400, 400, 1]), t), {})]
-
-
-_RBOX = dict(tasks=("rotated object detection", "object detection"),
-             input_kind="boxes", example=_rbox_example, edge_cases=_rbox_edges,
-             grad_argnums=(0, 1), where_trailing=1)
+_RBOX_TASKS = ("rotated object detection", "object detection")
 
 
 def _normalise(dist, fun, tau):
@@ -71,13 +46,13 @@ def _normalise(dist, fun, tau):
   return 1.0 - 1.0 / (tau + f)
 
 
-@register(peer="mmrotate GDLoss_v1(loss_type='gwd', fun='sqrt', tau=1.0)",
+@register(tasks=_RBOX_TASKS, input_kind="boxes",
+          peer="mmrotate GDLoss_v1(loss_type='gwd', fun='sqrt', tau=1.0)",
           references=("Yang et al., Rethinking Rotated Object Detection with Gaussian "
-                      "Wasserstein Distance Loss, ICML 2021", _SURVEY),
-          **_RBOX)
+                      "Wasserstein Distance Loss, ICML 2021", SURVEY))
 @loss_function(static=("fun",), choices={"fun": ("sqrt", "log1p")}, ranges={"tau": ">= 0"})
-def gaussian_wasserstein_loss(pred, target, *, fun="sqrt", tau=1.0, weights=None, where=None,
-                              reduction="mean"):
+def gaussian_wasserstein_loss(predictions, targets, *, fun="sqrt", tau=1.0, weights=None,
+                              where=None, reduction="mean"):
   r"""Gaussian Wasserstein distance (GWD) loss of rotated boxes.
 
   Each box ``(cx, cy, w, h, angle)`` is the Gaussian
@@ -96,9 +71,9 @@ def gaussian_wasserstein_loss(pred, target, *, fun="sqrt", tau=1.0, weights=None
   (about 1e-3 for the defaults), not 0.
 
   Args:
-    pred: predicted rotated boxes ``(..., 5)`` ``(cx, cy, w, h, angle)``,
+    predictions: predicted rotated boxes ``(..., 5)`` ``(cx, cy, w, h, angle)``,
       angle in radians (axis-aligned boxes have angle 0).
-    target: target rotated boxes ``(..., 5)``; leading shapes broadcast.
+    targets: target rotated boxes ``(..., 5)``; leading shapes broadcast.
     fun: "sqrt" (default) | "log1p", static.
     tau: >= 0 (default 1.0); may be traced.
     weights: optional per-box weights, broadcastable to ``(...)``.
@@ -111,8 +86,8 @@ def gaussian_wasserstein_loss(pred, target, *, fun="sqrt", tau=1.0, weights=None
   Raises:
     LossInputError: last axis not 5 or leading shapes that do not broadcast.
 
-  References:
-    Yang et al. 2021, eq. of the normalised GWD loss. Matches mmrotate's
+  Notes:
+    The paper's normalised GWD loss. It is mmrotate's
     ``gaussian_dist_loss_v1.gwd_loss`` as used by ``GDLoss_v1`` (defaults
     ``fun='sqrt', tau=1.0``; the bare function's default is ``tau=2.0``), not
     the later ``GDLoss`` (which normalises ``d`` by ``(det det)^{1/8}``).
@@ -123,7 +98,7 @@ def gaussian_wasserstein_loss(pred, target, *, fun="sqrt", tau=1.0, weights=None
     >>> print(jaxloss.gaussian_wasserstein_loss(p, t, reduction="none"))
     [0.8333333]
   """
-  p, t = _box_pair(pred, target, where, last=5, fill=_UNIT_RBOX, check=False)
+  p, t = _box_pair(predictions, targets, where, last=5, fill=_UNIT_RBOX, check=False)
   mu_p, s_p, logdet_p = _gaussians(p)
   mu_t, s_t, logdet_t = _gaussians(t)
   dmu = mu_p - mu_t
@@ -138,12 +113,12 @@ def gaussian_wasserstein_loss(pred, target, *, fun="sqrt", tau=1.0, weights=None
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-@register(peer="mmrotate GDLoss_v1(loss_type='kld', fun='log1p', tau=1.0)",
+@register(tasks=_RBOX_TASKS, input_kind="boxes",
+          peer="mmrotate GDLoss_v1(loss_type='kld', fun='log1p', tau=1.0)",
           references=("Yang et al., Learning High-Precision Bounding Box for Rotated Object "
-                      "Detection via Kullback-Leibler Divergence, NeurIPS 2021",),
-          **_RBOX)
+                      "Detection via Kullback-Leibler Divergence, NeurIPS 2021",))
 @loss_function(static=("fun",), choices={"fun": ("log1p", "sqrt")}, ranges={"tau": ">= 0"})
-def kld_loss(pred, target, *, fun="log1p", tau=1.0, weights=None, where=None,
+def kld_loss(predictions, targets, *, fun="log1p", tau=1.0, weights=None, where=None,
              reduction="mean"):
   r"""Kullback–Leibler divergence (KLD) loss between rotated-box Gaussians.
 
@@ -158,8 +133,8 @@ def kld_loss(pred, target, *, fun="log1p", tau=1.0, weights=None, where=None,
   sizes (``det Sigma = (w h / 4)^2``), not from a decomposition.
 
   Args:
-    pred: predicted rotated boxes ``(..., 5)`` ``(cx, cy, w, h, angle)``.
-    target: target rotated boxes ``(..., 5)``; leading shapes broadcast.
+    predictions: predicted rotated boxes ``(..., 5)`` ``(cx, cy, w, h, angle)``.
+    targets: target rotated boxes ``(..., 5)``; leading shapes broadcast.
     fun: "log1p" (default) | "sqrt", static.
     tau: >= 0 (default 1.0); may be traced.
     weights: optional per-box weights, broadcastable to ``(...)``.
@@ -172,9 +147,8 @@ def kld_loss(pred, target, *, fun="log1p", tau=1.0, weights=None, where=None,
   Raises:
     LossInputError: last axis not 5 or leading shapes that do not broadcast.
 
-  References:
-    Yang et al. 2021 (KLD). Matches mmrotate's ``gaussian_dist_loss_v1.kld_loss``
-    (``GDLoss_v1(loss_type='kld', fun='log1p', tau=1)``, the configuration of
+  Notes:
+    It is mmrotate's ``gaussian_dist_loss_v1.kld_loss`` (the configuration of
     mmrotate's KLD configs): ``D`` is twice the KL divergence of the paper
     and is clamped at ``1e-6``. mmrotate's later ``GDLoss`` uses
     ``KL(N_t || N_p)`` and a square root before ``f``.
@@ -185,7 +159,7 @@ def kld_loss(pred, target, *, fun="log1p", tau=1.0, weights=None, where=None,
     >>> print(jaxloss.kld_loss(p, t, reduction="none"))
     [0.4093839]
   """
-  p, t = _box_pair(pred, target, where, last=5, fill=_UNIT_RBOX, check=False)
+  p, t = _box_pair(predictions, targets, where, last=5, fill=_UNIT_RBOX, check=False)
   mu_p, s_p, logdet_p = _gaussians(p)
   mu_t, s_t, logdet_t = _gaussians(t)
   det_t = jnp.exp(logdet_t)

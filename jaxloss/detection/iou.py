@@ -13,13 +13,11 @@ from jaxloss._api import (
   loss_function,
   reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.detection import boxes as bx
 from jaxloss.detection._common import (
-  _BOX,
   _BOX_TASKS,
   _DIOU_PAPER,
-  _SURVEY,
   _box_pair,
   _pow,
 )
@@ -36,10 +34,10 @@ __all__ = ["alpha_iou_loss", "ciou_loss", "diou_loss", "eiou_loss", "giou_loss",
 @register(tasks=_BOX_TASKS,
           peer="mmdet.models.losses.IoULoss (modes linear/log) with torchvision's eps placement",
           references=("Yu et al., UnitBox: An Advanced Object Detection Network, ACM MM 2016",
-                      _SURVEY),
-          **_BOX)
+                      SURVEY),
+          input_kind="boxes")
 @loss_function(static=("mode",), choices={"mode": ("linear", "log")}, ranges={"eps": "> 0"})
-def iou_loss(boxes1, boxes2, *, mode="linear", eps=1e-7, weights=None, where=None,
+def iou_loss(predictions, targets, *, mode="linear", eps=1e-7, weights=None, where=None,
              reduction="mean"):
   r"""IoU loss, ``1 - IoU`` or ``-log IoU``, of corresponding xyxy boxes.
 
@@ -53,8 +51,8 @@ def iou_loss(boxes1, boxes2, *, mode="linear", eps=1e-7, weights=None, where=Non
   ``-log(eps)`` (about 16.1).
 
   Args:
-    boxes1: predicted boxes ``(..., 4)``, xyxy.
-    boxes2: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
+    predictions: predicted boxes ``(..., 4)``, xyxy.
+    targets: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
     mode: "linear" (default) | "log", static.
     eps: added to the union and the floor of the log, > 0 (default 1e-7).
     weights: optional per-pair weights, broadcastable to ``(...)``.
@@ -68,10 +66,10 @@ def iou_loss(boxes1, boxes2, *, mode="linear", eps=1e-7, weights=None, where=Non
     LossInputError: last axis not 4 or leading shapes that do not broadcast;
       under ``chex.chexify``, boxes with ``x2 < x1`` or ``y2 < y1``.
 
-  References:
-    Yu et al. 2016 (UnitBox). Modes as mmdetection's ``IoULoss`` (which clamps
-    IoU at ``eps = 1e-6`` and puts its eps in ``max(union, eps)``; here eps is
-    added to the union as in torchvision).
+  Notes:
+    The modes are those of mmdetection's ``IoULoss``, which clamps the IoU at
+    ``eps = 1e-6`` and puts its eps in ``max(union, eps)``; here eps is added
+    to the union, as in torchvision.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -79,7 +77,7 @@ def iou_loss(boxes1, boxes2, *, mode="linear", eps=1e-7, weights=None, where=Non
     >>> print(jaxloss.iou_loss(a, b))
     0.6666666
   """
-  b1, b2 = _box_pair(boxes1, boxes2, where)
+  b1, b2 = _box_pair(predictions, targets, where)
   iou = bx.elementwise_iou(b1, b2, eps=eps)
   if mode == "linear":
     values = 1.0 - iou
@@ -90,10 +88,10 @@ def iou_loss(boxes1, boxes2, *, mode="linear", eps=1e-7, weights=None, where=Non
 
 @register(tasks=_BOX_TASKS, peer="torchvision.ops.generalized_box_iou_loss",
           references=("Rezatofighi et al., Generalized Intersection over Union, CVPR 2019",
-                      _SURVEY),
-          **_BOX)
+                      SURVEY),
+          input_kind="boxes")
 @loss_function(ranges={"eps": ">= 0"})
-def giou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="mean"):
+def giou_loss(predictions, targets, *, eps=1e-7, weights=None, where=None, reduction="mean"):
   r"""Generalized IoU loss of corresponding xyxy boxes.
 
   .. math::
@@ -105,8 +103,8 @@ def giou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
   (torchvision issue #7746), with a finite gradient.
 
   Args:
-    boxes1: predicted boxes ``(..., 4)``, xyxy.
-    boxes2: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
+    predictions: predicted boxes ``(..., 4)``, xyxy.
+    targets: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
     eps: added to the union and to the enclosing area, >= 0 (default 1e-7).
     weights: optional per-pair weights, broadcastable to ``(...)``.
     where: optional boolean mask over pairs, broadcastable to ``(...)``.
@@ -119,10 +117,9 @@ def giou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
     LossInputError: last axis not 4 or leading shapes that do not broadcast;
       under ``chex.chexify``, boxes with ``x2 < x1`` or ``y2 < y1``.
 
-  References:
-    Rezatofighi et al. 2019. Matches ``torchvision.ops.generalized_box_iou_loss``
-    (same eps placement) except the default reduction: torchvision defaults to
-    ``"none"``, we to ``"mean"``.
+  Notes:
+    Same eps placement as torchvision; only the default reduction differs
+    (torchvision: ``"none"``, here ``"mean"``).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -130,16 +127,16 @@ def giou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
     >>> print(jaxloss.giou_loss(a, b, reduction="none"))
     [1.3333333]
   """
-  b1, b2 = _box_pair(boxes1, boxes2, where)
+  b1, b2 = _box_pair(predictions, targets, where)
   values = 1.0 - bx.elementwise_giou(b1, b2, eps=eps)
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
 @register(tasks=_BOX_TASKS, peer="torchvision.ops.distance_box_iou_loss",
-          references=(_DIOU_PAPER, _SURVEY),
-          **_BOX)
+          references=(_DIOU_PAPER, SURVEY),
+          input_kind="boxes")
 @loss_function(ranges={"eps": ">= 0"})
-def diou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="mean"):
+def diou_loss(predictions, targets, *, eps=1e-7, weights=None, where=None, reduction="mean"):
   r"""Distance-IoU loss of corresponding xyxy boxes.
 
   .. math::
@@ -149,8 +146,8 @@ def diou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
   the smallest enclosing box; the IoU is ``inter / (union + eps)``.
 
   Args:
-    boxes1: predicted boxes ``(..., 4)``, xyxy.
-    boxes2: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
+    predictions: predicted boxes ``(..., 4)``, xyxy.
+    targets: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
     eps: added to the union and to ``c^2``, >= 0 (default 1e-7).
     weights: optional per-pair weights, broadcastable to ``(...)``.
     where: optional boolean mask over pairs, broadcastable to ``(...)``.
@@ -163,9 +160,8 @@ def diou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
     LossInputError: last axis not 4 or leading shapes that do not broadcast;
       under ``chex.chexify``, boxes with ``x2 < x1`` or ``y2 < y1``.
 
-  References:
-    Zheng et al. 2020. Matches ``torchvision.ops.distance_box_iou_loss``
-    except the default reduction (torchvision: ``"none"``).
+  Notes:
+    Only the default reduction differs from torchvision's (``"none"``).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -173,16 +169,16 @@ def diou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
     >>> print(jaxloss.diou_loss(a, b, reduction="none"))
     [1.4]
   """
-  b1, b2 = _box_pair(boxes1, boxes2, where)
+  b1, b2 = _box_pair(predictions, targets, where)
   values = 1.0 - bx.elementwise_diou(b1, b2, eps=eps)
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
 @register(tasks=_BOX_TASKS, peer="torchvision.ops.complete_box_iou_loss",
-          references=(_DIOU_PAPER, _SURVEY),
-          **_BOX)
+          references=(_DIOU_PAPER, SURVEY),
+          input_kind="boxes")
 @loss_function(ranges={"eps": ">= 0"})
-def ciou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="mean"):
+def ciou_loss(predictions, targets, *, eps=1e-7, weights=None, where=None, reduction="mean"):
   r"""Complete-IoU loss of corresponding xyxy boxes.
 
   .. math::
@@ -197,8 +193,8 @@ def ciou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
   for a point box (torch: NaN).
 
   Args:
-    boxes1: predicted boxes ``(..., 4)``, xyxy.
-    boxes2: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
+    predictions: predicted boxes ``(..., 4)``, xyxy.
+    targets: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
     eps: in the denominator of ``alpha``, >= 0 (default 1e-7).
     weights: optional per-pair weights, broadcastable to ``(...)``.
     where: optional boolean mask over pairs, broadcastable to ``(...)``.
@@ -211,10 +207,9 @@ def ciou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
     LossInputError: last axis not 4 or leading shapes that do not broadcast;
       under ``chex.chexify``, boxes with ``x2 < x1`` or ``y2 < y1``.
 
-  References:
-    Zheng et al. 2020. Matches ``torchvision.ops.complete_box_iou_loss``
-    except the default reduction (torchvision: ``"none"``) and the finite
-    values at ``h = 0`` described above.
+  Notes:
+    Differs from torchvision only in the default reduction (torchvision:
+    ``"none"``) and in the finite values at ``h = 0`` described above.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -222,7 +217,7 @@ def ciou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
     >>> print(jaxloss.ciou_loss(a, b, reduction="none"))
     [0.55324817]
   """
-  b1, b2 = _box_pair(boxes1, boxes2, where)
+  b1, b2 = _box_pair(predictions, targets, where)
   values = 1.0 - bx.elementwise_ciou(b1, b2, eps=eps)
   return reduce_loss(values, reduction, where=where, weights=weights)
 
@@ -231,9 +226,9 @@ def ciou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
           peer="",
           references=("Zhang et al., Focal and Efficient IOU Loss for Accurate Bounding Box "
                       "Regression, Neurocomputing 2022",),
-          **_BOX)
+          input_kind="boxes")
 @loss_function(ranges={"eps": ">= 0"})
-def eiou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="mean"):
+def eiou_loss(predictions, targets, *, eps=1e-7, weights=None, where=None, reduction="mean"):
   r"""Efficient-IoU loss: DIoU with separate width and height penalties.
 
   .. math::
@@ -243,8 +238,8 @@ def eiou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
   ``C_w, C_h`` are the width and height of the smallest enclosing box.
 
   Args:
-    boxes1: predicted boxes ``(..., 4)``, xyxy.
-    boxes2: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
+    predictions: predicted boxes ``(..., 4)``, xyxy.
+    targets: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
     eps: added to the union and to every squared enclosing size, >= 0
       (default 1e-7).
     weights: optional per-pair weights, broadcastable to ``(...)``.
@@ -257,11 +252,10 @@ def eiou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
   Raises:
     LossInputError: last axis not 4 or leading shapes that do not broadcast.
 
-  References:
-    Zhang et al. 2022 (the EIoU part of Focal-EIoU, without the focal
-    ``IoU^gamma`` weighting), with torchvision's eps placement. Not
-    mmdetection's ``EIoULoss``, which is a different loss (Extended-IoU, Peng
-    et al. 2021, with a ``smooth_point``).
+  Notes:
+    The EIoU part of Focal-EIoU, without the focal ``IoU^gamma`` weighting,
+    with torchvision's eps placement. Not mmdetection's ``EIoULoss``, which is
+    a different loss (Extended-IoU, Peng et al. 2021, with a ``smooth_point``).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -269,7 +263,7 @@ def eiou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
     >>> print(jaxloss.eiou_loss(a, b, reduction="none"))
     [0.8]
   """
-  b1, b2 = _box_pair(boxes1, boxes2, where)
+  b1, b2 = _box_pair(predictions, targets, where)
   iou, pen = bx._diou_parts(b1, b2, eps)  # noqa: SLF001 - shared geometry
   cw, ch = bx._enclosing_wh(b1, b2)  # noqa: SLF001
   dw = (b1[..., 2] - b1[..., 0]) - (b2[..., 2] - b2[..., 0])
@@ -283,9 +277,9 @@ def eiou_loss(boxes1, boxes2, *, eps=1e-7, weights=None, where=None, reduction="
           peer="mmyolo bbox_overlaps(iou_mode='siou') up to its O(eps) offsets",
           references=("Gevorgyan, SIoU Loss: More Powerful Learning for Bounding Box "
                       "Regression, arXiv:2205.12740, 2022",),
-          **_BOX)
+          input_kind="boxes")
 @loss_function(ranges={"theta": "> 0", "eps": ">= 0"})
-def siou_loss(boxes1, boxes2, *, theta=4.0, eps=1e-7, weights=None, where=None,
+def siou_loss(predictions, targets, *, theta=4.0, eps=1e-7, weights=None, where=None,
               reduction="mean"):
   r"""SCYLLA-IoU loss: IoU with angle-aware distance and shape costs.
 
@@ -303,8 +297,8 @@ def siou_loss(boxes1, boxes2, *, theta=4.0, eps=1e-7, weights=None, where=None,
   used here in the closed form (no arcsin, whose gradient is infinite at 1).
 
   Args:
-    boxes1: predicted boxes ``(..., 4)``, xyxy.
-    boxes2: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
+    predictions: predicted boxes ``(..., 4)``, xyxy.
+    targets: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
     theta: shape-cost exponent > 0 (default 4, the paper's).
     eps: added to the union, >= 0 (default 1e-7).
     weights: optional per-pair weights, broadcastable to ``(...)``.
@@ -317,11 +311,11 @@ def siou_loss(boxes1, boxes2, *, theta=4.0, eps=1e-7, weights=None, where=None,
   Raises:
     LossInputError: last axis not 4 or leading shapes that do not broadcast.
 
-  References:
-    Gevorgyan 2022. Same terms as mmyolo's ``bbox_overlaps(iou_mode='siou')``,
-    which in addition adds eps to the centre offsets and to the heights and
-    clamps SIoU to [-1, 1]; here the divisions are safe instead, so identical
-    boxes give exactly 0 (the two differ by O(eps)).
+  Notes:
+    Same terms as mmyolo's ``bbox_overlaps(iou_mode='siou')``, which in
+    addition adds eps to the centre offsets and to the heights and clamps SIoU
+    to [-1, 1]; here the divisions are safe instead, so identical boxes give
+    exactly 0 (the two differ by O(eps)).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -329,7 +323,7 @@ def siou_loss(boxes1, boxes2, *, theta=4.0, eps=1e-7, weights=None, where=None,
     >>> print(jaxloss.siou_loss(a, b, reduction="none"))
     [0.9623036]
   """
-  b1, b2 = _box_pair(boxes1, boxes2, where)
+  b1, b2 = _box_pair(predictions, targets, where)
   inter, union = bx._inter_union(b1, b2)  # noqa: SLF001
   iou = nx.safe_div(inter, union + eps)
   cw, ch = bx._enclosing_wh(b1, b2)  # noqa: SLF001
@@ -354,10 +348,10 @@ def siou_loss(boxes1, boxes2, *, theta=4.0, eps=1e-7, weights=None, where=None,
 @register(tasks=_BOX_TASKS, peer="",
           references=("He et al., Alpha-IoU: A Family of Power Intersection over Union Losses "
                       "for Bounding Box Regression, NeurIPS 2021",),
-          **_BOX)
+          input_kind="boxes")
 @loss_function(static=("mode",), choices={"mode": ("iou", "giou", "diou", "ciou")},
                ranges={"alpha": "> 0", "eps": ">= 0"})
-def alpha_iou_loss(boxes1, boxes2, *, alpha=3.0, mode="iou", eps=1e-7, weights=None,
+def alpha_iou_loss(predictions, targets, *, alpha=3.0, mode="iou", eps=1e-7, weights=None,
                    where=None, reduction="mean"):
   r"""Alpha-IoU: the IoU family with every term raised to the power ``alpha``.
 
@@ -373,8 +367,8 @@ def alpha_iou_loss(boxes1, boxes2, *, alpha=3.0, mode="iou", eps=1e-7, weights=N
   base loss; the paper recommends ``alpha = 3``.
 
   Args:
-    boxes1: predicted boxes ``(..., 4)``, xyxy.
-    boxes2: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
+    predictions: predicted boxes ``(..., 4)``, xyxy.
+    targets: target boxes ``(..., 4)``, xyxy; leading shapes broadcast.
     alpha: power > 0 (default 3.0); may be traced.
     mode: base loss, "iou" (default) | "giou" | "diou" | "ciou", static.
     eps: torchvision's eps of the base loss, >= 0 (default 1e-7).
@@ -389,9 +383,9 @@ def alpha_iou_loss(boxes1, boxes2, *, alpha=3.0, mode="iou", eps=1e-7, weights=N
     LossInputError: last axis not 4, leading shapes that do not broadcast,
       unknown ``mode`` or a concrete ``alpha <= 0``.
 
-  References:
-    He et al. 2021, equations of alpha-IoU / alpha-GIoU / alpha-DIoU /
-    alpha-CIoU (their code adds eps differently; this uses torchvision's).
+  Notes:
+    The paper's equations of alpha-IoU / alpha-GIoU / alpha-DIoU / alpha-CIoU;
+    its code adds eps differently, this uses torchvision's placement.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -399,7 +393,7 @@ def alpha_iou_loss(boxes1, boxes2, *, alpha=3.0, mode="iou", eps=1e-7, weights=N
     >>> print(jaxloss.alpha_iou_loss(a, b, reduction="none"))
     [0.962963]
   """
-  b1, b2 = _box_pair(boxes1, boxes2, where)
+  b1, b2 = _box_pair(predictions, targets, where)
   inter, union = bx._inter_union(b1, b2)  # noqa: SLF001
   iou = nx.safe_div(inter, union + eps)
   values = 1.0 - _pow(iou, alpha)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
@@ -21,9 +20,6 @@ from jaxloss.catalog import register
 __all__ = ['cosine_similarity_loss']
 
 
-_SURVEY = "Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, arXiv:2504.04242, 2025"
-
-
 def _check_axis_pair(x1, x2, axis, n1="predictions", n2="targets"):
   check_floating(n1, x1)
   check_same_shape(n1, x1, n2, x2)
@@ -31,23 +27,10 @@ def _check_axis_pair(x1, x2, axis, n1="predictions", n2="targets"):
     raise LossInputError(f"axis {axis} is out of range for {n1} of shape {x1.shape}")
 
 
-def _cos_example(key):
-  p, t = ex.pair(key, (8, 6))
-  return (p, t), {}
-
-
-def _cos_edges(key):
-  p, t = ex.pair(key, (8, 6))
-  return [((t, t), {}), ((jnp.zeros_like(p), t), {}), ((p * 1e4, t), {}),
-          ((-t, t), {})]
-
-
 @register(tasks=("embedding regression", "representation learning"),
           input_kind="embeddings",
           peer="optax.losses.cosine_distance; eps as torch.nn.functional.cosine_similarity",
-          references=("optax cosine_distance", "torch cosine_similarity"),
-          example=_cos_example, edge_cases=_cos_edges, grad_argnums=(0, 1),
-          where_trailing=1)
+          references=("optax cosine_distance", "torch cosine_similarity"))
 @loss_function(static=("axis",), ranges={"eps": ">= 0"})
 def cosine_similarity_loss(predictions, targets, *, axis=-1, eps=1e-8,
                            weights=None, where=None, reduction="mean"):
@@ -75,9 +58,9 @@ def cosine_similarity_loss(predictions, targets, *, axis=-1, eps=1e-8,
   Raises:
     LossInputError: shape mismatch or ``axis`` out of range.
 
-  References:
-    ``optax.losses.cosine_distance`` (which uses eps = 0) with torch's norm
-    clamping.
+  Notes:
+    ``optax.losses.cosine_distance`` uses ``eps = 0``; the norm clamping is
+    torch's.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss

@@ -20,7 +20,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
@@ -29,12 +28,9 @@ from jaxloss._api import (
   loss_function,
   reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 
 __all__ = ['charbonnier_loss', 'euclidean_loss', 'huber_loss', 'l1_loss', 'l2_loss', 'log_cosh_loss', 'mae', 'mse', 'msle', 'quantile_loss', 'smooth_l1_loss']
-
-
-_SURVEY = "Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, arXiv:2504.04242, 2025"
 
 
 def _residual(predictions, targets, where):
@@ -51,27 +47,10 @@ def _residual(predictions, targets, where):
   return p - t
 
 
-def _pair_example(key):
-  p, t = ex.pair(key)
-  return (p, t), {}
-
-
-def _pair_edges(key):
-  p, t = ex.pair(key)
-  return [((t, t), {}),                    # perfect prediction
-          ((p * 1e4, t), {}),              # huge residuals
-          ((p * 1e-6, t * 1e-6), {})]      # tiny residuals
-
-
-_POINTWISE = dict(input_kind="values",
-                  example=_pair_example, edge_cases=_pair_edges,
-                  grad_argnums=(0, 1))
-
-
 @register(tasks=("regression", "tabular regression", "image reconstruction"),
           peer="torch.nn.functional.mse_loss; optax.losses.squared_error",
-          references=("Gauss/Legendre least squares", _SURVEY),
-          aliases=("euclidean_loss", "l2_loss"), **_POINTWISE)
+          references=("Gauss/Legendre least squares", SURVEY),
+          aliases=("euclidean_loss", "l2_loss"), input_kind="values")
 @loss_function
 def mse(predictions, targets, *, weights=None, where=None, reduction="mean"):
   r"""Mean squared error.
@@ -98,10 +77,6 @@ def mse(predictions, targets, *, weights=None, where=None, reduction="mean"):
     LossInputError: ``targets`` shape differs from ``predictions`` shape.
     LossTypeError: ``predictions`` is not floating.
 
-  References:
-    Matches ``torch.nn.functional.mse_loss`` (and elementwise
-    ``optax.losses.squared_error``). Survey: "Mean Squared Error".
-
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.mse(jnp.array([1., 2., 3.]), jnp.array([1., 0., 0.])))
@@ -119,8 +94,8 @@ l2_loss = mse
 
 @register(tasks=("regression", "tabular regression", "image reconstruction"),
           peer="torch.nn.functional.l1_loss",
-          references=("Laplace, least absolute deviations", _SURVEY),
-          aliases=("l1_loss",), **_POINTWISE)
+          references=("Laplace, least absolute deviations", SURVEY),
+          aliases=("l1_loss",), input_kind="values")
 @loss_function
 def mae(predictions, targets, *, weights=None, where=None, reduction="mean"):
   r"""Mean absolute error (L1 loss).
@@ -144,9 +119,6 @@ def mae(predictions, targets, *, weights=None, where=None, reduction="mean"):
   Raises:
     LossInputError: ``targets`` shape differs from ``predictions`` shape.
 
-  References:
-    Matches ``torch.nn.functional.l1_loss``. Survey: "Mean Absolute Error".
-
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.mae(jnp.array([1., 2., 3.]), jnp.array([1., 0., 0.])))
@@ -161,8 +133,8 @@ l1_loss = mae
 
 @register(tasks=("regression", "tabular regression", "object detection"),
           peer="torch.nn.functional.huber_loss; optax.losses.huber_loss",
-          references=("Huber, Robust Estimation of a Location Parameter, 1964", _SURVEY),
-          **_POINTWISE)
+          references=("Huber, Robust Estimation of a Location Parameter, 1964", SURVEY),
+          input_kind="values")
 @loss_function(ranges={"delta": "> 0"})
 def huber_loss(predictions, targets, *, delta=1.0, weights=None, where=None,
                reduction="mean"):
@@ -190,10 +162,6 @@ def huber_loss(predictions, targets, *, delta=1.0, weights=None, where=None,
   Raises:
     LossInputError: shape mismatch, or a concrete ``delta <= 0``.
 
-  References:
-    Huber 1964. Matches ``torch.nn.functional.huber_loss`` and
-    ``optax.losses.huber_loss`` (elementwise). Survey: "Huber Loss".
-
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.huber_loss(jnp.array([0.5, 3.]), jnp.zeros(2), reduction="none"))
@@ -209,8 +177,8 @@ def huber_loss(predictions, targets, *, delta=1.0, weights=None, where=None,
 
 @register(tasks=("object detection", "regression"),
           peer="torch.nn.functional.smooth_l1_loss",
-          references=("Girshick, Fast R-CNN, ICCV 2015", _SURVEY),
-          **_POINTWISE)
+          references=("Girshick, Fast R-CNN, ICCV 2015", SURVEY),
+          input_kind="values")
 @loss_function(ranges={"beta": ">= 0"})
 def smooth_l1_loss(predictions, targets, *, beta=1.0, weights=None, where=None,
                    reduction="mean"):
@@ -236,9 +204,6 @@ def smooth_l1_loss(predictions, targets, *, beta=1.0, weights=None, where=None,
   Raises:
     LossInputError: shape mismatch, or a concrete ``beta < 0``.
 
-  References:
-    Girshick 2015. Matches ``torch.nn.functional.smooth_l1_loss``.
-
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.smooth_l1_loss(jnp.array([0.5, 3.]), jnp.zeros(2), reduction="none"))
@@ -256,7 +221,7 @@ def smooth_l1_loss(predictions, targets, *, beta=1.0, weights=None, where=None,
 @register(tasks=("regression", "tabular regression"),
           peer="optax.losses.log_cosh; keras.losses.log_cosh",
           references=("Chen et al., Log Hyperbolic Cosine Loss, 2019",),
-          **_POINTWISE)
+          input_kind="values")
 @loss_function
 def log_cosh_loss(predictions, targets, *, weights=None, where=None,
                   reduction="mean"):
@@ -284,9 +249,6 @@ def log_cosh_loss(predictions, targets, *, weights=None, where=None,
   Raises:
     LossInputError: shape mismatch.
 
-  References:
-    Matches ``optax.losses.log_cosh`` (elementwise) and Keras ``log_cosh``.
-
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.log_cosh_loss(jnp.array([0., 1e4]), jnp.zeros(2), reduction="none"))
@@ -304,27 +266,14 @@ def log_cosh_loss(predictions, targets, *, weights=None, where=None,
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _quantile_example(key):
-  k1, k2 = jax.random.split(key)
-  preds = ex.normal(k1, (8, 3))
-  return (preds, ex.normal(k2, (8,))), {"quantiles": jnp.array([0.1, 0.5, 0.9])}
-
-
-def _quantile_edges(key):
-  (p, t), kw = _quantile_example(key)
-  return [((jnp.broadcast_to(t[:, None], p.shape), t), kw),
-          ((p * 1e4, t), kw),
-          ((p, t), {"quantiles": jnp.array([0.1, 0.5, 0.9]), "crossing_penalty": 1.0})]
-
-
 @register(tasks=("quantile regression", "time-series forecasting",
                  "probabilistic forecasting"),
           input_kind="values",
           peer="pytorch_forecasting.metrics.QuantileLoss (without its factor 2)",
           references=("Koenker & Bassett, Regression Quantiles, Econometrica 1978",
-                      "Salinas et al., DeepAR, 2020"),
-          example=_quantile_example, edge_cases=_quantile_edges,
-          grad_argnums=(0, 1))
+                      "Salinas et al., DeepAR, 2020",
+                      "Wen et al., A Multi-Horizon Quantile Recurrent Forecaster (MQ-RNN), "
+                      "NeurIPS Time Series Workshop 2017"))
 @loss_function(ranges={"crossing_penalty": ">= 0"})
 def quantile_loss(predictions, targets, *, quantiles=0.5, crossing_penalty=0.0,
                   weights=None, where=None, reduction="mean"):
@@ -361,10 +310,6 @@ def quantile_loss(predictions, targets, *, quantiles=0.5, crossing_penalty=0.0,
   Raises:
     LossInputError: shapes inconsistent with ``quantiles``; concrete
       ``crossing_penalty < 0``.
-
-  References:
-    Koenker & Bassett 1978; the quantile loss of DeepAR / MQ-RNN. Matches
-    ``pytorch_forecasting.metrics.QuantileLoss`` divided by 2.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -413,7 +358,7 @@ def quantile_loss(predictions, targets, *, quantiles=0.5, crossing_penalty=0.0,
           peer="LapSRN Charbonnier (sqrt(d^2 + eps^2)); kornia.losses.charbonnier_loss is eps=1 minus 1",
           references=("Charbonnier et al., Two deterministic half-quadratic regularization algorithms, ICIP 1994",
                       "Lai et al., Deep Laplacian Pyramid Networks (LapSRN), CVPR 2017"),
-          **_POINTWISE)
+          input_kind="values")
 @loss_function(ranges={"eps": "> 0"})
 def charbonnier_loss(predictions, targets, *, eps=1e-3, weights=None, where=None,
                      reduction="mean"):
@@ -440,9 +385,6 @@ def charbonnier_loss(predictions, targets, *, eps=1e-3, weights=None, where=None
   Raises:
     LossInputError: shape mismatch, or a concrete ``eps <= 0``.
 
-  References:
-    Charbonnier et al. 1994; Lai et al. 2017.
-
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.charbonnier_loss(jnp.array([0., 3.]), jnp.zeros(2), reduction="none"))
@@ -454,20 +396,9 @@ def charbonnier_loss(predictions, targets, *, eps=1e-3, weights=None, where=None
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _msle_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.uniform(k1, (8, 5), 0.0, 5.0), ex.uniform(k2, (8, 5), 0.0, 5.0)), {}
-
-
-def _msle_edges(key):
-  (p, t), _ = _msle_example(key)
-  return [((t, t), {}), ((p * 1e4, t), {}), ((-p, t), {})]
-
-
 @register(tasks=("regression", "count and price regression"),
           input_kind="values", peer="keras.losses.mean_squared_logarithmic_error",
-          references=("Keras MeanSquaredLogarithmicError",),
-          example=_msle_example, edge_cases=_msle_edges, grad_argnums=(0, 1))
+          references=("Keras MeanSquaredLogarithmicError",))
 @loss_function
 def msle(predictions, targets, *, weights=None, where=None, reduction="mean"):
   r"""Mean squared logarithmic error.
@@ -492,9 +423,8 @@ def msle(predictions, targets, *, weights=None, where=None, reduction="mean"):
   Raises:
     LossInputError: shape mismatch.
 
-  References:
-    Matches ``keras.losses.mean_squared_logarithmic_error`` (which averages the
-    last axis; the overall mean is the same).
+  Notes:
+    Keras averages over the last axis first; the overall mean is the same.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss

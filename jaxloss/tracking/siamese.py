@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
@@ -22,14 +21,10 @@ from jaxloss._api import (
   loss_function,
   reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.classification import binary_cross_entropy
 
 __all__ = ['cross_correlation_loss', 'logistic_regression_loss', 'siamfc_label_map']
-
-
-_SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
-           "arXiv:2504.04242, 2025")
 
 
 def siamfc_label_map(shape, *, r_pos=16.0, r_neg=0.0, total_stride=8, dtype=jnp.float32):
@@ -65,24 +60,12 @@ def siamfc_label_map(shape, *, r_pos=16.0, r_neg=0.0, total_stride=8, dtype=jnp.
   return jnp.asarray(labels, dtype)
 
 
-def _xcorr_example(key):
-  r = ex.normal(key, (4, 17, 17), 2.0)
-  return (r, jnp.broadcast_to(siamfc_label_map((17, 17)), r.shape)), {}
-
-
-def _xcorr_edges(key):
-  (r, y), _ = _xcorr_example(key)
-  return [((r * 1e4, y), {}), ((jnp.where(y > 0, 50.0, -50.0), y), {}),
-          ((r, jnp.zeros_like(y)), {}), ((r, jnp.full_like(y, 0.5)), {})]
-
-
 @register(tasks=("visual object tracking",),
           input_kind="logits", peer="siamfc-pytorch BalancedLoss (per response map)",
           references=("Bertinetto et al., Fully-Convolutional Siamese Networks for Object "
-                      "Tracking, ECCV Workshops 2016", _SURVEY),
-          example=_xcorr_example, edge_cases=_xcorr_edges, where_trailing=2)
+                      "Tracking, ECCV Workshops 2016", SURVEY))
 @loss_function(ranges={"neg_weight": ">= 0"})
-def cross_correlation_loss(responses, labels, *, neg_weight=1.0, weights=None, where=None,
+def cross_correlation_loss(logits, labels, *, neg_weight=1.0, weights=None, where=None,
                            reduction="mean"):
   r"""SiamFC's class-balanced logistic loss over cross-correlation response maps.
 
@@ -98,7 +81,7 @@ def cross_correlation_loss(responses, labels, *, neg_weight=1.0, weights=None, w
   only; a map with neither gives 0.
 
   Args:
-    responses: response-map logits ``(..., H, W)`` (the cross-correlation of
+    logits: response-map logits ``(..., H, W)`` (the cross-correlation of
       exemplar and search features).
     labels: ``(..., H, W)`` (or broadcastable) in {0, 1} (0.5 = neutral), e.g.
       :func:`siamfc_label_map`.
@@ -108,16 +91,16 @@ def cross_correlation_loss(responses, labels, *, neg_weight=1.0, weights=None, w
     reduction: "mean" (default) | "sum" | "none".
 
   Returns:
-    A scalar for "mean"/"sum"; ``responses.shape[:-2]`` for "none".
+    A scalar for "mean"/"sum"; ``logits.shape[:-2]`` for "none".
 
   Raises:
-    LossInputError: ``responses`` of rank < 2 or ``labels`` that do not
+    LossInputError: ``logits`` of rank < 2 or ``labels`` that do not
       broadcast to it.
 
-  References:
-    Bertinetto et al. 2016. siamfc-pytorch's ``BalancedLoss`` normalises the
-    weights over the whole batch; here per map, which is the same when every
-    map has the same label map (the usual case).
+  Notes:
+    siamfc-pytorch's ``BalancedLoss`` normalises the weights over the whole
+    batch; here per map, which is the same when every map has the same label
+    map (the usual case).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -125,20 +108,20 @@ def cross_correlation_loss(responses, labels, *, neg_weight=1.0, weights=None, w
     >>> print(jaxloss.cross_correlation_loss(r, y))
     0.69314736
   """
-  check_floating("responses", responses)
-  if responses.ndim < 2:
-    raise LossInputError(f"responses has shape {responses.shape}; expected (..., H, W)")
+  check_floating("logits", logits)
+  if logits.ndim < 2:
+    raise LossInputError(f"logits has shape {logits.shape}; expected (..., H, W)")
   y = jnp.asarray(labels)
   try:
-    ok = np.broadcast_shapes(y.shape, responses.shape) == responses.shape
+    ok = np.broadcast_shapes(y.shape, logits.shape) == logits.shape
   except ValueError:
     ok = False
   if not ok:
     raise LossInputError(
-        f"labels has shape {y.shape}, which does not broadcast to the responses shape "
-        f"{responses.shape}")
-  dtype = nx.compute_dtype(responses)
-  v = nx.mask_fill(responses.astype(dtype), where, trailing=2)
+        f"labels has shape {y.shape}, which does not broadcast to the logits shape "
+        f"{logits.shape}")
+  dtype = nx.compute_dtype(logits)
+  v = nx.mask_fill(logits.astype(dtype), where, trailing=2)
   y = nx.mask_fill(jnp.broadcast_to(y.astype(dtype), v.shape), where, trailing=2)
   pos = (y == 1).astype(dtype)
   neg = (y == 0).astype(dtype)
@@ -151,26 +134,12 @@ def cross_correlation_loss(responses, labels, *, neg_weight=1.0, weights=None, w
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _logreg_example(key):
-  k1, _ = jax.random.split(key)
-  r = ex.normal(k1, (4, 9, 9), 2.0)
-  g = jnp.exp(-0.5 * ((jnp.arange(9) - 4.0) ** 2)[:, None] / 2.0
-              - 0.5 * ((jnp.arange(9) - 4.0) ** 2)[None, :] / 2.0)
-  return (r, jnp.broadcast_to(g, r.shape)), {}
-
-
-def _logreg_edges(key):
-  (r, y), _ = _logreg_example(key)
-  return [((r * 1e4, y), {}), ((jnp.where(y > 0.5, 1e4, -1e4), (y > 0.5).astype(r.dtype)), {})]
-
-
 @register(tasks=("visual object tracking",), input_kind="logits",
           peer="torch.nn.functional.binary_cross_entropy_with_logits (elementwise)",
           references=("Bhat et al., Learning Discriminative Model Prediction for Tracking "
-                      "(DiMP), ICCV 2019", _SURVEY),
-          example=_logreg_example, edge_cases=_logreg_edges, grad_argnums=(0, 1))
+                      "(DiMP), ICCV 2019", SURVEY))
 @loss_function
-def logistic_regression_loss(scores, labels, *, weights=None, where=None, reduction="mean"):
+def logistic_regression_loss(logits, labels, *, weights=None, where=None, reduction="mean"):
   r"""Logistic regression loss on target-classifier score maps (DiMP-style).
 
   .. math::
@@ -181,25 +150,27 @@ def logistic_regression_loss(scores, labels, *, weights=None, where=None, reduct
   Gaussian-shaped) labels in ``[0, 1]``.
 
   Args:
-    scores: score-map logits of any shape, e.g. ``(..., H, W)``.
-    labels: targets in ``[0, 1]``, same shape.
+    logits: score-map logits of any shape, e.g. ``(..., H, W)``.
+    labels: hard ``{0, 1}`` or soft labels in ``[0, 1]`` (e.g. a Gaussian
+      centred on the target), same shape.
     weights: optional per-entry weights (e.g. DiMP's spatial weight map),
-      broadcastable to the scores.
-    where: optional boolean mask, broadcastable to the scores.
+      broadcastable to the logits.
+    where: optional boolean mask, broadcastable to the logits.
     reduction: "mean" (default) | "sum" | "none".
 
   Returns:
-    A scalar for "mean"/"sum"; ``scores.shape`` for "none".
+    A scalar for "mean"/"sum"; ``logits.shape`` for "none".
 
   Raises:
     LossInputError: shape mismatch.
 
-  References:
+  Notes:
     The survey's DiMP entry ("Logistic Regression Loss"). It is
     :func:`jaxloss.binary_cross_entropy` (torch's
     ``binary_cross_entropy_with_logits``) on score maps with {0, 1} or soft
-    labels; :func:`jaxloss.logistic_loss` is the same loss for ±1 labels. (DiMP's released model trains its classifier with a hinge-like
-    ``LBHinge`` loss; this is the logistic variant the survey names.)
+    labels; :func:`jaxloss.logistic_loss` is the same loss for ±1 labels.
+    DiMP's released model trains its classifier with a hinge-like ``LBHinge``
+    loss; this is the logistic variant the survey names.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -207,7 +178,7 @@ def logistic_regression_loss(scores, labels, *, weights=None, where=None, reduct
     ...                                        reduction="none"))
     [0.6931472 0.126928 ]
   """
-  check_floating("scores", scores)
-  check_same_shape("scores", scores, "labels", labels)
-  return binary_cross_entropy(scores, labels, weights=weights, where=where, reduction=reduction)
+  check_floating("logits", logits)
+  check_same_shape("logits", logits, "labels", labels)
+  return binary_cross_entropy(logits, labels, weights=weights, where=where, reduction=reduction)
 
