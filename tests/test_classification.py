@@ -191,6 +191,54 @@ def test_pixelwise_equals_flattened(shape):
                              ref_ce_int(_f64(z), y, _f64(w), eps=0.1), **F32)
 
 
+def test_pixel_weight_map_is_weights():
+  """A per-pixel weight map (formerly ``weight_map=``) is ``weights``, shape (B, H, W)."""
+  z = _logits((2, 3, 4, 5))
+  y = _labels((2, 3, 4), 5)
+  y.flat[[0, 7]] = -100
+  wmap = np.random.default_rng(3).uniform(0.1, 3.0, size=(2, 3, 4))
+  cw = np.array([0.3, 1.0, 2.5, 0.7, 1.2])
+  zj, yj, wj = jnp.asarray(z, jnp.float32), jnp.asarray(y), jnp.asarray(wmap, jnp.float32)
+  # Integer labels: the map scales each pixel; torch's weighted-mean denominator
+  # sum_i w_{y_i} is unchanged (U-Net's sum(w * l) / N without class weights).
+  keep = y != -100
+  wy = cw[np.where(keep, y, 0)] * keep
+  got = jaxloss.cross_entropy(zj, yj, class_weights=jnp.asarray(cw, jnp.float32), weights=wj)
+  np.testing.assert_allclose(got, np.sum(wmap * ref_ce_int(z, y, cw, reduction="none"))
+                             / wy.sum(), **F32)
+  np.testing.assert_allclose(jaxloss.cross_entropy(zj, yj, weights=wj, reduction="none"),
+                             wmap * ref_ce_int(z, y, reduction="none"), **F32)
+  np.testing.assert_allclose(jaxloss.cross_entropy(zj, yj, weights=wj),
+                             np.sum(wmap * ref_ce_int(z, y, reduction="none")) / keep.sum(),
+                             **F32)
+  # Soft (B, H, W, C) targets take the same (B, H, W) map.
+  t = special.softmax(_logits((2, 3, 4, 5), seed=4), -1)
+  tj = jnp.asarray(t, jnp.float32)
+  np.testing.assert_allclose(jaxloss.cross_entropy(zj, tj, weights=wj),
+                             np.mean(wmap * ref_ce_soft(z, t, reduction="none")), **F32)
+  # A per-image weight times the pixel map (what weights= and weight_map= together gave).
+  per_image = np.array([0.5, 2.0])[:, None, None]
+  np.testing.assert_allclose(
+      jaxloss.cross_entropy(zj, yj, weights=jnp.asarray(per_image * wmap, jnp.float32)),
+      np.sum(per_image * wmap * ref_ce_int(z, y, reduction="none")) / keep.sum(), **F32)
+  # Focal loss, integer and soft labels.
+  yf = _labels((2, 3, 4), 5, seed=5)
+  for lab, dense in ((jnp.asarray(yf), np.eye(5)[yf]), (tj, t)):
+    np.testing.assert_allclose(jaxloss.focal_loss(zj, lab, weights=wj),
+                               np.mean(wmap * ref_softmax_focal(z, dense)), **F32)
+  # Sigmoid BCE on (B, H, W) logits.
+  x, b = z[..., 0], (yf == 1).astype(np.float64)
+  np.testing.assert_allclose(
+      jaxloss.binary_cross_entropy(jnp.asarray(x, jnp.float32), jnp.asarray(b, jnp.float32),
+                                   weights=wj),
+      np.mean(wmap * ref_bce_logits(x, b)), **F32)
+  # The old name is gone (no deprecated aliases); a map of the wrong shape is named.
+  with pytest.raises(TypeError, match="weight_map"):
+    jaxloss.cross_entropy(zj, yj, weight_map=wj)
+  with pytest.raises(LossInputError, match="focal_loss: weights has shape"):
+    jaxloss.focal_loss(zj, yj, weights=jnp.ones((2, 3, 5)))
+
+
 def test_class_axis_option_nchw():
   z = jnp.asarray(_logits((2, 4, 3, 3)), jnp.float32)   # N, C, H, W
   y = jnp.asarray(_labels((2, 3, 3), 4))
@@ -530,6 +578,24 @@ def test_logistic_and_hinge_family():
   err, _ = f(jnp.abs(yj) * 0.0)
   with pytest.raises(checkify.JaxRuntimeError, match="labels must take values"):
     err.throw()
+
+
+def test_shared_argument_names():
+  """Scores are ``logits`` and probabilities ``probabilities``, by keyword too."""
+  s = jnp.asarray(_logits((6, 3)), jnp.float32)
+  y = jnp.where(s > 0.3, 1.0, -1.0)
+  for fn in (jaxloss.hinge_loss, jaxloss.squared_hinge_loss, jaxloss.logistic_loss):
+    np.testing.assert_allclose(fn(logits=s, labels=y), fn(s, y), rtol=1e-6)
+    with pytest.raises(TypeError, match="scores"):
+      fn(scores=s, labels=y)
+  ids = jnp.asarray(_labels((6,), 3))
+  np.testing.assert_allclose(jaxloss.multiclass_hinge_loss(logits=s, labels=ids),
+                             jaxloss.multiclass_hinge_loss(s, ids), rtol=1e-6)
+  p, b = jax.nn.sigmoid(s), (y + 1) / 2
+  np.testing.assert_allclose(jaxloss.binary_cross_entropy_from_probs(probabilities=p, labels=b),
+                             jaxloss.log_loss(p, b), rtol=1e-6)
+  with pytest.raises(TypeError, match="probs"):
+    jaxloss.log_loss(probs=p, labels=b)
 
 
 @pytest.mark.parametrize("p", [1, 2])

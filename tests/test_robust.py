@@ -47,10 +47,40 @@ def test_sce_reference():
   y = np.eye(4)[LABELS]
   ce = -np.sum(y * log_softmax(LOGITS, -1), -1)
   rce = -np.sum(p * np.maximum(np.log(np.where(y > 0, y, 1e-300)), -4.0), -1)
-  got = jaxloss.symmetric_cross_entropy(f32(LOGITS), jnp.asarray(LABELS), alpha=0.3, beta=0.7,
-                                        reduction="none")
+  got = jaxloss.symmetric_cross_entropy(f32(LOGITS), jnp.asarray(LABELS), ce_weight=0.3,
+                                        rce_weight=0.7, reduction="none")
   np.testing.assert_allclose(got, 0.3 * ce + 0.7 * rce, rtol=1e-5)
   np.testing.assert_allclose(rce, 4 * (1 - p[np.arange(6), LABELS]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_sce_return_components(reduction):
+  """Parts are the unweighted CE (== cross_entropy) and reverse CE, reduced like the total."""
+  p = softmax(LOGITS, -1)
+  rce_ref = -np.sum(p * np.maximum(np.log(np.where(SOFT > 0, SOFT, 1e-300)), -4.0), -1)
+  keep = np.array([True, False, True, True, False, True])
+  w = RNG.uniform(0.5, 2.0, size=6)
+  kw = dict(weights=f32(w), where=jnp.asarray(keep), reduction=reduction)
+  for labels, rce_row in ((jnp.asarray(LABELS), 4 * (1 - p[np.arange(6), LABELS])),
+                          (f32(SOFT), rce_ref)):
+    plain = jaxloss.symmetric_cross_entropy(f32(LOGITS), labels, ce_weight=0.3, rce_weight=0.7,
+                                            **kw)
+    total, parts = jaxloss.symmetric_cross_entropy(f32(LOGITS), labels, ce_weight=0.3,
+                                                   rce_weight=0.7, return_components=True, **kw)
+    assert set(parts) == {"ce", "rce"}
+    np.testing.assert_allclose(total, plain, rtol=1e-6)
+    np.testing.assert_allclose(parts["ce"], jaxloss.cross_entropy(f32(LOGITS), labels, **kw),
+                               rtol=1e-6)
+    rce = np.where(keep, w * rce_row, 0.0)
+    want = {"none": rce, "sum": rce.sum(), "mean": rce.sum() / keep.sum()}[reduction]
+    np.testing.assert_allclose(parts["rce"], want, rtol=1e-5)
+    np.testing.assert_allclose(total, 0.3 * parts["ce"] + 0.7 * parts["rce"], rtol=1e-5)
+  # The parts ride along as aux of value_and_grad.
+  (v, aux), g = jax.value_and_grad(
+      lambda z: jaxloss.symmetric_cross_entropy(z, jnp.asarray(LABELS), return_components=True),
+      has_aux=True)(f32(LOGITS))
+  np.testing.assert_allclose(v, 0.1 * aux["ce"] + aux["rce"], rtol=1e-6)
+  chex.assert_tree_all_finite(g)
 
 
 def ref_tempered_softmax(a, t):

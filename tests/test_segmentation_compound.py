@@ -259,19 +259,19 @@ def test_pixelwise_weight_map_equals_flattened_call():
   wmap = np.random.default_rng(15).uniform(0.1, 3.0, size=labels.shape).astype(np.float32)
   flat_l, flat_y, flat_w = logits.reshape(-1, 3), labels.reshape(-1), wmap.reshape(-1)
   for fn in (jaxloss.cross_entropy, jaxloss.focal_loss):
-    np.testing.assert_allclose(fn(logits, labels, weight_map=wmap),
+    np.testing.assert_allclose(fn(logits, labels, weights=wmap),
                                fn(flat_l, flat_y, weights=flat_w), rtol=1e-6)
-    np.testing.assert_allclose(fn(logits, labels, weight_map=wmap, reduction="none"),
+    np.testing.assert_allclose(fn(logits, labels, weights=wmap, reduction="none"),
                                fn(flat_l, flat_y, weights=flat_w, reduction="none")
                                .reshape(labels.shape), rtol=1e-6)
   b = (labels == 1).astype(np.float32)
   np.testing.assert_allclose(
-      jaxloss.binary_cross_entropy(logits[..., 0], b, weight_map=wmap),
+      jaxloss.binary_cross_entropy(logits[..., 0], b, weights=wmap),
       jaxloss.binary_cross_entropy(logits[..., 0].reshape(-1), b.reshape(-1), weights=flat_w),
       rtol=1e-6)
   # U-Net: weighted mean with the unweighted count (sum(w * l) / N).
   x, _, keep = _cf(logits, labels)
-  np.testing.assert_allclose(jaxloss.cross_entropy(logits, labels, weight_map=wmap),
+  np.testing.assert_allclose(jaxloss.cross_entropy(logits, labels, weights=wmap),
                              ref_ce(x, labels, keep, wmap=wmap), rtol=RTOL)
 
 
@@ -337,8 +337,8 @@ def test_errors():
     jaxloss.combo_loss(logits, labels, beta=1.5)
   with pytest.raises(ValueError, match="lambda_ce"):
     jaxloss.dice_ce_loss(logits, labels, lambda_ce=-1.0)
-  with pytest.raises(LossInputError, match="cross_entropy: weight_map"):
-    jaxloss.cross_entropy(logits, labels, weight_map=jnp.ones((3, 5, 6)))
+  with pytest.raises(LossInputError, match="cross_entropy: weights"):
+    jaxloss.cross_entropy(logits, labels, weights=jnp.ones((3, 5, 6)))
 
 
 def ref_unet_weights(inst, w0=10.0, sigma=5.0, cw=(1.0, 1.0)):
@@ -368,7 +368,7 @@ def test_unet_weight_map_matches_scipy_edt():
   np.testing.assert_allclose(got, ref_unet_weights(inst, 10.0, 3.0, (0.5, 2.0)), rtol=1e-5)
   # Used as a weight map: U-Net's weighted pixel-wise cross-entropy.
   logits, _ = _rand(21, shape=(3, 20, 24), c=2)
-  v = jaxloss.cross_entropy(logits, (inst > 0).astype(np.int32), weight_map=got)
+  v = jaxloss.cross_entropy(logits, (inst > 0).astype(np.int32), weights=got)
   assert np.isfinite(float(v))
   with pytest.raises(LossInputError, match="class_weights"):
     jaxloss.unet_weight_map(inst, class_weights=[1.0, 2.0, 3.0])

@@ -14,9 +14,6 @@ from jaxloss._api import (
     debug_check_labels,
 )
 
-SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
-          "arXiv:2504.04242, 2025")
-
 
 def broadcast_where(where, shape):
   """``where`` validated and broadcast to the unreduced loss ``shape`` (or None)."""
@@ -54,17 +51,6 @@ def class_inputs(logits, labels, axis, where, *, logits_name="logits",
   else:
     debug_check_labels(labels, logits.shape[-1], ignore_index)
   return logits, labels, kind, where
-
-
-def with_weight_map(weights, weight_map, shape):
-  """``weights`` times the per-pixel ``weight_map`` (either may be None)."""
-  if weight_map is None:
-    return weights
-  check_broadcastable("weight_map", weight_map, shape, "unreduced loss, one weight per pixel")
-  if weights is None:
-    return jnp.asarray(weight_map)
-  check_broadcastable("weights", weights, shape, "unreduced loss")
-  return jnp.asarray(weights) * jnp.asarray(weight_map)
 
 
 def class_vector(name, value, num_classes, dtype):

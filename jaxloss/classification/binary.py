@@ -1,8 +1,8 @@
 """Binary (sigmoid / per-label) classification losses.
 
-Conventions: ``logits`` (or ``probs``) and ``labels`` have the same shape; the
-loss is elementwise (``reduction="none"`` returns that shape), so a trailing
-label axis makes it the multi-label loss. ``labels`` are floats in [0, 1]
+Conventions: ``logits`` (or ``probabilities``) and ``labels`` have the same
+shape; the loss is elementwise (``reduction="none"`` returns that shape), so a
+trailing label axis makes it the multi-label loss. ``labels`` are floats in [0, 1]
 (hard or soft); the margin losses in :mod:`.margin` use {-1, +1}.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     check_broadcastable,
@@ -20,8 +19,8 @@ from jaxloss._api import (
     loss_function,
     reduce_loss,
 )
-from jaxloss.catalog import register
-from jaxloss.classification._common import SURVEY, binary_inputs, with_weight_map
+from jaxloss.catalog import SURVEY, register
+from jaxloss.classification._common import binary_inputs
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_from_probs", "log_loss", "logistic_loss",
@@ -37,31 +36,15 @@ def _bce_from_logits(x, y, pos_weight=None):
   return -(nx.mul_log(pos, nx.log_sigmoid(x)) + nx.mul_log(1.0 - y, nx.log_sigmoid(-x)))
 
 
-def _binary_example(key):
-  return ex.binary_logits_and_labels(key), {}
-
-
-def _binary_edges(key):
-  logits, labels = ex.binary_logits_and_labels(key)
-  sign = 2.0 * labels - 1.0
-  return [((sign * 1e4, labels), {}),            # confident and correct
-          ((-sign * 1e4, labels), {}),           # confident and wrong
-          ((sign * 100.0, labels), {}),
-          ((logits, jax.nn.sigmoid(logits * 0.7)), {})]   # soft labels
-
-
-_BIN = dict(input_kind="logits", grad_argnums=(0,))
-
-
 @register(tasks=("binary classification", "multi-label classification",
                  "semantic segmentation", "tabular classification"),
           peer="torch.nn.functional.binary_cross_entropy_with_logits; "
                "optax.losses.sigmoid_binary_cross_entropy",
           references=("Cox, The regression analysis of binary sequences, 1958", SURVEY),
-          example=_binary_example, edge_cases=_binary_edges, **_BIN)
+          input_kind="logits")
 @loss_function
-def binary_cross_entropy(logits, labels, *, pos_weight=None, weights=None, weight_map=None,
-                         where=None, reduction="mean"):
+def binary_cross_entropy(logits, labels, *, pos_weight=None, weights=None, where=None,
+                         reduction="mean"):
   r"""Binary cross-entropy from logits (sigmoid BCE), soft labels allowed.
 
   .. math::
@@ -76,10 +59,8 @@ def binary_cross_entropy(logits, labels, *, pos_weight=None, weights=None, weigh
     pos_weight: optional weight :math:`w_+` of the positive term,
       broadcastable to ``logits`` (e.g. ``[C]`` over the last axis, torch's
       convention); may be traced.
-    weights: optional per-entry weights, broadcastable to ``logits``.
-    weight_map: optional per-pixel weight map (e.g. U-Net border weights),
-      broadcastable like ``weights``, which it multiplies (the name
-      segmentation code uses for the same per-entry scaling).
+    weights: optional per-entry weights, broadcastable to ``logits`` (e.g. a
+      per-pixel weight map ``(B, H, W)`` for ``(B, H, W)`` logits).
     where: optional boolean mask, broadcastable to ``logits``.
     reduction: "mean" (default) | "sum" | "none".
 
@@ -91,9 +72,8 @@ def binary_cross_entropy(logits, labels, *, pos_weight=None, weights=None, weigh
       does not broadcast to it.
     LossTypeError: ``logits`` not floating.
 
-  References:
-    Matches ``torch.nn.functional.binary_cross_entropy_with_logits``
-    (``pos_weight``) and ``optax.losses.sigmoid_binary_cross_entropy``.
+  Notes:
+    ``pos_weight`` is torch's ``pos_weight``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -106,31 +86,15 @@ def binary_cross_entropy(logits, labels, *, pos_weight=None, weights=None, weigh
   if pos_weight is not None:
     check_broadcastable("pos_weight", pos_weight, x.shape, "logits")
     pw = jnp.asarray(pos_weight, x.dtype)
-  weights = with_weight_map(weights, weight_map, x.shape)
   return reduce_loss(_bce_from_logits(x, y, pw), reduction, where=where, weights=weights)
-
-
-def _probs_example(key):
-  # Away from 0 and 1, so bfloat16 rounding cannot reach the clamp.
-  k1, k2 = jax.random.split(key)
-  _, labels = ex.binary_logits_and_labels(k2)
-  return (ex.uniform(k1, labels.shape, 0.05, 0.95), labels), {}
-
-
-def _probs_edges(key):
-  _, labels = ex.binary_logits_and_labels(key)
-  return [((labels, labels), {}),                # p exactly 0 and 1, correct
-          ((1.0 - labels, labels), {}),          # p exactly 0 and 1, wrong
-          ((jnp.full_like(labels, 0.5), labels), {})]
 
 
 @register(tasks=("binary classification", "tabular classification", "probability calibration"),
           peer="torch.nn.functional.binary_cross_entropy",
           references=("Good, Rational Decisions (logarithmic score), 1952", SURVEY),
-          input_kind="probabilities", aliases=("log_loss",),
-          example=_probs_example, edge_cases=_probs_edges, grad_argnums=(0,))
+          input_kind="probabilities", aliases=("log_loss",))
 @loss_function
-def binary_cross_entropy_from_probs(probs, labels, *, weights=None, where=None,
+def binary_cross_entropy_from_probs(probabilities, labels, *, weights=None, where=None,
                                     reduction="mean"):
   r"""Binary cross-entropy (log loss) from probabilities; also ``log_loss``.
 
@@ -147,22 +111,22 @@ def binary_cross_entropy_from_probs(probs, labels, *, weights=None, where=None,
   Prefer :func:`binary_cross_entropy` on logits when you have them.
 
   Args:
-    probs: floating probabilities in [0, 1], any shape.
+    probabilities: floating probabilities in [0, 1], any shape.
     labels: targets in [0, 1] of the same shape.
-    weights: optional per-entry weights, broadcastable to ``probs``.
-    where: optional boolean mask, broadcastable to ``probs``.
+    weights: optional per-entry weights, broadcastable to ``probabilities``.
+    where: optional boolean mask, broadcastable to ``probabilities``.
     reduction: "mean" (default) | "sum" | "none".
 
   Returns:
-    A scalar for "mean"/"sum"; ``probs.shape`` for "none".
+    A scalar for "mean"/"sum"; ``probabilities.shape`` for "none".
 
   Raises:
-    LossInputError: shape mismatch. Under ``chex.chexify``: ``probs`` outside
-      [0, 1].
+    LossInputError: shape mismatch. Under ``chex.chexify``: ``probabilities``
+      outside [0, 1].
 
-  References:
-    Matches ``torch.nn.functional.binary_cross_entropy`` (values);
-    scikit-learn ``log_loss`` uses a different clip (``eps`` of the dtype).
+  Notes:
+    Matches torch's values (not its gradient at the clamp, see above);
+    scikit-learn's ``log_loss`` uses a different clip (``eps`` of the dtype).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -170,8 +134,8 @@ def binary_cross_entropy_from_probs(probs, labels, *, weights=None, where=None,
     ...                        reduction="none"))
     [  0.10536055 100.           0.        ]
   """
-  p, y, where = binary_inputs(probs, labels, where, logits_name="probs")
-  debug_check_probabilities("probs", p)
+  p, y, where = binary_inputs(probabilities, labels, where, logits_name="probabilities")
+  debug_check_probabilities("probabilities", p)
   floor = jnp.asarray(-100.0, p.dtype)
   # Double where: the log sees 1 (resp. 0) at p == 0 (resp. 1), so neither the
   # value nor the gradient of the clamped branch can be inf/NaN.
@@ -186,19 +150,10 @@ def binary_cross_entropy_from_probs(probs, labels, *, weights=None, where=None,
 log_loss = binary_cross_entropy_from_probs
 
 
-def _sfocal_edges(key):
-  logits, labels = ex.binary_logits_and_labels(key)
-  sign = 2.0 * labels - 1.0
-  return [((sign * 1e4, labels), {}), ((sign * 1e4, labels), {"gamma": 0}),
-          ((sign * 1e4, labels), {"gamma": 0.0}), ((sign * 1e4, labels), {"gamma": 0.5}),
-          ((-sign * 1e4, labels), {"gamma": 0.5}), ((sign * 100.0, labels), {"alpha": None}),
-          ((logits, jax.nn.sigmoid(logits)), {"gamma": 0.5})]
-
-
 @register(tasks=("object detection", "dense prediction", "multi-label classification"),
           peer="torchvision.ops.sigmoid_focal_loss",
           references=(_LIN, SURVEY),
-          example=_binary_example, edge_cases=_sfocal_edges, **_BIN)
+          input_kind="logits")
 @loss_function(ranges={"alpha": "<= 1", "gamma": ">= 0"})
 def sigmoid_focal_loss(logits, labels, *, alpha=0.25, gamma=2.0, weights=None, where=None,
                        reduction="mean"):
@@ -233,9 +188,8 @@ def sigmoid_focal_loss(logits, labels, *, alpha=0.25, gamma=2.0, weights=None, w
   Raises:
     LossInputError: shape mismatch; concrete ``alpha > 1`` or ``gamma < 0``.
 
-  References:
-    Lin et al. 2017. Matches ``torchvision.ops.sigmoid_focal_loss``; equals
-    ``optax.losses.sigmoid_focal_loss(alpha=0.25)`` and kornia's
+  Notes:
+    Also equals ``optax.losses.sigmoid_focal_loss(alpha=0.25)`` and kornia's
     ``binary_focal_loss_with_logits``.
 
   Examples:
@@ -255,49 +209,37 @@ def sigmoid_focal_loss(logits, labels, *, alpha=0.25, gamma=2.0, weights=None, w
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _signs_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.normal(k1, (8, 5), 2.0), ex.signs(k2, (8, 5))), {}
-
-
-def _signs_edges(key):
-  (s, y), _ = _signs_example(key)
-  return [((y * 1e4, y), {}), ((-y * 1e4, y), {}), ((jnp.zeros_like(s), y), {})]
-
-
 @register(tasks=("binary classification", "tabular classification"),
           peer="sklearn log-loss with {-1,+1} labels; jaxopt.loss.binary_logistic_loss "
                "(0/1 labels)",
           references=("Cox 1958; Friedman, Hastie & Tibshirani, Additive logistic regression, "
                       "Ann. Stat. 2000",),
-          input_kind="scores", grad_argnums=(0,),
-          example=_signs_example, edge_cases=_signs_edges)
+          input_kind="scores")
 @loss_function
-def logistic_loss(scores, labels, *, weights=None, where=None, reduction="mean"):
+def logistic_loss(logits, labels, *, weights=None, where=None, reduction="mean"):
   r"""Logistic loss with labels in {-1, +1}.
 
   .. math::
-    \ell_i = \log(1 + e^{-y_i s_i}) = \operatorname{softplus}(-y_i s_i)
+    \ell_i = \log(1 + e^{-y_i z_i}) = \operatorname{softplus}(-y_i z_i)
 
   Identical to :func:`binary_cross_entropy` with ``(y + 1) / 2`` labels; this
   margin form is the one of boosting and SVM texts.
 
   Args:
-    scores: floating real-valued scores, any shape.
+    logits: floating real-valued scores, any shape.
     labels: {-1, +1} labels of the same shape (checked under chexify).
-    weights: optional per-entry weights, broadcastable to ``scores``.
-    where: optional boolean mask, broadcastable to ``scores``.
+    weights: optional per-entry weights, broadcastable to ``logits``.
+    where: optional boolean mask, broadcastable to ``logits``.
     reduction: "mean" (default) | "sum" | "none".
 
   Returns:
-    A scalar for "mean"/"sum"; ``scores.shape`` for "none".
+    A scalar for "mean"/"sum"; ``logits.shape`` for "none".
 
   Raises:
     LossInputError: shape mismatch.
 
-  References:
-    Friedman, Hastie & Tibshirani 2000. Equals
-    ``torch.nn.functional.soft_margin_loss`` with ``reduction='none'``.
+  Notes:
+    Equals ``torch.nn.functional.soft_margin_loss`` with ``reduction='none'``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -305,6 +247,6 @@ def logistic_loss(scores, labels, *, weights=None, where=None, reduction="mean")
     ...                             reduction="none"))
     [0.126928  1.3132617]
   """
-  s, y, where = binary_inputs(scores, labels, where, logits_name="scores")
+  s, y, where = binary_inputs(logits, labels, where)
   debug_check_in_set("labels", jnp.where(where, y, 1.0) if where is not None else y, (-1.0, 1.0))
   return reduce_loss(jax.nn.softplus(-y * s), reduction, where=where, weights=weights)

@@ -14,7 +14,6 @@ import math
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -24,8 +23,8 @@ from jaxloss._api import (
     loss_function,
     reduce_loss,
 )
-from jaxloss.catalog import register
-from jaxloss.classification._common import SURVEY, broadcast_where
+from jaxloss.catalog import SURVEY, register
+from jaxloss.classification._common import broadcast_where
 
 __all__ = ["gini_impurity", "js_divergence", "kl_divergence"]
 
@@ -55,32 +54,12 @@ def _targets(targets, log_targets):
   return targets, log_t
 
 
-def _div_example(key):
-  logits, soft = ex.logits_and_soft(key, (8, 5))
-  return (logits, soft), {}
-
-
-def _div_edges(key):
-  logits, soft = ex.logits_and_soft(key, (8, 5))
-  zeros = soft.at[:, 0].set(0.0)
-  zeros = zeros / jnp.sum(zeros, -1, keepdims=True)
-  return [((logits, zeros), {}),                                   # zero targets
-          ((logits.at[:, 0].set(-jnp.inf), zeros), {}),                # -inf logit, zero target
-          ((jnp.log(soft), soft), {}),                             # perfect
-          ((logits * 1e4, soft), {}),
-          ((logits, jnp.log(zeros)), {"log_targets": True})]       # -inf log-targets
-
-
-_DIV = dict(input_kind="logits", where_trailing=1, grad_argnums=(0, 1),
-            example=_div_example, edge_cases=_div_edges)
-
-
 @register(tasks=("knowledge distillation", "variational inference", "classification"),
           peer="optax.losses.kl_divergence; torch.nn.functional.kl_div(reduction='batchmean')",
           references=("Kullback & Leibler, On Information and Sufficiency, 1951",
                       "Hinton et al., Distilling the Knowledge in a Neural Network, 2015",
                       SURVEY),
-          **_DIV)
+          input_kind="logits")
 @loss_function(static=("log_targets", "axis"))
 def kl_divergence(logits, targets, *, log_targets=False, axis=-1, weights=None, where=None,
                   reduction="mean"):
@@ -115,8 +94,8 @@ def kl_divergence(logits, targets, *, log_targets=False, axis=-1, weights=None, 
       chexify: probabilities outside [0, 1].
     LossTypeError: non-floating inputs.
 
-  References:
-    Kullback & Leibler 1951. Matches ``optax.losses.kl_divergence(
+  Notes:
+    The peers take log-probabilities: ours is ``optax.losses.kl_divergence(
     log_softmax(logits), targets)`` and ``torch.nn.functional.kl_div(
     log_softmax(logits), targets, reduction='batchmean', log_target=...)``
     for 2-D inputs (torch's ``'mean'`` divides by every element instead).
@@ -141,7 +120,7 @@ def kl_divergence(logits, targets, *, log_targets=False, axis=-1, weights=None, 
 @register(tasks=("knowledge distillation", "generative modelling", "classification"),
           peer="scipy.spatial.distance.jensenshannon(p, q)**2 (natural log)",
           references=("Lin, Divergence measures based on the Shannon entropy, IEEE TIT 1991",),
-          **_DIV)
+          input_kind="logits")
 @loss_function(static=("log_targets", "axis"))
 def js_divergence(logits, targets, *, log_targets=False, axis=-1, weights=None, where=None,
                   reduction="mean"):
@@ -173,10 +152,6 @@ def js_divergence(logits, targets, *, log_targets=False, axis=-1, weights=None, 
     LossInputError: ``targets`` shape differs from ``logits``.
     LossTypeError: non-floating inputs.
 
-  References:
-    Lin 1991. Equals ``scipy.spatial.distance.jensenshannon(p, t) ** 2``
-    (natural-log base).
-
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> logp = jnp.log(jnp.array([[1., 0.], [0.5, 0.5]]))
@@ -197,22 +172,10 @@ def js_divergence(logits, targets, *, log_targets=False, axis=-1, weights=None, 
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _gini_example(key):
-  return (ex.normal(key, (8, 5), 2.0),), {}
-
-
-def _gini_edges(key):
-  z = ex.normal(key, (8, 5), 2.0)
-  return [((z * 1e4,), {}), ((jnp.zeros((8, 5)),), {}),
-          ((jax.nn.softmax(z),), {"activation": None}),
-          ((jax.nn.one_hot(jnp.arange(8) % 5, 5),), {"activation": None})]
-
-
 @register(tasks=("tabular classification", "decision trees", "confidence regularisation"),
           peer="sklearn DecisionTreeClassifier(criterion='gini') node impurity",
           references=("Breiman et al., Classification and Regression Trees, 1984", SURVEY),
-          input_kind="logits", where_trailing=1, grad_argnums=(0,),
-          example=_gini_example, edge_cases=_gini_edges)
+          input_kind="logits")
 @loss_function(static=("activation", "axis"), choices={"activation": ("softmax", None)})
 def gini_impurity(logits, *, activation="softmax", axis=-1, weights=None, where=None,
                   reduction="mean"):
@@ -244,10 +207,9 @@ def gini_impurity(logits, *, activation="softmax", axis=-1, weights=None, where=
     LossInputError: ``logits`` is a scalar; unknown ``activation``.
     LossTypeError: ``logits`` not floating.
 
-  References:
-    Breiman et al. 1984; survey "Gini Impurity Loss". Matches the node
-    impurity of ``sklearn.tree.DecisionTreeClassifier(criterion="gini")``
-    given the class proportions.
+  Notes:
+    The survey's "Gini Impurity Loss". Given the class proportions it is the
+    node impurity of ``sklearn.tree.DecisionTreeClassifier(criterion="gini")``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss

@@ -9,7 +9,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
@@ -24,28 +23,12 @@ from jaxloss.catalog import register
 __all__ = ['hierarchical_cross_entropy']
 
 
-def _tree_example(key):
-  logits, labels = ex.logits_and_labels(key, (8, 6))
-  return (logits, labels), {"parents": (0, 0, 1, 1, 2, 2)}
-
-
-def _tree_edges(key):
-  (logits, labels), kw = _tree_example(key)
-  big = jnp.where(jax.nn.one_hot(labels, 6) > 0, 1e4, -1e4)
-  return [((logits * 1e4, labels), kw), ((big, labels), kw),
-          ((logits, labels), {"parents": ((0, 0, 1, 1, 2, 2), (0, 0, 1))})]
-
-
-def _tree_bad(key):
-  (logits, labels), _ = _tree_example(key)
-  return (logits, labels[:, None]), {"parents": (0, 0, 1, 1, 2, 2)}
-
-
 @register(tasks=("image classification", "hierarchical classification", "fine-grained recognition"),
           input_kind="logits", peer="",
           references=("Bertinetto et al., Making Better Mistakes: Leveraging Class Hierarchies "
-                      "with Deep Networks, CVPR 2020 (hierarchical cross-entropy)",),
-          example=_tree_example, edge_cases=_tree_edges, where_trailing=1, bad_input=_tree_bad)
+                      "with Deep Networks, CVPR 2020 (hierarchical cross-entropy)",
+                      "Redmon & Farhadi, YOLO9000: Better, Faster, Stronger, CVPR 2017 "
+                      "(WordTree conditional softmax)"))
 @loss_function(static=("parents", "level_weights"))
 def hierarchical_cross_entropy(logits, labels, *, parents, level_weights=None, where=None,
                                weights=None, reduction="mean"):
@@ -79,10 +62,6 @@ def hierarchical_cross_entropy(logits, labels, *, parents, level_weights=None, w
   Raises:
     LossInputError: label shape, parent arrays inconsistent with ``C``,
       wrong number of level weights.
-
-  References:
-    Bertinetto et al. 2020 (hierarchical cross-entropy); Redmon & Farhadi,
-    YOLO9000, 2017 (WordTree conditional softmax).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss

@@ -13,7 +13,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   check_floating,
@@ -36,29 +35,11 @@ def _targets(fn_name, logits, labels, dtype):
   return labels.astype(dtype)
 
 
-def _cls_example(key):
-  logits, labels = ex.logits_and_labels(key, (8, 5))
-  return (logits, labels), {}
-
-
-def _cls_edges(key):
-  logits, labels = ex.logits_and_labels(key, (8, 5))
-  onehot = jax.nn.one_hot(labels, 5)
-  return [((logits * 1e4, labels), {}),
-          ((jnp.where(onehot > 0, 1e4, -1e4), labels), {}),      # perfect, saturated
-          ((jnp.where(onehot > 0, -1e4, 1e4), labels), {}),      # confidently wrong
-          ((logits, jax.nn.softmax(logits)), {})]
-
-
-_CLS = dict(input_kind="logits", example=_cls_example,
-            edge_cases=_cls_edges, where_trailing=1)
-
-
 @register(tasks=("image classification", "learning with noisy labels"),
           peer="keras.losses.CategoricalGeneralizedCrossEntropy (from logits)",
           references=("Zhang & Sabuncu, Generalized Cross Entropy Loss for Training Deep "
                       "Neural Networks with Noisy Labels, NeurIPS 2018",),
-          **_CLS)
+          input_kind="logits")
 @loss_function(ranges={"q": "[0, 1]"})
 def generalized_cross_entropy(logits, labels, *, q=0.5, weights=None, where=None,
                               reduction="mean"):
@@ -86,9 +67,9 @@ def generalized_cross_entropy(logits, labels, *, q=0.5, weights=None, where=None
   Raises:
     LossInputError: label shape mismatch; concrete ``q`` outside [0, 1].
 
-  References:
-    Zhang & Sabuncu 2018, Eq. 6. Matches Keras
-    ``CategoricalGeneralizedCrossEntropy(q)`` (which takes probabilities).
+  Notes:
+    Zhang & Sabuncu's Eq. 6, from logits; Keras'
+    ``CategoricalGeneralizedCrossEntropy(q)`` takes probabilities instead.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -112,14 +93,15 @@ def generalized_cross_entropy(logits, labels, *, q=0.5, weights=None, where=None
           peer="Wang et al. 2019 reference implementation (A = -4)",
           references=("Wang et al., Symmetric Cross Entropy for Robust Learning with Noisy "
                       "Labels, ICCV 2019",),
-          **_CLS)
-@loss_function
-def symmetric_cross_entropy(logits, labels, *, alpha=0.1, beta=1.0, log_zero=-4.0,
-                            weights=None, where=None, reduction="mean"):
+          input_kind="logits", components=("ce", "rce"))
+@loss_function(static=("return_components",))
+def symmetric_cross_entropy(logits, labels, *, ce_weight=0.1, rce_weight=1.0, log_zero=-4.0,
+                            weights=None, where=None, reduction="mean", return_components=False):
   r"""Symmetric cross-entropy: CE plus the reverse CE of labels given predictions.
 
   .. math::
-    \ell = \alpha\Big(-\sum_c y_c \log p_c\Big) + \beta\Big(-\sum_c p_c \max(\log y_c, A)\Big)
+    \ell = w_{ce}\Big(-\sum_c y_c \log p_c\Big)
+          + w_{rce}\Big(-\sum_c p_c \max(\log y_c, A)\Big)
 
   The reverse term treats the (possibly noisy) label as the prediction;
   ``log 0`` is clamped to ``A = log_zero`` (-4 in the paper), so for a
@@ -128,27 +110,41 @@ def symmetric_cross_entropy(logits, labels, *, alpha=0.1, beta=1.0, log_zero=-4.
   Args:
     logits: ``[..., C]``.
     labels: integer ``[...]`` or one-hot/soft ``[..., C]``.
-    alpha: weight of the CE term (default 0.1, the paper's CIFAR-10 value).
-    beta: weight of the reverse CE (default 1.0).
+    ce_weight: :math:`w_{ce}`, weight of the CE term (default 0.1, the
+      paper's CIFAR-10 :math:`\alpha`).
+    rce_weight: :math:`w_{rce}`, weight of the reverse CE (default 1.0, the
+      paper's :math:`\beta`).
     log_zero: the clamp ``A`` of ``log 0`` (default -4).
-    weights: optional per-example weights over ``[...]``.
+    weights: optional per-example weights over ``[...]``; they scale both
+      terms.
     where: optional boolean mask over ``[...]``.
     reduction: "mean" (default) | "sum" | "none".
+    return_components: static; also return the unweighted parts (default
+      False).
 
   Returns:
-    A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none".
+    A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none". With
+    ``return_components=True``, ``(total, {"ce": ..., "rce": ...})``: the
+    unweighted CE and reverse CE, reduced like the total (same ``weights``,
+    ``where`` and ``reduction``), so ``total = ce_weight * ce + rce_weight *
+    rce``.
 
   Raises:
     LossInputError: label shape mismatch.
 
-  References:
-    Wang et al. 2019, Eq. 5–6.
+  Notes:
+    Wang et al.'s Eq. 5–6: ``ce_weight`` and ``rce_weight`` are the paper's
+    :math:`\alpha` and :math:`\beta`.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> logits = jnp.log(jnp.array([[0.25, 0.75]]))
     >>> print(jaxloss.symmetric_cross_entropy(logits, jnp.array([1])))
     1.0287682
+    >>> total, parts = jaxloss.symmetric_cross_entropy(logits, jnp.array([1]),
+    ...                                                return_components=True)
+    >>> print(parts["ce"].round(4), parts["rce"].round(4))
+    0.2877 1.0
   """
   check_floating("logits", logits)
   dtype = nx.compute_dtype(logits)
@@ -158,7 +154,11 @@ def symmetric_cross_entropy(logits, labels, *, alpha=0.1, beta=1.0, log_zero=-4.
   ce = -jnp.sum(y * logp, axis=-1)
   log_y = jnp.maximum(nx.safe_log(y), log_zero)
   rce = -jnp.sum(jnp.exp(logp) * log_y, axis=-1)
-  return reduce_loss(alpha * ce + beta * rce, reduction, where=where, weights=weights)
+  total = reduce_loss(ce_weight * ce + rce_weight * rce, reduction, where=where, weights=weights)
+  if not return_components:
+    return total
+  return total, {"ce": reduce_loss(ce, reduction, where=where, weights=weights),
+                 "rce": reduce_loss(rce, reduction, where=where, weights=weights)}
 
 
 def _log_t(u, t):
@@ -196,22 +196,11 @@ def _tempered_softmax(x, t, num_iters):
   return _exp_t(x - lam, t)
 
 
-def _bt_example(key):
-  (logits, labels), _ = _cls_example(key)
-  return (logits, labels), {"t1": 0.8, "t2": 1.2}
-
-
-def _bt_edges(key):
-  return [(a, {**kw, "t1": 0.8, "t2": 1.2}) for a, kw in _cls_edges(key)] + [
-      (_bt_example(key)[0], {"t1": 1.0, "t2": 1.0})]
-
-
 @register(input_kind="logits",
           tasks=("image classification", "learning with noisy labels"),
           peer="google/bi-tempered-loss bi_tempered_logistic_loss (t2 >= 1 branch)",
           references=("Amid et al., Robust Bi-Tempered Logistic Loss Based on Bregman "
-                      "Divergences, NeurIPS 2019",),
-          example=_bt_example, edge_cases=_bt_edges, where_trailing=1)
+                      "Divergences, NeurIPS 2019",))
 @loss_function(static=("num_iters",), ranges={"t1": "[0, 1]", "t2": "[1, 4]",
                                               "label_smoothing": "[0, 1]"})
 def bi_tempered_logistic_loss(logits, labels, *, t1, t2, label_smoothing=0.0, num_iters=5,
@@ -251,8 +240,8 @@ def bi_tempered_logistic_loss(logits, labels, *, t1, t2, label_smoothing=0.0, nu
   Raises:
     LossInputError: label shape mismatch; concrete temperatures out of range.
 
-  References:
-    Amid, Warmuth, Anil & Koren 2019, Eq. 8 and Algorithm 1. The reference
+  Notes:
+    Amid, Warmuth, Anil & Koren's Eq. 8 and Algorithm 1. The reference
     implementation adds 1e-10 to the labels before the tempered log; here the
     ``y log_t y`` term uses the ``0 log 0 = 0`` limit instead.
 

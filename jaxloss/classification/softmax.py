@@ -18,17 +18,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import LossInputError, loss_function, reduce_loss
-from jaxloss.catalog import register
-from jaxloss.classification._common import (
-    SURVEY,
-    and_mask,
-    class_inputs,
-    class_vector,
-    with_weight_map,
-)
+from jaxloss.catalog import SURVEY, register
+from jaxloss.classification._common import and_mask, class_inputs, class_vector
 
 __all__ = [
     "balanced_cross_entropy", "cross_entropy", "focal_loss", "nll_loss",
@@ -93,41 +86,15 @@ def _squeeze(x):
 
 
 def _cross_entropy(logits, labels, *, class_weights, ignore_index, label_smoothing, axis,
-                   weights, where, reduction, weight_map=None):
+                   weights, where, reduction):
   logits, labels, kind, where = class_inputs(logits, labels, axis, where,
                                              ignore_index=ignore_index)
-  weights = with_weight_map(weights, weight_map, logits.shape[:-1])
   w = class_vector("class_weights", class_weights, logits.shape[-1], logits.dtype)
   m = jax.lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
   lse = jnp.log(jnp.sum(jnp.exp(logits - m), axis=-1, keepdims=True))
   values, mask, norm = _nll_terms(logits, labels, kind, w, ignore_index, label_smoothing, where,
                                   shift=(m, lse))
   return reduce_loss(values, reduction, where=mask, weights=weights, normalizer=norm)
-
-
-def _ce_example(key):
-  logits, labels = ex.logits_and_labels(key, (8, 5))
-  return (logits, labels), {}
-
-
-def _ce_edges(key):
-  logits, labels = ex.logits_and_labels(key, (8, 5))
-  onehot = jax.nn.one_hot(labels, 5)
-  neg_inf = jnp.where(onehot > 0, logits, -jnp.inf)
-  return [
-      ((onehot * 1e4, labels), {}),                        # perfect, saturated
-      (((1.0 - onehot) * 1e4, labels), {}),                # confidently wrong
-      ((logits + 1e6, labels), {}),                        # huge offset
-      ((jnp.where(onehot > 0, logits, logits - 1e4), labels), {}),
-      ((neg_inf, onehot), {}),                             # -inf with zero targets
-      ((logits, labels), {"label_smoothing": 0.1,
-                          "class_weights": jnp.arange(1.0, 6.0)}),
-      ((logits, jnp.full_like(labels, -100)), {}),         # everything ignored
-      ((logits.reshape(2, 2, 2, 5), labels.reshape(2, 2, 2)), {}),  # pixel-wise
-  ]
-
-
-_CE = dict(input_kind="logits", where_trailing=1, grad_argnums=(0,))
 
 
 # --------------------------------------------------------------------------
@@ -142,10 +109,10 @@ _CE = dict(input_kind="logits", where_trailing=1, grad_argnums=(0,))
           references=("Shannon 1948; Good 1952 (logarithmic scoring rule)",
                       "Szegedy et al., Rethinking the Inception Architecture (label smoothing), "
                       "CVPR 2016", SURVEY),
-          example=_ce_example, edge_cases=_ce_edges, **_CE)
+          input_kind="logits")
 @loss_function(static=("axis", "ignore_index"), ranges={"label_smoothing": "[0, 1]"})
 def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, label_smoothing=0.0,
-                  axis=-1, weights=None, weight_map=None, where=None, reduction="mean"):
+                  axis=-1, weights=None, where=None, reduction="mean"):
   r"""Softmax cross-entropy from logits (integer labels or soft targets).
 
   .. math::
@@ -169,7 +136,8 @@ def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, labe
 
   The same function is the pixel-wise cross-entropy of segmentation: pass
   ``(B, H, W, C)`` or ``(B, D, H, W, C)`` logits with ``(B, H, W)`` /
-  ``(B, D, H, W)`` labels.
+  ``(B, D, H, W)`` labels, and a per-pixel weight map (e.g. U-Net border
+  weights, :func:`jaxloss.unet_weight_map`) as ``weights``.
 
   Numerics: ``jax.nn.log_softmax`` in float32 (bfloat16/float16 logits are
   upcast, so the loss is not quantised), invariant to adding a constant to
@@ -190,11 +158,10 @@ def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, labe
       "mean" denominator (default -100, torch's); integer labels only.
     label_smoothing: :math:`\varepsilon \in [0, 1]` (default 0); may be traced.
     axis: the class axis of ``logits`` (and of float ``labels``), default -1.
-    weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``
-      (they scale entries; the "mean" denominator is unchanged).
-    weight_map: optional per-pixel weight map (e.g. U-Net border weights),
-      broadcastable like ``weights``, which it multiplies (the name
-      segmentation code uses for the same per-entry scaling).
+    weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``:
+      one per example, or a per-pixel weight map ``(B, H, W)`` for
+      ``(B, H, W, C)`` logits. They scale entries; the "mean" denominator is
+      unchanged (U-Net's :math:`\sum_i w_i \ell_i / N`).
     where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
     reduction: "mean" (default) | "sum" | "none".
 
@@ -209,13 +176,13 @@ def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, labe
     LossTypeError: ``logits`` not floating, or ``labels`` neither integer nor
       floating.
 
-  References:
-    Matches ``torch.nn.functional.cross_entropy`` (``weight``,
-    ``ignore_index``, ``label_smoothing``, integer and probability targets,
-    its weighted-mean rule) with classes last, and elementwise
-    ``optax.losses.softmax_cross_entropy_with_integer_labels`` /
-    ``softmax_cross_entropy`` (+ ``optax.smooth_labels``). Deliberate
-    difference: 0 instead of NaN when every entry is ignored.
+  Notes:
+    Follows ``torch.nn.functional.cross_entropy`` (its ``weight`` is
+    ``class_weights``; ``ignore_index``, ``label_smoothing``, integer and
+    probability targets, its weighted-mean rule) with classes last;
+    elementwise it equals ``optax.losses.softmax_cross_entropy`` (+
+    ``optax.smooth_labels``) too. Deliberate difference: 0 instead of NaN when
+    every entry is ignored.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -225,27 +192,13 @@ def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, labe
   """
   return _cross_entropy(logits, labels, class_weights=class_weights, ignore_index=ignore_index,
                         label_smoothing=label_smoothing, axis=axis, weights=weights,
-                        weight_map=weight_map, where=where, reduction=reduction)
-
-
-def _nll_example(key):
-  logits, labels = ex.logits_and_labels(key, (8, 5))
-  return (jax.nn.log_softmax(logits), labels), {}
-
-
-def _nll_edges(key):
-  logits, labels = ex.logits_and_labels(key, (8, 5))
-  logp = jax.nn.log_softmax(logits)
-  return [((jax.nn.log_softmax(jax.nn.one_hot(labels, 5) * 1e4), labels), {}),
-          ((logp, labels), {"class_weights": jnp.arange(1.0, 6.0)}),
-          ((logp, jnp.full_like(labels, -100)), {})]
+                        where=where, reduction=reduction)
 
 
 @register(tasks=("image classification", "multi-class classification", "language modelling"),
           peer="torch.nn.functional.nll_loss",
           references=("Fisher, maximum likelihood, 1922", SURVEY),
-          input_kind="log-probabilities", where_trailing=1,
-          example=_nll_example, edge_cases=_nll_edges)
+          input_kind="log-probabilities")
 @loss_function(static=("axis", "ignore_index"))
 def nll_loss(log_probs, labels, *, class_weights=None, ignore_index=-100, axis=-1,
              weights=None, where=None, reduction="mean"):
@@ -277,8 +230,8 @@ def nll_loss(log_probs, labels, *, class_weights=None, ignore_index=-100, axis=-
       ``class_weights`` not ``[C]``.
     LossTypeError: ``labels`` not integer, or ``log_probs`` not floating.
 
-  References:
-    Matches ``torch.nn.functional.nll_loss`` (classes last).
+  Notes:
+    Classes are on ``axis`` (last by default), where torch puts them second.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -297,26 +250,11 @@ def nll_loss(log_probs, labels, *, class_weights=None, ignore_index=-100, axis=-
   return reduce_loss(values, reduction, where=mask, weights=weights, normalizer=norm)
 
 
-def _wce_example(key):
-  # Soft targets: the contract's "mean == sum / count" holds for them (torch
-  # divides integer-label weighted means by the summed target weights).
-  logits, soft = ex.logits_and_soft(key, (8, 5))
-  return (logits, soft), {"class_weights": jnp.array([0.5, 1.0, 2.0, 1.0, 0.25])}
-
-
-def _wce_edges(key):
-  logits, labels = ex.logits_and_labels(key, (8, 5))
-  cw = {"class_weights": jnp.array([0.5, 1.0, 2.0, 1.0, 0.25])}
-  return [((jax.nn.one_hot(labels, 5) * 1e4, labels), cw),
-          ((logits, jnp.full_like(labels, -100)), cw),
-          ((logits, labels), {**cw, "label_smoothing": 0.2})]
-
-
 @register(tasks=("semantic segmentation", "imbalanced classification", "image classification"),
           peer="torch.nn.functional.cross_entropy(weight=...)",
           references=("Long et al., Fully Convolutional Networks for Semantic Segmentation, "
                       "CVPR 2015", "Ronneberger et al., U-Net, MICCAI 2015", SURVEY),
-          example=_wce_example, edge_cases=_wce_edges, **_CE)
+          input_kind="logits")
 @loss_function(static=("axis", "ignore_index"), ranges={"label_smoothing": "[0, 1]"})
 def weighted_cross_entropy(logits, labels, *, class_weights, ignore_index=-100,
                            label_smoothing=0.0, axis=-1, weights=None, where=None,
@@ -339,7 +277,8 @@ def weighted_cross_entropy(logits, labels, *, class_weights, ignore_index=-100,
     ignore_index: integer label excluded (default -100).
     label_smoothing: in [0, 1] (default 0).
     axis: class axis (default -1).
-    weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``.
+    weights: optional per-entry weights (e.g. a per-pixel weight map),
+      broadcastable to ``logits.shape[:-1]``.
     where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
     reduction: "mean" (default) | "sum" | "none".
 
@@ -349,9 +288,9 @@ def weighted_cross_entropy(logits, labels, *, class_weights, ignore_index=-100,
   Raises:
     LossInputError: bad ``labels`` or ``class_weights`` shape.
 
-  References:
-    Long et al. 2015; Ronneberger et al. 2015 (weight maps). Matches
-    ``torch.nn.functional.cross_entropy(weight=class_weights)``.
+  Notes:
+    Ronneberger et al.'s per-pixel weight maps are ``weights`` (they multiply
+    the class weights).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -381,19 +320,6 @@ def _balanced_weights(labels, kind, mask, num_classes, dtype, ignore_index):
   return jnp.where(present, nx.safe_div(total, k * jnp.where(present, counts, 1.0)), 0.0)
 
 
-def _balanced_example(key):
-  logits, labels = ex.logits_and_labels(key, (16, 4))
-  return (logits, labels), {}
-
-
-def _balanced_edges(key):
-  logits, labels = ex.logits_and_labels(key, (16, 4))
-  return [((logits, jnp.zeros_like(labels)), {}),                 # a single class present
-          ((logits, jnp.full_like(labels, -100)), {}),            # nothing left
-          ((logits, jax.nn.softmax(logits * 0.3)), {}),           # soft targets
-          ((jax.nn.one_hot(labels, 4) * 1e4, labels), {})]
-
-
 @register(tasks=("semantic segmentation", "imbalanced classification"),
           peer="torch.nn.functional.cross_entropy(weight=sklearn compute_class_weight"
                "('balanced') of the batch)",
@@ -401,8 +327,7 @@ def _balanced_edges(key):
                       "ICCV 2015",
                       "Jadon, A survey of loss functions for semantic segmentation, 2020",
                       SURVEY),
-          input_kind="logits", where_trailing=1,
-          per_example=False, example=_balanced_example, edge_cases=_balanced_edges)
+          input_kind="logits")
 @loss_function(static=("axis", "ignore_index"))
 def balanced_cross_entropy(logits, labels, *, ignore_index=-100, axis=-1, weights=None,
                            where=None, reduction="mean"):
@@ -443,10 +368,8 @@ def balanced_cross_entropy(logits, labels, *, ignore_index=-100, axis=-1, weight
   Raises:
     LossInputError: bad ``labels`` shape.
 
-  References:
-    Xie & Tu 2015; Jadon 2020 (BalanCE); survey section "Semantic
-    Segmentation". Equals ``torch.nn.functional.cross_entropy`` with
-    ``weight`` = the batch's balanced class weights.
+  Notes:
+    The survey presents BalanCE under "Semantic Segmentation".
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -473,30 +396,14 @@ def _alpha_vector(alpha, num_classes, dtype):
   return class_vector("alpha", alpha, num_classes, dtype)
 
 
-def _focal_example(key):
-  logits, labels = ex.logits_and_labels(key, (8, 5))
-  return (logits, labels), {"alpha": jnp.array([0.1, 0.3, 0.2, 0.2, 0.2])}
-
-
-def _focal_edges(key):
-  logits, labels = ex.logits_and_labels(key, (8, 5))
-  onehot = jax.nn.one_hot(labels, 5)
-  perfect = onehot * 1e4
-  return [((perfect, labels), {}), ((perfect, labels), {"gamma": 0}),
-          ((perfect, labels), {"gamma": 0.0}), ((perfect, labels), {"gamma": 0.5}),
-          ((perfect, onehot), {"gamma": 0.5, "alpha": 0.25}),
-          (((1 - onehot) * 1e4, labels), {"gamma": 0.5}),
-          ((logits, jax.nn.softmax(logits * 0.5)), {"gamma": 0.3})]
-
-
 @register(tasks=("object detection", "semantic segmentation", "imbalanced classification"),
           peer="monai.losses.FocalLoss(use_softmax=True, reduction='none').sum(class axis); "
                "kornia.losses.focal_loss",
           references=(_LIN, SURVEY),
-          example=_focal_example, edge_cases=_focal_edges, **_CE)
+          input_kind="logits")
 @loss_function(static=("axis",), ranges={"gamma": ">= 0"})
-def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, weight_map=None,
-               where=None, reduction="mean"):
+def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, where=None,
+               reduction="mean"):
   r"""Softmax focal loss (Lin et al. 2017).
 
   .. math::
@@ -517,10 +424,9 @@ def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, 
     gamma: focusing parameter, >= 0 (default 2.0); may be traced.
     alpha: None (default) | scalar | ``[C]`` class balance; may be traced.
     axis: class axis (default -1).
-    weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``.
-    weight_map: optional per-pixel weight map (e.g. U-Net border weights),
-      broadcastable like ``weights``, which it multiplies (the name
-      segmentation code uses for the same per-entry scaling).
+    weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``:
+      one per example, or a per-pixel weight map ``(B, H, W)`` for
+      ``(B, H, W, C)`` logits.
     where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
     reduction: "mean" (default, over entries) | "sum" | "none".
 
@@ -530,11 +436,11 @@ def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, 
   Raises:
     LossInputError: bad ``labels``/``alpha`` shape; concrete ``gamma < 0``.
 
-  References:
-    Lin et al. 2017. Matches ``monai.losses.FocalLoss(use_softmax=True,
-    gamma, alpha, reduction="none")`` summed over the class axis (MONAI's
-    "mean" also averages over classes, i.e. is ours divided by C) and
-    ``kornia.losses.focal_loss`` (same scalar-alpha rule).
+  Notes:
+    MONAI's ``FocalLoss(use_softmax=True, gamma, alpha)`` with
+    ``reduction="none"`` summed over the class axis is ours; MONAI's "mean"
+    also averages over classes, i.e. is ours divided by C.
+    ``kornia.losses.focal_loss`` uses the same scalar-alpha rule.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -556,22 +462,14 @@ def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, 
     if a is not None:
       coef = coef * a
     values = -jnp.sum(nx.mul_log(coef, logp), axis=-1)
-  weights = with_weight_map(weights, weight_map, values.shape)
   return reduce_loss(values, reduction, where=where, weights=weights)
-
-
-def _poly_edges(key):
-  logits, labels = ex.logits_and_labels(key, (8, 5))
-  onehot = jax.nn.one_hot(labels, 5)
-  return [((onehot * 1e4, labels), {}), (((1 - onehot) * 1e4, onehot), {}),
-          ((logits, labels), {"epsilon": -1.0})]
 
 
 @register(tasks=("image classification", "object detection"),
           peer="optax.losses.poly_loss_cross_entropy",
           references=("Leng et al., PolyLoss: A Polynomial Expansion Perspective of "
                       "Classification Loss Functions, ICLR 2022",),
-          example=_ce_example, edge_cases=_poly_edges, **_CE)
+          input_kind="logits")
 @loss_function(ranges={"epsilon": ">= -1"})
 def poly1_cross_entropy(logits, labels, *, epsilon=2.0, weights=None, where=None,
                         reduction="mean"):
@@ -599,9 +497,9 @@ def poly1_cross_entropy(logits, labels, *, epsilon=2.0, weights=None, where=None
   Raises:
     LossInputError: bad ``labels`` shape; concrete ``epsilon < -1``.
 
-  References:
-    Leng et al. 2022. Matches ``optax.losses.poly_loss_cross_entropy``
-    (elementwise).
+  Notes:
+    Equals ``optax.losses.poly_loss_cross_entropy`` elementwise
+    (``reduction="none"``).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -620,19 +518,10 @@ def poly1_cross_entropy(logits, labels, *, epsilon=2.0, weights=None, where=None
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _zero_one_example(key):
-  # Well-separated maxima, so bfloat16 rounding cannot flip an argmax.
-  k1, k2 = jax.random.split(key)
-  pred = jax.random.randint(k1, (8,), 0, 5)
-  labels = jax.random.randint(k2, (8,), 0, 5)
-  logits = jax.nn.one_hot(pred, 5) * 4.0 + ex.normal(k2, (8, 5), 0.1)
-  return (logits, labels), {}
-
-
 @register(tasks=("classification (metric)", "tabular classification"),
           peer="sklearn.metrics.zero_one_loss",
           references=("Duda, Hart & Stork, Pattern Classification (0-1 loss)", SURVEY),
-          example=_zero_one_example, **_CE)
+          input_kind="logits")
 @loss_function
 def zero_one_loss(logits, labels, *, weights=None, where=None, reduction="mean"):
   r"""Zero-one loss (misclassification rate): a metric, not a training loss.
@@ -658,8 +547,8 @@ def zero_one_loss(logits, labels, *, weights=None, where=None, reduction="mean")
   Raises:
     LossInputError: bad ``labels`` shape.
 
-  References:
-    Matches ``sklearn.metrics.zero_one_loss`` (normalize=True for "mean").
+  Notes:
+    "mean" is sklearn's ``normalize=True``, "sum" its ``normalize=False``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
