@@ -117,8 +117,8 @@ def test_no_retired_or_unknown_names(info):
   assert not [n for n in names if n.startswith("lambda_")], f"{info.name}: lambda_* mixing weight"
   if "class_weights" in params:
     p = params["class_weights"]
-    assert p.kind is p.KEYWORD_ONLY and p.default is None, (
-        f"{info.name}: class_weights must be an optional per-class (C,) keyword; a class-centre "
+    assert p.kind is p.KEYWORD_ONLY, (
+        f"{info.name}: class_weights must be a per-class (C,) keyword; a class-centre "
         "matrix is `centers`")
   keywords = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY}
   unknown = keywords - KEYWORDS
