@@ -83,7 +83,7 @@ def test_crps_ensemble_large_sample_limit_is_gaussian_crps():
 def test_crps_ensemble_fair_needs_two_members():
   with pytest.raises(LossInputError, match="crps_ensemble: fair=True needs at least 2"):
     jaxloss.crps_ensemble(jnp.ones((3, 1)), jnp.ones(3), fair=True)
-  with pytest.raises(LossInputError, match="crps_ensemble: target has shape"):
+  with pytest.raises(LossInputError, match="crps_ensemble: targets has shape"):
     jaxloss.crps_ensemble(jnp.ones((3, 4)), jnp.ones(4))
 
 
@@ -173,8 +173,18 @@ def test_trend_aware_loss_reference_and_components():
   _close(out, ref, rtol=1e-5, atol=1e-6)
   total, comps = jaxloss.trend_aware_loss(*_f32(p, y), return_components=True, **kw)
   _close(total, ref.mean(), rtol=1e-5)
-  _close(sum(comps.values()), ref.mean(), rtol=1e-5)
   assert set(comps) == {"trend", "residual", "diff"}
+  # The parts are the unweighted terms; the weights combine them into the total.
+  _close(comps["trend"], np.mean(tr ** 2), rtol=1e-5)
+  _close(comps["residual"], np.mean((e - tr) ** 2), rtol=1e-5)
+  _close(comps["diff"], np.mean(d ** 2), rtol=1e-5)
+  _close(2.0 * comps["trend"] + 0.5 * comps["residual"] + 0.1 * comps["diff"], ref.mean(),
+         rtol=1e-5)
+  # ... reduced like the total, and independent of the weights.
+  _, parts_sum = jaxloss.trend_aware_loss(*_f32(p, y), window=4, return_components=True,
+                                          reduction="sum")
+  _close(parts_sum["trend"], np.sum(tr ** 2), rtol=1e-5)
+  _close(parts_sum["diff"], np.sum(d ** 2), rtol=1e-5)
   with pytest.raises(LossInputError, match="trend_aware_loss: window must be >= 1"):
     jaxloss.trend_aware_loss(*_f32(p, y), window=0)
 

@@ -151,6 +151,17 @@ def test_poisson_gradients_match_finite_differences():
                 modes=["rev"])
 
 
+def test_keyword_targets():
+  mu, y = _f32(*RNG.normal(size=(2, 4)))
+  s = jnp.full(4, 0.7)
+  chex.assert_trees_all_close(jaxloss.gaussian_nll(mu, targets=y, var=s),
+                              jaxloss.gaussian_nll(mu, y, s))
+  chex.assert_trees_all_close(jaxloss.student_t_nll(loc=mu, targets=y, scale=s, df=s),
+                              jaxloss.student_t_nll(mu, y, s, s))
+  chex.assert_trees_all_close(jaxloss.poisson_nll(log_rate=mu, targets=y),
+                              jaxloss.poisson_nll(mu, y))
+
+
 def test_small_scale_edges_are_finite():
   mu, y = _f32(*RNG.normal(size=(2, 4)))
   zero = jnp.zeros(4)
@@ -168,12 +179,12 @@ def test_small_scale_edges_are_finite():
 
 @pytest.mark.parametrize("call,match", [
     (lambda: jaxloss.gaussian_nll(jnp.ones(3), jnp.ones(4), jnp.ones(3)),
-     "gaussian_nll: target has shape"),
+     "gaussian_nll: targets has shape"),
     (lambda: jaxloss.gaussian_nll(jnp.ones(3), jnp.ones(3), jnp.ones(3), eps=-1.0),
      "gaussian_nll: eps must be >= 0"),
     (lambda: jaxloss.student_t_nll(jnp.ones(3), jnp.ones(3), jnp.ones(4), jnp.ones(3)),
      "student_t_nll: scale has shape"),
-    (lambda: jaxloss.poisson_nll(jnp.ones(3), jnp.ones(2)), "poisson_nll: target has shape"),
+    (lambda: jaxloss.poisson_nll(jnp.ones(3), jnp.ones(2)), "poisson_nll: targets has shape"),
     (lambda: jaxloss.negative_binomial_nll(jnp.ones(3), jnp.ones(3), jnp.ones(2)),
      "negative_binomial_nll: alpha has shape"),
     (lambda: jaxloss.mape(jnp.ones(3, jnp.int32), jnp.ones(3)), "mape: predictions must be"),

@@ -198,6 +198,29 @@ def test_photometric_matches_reference(penalty):
   np.testing.assert_allclose(mean, ref.mean(), rtol=1e-5)
 
 
+def test_photometric_ssim_l1_components_are_the_unweighted_terms():
+  a, b, f = _f32(*_frames(seed=3))
+  bw = -f
+  for reduction in ("mean", "sum", "none"):
+    kw = dict(occlusion="fb", flow_bw=bw, reduction=reduction)
+    total, parts = jaxloss.photometric_loss(a, b, f, penalty="ssim_l1", ssim_weight=0.6,
+                                            return_components=True, **kw)
+    assert set(parts) == {"ssim", "l1"}
+    # The L1 part is the "l1" penalty; the SSIM part is "ssim_l1" with all weight on SSIM.
+    np.testing.assert_allclose(parts["l1"], jaxloss.photometric_loss(a, b, f, penalty="l1", **kw),
+                               rtol=1e-6)
+    np.testing.assert_allclose(
+        parts["ssim"],
+        jaxloss.photometric_loss(a, b, f, penalty="ssim_l1", ssim_weight=1.0, **kw), rtol=1e-6)
+    np.testing.assert_allclose(total, 0.6 * parts["ssim"] + 0.4 * parts["l1"], rtol=1e-5,
+                               atol=1e-7)
+  np.testing.assert_allclose(
+      jaxloss.photometric_loss(x1=a, x2=b, flow=f, penalty="ssim_l1", return_components=True)[0],
+      jaxloss.photometric_loss(a, b, f, penalty="ssim_l1"), rtol=0)
+  with pytest.raises(ValueError, match="return_components=True needs penalty='ssim_l1'"):
+    jaxloss.photometric_loss(a, b, f, return_components=True)
+
+
 def test_photometric_fb_occlusion_matches_reference():
   a, b, f = _frames(seed=5)
   bw = -f + 0.5 * np.random.default_rng(6).normal(size=f.shape)
@@ -470,7 +493,7 @@ def test_errors():
   a, b, f = _f32(*_frames())
   with pytest.raises(ValueError, match=r"^photometric_loss: flow has shape .*expected"):
     jaxloss.photometric_loss(a, b, f[..., :1])
-  with pytest.raises(ValueError, match=r"^photometric_loss: image2 has shape"):
+  with pytest.raises(ValueError, match=r"^photometric_loss: x2 has shape"):
     jaxloss.photometric_loss(a, b[:, :-1], f)
   with pytest.raises(ValueError, match="flow_bw"):
     jaxloss.photometric_loss(a, b, f, occlusion="fb")
@@ -494,9 +517,9 @@ def test_errors():
     jaxloss.sequence_loss([], b)
   with pytest.raises(ValueError, match="gamma must be > 0"):
     jaxloss.sequence_loss(jnp.stack([a]), b, gamma=0.0)
-  with pytest.raises(ValueError, match=r"^attention_target_loss: target_mask has shape"):
+  with pytest.raises(ValueError, match=r"^attention_target_loss: targets has shape"):
     jaxloss.attention_target_loss(jnp.zeros((2, 5)), jnp.zeros((2, 4)))
-  with pytest.raises(ValueError, match=r"^rank_preservation_loss: teacher_attention has shape"):
+  with pytest.raises(ValueError, match=r"^rank_preservation_loss: targets has shape"):
     jaxloss.rank_preservation_loss(jnp.zeros((2, 5)), jnp.zeros((2, 4)))
   with pytest.raises(TypeError, match="floating"):
     jaxloss.photometric_loss(jnp.zeros((1, 3, 3, 1), jnp.int32), b, f)

@@ -1,8 +1,9 @@
 """Forecast scores used as losses: CRPS, interval score, MAPE/sMAPE/MASE/WAPE, trend-aware.
 
 Part of the ``probabilistic`` (time-series) family of the catalog, with
-:mod:`jaxloss.probabilistic` (likelihoods) and :mod:`jaxloss.sequence`
-(CTC, soft-DTW, DILATE). Same conventions: prediction first, target second,
+:mod:`jaxloss.probabilistic.nll` (likelihoods) and
+:mod:`jaxloss.probabilistic.sequence` (CTC, soft-DTW, DILATE). Same
+conventions: prediction first, targets second,
 positive parameters clamped at ``eps`` in the value only, ``where`` /
 ``weights`` over the unreduced loss, ``"mean"`` over unmasked entries,
 float32 results for bfloat16/float16 inputs.
@@ -16,11 +17,9 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtr
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -30,36 +29,26 @@ from jaxloss._api import (
     reduce_loss,
     shape_of,
 )
-from jaxloss.catalog import register
-from jaxloss.probabilistic.nll import _examples_pos, _gauss_example, _prepare
+from jaxloss.catalog import SURVEY, register
+from jaxloss.probabilistic.nll import _prepare
 
 __all__ = [
     "crps_ensemble", "crps_gaussian", "interval_score", "mape", "mase", "smape",
     "trend_aware_loss", "wape", "winkler_score",
 ]
 
-_SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
-           "arXiv:2504.04242, 2025")
-
-
 # --------------------------------------------------------------------------
 # Proper scores.
 # --------------------------------------------------------------------------
-
-
-def _crps_edges(key):
-  m, t, s = _examples_pos(key, 1)
-  return [((t, t, s), {}), ((m, t, jnp.zeros_like(s)), {}), ((m * 1e4, t, s), {})]
 
 
 @register(tasks=("probabilistic forecasting", "weather forecasting"),
           input_kind="values", peer="properscoring.crps_gaussian",
           references=("Gneiting et al., Calibrated probabilistic forecasting using "
                       "ensemble model output statistics, MWR 2005",
-                      "Gneiting & Raftery, Strictly proper scoring rules, JASA 2007"),
-          example=_gauss_example, edge_cases=_crps_edges, grad_argnums=(0, 2))
+                      "Gneiting & Raftery, Strictly proper scoring rules, JASA 2007"))
 @loss_function(ranges={"eps": ">= 0"})
-def crps_gaussian(mean, target, std, *, eps=1e-6, weights=None, where=None,
+def crps_gaussian(mean, targets, std, *, eps=1e-6, weights=None, where=None,
                   reduction="mean"):
   r"""Continuous ranked probability score of a Gaussian forecast (closed form).
 
@@ -67,12 +56,12 @@ def crps_gaussian(mean, target, std, *, eps=1e-6, weights=None, where=None,
     \mathrm{CRPS}(\mathcal N(\mu, \sigma^2), y) = \sigma\Big(z\,(2\Phi(z) - 1)
       + 2\varphi(z) - \tfrac{1}{\sqrt\pi}\Big), \quad z = \frac{y - \mu}{\sigma}
 
-  In the units of the target; tends to ``|y - mu|`` as ``std -> 0``.
+  In the units of the targets; tends to ``|y - mu|`` as ``std -> 0``.
   ``std`` is clamped at ``eps`` (value only).
 
   Args:
     mean: floating ``[...]``.
-    target: ``[...]``, same shape.
+    targets: ``[...]``, same shape.
     std: standard deviation > 0 (not the variance), broadcastable to ``[...]``.
     eps: std clamp (default 1e-6); may be traced.
     weights: optional per-entry weights, broadcastable to ``[...]``.
@@ -85,16 +74,16 @@ def crps_gaussian(mean, target, std, *, eps=1e-6, weights=None, where=None,
   Raises:
     LossInputError: shape mismatch; concrete ``eps < 0``.
 
-  References:
-    Gneiting et al. 2005, eq. (5). Matches ``properscoring.crps_gaussian(y,
-    mu, sig)``.
+  Notes:
+    Gneiting et al. 2005, eq. (5); equals ``properscoring.crps_gaussian(targets,
+    mean, std)``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.crps_gaussian(jnp.array([0.]), jnp.array([0.]), jnp.array([1.])))
     0.23369497
   """
-  m, t, (s,) = _prepare("mean", mean, target, where, [("std", std, 1.0)])
+  m, t, (s,) = _prepare("mean", mean, targets, where, [("std", std, 1.0)])
   s = nx.clamp_min_straight_through(s, jnp.asarray(eps, m.dtype))
   z = (t - m) / s
   pdf = jnp.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
@@ -102,31 +91,13 @@ def crps_gaussian(mean, target, std, *, eps=1e-6, weights=None, where=None,
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _ens_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.normal(k1, (6, 4, 16)), ex.normal(k2, (6, 4))), {}
-
-
-def _ens_edges(key):
-  (x, y), _ = _ens_example(key)
-  same = jnp.broadcast_to(y[..., None], x.shape)
-  return [((same, y), {}), ((same, y), {"fair": True}), ((x * 1e4, y), {"fair": True})]
-
-
-def _ens_bad(key):
-  (x, y), _ = _ens_example(key)
-  return (x, y[..., :-1]), {}
-
-
 @register(tasks=("probabilistic forecasting", "ensemble forecasting",
                  "generative forecasting"),
           input_kind="samples", peer="properscoring.crps_ensemble (fair=False)",
           references=("Gneiting & Raftery, Strictly proper scoring rules, JASA 2007",
-                      "Ferro, Fair scores for ensemble forecasts, QJRMS 2014"),
-          example=_ens_example, edge_cases=_ens_edges, bad_input=_ens_bad,
-          where_trailing=1)
+                      "Ferro, Fair scores for ensemble forecasts, QJRMS 2014"))
 @loss_function(static=("fair",))
-def crps_ensemble(samples, target, *, fair=False, weights=None, where=None,
+def crps_ensemble(samples, targets, *, fair=False, weights=None, where=None,
                   reduction="mean"):
   r"""Sample-based CRPS of an ensemble, in O(m log m) by sorting.
 
@@ -141,22 +112,22 @@ def crps_ensemble(samples, target, *, fair=False, weights=None, where=None,
 
   Args:
     samples: floating ``[..., m]``, the ensemble on the last axis.
-    target: ``[...]``.
+    targets: ``[...]``.
     fair: use the fair (unbiased) spread term (default False), static.
     weights: optional weights, broadcastable to ``[...]``.
     where: optional boolean mask, broadcastable to ``[...]``.
     reduction: "mean" (default) | "sum" | "none".
 
   Returns:
-    A scalar for "mean"/"sum"; ``target.shape`` for "none".
+    A scalar for "mean"/"sum"; ``targets.shape`` for "none".
 
   Raises:
-    LossInputError: ``target`` shape is not ``samples.shape[:-1]``, or
+    LossInputError: ``targets`` shape is not ``samples.shape[:-1]``, or
       ``fair=True`` with fewer than 2 samples.
 
-  References:
-    Gneiting & Raftery 2007, eq. (21); Ferro 2014. ``fair=False`` matches
-    ``properscoring.crps_ensemble(target, samples)``.
+  Notes:
+    Gneiting & Raftery 2007, eq. (21); the fair spread term is Ferro 2014's.
+    ``fair=False`` equals ``properscoring.crps_ensemble(targets, samples)``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -165,16 +136,16 @@ def crps_ensemble(samples, target, *, fair=False, weights=None, where=None,
     0.22222224 0.0
   """
   check_floating("samples", samples)
-  if samples.ndim < 1 or shape_of(target) != samples.shape[:-1]:
+  if samples.ndim < 1 or shape_of(targets) != samples.shape[:-1]:
     raise LossInputError(
-        f"target has shape {shape_of(target)} but samples has shape {samples.shape}; "
-        f"expected target of shape {samples.shape[:-1]} (ensemble on the last axis)")
+        f"targets has shape {shape_of(targets)} but samples has shape {samples.shape}; "
+        f"expected targets of shape {samples.shape[:-1]} (ensemble on the last axis)")
   m = samples.shape[-1]
   if fair and m < 2:
     raise LossInputError(f"fair=True needs at least 2 samples, got samples shape {samples.shape}")
-  dtype = nx.compute_dtype(samples, target)
+  dtype = nx.compute_dtype(samples, targets)
   x = nx.mask_fill(samples.astype(dtype), where, trailing=1)
-  y = nx.mask_fill(jnp.asarray(target).astype(dtype), where)
+  y = nx.mask_fill(jnp.asarray(targets).astype(dtype), where)
   skill = jnp.mean(jnp.abs(x - y[..., None]), axis=-1)
   xs = jnp.sort(x, axis=-1)
   coef = (2.0 * jnp.arange(1, m + 1, dtype=dtype) - m - 1.0)
@@ -184,28 +155,15 @@ def crps_ensemble(samples, target, *, fair=False, weights=None, where=None,
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _interval_example(key):
-  k1, k2, k3 = jax.random.split(key, 3)
-  lo = ex.normal(k1, (8, 5)) - 1.0
-  hi = lo + ex.uniform(k2, (8, 5), 0.5, 2.5)
-  return (jnp.stack([lo, hi], -1), ex.normal(k3, (8, 5))), {}
-
-
-def _interval_edges(key):
-  (iv, y), _ = _interval_example(key)
-  return [((jnp.stack([y, y], -1), y), {}), ((iv * 1e4, y), {"alpha": 0.01})]
-
-
 @register(tasks=("probabilistic forecasting", "prediction intervals"),
           input_kind="values",
           peer="gluonts.evaluation.metrics.msis (without the seasonal scaling)",
           references=("Gneiting & Raftery, Strictly proper scoring rules, JASA 2007",
                       "Winkler, A decision-theoretic approach to interval estimation, "
                       "JASA 1972"),
-          example=_interval_example, edge_cases=_interval_edges, where_trailing=1,
           aliases=("winkler_score",))
 @loss_function(ranges={"alpha": "(0, 1)"})
-def interval_score(intervals, target, *, alpha=0.1, weights=None, where=None,
+def interval_score(intervals, targets, *, alpha=0.1, weights=None, where=None,
                    reduction="mean"):
   r"""Interval (Winkler) score of a central ``(1 - alpha)`` prediction interval.
 
@@ -218,7 +176,7 @@ def interval_score(intervals, target, *, alpha=0.1, weights=None, where=None,
 
   Args:
     intervals: floating ``[..., 2]``: lower and upper bounds on the last axis.
-    target: ``[...]``.
+    targets: ``[...]``.
     alpha: miscoverage level in (0, 1) (default 0.1, a 90% interval); may be
       traced.
     weights: optional weights, broadcastable to ``[...]``.
@@ -226,14 +184,14 @@ def interval_score(intervals, target, *, alpha=0.1, weights=None, where=None,
     reduction: "mean" (default) | "sum" | "none".
 
   Returns:
-    A scalar for "mean"/"sum"; ``target.shape`` for "none".
+    A scalar for "mean"/"sum"; ``targets.shape`` for "none".
 
   Raises:
-    LossInputError: ``intervals`` is not ``target.shape + (2,)``; concrete
+    LossInputError: ``intervals`` is not ``targets.shape + (2,)``; concrete
       ``alpha`` outside (0, 1).
 
-  References:
-    Gneiting & Raftery 2007, eq. (43); Winkler 1972.
+  Notes:
+    Gneiting & Raftery 2007, eq. (43).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -242,13 +200,13 @@ def interval_score(intervals, target, *, alpha=0.1, weights=None, where=None,
     [ 1. 21.]
   """
   check_floating("intervals", intervals)
-  if intervals.ndim < 1 or intervals.shape[-1] != 2 or intervals.shape[:-1] != shape_of(target):
+  if intervals.ndim < 1 or intervals.shape[-1] != 2 or intervals.shape[:-1] != shape_of(targets):
     raise LossInputError(
-        f"intervals has shape {intervals.shape} and target has shape {shape_of(target)}; "
-        f"expected intervals of shape {shape_of(target) + (2,)} (lower, upper)")
-  dtype = nx.compute_dtype(intervals, target)
+        f"intervals has shape {intervals.shape} and targets has shape {shape_of(targets)}; "
+        f"expected intervals of shape {shape_of(targets) + (2,)} (lower, upper)")
+  dtype = nx.compute_dtype(intervals, targets)
   iv = nx.mask_fill(intervals.astype(dtype), where, trailing=1)
-  y = nx.mask_fill(jnp.asarray(target).astype(dtype), where)
+  y = nx.mask_fill(jnp.asarray(targets).astype(dtype), where)
   lo, hi = iv[..., 0], iv[..., 1]
   a = jnp.asarray(alpha, dtype)
   values = (hi - lo) + (2.0 / a) * (jnp.maximum(lo - y, 0.0) + jnp.maximum(y - hi, 0.0))
@@ -263,27 +221,11 @@ winkler_score = interval_score
 # --------------------------------------------------------------------------
 
 
-def _pt_example(key):
-  k1, k2 = jax.random.split(key)
-  t = ex.uniform(k1, (8, 6), 0.5, 3.0)
-  return (t + ex.normal(k2, (8, 6), 0.3), t), {}
-
-
-def _pt_edges(key):
-  (p, t), _ = _pt_example(key)
-  z = jnp.zeros_like(t)
-  return [((t, t), {}), ((p, z), {}), ((z, z), {}), ((p * 1e4, t), {})]
-
-
-_POINT = dict(input_kind="values", example=_pt_example,
-              edge_cases=_pt_edges, grad_argnums=(0,))
-
-
 @register(tasks=("time-series forecasting", "demand forecasting"),
           peer="pytorch_forecasting.metrics.MAPE",
           references=("Hyndman & Koehler, Another look at measures of forecast accuracy, "
                       "IJF 2006",),
-          **_POINT)
+          input_kind="values")
 @loss_function(ranges={"eps": ">= 0"})
 def mape(predictions, targets, *, eps=1e-8, weights=None, where=None, reduction="mean"):
   r"""Mean absolute percentage error, as a fraction (not x100).
@@ -309,15 +251,12 @@ def mape(predictions, targets, *, eps=1e-8, weights=None, where=None, reduction=
   Raises:
     LossInputError: shape mismatch; concrete ``eps < 0``.
 
-  References:
-    Matches ``pytorch_forecasting.metrics.MAPE``.
-
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.mape(jnp.array([1.1, 1.5]), jnp.array([1., 2.]), reduction="none"))
     [0.10000001 0.25      ]
   """
-  p, t, _ = _prepare("predictions", predictions, targets, where, target_name="targets")
+  p, t, _ = _prepare("predictions", predictions, targets, where)
   values = jnp.abs(p - t) / (jnp.abs(t) + jnp.asarray(eps, p.dtype))
   return reduce_loss(values, reduction, where=where, weights=weights)
 
@@ -326,7 +265,7 @@ def mape(predictions, targets, *, eps=1e-8, weights=None, where=None, reduction=
           peer="pytorch_forecasting.metrics.SMAPE",
           references=("Makridakis, Accuracy measures: theoretical and practical concerns, "
                       "IJF 1993", "M4 competition (sMAPE)"),
-          **_POINT)
+          input_kind="values")
 @loss_function(ranges={"eps": ">= 0"})
 def smape(predictions, targets, *, eps=1e-8, weights=None, where=None, reduction="mean"):
   r"""Symmetric mean absolute percentage error, in [0, 2].
@@ -349,36 +288,24 @@ def smape(predictions, targets, *, eps=1e-8, weights=None, where=None, reduction
   Raises:
     LossInputError: shape mismatch; concrete ``eps < 0``.
 
-  References:
-    Matches ``pytorch_forecasting.metrics.SMAPE``; GluonTS' ``smape`` metric
-    has no ``eps`` (M4 convention, x100 in the competition tables).
+  Notes:
+    GluonTS' ``smape`` metric has no ``eps`` (M4 convention, x100 in the
+    competition tables).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.smape(jnp.array([1., 0.]), jnp.array([3., 0.]), reduction="none"))
     [1. 0.]
   """
-  p, t, _ = _prepare("predictions", predictions, targets, where, target_name="targets")
+  p, t, _ = _prepare("predictions", predictions, targets, where)
   values = 2.0 * jnp.abs(p - t) / (jnp.abs(p) + jnp.abs(t) + jnp.asarray(eps, p.dtype))
   return reduce_loss(values, reduction, where=where, weights=weights)
-
-
-def _mase_example(key):
-  k1, k2, k3 = jax.random.split(key, 3)
-  t = ex.normal(k1, (8, 6))
-  return (t + ex.normal(k2, (8, 6), 0.3), t, ex.normal(k3, (8, 12))), {"season_length": 2}
-
-
-def _mase_edges(key):
-  (p, t, h), kw = _mase_example(key)
-  return [((t, t, h), kw), ((p, t, jnp.zeros_like(h)), kw), ((p, t, h), {})]
 
 
 @register(tasks=("time-series forecasting",),
           input_kind="values", peer="gluonts.evaluation.metrics.mase (seasonal_error)",
           references=("Hyndman & Koehler, Another look at measures of forecast accuracy, "
-                      "IJF 2006",),
-          example=_mase_example, edge_cases=_mase_edges, grad_argnums=(0,))
+                      "IJF 2006",))
 @loss_function(static=("season_length",), ranges={"eps": ">= 0"})
 def mase(predictions, targets, insample, *, season_length=1, eps=1e-8, weights=None,
          where=None, reduction="mean"):
@@ -414,10 +341,10 @@ def mase(predictions, targets, insample, *, season_length=1, eps=1e-8, weights=N
       ``insample`` leading shape is not ``predictions.shape[:-1]``;
       ``season_length < 1``.
 
-  References:
-    Hyndman & Koehler 2006. The scale is GluonTS' ``seasonal_error``
-    (in-sample seasonal naive); pytorch-forecasting's ``MASE`` instead uses
-    one-step differences of the encoder target.
+  Notes:
+    The scale is GluonTS' ``seasonal_error`` (in-sample seasonal naive);
+    pytorch-forecasting's ``MASE`` instead uses one-step differences of the
+    encoder target.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -451,15 +378,10 @@ def _ndim(x):
   return len(shape_of(x))
 
 
-def _wape_example(key):
-  return _pt_example(key)
-
-
 @register(tasks=("demand forecasting", "time-series forecasting"),
           input_kind="values", peer="gluonts.ev.metrics.ND (per series)",
           references=("Kolassa & Schütz, Advantages of the MAD/MEAN ratio over the MAPE, "
-                      "Foresight 2007",),
-          example=_wape_example, edge_cases=_pt_edges, grad_argnums=(0,))
+                      "Foresight 2007",))
 @loss_function(ranges={"eps": ">= 0"})
 def wape(predictions, targets, *, eps=1e-8, weights=None, where=None, reduction="mean"):
   r"""Weighted absolute percentage error (MAD/mean ratio) per series.
@@ -490,16 +412,16 @@ def wape(predictions, targets, *, eps=1e-8, weights=None, where=None, reduction=
   Raises:
     LossInputError: shape mismatch; concrete ``eps < 0``.
 
-  References:
-    Kolassa & Schütz 2007 (MAD/Mean ratio). Per series equals GluonTS' ``ND``
-    metric, ``sum |y - p| / sum |y|``.
+  Notes:
+    The MAD/Mean ratio of Kolassa & Schütz 2007. Per series it equals GluonTS'
+    ``ND`` metric, ``sum |y - p| / sum |y|``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.wape(jnp.array([[1., 2., 6.]]), jnp.array([[2., 2., 4.]])))
     0.375
   """
-  p, t, _ = _prepare("predictions", predictions, targets, where, target_name="targets")
+  p, t, _ = _prepare("predictions", predictions, targets, where)
   if p.ndim < 1:
     raise LossInputError(f"predictions has shape {p.shape}; expected a time axis")
   if where is None:
@@ -533,23 +455,11 @@ def moving_average(x, window: int):
   return (c[..., window:] - c[..., :-window]) / window
 
 
-def _trend_example(key):
-  k1, k2 = jax.random.split(key)
-  t = jnp.cumsum(ex.normal(k1, (6, 24)), axis=-1)
-  return (t + ex.normal(k2, (6, 24), 0.5), t), {"window": 5}
-
-
-def _trend_edges(key):
-  (p, t), kw = _trend_example(key)
-  return [((t, t), kw), ((p * 1e3, t), kw), ((p, t), {"window": 1, "diff_weight": 1.0})]
-
-
 @register(tasks=("time-series forecasting", "contextual loss"),
           input_kind="values",
-          peer="— (survey's contextual-loss direction; Autoformer series_decomp)",
-          references=(_SURVEY, "Wu et al., Autoformer: decomposition transformers with "
+          references=(SURVEY, "Wu et al., Autoformer: decomposition transformers with "
                       "auto-correlation, NeurIPS 2021"),
-          example=_trend_example, edge_cases=_trend_edges, grad_argnums=(0, 1))
+          components=("trend", "residual", "diff"))
 @loss_function(static=("window", "return_components"),
                ranges={"trend_weight": ">= 0", "residual_weight": ">= 0",
                        "diff_weight": ">= 0"})
@@ -579,8 +489,11 @@ def trend_aware_loss(predictions, targets, *, window=5, trend_weight=1.0,
     window: moving-average window ``k >= 1`` (default 5), static.
     trend_weight, residual_weight, diff_weight: non-negative weights
       (defaults 1.0, 0.25, 0.0); may be traced.
-    return_components: also return ``{"trend", "residual", "diff"}`` (each
-      reduced the same way as the total, weighted), static; default False.
+    return_components: also return the unweighted parts ``{"trend": mean
+      bar e^2, "residual": mean (e - bar e)^2, "diff": mean (Delta e)^2}``
+      (each reduced the same way as the total, so the total is
+      ``trend_weight * trend + residual_weight * residual + diff_weight *
+      diff``), static; default False.
     weights: optional weights, broadcastable to ``[..., T]``.
     where: optional boolean mask over steps, broadcastable to ``[..., T]``;
       masked steps are excluded from the sums (their errors are set to 0
@@ -594,9 +507,9 @@ def trend_aware_loss(predictions, targets, *, window=5, trend_weight=1.0,
   Raises:
     LossInputError: shape mismatch; ``window < 1``; negative concrete weights.
 
-  References:
-    Survey: contextual losses for time series. Decomposition as in Wu et al.
-    2021 (Autoformer).
+  Notes:
+    The survey's contextual-loss direction for time series; no peer library
+    implements it. The decomposition is Autoformer's ``series_decomp``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -604,7 +517,7 @@ def trend_aware_loss(predictions, targets, *, window=5, trend_weight=1.0,
     >>> print(jaxloss.trend_aware_loss(p, t, window=3))
     1.0
   """
-  p, t, _ = _prepare("predictions", predictions, targets, where, target_name="targets")
+  p, t, _ = _prepare("predictions", predictions, targets, where)
   if p.ndim < 1:
     raise LossInputError(f"predictions has shape {p.shape}; expected a time axis")
   if window < 1:
@@ -614,12 +527,12 @@ def trend_aware_loss(predictions, targets, *, window=5, trend_weight=1.0,
   resid = e - trend
   diff = jnp.concatenate([jnp.zeros_like(e[..., :1]), jnp.diff(e, axis=-1)], axis=-1)
   dtype = e.dtype
-  parts = {"trend": jnp.asarray(trend_weight, dtype) * trend * trend,
-           "residual": jnp.asarray(residual_weight, dtype) * resid * resid,
-           "diff": jnp.asarray(diff_weight, dtype) * diff * diff}
-  total = parts["trend"] + parts["residual"] + parts["diff"]
+  total = (jnp.asarray(trend_weight, dtype) * trend * trend
+           + jnp.asarray(residual_weight, dtype) * resid * resid
+           + jnp.asarray(diff_weight, dtype) * diff * diff)
   out = reduce_loss(total, reduction, where=where, weights=weights)
   if not return_components:
     return out
+  parts = {"trend": trend * trend, "residual": resid * resid, "diff": diff * diff}
   comps = {k: reduce_loss(v, reduction, where=where, weights=weights) for k, v in parts.items()}
   return out, comps

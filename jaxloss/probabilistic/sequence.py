@@ -23,7 +23,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -49,40 +48,11 @@ def _lengths_to_paddings(lengths, size, dtype):
   return (jnp.arange(size) >= lengths[..., None]).astype(dtype)
 
 
-def _ctc_example(key):
-  # Unit-length targets: torch's "mean" divides each sequence by its target
-  # length, which the contract's generic "mean == sum / count" check cannot
-  # know about; longer targets are exercised in tests/test_sequence.py.
-  k1, k2 = jax.random.split(key)
-  logits = ex.normal(k1, (4, 6, 5), 2.0)
-  labels = jax.random.randint(k2, (4, 1), 1, 5)
-  return (logits, labels), {}
-
-
-def _ctc_edges(key):
-  k1, k2 = jax.random.split(key)
-  logits = ex.normal(k1, (3, 6, 5), 2.0)
-  labels = jax.random.randint(k2, (3, 4), 1, 5)
-  confident = jnp.where(jax.nn.one_hot(jnp.array([1, 0, 2, 0, 3, 0]), 5) > 0, 1e4, -1e4)
-  conf_labels = jnp.array([[1, 2, 3]])
-  return [  # Impossible alignments (+inf without zero_infinity: tested separately).
-          ((logits, labels), {"logit_lengths": jnp.array([6, 2, 1]), "zero_infinity": True}),
-          ((confident[None], conf_labels), {}),
-          ((logits * 1e4, labels), {})]
-
-
-def _ctc_bad(key):
-  (logits, labels), kw = _ctc_example(key)
-  return (logits, labels[:-1]), kw
-
-
 @register(tasks=("speech recognition", "handwriting recognition", "sequence labelling"),
           input_kind="logits",
           peer="torch.nn.functional.ctc_loss (reductions, zero_infinity); "
                "optax.losses.ctc_loss (per sequence)",
-          references=("Graves et al., Connectionist temporal classification, ICML 2006",),
-          example=_ctc_example, edge_cases=_ctc_edges, bad_input=_ctc_bad,
-          where_trailing=2)
+          references=("Graves et al., Connectionist temporal classification, ICML 2006",))
 @loss_function(static=("blank_id", "zero_infinity"))
 def ctc_loss(logits, labels, *, logit_lengths=None, label_lengths=None,
              logit_paddings=None, label_paddings=None, blank_id=0, zero_infinity=False,
@@ -130,8 +100,8 @@ def ctc_loss(logits, labels, *, logit_lengths=None, label_lengths=None,
       rank; both lengths and paddings given; ``blank_id`` out of range.
     LossTypeError: ``labels`` not integer or ``logits`` not floating.
 
-  References:
-    Graves et al. 2006. Per sequence equals ``optax.losses.ctc_loss`` and
+  Notes:
+    Per sequence equals ``optax.losses.ctc_loss`` and
     ``torch.nn.functional.ctc_loss(reduction='none')`` on log-softmax
     inputs; the reductions and ``zero_infinity`` match torch. Label ids are
     checked to be in ``[0, K)`` under ``chex.chexify``.
@@ -372,24 +342,24 @@ def _sq_euclidean(x, y):
   return jnp.sum(d * d, axis=-1)
 
 
-def _check_series(fn_name, x, y):
-  del fn_name
-  check_floating("x", x)
+def _check_series(x, y, x_name="predictions", y_name="targets"):
+  check_floating(x_name, x)
   if np.ndim(x) < 2 or np.ndim(y) != np.ndim(x):
     raise LossInputError(
-        f"x has shape {shape_of(x)} and y has shape {shape_of(y)}; expected series of "
-        f"shapes (..., n, d) and (..., m, d)")
+        f"{x_name} has shape {shape_of(x)} and {y_name} has shape {shape_of(y)}; expected "
+        f"series of shapes (..., n, d) and (..., m, d)")
   sx, sy = shape_of(x), shape_of(y)
   if sx[-2] == 0 or sy[-2] == 0:
-    raise LossInputError(f"x has shape {sx} and y has shape {sy}; series must be non-empty")
+    raise LossInputError(f"{x_name} has shape {sx} and {y_name} has shape {sy}; series must "
+                         f"be non-empty")
   if sx[:-2] != sy[:-2] or sx[-1] != sy[-1]:
     raise LossInputError(
-        f"y has shape {sy} but x has shape {sx}; expected y of shape "
+        f"{y_name} has shape {sy} but {x_name} has shape {sx}; expected {y_name} of shape "
         f"{sx[:-2] + ('m', sx[-1])} (same batch and feature axes)")
 
 
 def _pairwise(fn, x, y, where):
-  """Applies ``fn(x_i, y_i)`` over the leading (batch) axes."""
+  """Applies ``fn(x_i, y_i)`` (an array or a tuple of arrays) over the leading (batch) axes."""
   dtype = nx.compute_dtype(x, y)
   x = nx.mask_fill(x.astype(dtype), where, trailing=2)
   y = nx.mask_fill(jnp.asarray(y).astype(dtype), where, trailing=2)
@@ -397,28 +367,11 @@ def _pairwise(fn, x, y, where):
   xf = x.reshape((-1,) + x.shape[-2:])
   yf = y.reshape((-1,) + y.shape[-2:])
   out = jax.vmap(fn)(xf, yf)
-  return out.reshape(lead)
+  return jax.tree.map(lambda o: o.reshape(lead), out)
 
 
 def _sdtw_pair(x, y, gamma):
   return _sdtw_from_costs(_sq_euclidean(x, y), gamma)
-
-
-def _dtw_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.normal(k1, (4, 10, 2)), ex.normal(k2, (4, 7, 2))), {"gamma": 0.5}
-
-
-def _dtw_edges(key):
-  (x, y), _ = _dtw_example(key)
-  # Python-float gammas are traced: these share one compilation.
-  return [((x, x), {"gamma": 1.0}), ((x, y), {"gamma": 1e-3}), ((x, y), {"gamma": 100.0}),
-          ((x * 1e2, y), {"gamma": 1e-2})]
-
-
-def _dtw_bad(key):
-  (x, y), kw = _dtw_example(key)
-  return (x, y[..., :-1]), kw
 
 
 _DTW_REFS = ("Cuturi & Blondel, Soft-DTW: a differentiable loss function for time-series, "
@@ -427,11 +380,9 @@ _DTW_REFS = ("Cuturi & Blondel, Soft-DTW: a differentiable loss function for tim
 
 @register(tasks=("time-series forecasting", "time-series averaging", "sequence alignment"),
           input_kind="values", peer="tslearn.metrics.SoftDTWLossPyTorch(normalize=False)",
-          references=_DTW_REFS,
-          example=_dtw_example, edge_cases=_dtw_edges, bad_input=_dtw_bad,
-          grad_argnums=(0, 1), where_trailing=2)
+          references=_DTW_REFS)
 @loss_function(ranges={"gamma": "> 0"})
-def soft_dtw(x, y, *, gamma=1.0, weights=None, where=None, reduction="mean"):
+def soft_dtw(predictions, targets, *, gamma=1.0, weights=None, where=None, reduction="mean"):
   r"""Soft dynamic time warping between two (multivariate) series.
 
   .. math::
@@ -440,15 +391,16 @@ def soft_dtw(x, y, *, gamma=1.0, weights=None, where=None, reduction="mean"):
     \operatorname{min}^\gamma(a_1, \dots) = -\gamma \log\sum_i e^{-a_i/\gamma},
     \quad \Delta_{ij} = \|x_i - y_j\|_2^2
 
-  computed by the recursion ``R[i, j] = D[i, j] + min^gamma(R[i-1, j-1],
-  R[i-1, j], R[i, j-1])``. Not a distance: it can be negative and
-  ``sdtw(x, x) != 0`` (the smoothing counts every path); use
-  :func:`soft_dtw_divergence` for a non-negative loss that is 0 at ``x = y``.
-  As gamma -> 0 it tends to the DTW cost.
+  with ``x = predictions`` and ``y = targets``, computed by the recursion
+  ``R[i, j] = D[i, j] + min^gamma(R[i-1, j-1], R[i-1, j], R[i, j-1])``. Not a
+  distance: it can be negative and ``sdtw(x, x) != 0`` (the smoothing counts
+  every path); use :func:`soft_dtw_divergence` for a non-negative loss that
+  is 0 at ``x = y``. As gamma -> 0 it tends to the DTW cost. Symmetric in its
+  two arguments.
 
   Args:
-    x: floating ``[..., n, d]`` (time, features on the last two axes).
-    y: ``[..., m, d]`` with the same batch and feature axes.
+    predictions: floating ``[..., n, d]`` (time, features on the last two axes).
+    targets: ``[..., m, d]`` with the same batch and feature axes.
     gamma: smoothing > 0 (default 1.0, tslearn's); may be traced (no gradient
       is returned for it).
     weights: optional per-pair weights, broadcastable to ``[...]``.
@@ -462,10 +414,10 @@ def soft_dtw(x, y, *, gamma=1.0, weights=None, where=None, reduction="mean"):
     LossInputError: ranks or batch/feature shapes differ, or a series is
       empty; concrete ``gamma <= 0``.
 
-  References:
-    Cuturi & Blondel 2017 (value: Alg. 1; gradient: Alg. 2). Matches
-    ``tslearn.metrics.soft_dtw`` and ``SoftDTWLossPyTorch(gamma)`` with the
-    default squared-Euclidean cost.
+  Notes:
+    The value is Cuturi & Blondel's Algorithm 1, the gradient their
+    Algorithm 2. Equals ``tslearn.metrics.soft_dtw`` and
+    ``SoftDTWLossPyTorch(gamma)`` with the default squared-Euclidean cost.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -473,34 +425,30 @@ def soft_dtw(x, y, *, gamma=1.0, weights=None, where=None, reduction="mean"):
     >>> print(jaxloss.soft_dtw(x, y, gamma=0.01))
     0.9930685
   """
-  _check_series("soft_dtw", x, y)
-  g = jnp.asarray(gamma, nx.compute_dtype(x, y))
-  values = _pairwise(lambda a, b: _sdtw_pair(a, b, g), x, y, where)
+  _check_series(predictions, targets)
+  g = jnp.asarray(gamma, nx.compute_dtype(predictions, targets))
+  values = _pairwise(lambda a, b: _sdtw_pair(a, b, g), predictions, targets, where)
   return reduce_loss(values, reduction, where=where, weights=weights)
-
-
-def _div_edges(key):
-  (x, y), _ = _dtw_example(key)
-  return [((x, x), {"gamma": 1.0}), ((x, y), {"gamma": 1e-3}), ((x * 1e2, y), {"gamma": 0.1})]
 
 
 @register(tasks=("time-series forecasting", "time-series averaging"),
           input_kind="values", peer="tslearn.metrics.SoftDTWLossPyTorch(normalize=True)",
           references=("Blondel, Mensch & Vert, Differentiable divergences between time "
-                      "series, AISTATS 2021", *_DTW_REFS),
-          example=_dtw_example, edge_cases=_div_edges, bad_input=_dtw_bad,
-          grad_argnums=(0, 1), where_trailing=2)
+                      "series, AISTATS 2021", *_DTW_REFS))
 @loss_function(ranges={"gamma": "> 0"})
-def soft_dtw_divergence(x, y, *, gamma=1.0, weights=None, where=None, reduction="mean"):
-  r"""Soft-DTW divergence: non-negative, zero exactly when ``x = y``.
+def soft_dtw_divergence(predictions, targets, *, gamma=1.0, weights=None, where=None,
+                        reduction="mean"):
+  r"""Soft-DTW divergence: non-negative, zero exactly when ``predictions = targets``.
 
   .. math::
     D_\gamma(x, y) = \mathrm{sdtw}_\gamma(x, y)
       - \tfrac12\big(\mathrm{sdtw}_\gamma(x, x) + \mathrm{sdtw}_\gamma(y, y)\big)
 
+  with ``x = predictions`` and ``y = targets`` (:func:`soft_dtw`).
+
   Args:
-    x: floating ``[..., n, d]``.
-    y: ``[..., m, d]`` with the same batch and feature axes.
+    predictions: floating ``[..., n, d]``.
+    targets: ``[..., m, d]`` with the same batch and feature axes.
     gamma: smoothing > 0 (default 1.0); may be traced (no gradient for it).
     weights: optional per-pair weights, broadcastable to ``[...]``.
     where: optional boolean mask over pairs, broadcastable to ``[...]``.
@@ -513,9 +461,8 @@ def soft_dtw_divergence(x, y, *, gamma=1.0, weights=None, where=None, reduction=
     LossInputError: ranks or batch/feature shapes differ, or a series is
       empty; concrete ``gamma <= 0``.
 
-  References:
-    Blondel et al. 2021 (non-negativity holds for the squared-Euclidean
-    cost). Matches ``tslearn``'s ``SoftDTWLossPyTorch(normalize=True)``.
+  Notes:
+    Non-negativity holds for the squared-Euclidean cost (Blondel et al. 2021).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -523,40 +470,30 @@ def soft_dtw_divergence(x, y, *, gamma=1.0, weights=None, where=None, reduction=
     >>> print(jaxloss.soft_dtw_divergence(x, x))
     0.0
   """
-  _check_series("soft_dtw_divergence", x, y)
-  g = jnp.asarray(gamma, nx.compute_dtype(x, y))
+  _check_series(predictions, targets)
+  g = jnp.asarray(gamma, nx.compute_dtype(predictions, targets))
 
   def div(a, b):
     return _sdtw_pair(a, b, g) - 0.5 * (_sdtw_pair(a, a, g) + _sdtw_pair(b, b, g))
 
-  values = _pairwise(div, x, y, where)
+  values = _pairwise(div, predictions, targets, where)
   return reduce_loss(values, reduction, where=where, weights=weights)
-
-
-def _dilate_example(key):
-  k1, k2 = jax.random.split(key)
-  return (ex.normal(k1, (4, 8, 1)), ex.normal(k2, (4, 8, 1))), {}
-
-
-def _dilate_edges(key):
-  (x, y), _ = _dilate_example(key)
-  return [((x, x), {}), ((x * 1e2, y), {"gamma": 1e-3})]
 
 
 @register(tasks=("time-series forecasting", "multi-step forecasting"),
           input_kind="values", peer="vincent-leguen/DILATE dilate_loss",
           references=("Le Guen & Thome, Shape and time distortion loss for training deep "
                       "time series forecasting models, NeurIPS 2019", *_DTW_REFS),
-          example=_dilate_example, edge_cases=_dilate_edges, bad_input=_dtw_bad,
-          grad_argnums=(0,), where_trailing=2)
-@loss_function(ranges={"alpha": "[0, 1]", "gamma": "> 0"})
-def dilate_loss(predictions, targets, *, alpha=0.5, gamma=0.01, weights=None, where=None,
-                reduction="mean"):
+          components=("shape", "temporal"))
+@loss_function(static=("return_components",),
+               ranges={"shape_weight": ">= 0", "temporal_weight": ">= 0", "gamma": "> 0"})
+def dilate_loss(predictions, targets, *, shape_weight=0.5, temporal_weight=0.5, gamma=0.01,
+                return_components=False, weights=None, where=None, reduction="mean"):
   r"""DILATE: soft-DTW shape term plus a temporal-distortion term.
 
   .. math::
-    \mathcal L = \alpha\,\mathrm{sdtw}_\gamma(p, y)
-      + (1 - \alpha)\,\frac{1}{n m}\sum_{i,j} A^*_{ij}\,(i - j)^2,
+    \mathcal L = w_\text{shape}\,\mathrm{sdtw}_\gamma(p, y)
+      + w_\text{temporal}\,\frac{1}{n m}\sum_{i,j} A^*_{ij}\,(i - j)^2,
     \qquad A^* = \nabla_\Delta \mathrm{sdtw}_\gamma(p, y)
 
   ``A*`` is soft-DTW's expected alignment; the temporal term (TDI) penalises
@@ -567,33 +504,41 @@ def dilate_loss(predictions, targets, *, alpha=0.5, gamma=0.01, weights=None, wh
   Args:
     predictions: floating ``[..., n, d]``.
     targets: ``[..., m, d]`` (Le Guen & Thome use ``m = n``).
-    alpha: weight of the shape term in [0, 1] (default 0.5); may be traced.
+    shape_weight: weight of the shape (soft-DTW) term, >= 0 (default 0.5);
+      may be traced.
+    temporal_weight: weight of the temporal (TDI) term, >= 0 (default 0.5);
+      may be traced.
     gamma: soft-DTW smoothing > 0 (default 0.01, the paper's); may be traced.
+    return_components: also return the unweighted parts ``{"shape": sdtw,
+      "temporal": TDI}``, each reduced like the total, static; default False.
     weights: optional per-pair weights, broadcastable to ``[...]``.
     where: optional boolean mask over pairs, broadcastable to ``[...]``.
     reduction: "mean" (default) | "sum" | "none" (``[...]``).
 
   Returns:
-    A scalar for "mean"/"sum"; ``[...]`` for "none".
+    A scalar for "mean"/"sum"; ``[...]`` for "none"; with
+    ``return_components=True`` the pair ``(total, {"shape", "temporal"})``.
 
   Raises:
-    LossInputError: ranks or batch/feature shapes differ; concrete
-      ``alpha`` outside [0, 1] or ``gamma <= 0``.
+    LossInputError: ranks or batch/feature shapes differ; concrete negative
+      weights or ``gamma <= 0``.
 
-  References:
-    Le Guen & Thome 2019. Matches the reference ``dilate_loss`` (its
-    ``loss_temporal`` divides by ``N_output ** 2``; here ``n m``).
+  Notes:
+    The paper's ``alpha * shape + (1 - alpha) * temporal`` is
+    ``shape_weight=alpha, temporal_weight=1 - alpha``. The reference
+    ``loss_temporal`` divides by ``N_output ** 2``; here by ``n m``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> x = jnp.array([[0.], [1.], [0.]]); y = jnp.array([[0.], [0.], [1.]])
-    >>> print(jaxloss.dilate_loss(x, y, alpha=0.0))
+    >>> print(jaxloss.dilate_loss(x, y, shape_weight=0.0, temporal_weight=1.0))
     0.22222222
   """
-  _check_series("dilate_loss", predictions, targets)
+  _check_series(predictions, targets)
   dtype = nx.compute_dtype(predictions, targets)
   g = jnp.asarray(gamma, dtype)
-  a = jnp.asarray(alpha, dtype)
+  ws = jnp.asarray(shape_weight, dtype)
+  wt = jnp.asarray(temporal_weight, dtype)
   n, m = predictions.shape[-2], targets.shape[-2]
   omega = ((np.arange(n)[:, None] - np.arange(m)[None, :]) ** 2 / (n * m)).astype(dtype)
 
@@ -601,8 +546,12 @@ def dilate_loss(predictions, targets, *, alpha=0.5, gamma=0.01, weights=None, wh
     dmat = _sq_euclidean(p, y)
     shape = _sdtw_from_costs(dmat, g)
     temporal = jnp.sum(soft_alignment(dmat, g) * omega)
-    return a * shape + (1.0 - a) * temporal
+    return shape, temporal
 
-  values = _pairwise(one, predictions, targets, where)
-  return reduce_loss(values, reduction, where=where, weights=weights)
+  shape, temporal = _pairwise(one, predictions, targets, where)
+  out = reduce_loss(ws * shape + wt * temporal, reduction, where=where, weights=weights)
+  if not return_components:
+    return out
+  return out, {"shape": reduce_loss(shape, reduction, where=where, weights=weights),
+               "temporal": reduce_loss(temporal, reduction, where=where, weights=weights)}
 

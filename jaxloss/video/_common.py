@@ -8,8 +8,6 @@ from jaxloss import _numerics as nx
 from jaxloss._api import check_floating, check_min_rank, check_same_shape, shape_of
 from jaxloss.video._warping import check_flow
 
-SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
-          "arXiv:2504.04242, 2025")
 UNFLOW = ("Meister, Hur & Roth, UnFlow: Unsupervised Learning of Optical Flow with a "
           "Bidirectional Census Loss, AAAI 2018")
 MONODEPTH2 = ("Godard, Mac Aodha, Firman & Brostow, Digging Into Self-Supervised Monocular "

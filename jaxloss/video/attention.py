@@ -17,7 +17,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     check_broadcastable,
@@ -28,9 +27,8 @@ from jaxloss._api import (
     reduce_loss,
     shape_of,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.embedding.pairs import margin_ranking_loss
-from jaxloss.video._common import SURVEY
 
 __all__ = ["attention_target_loss", "rank_preservation_loss"]
 
@@ -43,29 +41,12 @@ _REPQ = ("Li, Xiao, Liu & Zhang, RepQ-ViT: Scale Reparameterization for Post-Tra
 _TASKS = ("attention", "image classification", "video", "model compression")
 
 
-def _attn_example(key):
-  k1, k2 = jax.random.split(key)
-  attn = ex.normal(k1, (4, 3, 16), 2.0)                       # (batch, heads, patches)
-  target = jax.random.bernoulli(k2, 0.3, (4, 3, 16)).astype(jnp.float32)
-  return (attn, target), {}
-
-
-def _attn_edges(key):
-  (a, t), _ = _attn_example(key)
-  probs = jax.nn.softmax(a, -1)
-  return [((a * 1e4, t), {}),                                  # saturated logits
-          ((a, jnp.zeros_like(t)), {}),                        # empty target
-          ((probs.at[..., 0].set(0.0), t), {"activation": None, "divergence": "mse"})]
-
-
 @register(tasks=_TASKS, input_kind="logits",
           peer="TrojViT attention-target loss (benign use: attention guidance)",
-          references=(_TROJVIT, SURVEY),
-          example=_attn_example, edge_cases=_attn_edges,
-          grad_argnums=(0,), where_trailing=1)
+          references=(_TROJVIT, SURVEY))
 @loss_function(static=("divergence", "activation"),
                choices={"divergence": ("kl", "mse"), "activation": ("softmax", None)})
-def attention_target_loss(attention, target_mask, *, divergence="kl", activation="softmax",
+def attention_target_loss(predictions, targets, *, divergence="kl", activation="softmax",
                           weights=None, where=None, reduction="mean"):
   r"""Aligns an attention distribution with a normalised target region.
 
@@ -74,17 +55,19 @@ def attention_target_loss(attention, target_mask, *, divergence="kl", activation
     \ell_{\text{kl}} = \sum_j t_j (\log t_j - \log a_j),\qquad
     \ell_{\text{mse}} = \frac1N \sum_j (a_j - t_j)^2
 
-  with ``a = softmax(attention)`` (``activation="softmax"``, attention scores
-  or logits in; computed in log space) or ``a = attention / sum(attention)``
-  (``activation=None``: non-negative attention weights or a CAM). The benign
+  with ``m = targets``, ``a = softmax(predictions)`` (``activation="softmax"``,
+  attention scores or logits in; computed in log space) or ``a = predictions
+  / sum(predictions)`` (``activation=None``: non-negative attention weights or
+  a CAM). The benign
   use of TrojViT's Attention-Target loss: guide attention onto a region
   (an annotated object, a saliency mask). A map whose mask is empty
   contributes 0.
 
   Args:
-    attention: floating ``(..., N)`` over ``N`` patches/pixels.
-    target_mask: non-negative (binary or soft) mask broadcastable to
-      ``attention``'s shape (e.g. ``(B, 1, N)`` against ``(B, heads, N)``).
+    predictions: floating attention ``(..., N)`` over ``N`` patches/pixels.
+    targets: the target region, a non-negative (binary or soft) mask
+      broadcastable to ``predictions``' shape (e.g. ``(B, 1, N)`` against
+      ``(B, heads, N)``).
     divergence: "kl" (default, ``KL(t || a)``) | "mse", static.
     activation: "softmax" (default) | None, static.
     weights: optional per-map weights, broadcastable to ``(...)``.
@@ -92,15 +75,15 @@ def attention_target_loss(attention, target_mask, *, divergence="kl", activation
     reduction: "mean" (default) | "sum" | "none".
 
   Returns:
-    A scalar for "mean"/"sum"; ``attention.shape[:-1]`` for "none".
+    A scalar for "mean"/"sum"; ``predictions.shape[:-1]`` for "none".
 
   Raises:
-    LossInputError: ``target_mask`` does not broadcast to ``attention``'s shape.
+    LossInputError: ``targets`` does not broadcast to ``predictions``' shape.
 
-  References:
-    Zheng et al. 2023 (TrojViT), whose loss raises the attention on trigger
-    patches; written here as a divergence to a normalised target as in
-    attention-guidance work. Survey: "Attention-Target Loss".
+  Notes:
+    TrojViT's loss raises the attention on trigger patches; here it is
+    written as a divergence to a normalised target, as in attention-guidance
+    work. The survey's "Attention-Target Loss".
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -109,12 +92,12 @@ def attention_target_loss(attention, target_mask, *, divergence="kl", activation
     ...       jaxloss.attention_target_loss(jnp.array([9., 9., -9., -9.]), m) < 1e-6)
     0.6931472 True
   """
-  check_floating("attention", attention)
-  check_min_rank("attention", attention, 1, "(..., N)")
-  check_broadcastable("target_mask", target_mask, shape_of(attention), "attention")
-  dtype = nx.compute_dtype(attention)
-  a = nx.mask_fill(attention.astype(dtype), where, trailing=1)
-  m = jnp.broadcast_to(jnp.asarray(target_mask).astype(dtype), a.shape)
+  check_floating("predictions", predictions)
+  check_min_rank("predictions", predictions, 1, "(..., N)")
+  check_broadcastable("targets", targets, shape_of(predictions), "predictions")
+  dtype = nx.compute_dtype(predictions)
+  a = nx.mask_fill(predictions.astype(dtype), where, trailing=1)
+  m = jnp.broadcast_to(jnp.asarray(targets).astype(dtype), a.shape)
   m = nx.mask_fill(m, where, trailing=1)
   total = jnp.sum(m, axis=-1, keepdims=True)
   t = nx.safe_div(m, total)
@@ -132,27 +115,12 @@ def attention_target_loss(attention, target_mask, *, divergence="kl", activation
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _rank_example(key):
-  k1, k2 = jax.random.split(key)
-  teacher = jax.nn.softmax(ex.normal(k1, (4, 3, 10), 2.0), -1)
-  student = teacher + 0.05 * ex.normal(k2, teacher.shape)
-  return (student, teacher), {"margin": 0.01}
-
-
-def _rank_edges(key):
-  (s, t), kw = _rank_example(key)
-  return [((t, t), {}),                                         # same order, margin 0: 0
-          ((s, jnp.full_like(t, 0.1)), kw)]                     # all ties: no pairs
-
-
 @register(tasks=_TASKS, input_kind="values",
           peer="Liu et al. 2021 PTQ-ViT ranking loss (the survey's RepQ-ViT ranking loss)",
-          references=(_PTQVIT, _REPQ, SURVEY),
-          example=_rank_example, edge_cases=_rank_edges,
-          grad_argnums=(0,), where_trailing=1)
+          references=(_PTQVIT, _REPQ, SURVEY))
 @loss_function(ranges={"margin": ">= 0"})
-def rank_preservation_loss(student_attention, teacher_attention, *, margin=0.0, weights=None,
-                           where=None, reduction="mean"):
+def rank_preservation_loss(predictions, targets, *, margin=0.0, weights=None, where=None,
+                           reduction="mean"):
   r"""Keeps the teacher's order of attention scores in the student (pairwise hinge).
 
   .. math::
@@ -160,16 +128,16 @@ def rank_preservation_loss(student_attention, teacher_attention, *, margin=0.0, 
       \max\big(0,\ \theta - (\hat A_i - \hat A_j)\,\operatorname{sign}(A_i - A_j)\big),
     \quad \mathcal P = \{i < j: A_i \ne A_j\}
 
-  ``A`` is the teacher's (full-precision) attention row, ``\hat A`` the
-  student's (quantised); ``theta = margin``. Every pair term is
+  ``A`` is the teacher's (full-precision) attention row (``targets``),
+  ``\hat A`` the student's (quantised; ``predictions``); ``theta = margin``. Every pair term is
   :func:`jaxloss.margin_ranking_loss` with targets ``sign(A_i - A_j)``.
   Teacher ties carry no order and are skipped; no gradient reaches the
   teacher.
 
   Args:
-    student_attention: floating ``(..., N)`` attention (scores or
-      probabilities) of the student.
-    teacher_attention: the teacher's, same shape.
+    predictions: floating ``(..., N)`` attention (scores or probabilities)
+      of the student.
+    targets: the teacher's, same shape.
     margin: ``theta >= 0`` (default 0.0, torch's margin_ranking_loss default);
       may be traced.
     weights: optional per-row weights, broadcastable to ``(...)``.
@@ -183,11 +151,11 @@ def rank_preservation_loss(student_attention, teacher_attention, *, margin=0.0, 
   Raises:
     LossInputError: the shapes differ.
 
-  References:
-    Liu et al. 2021, Eq. (8), which *sums* over heads and pairs; here the
-    pairs of each row are averaged (divide by ``N (N - 1) / 2`` to compare).
-    The survey credits the ranking loss to RepQ-ViT; RepQ-ViT itself
-    reparameterises scales and cites Liu et al.'s loss. Survey: "Ranking Loss".
+  Notes:
+    Liu et al. 2021, Eq. (8), *sums* over heads and pairs; here the pairs of
+    each row are averaged (divide by ``N (N - 1) / 2`` to compare). The
+    survey credits its "Ranking Loss" to RepQ-ViT; RepQ-ViT itself
+    reparameterises scales and cites Liu et al.'s loss.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -196,14 +164,13 @@ def rank_preservation_loss(student_attention, teacher_attention, *, margin=0.0, 
     ...       jaxloss.rank_preservation_loss(jnp.array([0.2, 0.3, 0.5]), t))
     0.0 0.2
   """
-  check_floating("student_attention", student_attention)
-  check_min_rank("student_attention", student_attention, 1, "(..., N)")
-  check_same_shape("student_attention", student_attention, "teacher_attention",
-                   teacher_attention)
-  dtype = nx.compute_dtype(student_attention, teacher_attention)
-  s = nx.mask_fill(student_attention.astype(dtype), where, trailing=1)
+  check_floating("predictions", predictions)
+  check_min_rank("predictions", predictions, 1, "(..., N)")
+  check_same_shape("predictions", predictions, "targets", targets)
+  dtype = nx.compute_dtype(predictions, targets)
+  s = nx.mask_fill(predictions.astype(dtype), where, trailing=1)
   t = jax.lax.stop_gradient(
-      nx.mask_fill(jnp.asarray(teacher_attention).astype(dtype), where, trailing=1))
+      nx.mask_fill(jnp.asarray(targets).astype(dtype), where, trailing=1))
   n = s.shape[-1]
   order = jnp.sign(t[..., :, None] - t[..., None, :])           # (..., N, N)
   upper = jnp.triu(jnp.ones((n, n), bool), k=1)

@@ -14,10 +14,8 @@ removes pixels from the loss *and* from the count.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -28,13 +26,12 @@ from jaxloss._api import (
     reduce_loss,
     shape_of,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.image._common import _filter_valid
 from jaxloss.video._common import (
     MONODEPTH,
     MONODEPTH2,
     PENALTIES,
-    SURVEY,
     UNFLOW,
     frame_pair,
     penalty_fn,
@@ -67,49 +64,23 @@ def _ssim_dissimilarity(x, y, data_range):
   return jnp.clip((1.0 - num / den) / 2.0, 0.0, 1.0)
 
 
-def _frames_example(key, shape=(2, 8, 10, 3), scale=1.5):
-  k1, k2, k3 = jax.random.split(key, 3)
-  a = ex.uniform(k1, shape)
-  b = jnp.clip(a + 0.1 * ex.normal(k2, shape), 0.0, 1.0)
-  return a, b, ex.normal(k3, shape[:-1] + (2,), scale)
-
-
-def _photo_example(key):
-  return _frames_example(key), {}
-
-
-def _photo_edges(key):
-  a, b, f = _frames_example(key)
-  far = 1e4 * jnp.sign(f)
-  integer = jnp.round(f)
-  return [((a, b, far), {}),                                   # every sample outside
-          ((a, a, integer), {"penalty": "charbonnier"}),       # exact integer coordinates
-          ((a, b, f), {"penalty": "ssim_l1", "occlusion": "fb", "flow_bw": -f})]
-
-
-def _photo_bad(key):
-  a, b, f = _frames_example(key)
-  return (a, b, f[..., :1]), {}
-
-
 @register(tasks=("optical flow", "video", "depth estimation", "motion detection"),
           input_kind="images",
           peer="UnFlow photometric_loss (charbonnier, fb); Monodepth2 compute_reprojection_loss "
                "(ssim_l1)",
           references=(UNFLOW, MONODEPTH2,
                       "Jaderberg et al., Spatial Transformer Networks, NeurIPS 2015"),
-          example=_photo_example, edge_cases=_photo_edges, grad_argnums=(0, 1, 2),
-          bad_input=_photo_bad)
-@loss_function(static=("penalty", "occlusion"),
+          components=("ssim", "l1"))
+@loss_function(static=("penalty", "occlusion", "return_components"),
                ranges={**_CHARB_RANGES, "ssim_weight": "[0, 1]", "data_range": "> 0",
                        "fb_alpha1": ">= 0", "fb_alpha2": ">= 0"},
                choices={"penalty": ("l1", "charbonnier", "ssim_l1"),
                         "occlusion": ("none", "fb")})
-def photometric_loss(image1, image2, flow, *, penalty="l1", ssim_weight=0.85, data_range=1.0,
+def photometric_loss(x1, x2, flow, *, penalty="l1", ssim_weight=0.85, data_range=1.0,
                      charbonnier_eps=1e-3, charbonnier_alpha=0.45, occlusion="none",
-                     flow_bw=None, fb_alpha1=0.01, fb_alpha2=0.5, weights=None, where=None,
-                     reduction="mean"):
-  r"""Brightness-constancy error of ``image1`` against ``image2`` warped by ``flow``.
+                     flow_bw=None, fb_alpha1=0.01, fb_alpha2=0.5, return_components=False,
+                     weights=None, where=None, reduction="mean"):
+  r"""Brightness-constancy error of frame ``x1`` against frame ``x2`` warped by ``flow``.
 
   .. math::
     \ell(p) = m(p)\, \frac1C \sum_c \rho\big(I_1(p)_c - I_2(p + f(p))_c\big),
@@ -122,19 +93,25 @@ def photometric_loss(image1, image2, flow, *, penalty="l1", ssim_weight=0.85, da
   3x3 box-window SSIM per pixel and ``w = ssim_weight``.
 
   Args:
-    image1: floating frame at time t, ``(..., H, W, C)``.
-    image2: frame at time t+1, same shape.
-    flow: flow from ``image1`` to ``image2``, ``(..., H, W, 2)`` in pixels,
+    x1: floating frame at time t (``I_1``), ``(..., H, W, C)``.
+    x2: frame at time t+1 (``I_2``), same shape.
+    flow: flow from ``x1`` to ``x2``, ``(..., H, W, 2)`` in pixels,
       ``flow[..., 0]`` = x (width) displacement.
     penalty: "l1" (default) | "charbonnier" | "ssim_l1", static.
-    ssim_weight: SSIM share of "ssim_l1" (default 0.85, Monodepth2).
+    ssim_weight: SSIM share ``w`` of "ssim_l1" (default 0.85, Monodepth2); the
+      L1 term has weight ``1 - w``.
     data_range: value range of the frames for the SSIM constants (default 1.0).
     charbonnier_eps: Charbonnier epsilon (default 1e-3, UnFlow).
     charbonnier_alpha: Charbonnier exponent (default 0.45, UnFlow).
     occlusion: "none" (default) | "fb" (needs ``flow_bw``), static.
-    flow_bw: backward flow (``image2`` -> ``image1``), shape of ``flow``;
+    flow_bw: backward flow (``x2`` -> ``x1``), shape of ``flow``;
       used only for the occlusion mask (no gradient flows through the mask).
     fb_alpha1, fb_alpha2: forward-backward tolerances (defaults 0.01, 0.5).
+    return_components: with ``penalty="ssim_l1"``, also return the unweighted
+      parts ``{"ssim": (1 - SSIM)/2, "l1": |d|}`` (masked and reduced like the
+      total, so the total is ``w * ssim + (1 - w) * l1``), static; default
+      False. The other penalties are single terms: asking for their parts
+      raises.
     weights: optional per-pixel weights, broadcastable to ``(..., H, W)``.
     where: optional boolean mask broadcastable to ``(..., H, W)`` of pixels
       excluded from *both* frames and the flow (e.g. padding of variable-size
@@ -145,20 +122,22 @@ def photometric_loss(image1, image2, flow, *, penalty="l1", ssim_weight=0.85, da
   Returns:
     A scalar for "mean"/"sum"; ``(..., H, W)`` (per pixel, channels averaged)
     for "none". "mean" divides by all unmasked pixels, including those zeroed
-    by the border/occlusion mask (UnFlow's normalisation).
+    by the border/occlusion mask (UnFlow's normalisation). With
+    ``return_components=True`` the pair ``(total, {"ssim", "l1"})``.
 
   Raises:
     LossInputError: shape mismatch, ``flow`` not ``(..., H, W, 2)``,
-      ``occlusion="fb"`` without ``flow_bw``, "ssim_l1" on frames under 2x2.
+      ``occlusion="fb"`` without ``flow_bw``, "ssim_l1" on frames under 2x2,
+      ``return_components=True`` with a penalty other than "ssim_l1".
 
-  References:
-    Meister et al. 2018 (UnFlow): its ``photometric_loss`` is
-    ``penalty="charbonnier", occlusion="fb"`` on frames scaled to [0, 255]
-    (UnFlow multiplies [0, 1] differences by 255); its code uses the unwarped
-    backward flow in the occlusion tolerance, this follows the paper.
-    Godard et al. 2019 (Monodepth2) ``compute_reprojection_loss`` for
-    "ssim_l1" (Monodepth2 warps with border padding and no mask; here zero
-    padding with the validity mask). Survey: "Motion Consistency Loss".
+  Notes:
+    UnFlow's ``photometric_loss`` is ``penalty="charbonnier", occlusion="fb"``
+    on frames scaled to [0, 255] (UnFlow multiplies [0, 1] differences by
+    255); its code uses the unwarped backward flow in the occlusion
+    tolerance, this follows the paper. "ssim_l1" is Monodepth2's
+    ``compute_reprojection_loss`` (Monodepth2 warps with border padding and no
+    mask; here zero padding with the validity mask). The survey's "Motion
+    Consistency Loss".
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -169,15 +148,19 @@ def photometric_loss(image1, image2, flow, *, penalty="l1", ssim_weight=0.85, da
     ...       jaxloss.photometric_loss(frame1, frame2, 0 * right))
     0.0 0.125
   """
-  a, b, f = frame_pair("image1", image1, "image2", image2, flow, where)
+  if return_components and penalty != "ssim_l1":
+    raise LossInputError(f"return_components=True needs penalty='ssim_l1' (the only penalty "
+                         f"with parts), got penalty={penalty!r}")
+  a, b, f = frame_pair("x1", x1, "x2", x2, flow, where)
   warped, valid = warp_unchecked(b, f)
   if penalty == "ssim_l1":
     h, w = a.shape[-3], a.shape[-2]
     if min(h, w) < 2:
-      raise LossInputError(f"image1 has shape {shape_of(a)}; penalty='ssim_l1' needs "
+      raise LossInputError(f"x1 has shape {shape_of(a)}; penalty='ssim_l1' needs "
                            "H, W >= 2")
     ssim_d = jnp.mean(_ssim_dissimilarity(a, warped, jnp.asarray(data_range, a.dtype)), -1)
-    per_pixel = ssim_weight * ssim_d + (1.0 - ssim_weight) * jnp.mean(jnp.abs(a - warped), -1)
+    l1 = jnp.mean(jnp.abs(a - warped), -1)
+    per_pixel = ssim_weight * ssim_d + (1.0 - ssim_weight) * l1
   else:
     per_pixel = jnp.mean(penalty_fn(a - warped, penalty, charbonnier_eps, charbonnier_alpha),
                          axis=-1)
@@ -185,34 +168,22 @@ def photometric_loss(image1, image2, flow, *, penalty="l1", ssim_weight=0.85, da
   if occlusion == "fb":
     if flow_bw is None:
       raise LossInputError("occlusion='fb' needs flow_bw (the backward flow), got None")
-    check_flow("flow_bw", flow_bw, shape_of(image1)[:-1], image_name="image1")
+    check_flow("flow_bw", flow_bw, shape_of(x1)[:-1], image_name="x1")
     fbw = nx.mask_fill(jnp.asarray(flow_bw).astype(f.dtype), where, trailing=1)
     mask = mask & fb_consistency_unchecked(f, fbw, fb_alpha1, fb_alpha2)
-  per_pixel = jnp.where(mask, per_pixel, jnp.zeros((), per_pixel.dtype))
-  return reduce_loss(per_pixel, reduction, where=where, weights=weights)
-
-
-def _smooth_example(key):
-  _, _, f = _frames_example(key)
-  return (f,), {}
-
-
-def _smooth_edges(key):
-  a, _, f = _frames_example(key)
-  return [((jnp.zeros_like(f),), {"image": a}),               # constant flow: 0, kink of |.|
-          ((1e4 * f,), {"image": a, "order": 2, "edge_weight": 150.0})]
-
-
-def _smooth_bad(key):
-  a, _, f = _frames_example(key)
-  return (f,), {"image": a[..., :-1, :, :]}
+  zero = jnp.zeros((), per_pixel.dtype)
+  per_pixel = jnp.where(mask, per_pixel, zero)
+  out = reduce_loss(per_pixel, reduction, where=where, weights=weights)
+  if not return_components:
+    return out
+  return out, {name: reduce_loss(jnp.where(mask, part, zero), reduction, where=where,
+                                 weights=weights)
+               for name, part in (("ssim", ssim_d), ("l1", l1))}
 
 
 @register(tasks=("optical flow", "depth estimation", "video"),
           input_kind="values", peer="Monodepth2 get_smooth_loss; ARFlow smooth_grad_1st/2nd",
-          references=(MONODEPTH, MONODEPTH2, UNFLOW),
-          example=_smooth_example, edge_cases=_smooth_edges, grad_argnums=(0,),
-          bad_input=_smooth_bad)
+          references=(MONODEPTH, MONODEPTH2, UNFLOW))
 @loss_function(static=("order", "penalty"),
                ranges={**_CHARB_RANGES, "edge_weight": ">= 0"},
                choices={"order": (1, 2), "penalty": PENALTIES})
@@ -251,12 +222,12 @@ def flow_smoothness_loss(flow, *, image=None, order=1, edge_weight=1.0, penalty=
     LossInputError: rank < 3, ``image`` spatial shape differs from ``flow``'s,
       H or W below ``order + 1``.
 
-  References:
-    Godard et al. 2017/2019: Monodepth2's ``get_smooth_loss(disp, img)`` is
-    ``order=1, edge_weight=1, penalty="l1"`` on ``(B, H, W, 1)`` (mean of the
-    x and y terms summed). ARFlow's ``smooth_grad_1st/2nd`` average the two
-    terms instead (half of this). UnFlow's smoothness is ``penalty="charbonnier"``
-    without an image (it sums u and v channels where this averages them).
+  Notes:
+    Monodepth2's ``get_smooth_loss(disp, img)`` is ``order=1, edge_weight=1,
+    penalty="l1"`` on ``(B, H, W, 1)`` (mean of the x and y terms summed).
+    ARFlow's ``smooth_grad_1st/2nd`` average the two terms instead (half of
+    this). UnFlow's smoothness is ``penalty="charbonnier"`` without an image
+    (it sums u and v channels where this averages them).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -296,36 +267,15 @@ def flow_smoothness_loss(flow, *, image=None, order=1, edge_weight=1.0, penalty=
   return reduce_loss(values, reduction, where=where, weights=weights)
 
 
-def _temporal_example(key):
-  k1, k2, k3 = jax.random.split(key, 3)
-  shape = (2, 8, 10, 1)
-  p = jax.nn.sigmoid(ex.normal(k1, shape, 2.0))
-  q = jax.nn.sigmoid(ex.normal(k2, shape, 2.0))
-  return (p, q, ex.normal(k3, shape[:-1] + (2,), 1.5)), {}
-
-
-def _temporal_edges(key):
-  (p, q, f), _ = _temporal_example(key)
-  return [((p, q, 1e4 * jnp.sign(f)), {}),
-          ((p, p, jnp.round(f)), {"penalty": "charbonnier"})]
-
-
-def _temporal_bad(key):
-  (p, q, f), _ = _temporal_example(key)
-  return (p, q, f[..., :1]), {}
-
-
 @register(tasks=("video", "motion detection", "video segmentation",
                                  "video generation"),
           input_kind="values",
           peer="Lai et al. 2018 short-term temporal loss (flow-warped, occlusion-masked)",
           references=("Lai et al., Learning Blind Video Temporal Consistency, ECCV 2018",
                       "Ruder, Dosovitskiy & Brox, Artistic Style Transfer for Videos, GCPR 2016",
-                      SURVEY),
-          example=_temporal_example, edge_cases=_temporal_edges, grad_argnums=(0, 1, 2),
-          bad_input=_temporal_bad)
+                      SURVEY))
 @loss_function(static=("penalty",), ranges=_CHARB_RANGES, choices={"penalty": PENALTIES})
-def temporal_consistency_loss(pred_t, pred_t1, flow, *, visible=None, penalty="l1",
+def temporal_consistency_loss(x1, x2, flow, *, visible=None, penalty="l1",
                               charbonnier_eps=1e-3, charbonnier_alpha=0.45, weights=None,
                               where=None, reduction="mean"):
   r"""Consistency of per-frame predictions across a frame pair after flow warping.
@@ -333,17 +283,17 @@ def temporal_consistency_loss(pred_t, pred_t1, flow, *, visible=None, penalty="l
   .. math::
     \ell(p) = v(p)\, \frac1C \sum_c \rho\big(P_t(p)_c - P_{t+1}(p + f(p))_c\big)
 
-  The motion-consistency loss: the prediction at ``t + 1`` (a mask, a
-  segmentation, a stylised frame) warped into frame ``t`` by the flow should
-  equal the prediction at ``t``. ``v(p)`` is the warp's validity mask (0 where
+  The motion-consistency loss: the prediction ``P_{t+1} = x2`` at ``t + 1`` (a
+  mask, a segmentation, a stylised frame) warped into frame ``t`` by the flow
+  should equal the prediction ``P_t = x1`` at ``t``. ``v(p)`` is the warp's validity mask (0 where
   the sample point leaves the image, still counted in "mean"). Pass the
   non-occluded pixels as ``visible`` (e.g.
   ``jaxloss.fb_consistency_mask(flow, flow_bw)``): occluded pixels leave the
   loss and the mean's count, as Lai et al.'s visibility mask does.
 
   Args:
-    pred_t: floating predictions at time t, ``(..., H, W, C)``.
-    pred_t1: predictions at time t+1, same shape.
+    x1: floating predictions at time t, ``(..., H, W, C)``.
+    x2: predictions at time t+1, same shape.
     flow: flow from frame t to t+1, ``(..., H, W, 2)`` in pixels (x first).
       Pass ``jax.lax.stop_gradient(flow)`` to train only the predictions.
     visible: optional boolean mask in frame t's grid, broadcastable to
@@ -365,10 +315,10 @@ def temporal_consistency_loss(pred_t, pred_t1, flow, *, visible=None, penalty="l
     LossInputError: shape mismatch, ``flow`` not ``(..., H, W, 2)``, or
       ``visible`` not broadcastable to ``(..., H, W)``.
 
-  References:
-    Lai et al. 2018 (short-term loss ``sum M |O_t - warp(O_{t-1})|``, mean
-    over visible pixels); Ruder et al. 2016. Survey: "Motion Consistency
-    Loss" (motion detection with optical flow).
+  Notes:
+    Lai et al.'s short-term loss is ``sum M |O_t - warp(O_{t-1})|``, a mean
+    over the visible pixels. The survey's "Motion Consistency Loss" (motion
+    detection with optical flow).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -379,7 +329,7 @@ def temporal_consistency_loss(pred_t, pred_t1, flow, *, visible=None, penalty="l
     ...       jaxloss.temporal_consistency_loss(m, m1, 0 * right))
     0.0 0.125
   """
-  p, q, f = frame_pair("pred_t", pred_t, "pred_t1", pred_t1, flow, where)
+  p, q, f = frame_pair("x1", x1, "x2", x2, flow, where)
   warped, valid = warp_unchecked(q, f)
   per_pixel = jnp.mean(penalty_fn(p - warped, penalty, charbonnier_eps, charbonnier_alpha), -1)
   per_pixel = jnp.where(valid, per_pixel, jnp.zeros((), per_pixel.dtype))

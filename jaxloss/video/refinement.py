@@ -5,33 +5,18 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import LossInputError, check_floating, loss_function, reduce_loss, shape_of
-from jaxloss.catalog import register
-from jaxloss.regression import huber_loss, mae
-from jaxloss.video._common import RAFT, SURVEY
+from jaxloss.catalog import SURVEY, register
+from jaxloss.regression import mae
+from jaxloss.video._common import RAFT
 
 __all__ = ["sequence_loss"]
 
 
-def _seq_example(key):
-  k1, k2 = jax.random.split(key)
-  target = ex.normal(k1, (2, 6, 6, 2), 3.0)
-  preds = target[None] + ex.normal(k2, (3, 2, 6, 6, 2))
-  return (preds, target), {}
-
-
-def _seq_edges(key):
-  (preds, target), _ = _seq_example(key)
-  return [((jnp.broadcast_to(target, preds.shape), target), {}),   # converged: |.| kink
-          ((preds * 1e4, target), {"gamma": 1.0, "loss_fn": huber_loss})]
-
-
 @register(tasks=("optical flow", "stereo", "motion detection", "video"),
           input_kind="values", peer="RAFT train.py sequence_loss (gamma=0.8, L1)",
-          references=(RAFT, SURVEY),
-          example=_seq_example, edge_cases=_seq_edges, grad_argnums=(0,), per_example=False)
+          references=(RAFT, SURVEY))
 @loss_function(static=("loss_fn",), ranges={"gamma": "> 0"})
 def sequence_loss(predictions, targets, *, gamma=0.8, loss_fn=None, weights=None, where=None,
                   reduction="mean"):
@@ -67,11 +52,11 @@ def sequence_loss(predictions, targets, *, gamma=0.8, loss_fn=None, weights=None
   Raises:
     LossInputError: empty ``predictions`` or shape not ``(N, *targets.shape)``.
 
-  References:
-    Teed & Deng 2020, RAFT ``train.py`` ``sequence_loss``. Deliberate
-    difference: RAFT averages ``valid * |d|`` over *all* pixels; "mean" here
-    averages over the pixels ``where`` keeps (use ``reduction="sum"`` and
-    divide yourself to reproduce RAFT's count). Survey: "Sequence Loss".
+  Notes:
+    A deliberate difference from RAFT's ``train.py``: RAFT averages
+    ``valid * |d|`` over *all* pixels; "mean" here averages over the pixels
+    ``where`` keeps (use ``reduction="sum"`` and divide yourself to reproduce
+    RAFT's count). The survey's "Sequence Loss".
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss

@@ -58,7 +58,8 @@ def loss_fn(name, out, y):
     return jaxloss.gaussian_nll(p[0], y, p[1])
   if name == "soft-DTW":
     return jaxloss.soft_dtw(p[..., None], y[..., None], gamma=0.1)
-  return jaxloss.dilate_loss(p[..., None], y[..., None], alpha=0.5, gamma=0.1)
+  return jaxloss.dilate_loss(p[..., None], y[..., None], shape_weight=0.5, temporal_weight=0.5,
+                             gamma=0.1)
 
 def train(name, steps=250, seed=0):
   k = {"quantile": 9, "Gaussian NLL": 2}.get(name, 1)
