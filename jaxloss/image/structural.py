@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
   loss_function,
@@ -21,7 +22,6 @@ from jaxloss.image._common import (
   _WANG04,
   _ZHAO17,
   _check_spatial,
-  _filter_valid,
   _gaussian_window,
   _image_pair,
 )
@@ -43,7 +43,7 @@ def _ssim_maps(x, y, *, data_range, kernel_size, kernel_sigma, k1, k2, padding):
     pad = [(0, 0)] * (stack.ndim - 4) + [(r, r), (r, r), (0, 0), (0, 0)]
     stack = jnp.pad(stack, pad, mode="reflect")  # kornia's filter2d border
   nd = stack.ndim
-  f = _filter_valid(_filter_valid(stack, window, nd - 4), window, nd - 3)
+  f = nx.filter2d_valid(stack, window, nd - 4, nd - 3)
   mu_x, mu_y, e_xx, e_yy, e_xy = (f[..., i] for i in range(5))
   mu_xx, mu_yy, mu_xy = mu_x * mu_x, mu_y * mu_y, mu_x * mu_y
   var_x = e_xx - mu_xx

@@ -27,7 +27,6 @@ from jaxloss._api import (
     shape_of,
 )
 from jaxloss.catalog import SURVEY, register
-from jaxloss.image._common import _filter_valid
 from jaxloss.video._common import (
     MONODEPTH,
     MONODEPTH2,
@@ -55,7 +54,7 @@ def _ssim_dissimilarity(x, y, data_range):
   pad = [(0, 0)] * (nd - 4) + [(1, 1), (1, 1), (0, 0), (0, 0)]
   stack = jnp.pad(stack, pad, mode="reflect")
   window = jnp.full((3,), 1.0 / 3.0, dtype)
-  f = _filter_valid(_filter_valid(stack, window, nd - 4), window, nd - 3)
+  f = nx.filter2d_valid(stack, window, nd - 4, nd - 3)
   mu_x, mu_y, e_xx, e_yy, e_xy = (f[..., i] for i in range(5))
   c1 = (0.01 * data_range) ** 2
   c2 = (0.03 * data_range) ** 2
