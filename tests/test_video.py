@@ -204,14 +204,15 @@ def test_photometric_ssim_l1_components_are_the_unweighted_terms():
   for reduction in ("mean", "sum", "none"):
     kw = dict(occlusion="fb", flow_bw=bw, reduction=reduction)
     total, parts = jaxloss.photometric_loss(a, b, f, penalty="ssim_l1", ssim_weight=0.6,
-                                            return_components=True, **kw)
+                                            l1_weight=0.4, return_components=True, **kw)
     assert set(parts) == {"ssim", "l1"}
     # The L1 part is the "l1" penalty; the SSIM part is "ssim_l1" with all weight on SSIM.
     np.testing.assert_allclose(parts["l1"], jaxloss.photometric_loss(a, b, f, penalty="l1", **kw),
                                rtol=1e-6)
     np.testing.assert_allclose(
         parts["ssim"],
-        jaxloss.photometric_loss(a, b, f, penalty="ssim_l1", ssim_weight=1.0, **kw), rtol=1e-6)
+        jaxloss.photometric_loss(a, b, f, penalty="ssim_l1", ssim_weight=1.0, l1_weight=0.0,
+                                 **kw), rtol=1e-6)
     np.testing.assert_allclose(total, 0.6 * parts["ssim"] + 0.4 * parts["l1"], rtol=1e-5,
                                atol=1e-7)
   np.testing.assert_allclose(

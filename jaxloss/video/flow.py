@@ -71,11 +71,13 @@ def _ssim_dissimilarity(x, y, data_range):
                       "Jaderberg et al., Spatial Transformer Networks, NeurIPS 2015"),
           components=("ssim", "l1"))
 @loss_function(static=("penalty", "occlusion", "return_components"),
-               ranges={**_CHARB_RANGES, "ssim_weight": "[0, 1]", "data_range": "> 0",
+               ranges={**_CHARB_RANGES, "ssim_weight": ">= 0", "l1_weight": ">= 0",
+                       "data_range": "> 0",
                        "fb_alpha1": ">= 0", "fb_alpha2": ">= 0"},
                choices={"penalty": ("l1", "charbonnier", "ssim_l1"),
                         "occlusion": ("none", "fb")})
-def photometric_loss(x1, x2, flow, *, penalty="l1", ssim_weight=0.85, data_range=1.0,
+def photometric_loss(x1, x2, flow, *, penalty="l1", ssim_weight=0.85, l1_weight=0.15,
+                     data_range=1.0,
                      charbonnier_eps=1e-3, charbonnier_alpha=0.45, occlusion="none",
                      flow_bw=None, fb_alpha1=0.01, fb_alpha2=0.5, return_components=False,
                      weights=None, where=None, reduction="mean"):
@@ -88,8 +90,9 @@ def photometric_loss(x1, x2, flow, *, penalty="l1", ssim_weight=0.85, data_range
   ``I_2(p + f(p))`` is :func:`jaxloss.warp` (bilinear, zero padding) and
   ``m(p)`` is 1 where the sample point lies inside the image (and, with
   ``occlusion="fb"``, where UnFlow's forward-backward check passes), else 0.
-  ``penalty="ssim_l1"`` is Monodepth2's ``w (1 - SSIM)/2 + (1 - w) |d|`` with a
-  3x3 box-window SSIM per pixel and ``w = ssim_weight``.
+  ``penalty="ssim_l1"`` is Monodepth2's ``w_s (1 - SSIM)/2 + w_1 |d|`` with a
+  3x3 box-window SSIM per pixel, ``w_s = ssim_weight`` and ``w_1 = l1_weight``
+  (Monodepth2's ``alpha = 0.85`` is ``ssim_weight=0.85, l1_weight=0.15``).
 
   Args:
     x1: floating frame at time t (``I_1``), ``(..., H, W, C)``.
@@ -97,8 +100,9 @@ def photometric_loss(x1, x2, flow, *, penalty="l1", ssim_weight=0.85, data_range
     flow: flow from ``x1`` to ``x2``, ``(..., H, W, 2)`` in pixels,
       ``flow[..., 0]`` = x (width) displacement.
     penalty: "l1" (default) | "charbonnier" | "ssim_l1", static.
-    ssim_weight: SSIM share ``w`` of "ssim_l1" (default 0.85, Monodepth2); the
-      L1 term has weight ``1 - w``.
+    ssim_weight: weight of the SSIM term of "ssim_l1" (default 0.85, Monodepth2).
+    l1_weight: weight of the L1 term of "ssim_l1" (default 0.15, Monodepth2's
+      ``1 - alpha``).
     data_range: value range of the frames for the SSIM constants (default 1.0).
     charbonnier_eps: Charbonnier epsilon (default 1e-3, UnFlow).
     charbonnier_alpha: Charbonnier exponent (default 0.45, UnFlow).
@@ -159,7 +163,7 @@ def photometric_loss(x1, x2, flow, *, penalty="l1", ssim_weight=0.85, data_range
                            "H, W >= 2")
     ssim_d = jnp.mean(_ssim_dissimilarity(a, warped, jnp.asarray(data_range, a.dtype)), -1)
     l1 = jnp.mean(jnp.abs(a - warped), -1)
-    per_pixel = ssim_weight * ssim_d + (1.0 - ssim_weight) * l1
+    per_pixel = ssim_weight * ssim_d + l1_weight * l1
   else:
     per_pixel = jnp.mean(penalty_fn(a - warped, penalty, charbonnier_eps, charbonnier_alpha),
                          axis=-1)

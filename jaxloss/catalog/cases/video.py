@@ -42,7 +42,7 @@ def _photo_bad(key):
 case("photometric_loss", _photo_example, edge_cases=_photo_edges, grad_argnums=(0, 1, 2),
      bad_input=_photo_bad,
      components_total=lambda parts, kw: (kw.get("ssim_weight", 0.85) * parts["ssim"]
-                                         + (1.0 - kw.get("ssim_weight", 0.85)) * parts["l1"]))
+                                         + kw.get("l1_weight", 0.15) * parts["l1"]))
 
 
 def _smooth_example(key):
