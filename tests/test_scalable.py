@@ -2,6 +2,7 @@
 custom-VJP gradients vs finite differences, memory, errors; the sharded losses are
 checked on an 8-device CPU mesh in a subprocess (tests/_scalable_multidevice.py)."""
 
+import inspect
 import os
 import pathlib
 import subprocess
@@ -274,12 +275,20 @@ def test_sharded_errors():
     jaxloss.sharded_clip_loss(x, x, mesh=mesh, axis_name="batch")
   with pytest.raises(ValueError, match="mesh must be a jax.sharding.Mesh"):
     jaxloss.sharded_siglip_loss(x, x, mesh=None)
-  with pytest.raises(ValueError, match=r"text_embeddings has shape \(4, 6\)"):
+  with pytest.raises(ValueError, match=r"x2 has shape \(4, 6\)"):
     jaxloss.sharded_clip_loss(x, x[:, :-1], mesh=mesh)
   with pytest.raises(ValueError, match="temperature must be > 0"):
     jaxloss.sharded_clip_loss(x, x, mesh=mesh, temperature=0.0)
   with pytest.raises(ValueError, match="sharded_dice_loss: labels has shape"):
     jaxloss.sharded_dice_loss(x, jnp.zeros((3,), jnp.int32), mesh=mesh)
+
+
+def test_sharded_pair_losses_take_x1_x2():
+  mesh = jax.sharding.Mesh(np.array(jax.devices()[:1]), ("data",))
+  x1, x2 = f32(H[:4]), f32(H[4:8])
+  for fn in (jaxloss.sharded_clip_loss, jaxloss.sharded_siglip_loss):
+    assert list(inspect.signature(fn).parameters)[:2] == ["x1", "x2"]
+    np.testing.assert_allclose(fn(x1=x1, x2=x2, mesh=mesh), fn(x1, x2, mesh=mesh), rtol=1e-6)
 
 
 # ---- properties ----

@@ -713,7 +713,8 @@ def test_boundary_aware_loss(width):
   blocks = np.random.default_rng(35).integers(0, 3, size=(2, 3, 3))
   labels = np.kron(blocks, np.ones((4, 4), np.int32)).astype(np.int32)
   labels[1, :3, :3] = noise[1, :3, :3]
-  total, parts = jaxloss.boundary_aware_loss(logits, labels, width=width, boundary_weight=2.0)
+  total, parts = jaxloss.boundary_aware_loss(logits, labels, width=width, boundary_weight=2.0,
+                                             return_components=True)
   logp = np.log(np_softmax(logits))
   ce = -np.take_along_axis(logp, labels[..., None], -1)[..., 0]
   band = _ref_band(labels, width)
@@ -722,7 +723,7 @@ def test_boundary_aware_loss(width):
   np.testing.assert_allclose(parts["interior"], ce[~band].mean(), rtol=RTOL)
   np.testing.assert_allclose(total, ce[~band].mean() + 2 * ce[band].mean(), rtol=RTOL)
   # All band: the empty interior contributes 0 (not NaN).
-  t_all, p_all = jaxloss.boundary_aware_loss(logits, noise, width=2)
+  t_all, p_all = jaxloss.boundary_aware_loss(logits, noise, width=2, return_components=True)
   assert _ref_band(noise, 2).all()
   assert float(p_all["interior"]) == 0.0
   np.testing.assert_allclose(t_all, _mean_or_zero(
@@ -734,17 +735,47 @@ def test_boundary_aware_loss(width):
   where[0, 0] = False
   bad = logits.copy()
   bad[0, 0] = np.nan
-  f = lambda x: jaxloss.boundary_aware_loss(x, labels, where=where)
+  f = lambda x: jaxloss.boundary_aware_loss(x, labels, where=where, return_components=True)
   (v1, _), g1 = jax.value_and_grad(f, has_aux=True)(logits)
   (v2, _), g2 = jax.value_and_grad(f, has_aux=True)(bad)
   np.testing.assert_allclose(v1, v2, rtol=1e-6)
   np.testing.assert_allclose(g1, g2, rtol=1e-6)
   ign = np.where(where, labels, -1).astype(np.int32)
-  v3, _ = jaxloss.boundary_aware_loss(logits, ign, ignore_index=-1)
+  v3 = jaxloss.boundary_aware_loss(logits, ign, ignore_index=-1)
   assert np.isfinite(v3)
   # Uniform label map: no band; boundary part 0.
-  _, parts = jaxloss.boundary_aware_loss(logits, np.zeros_like(labels))
+  _, parts = jaxloss.boundary_aware_loss(logits, np.zeros_like(labels), return_components=True)
   assert float(parts["boundary"]) == 0.0
   onehot = np.eye(3, dtype=np.float32)[labels]
-  t2, _ = jaxloss.boundary_aware_loss(logits, onehot, width=width, boundary_weight=2.0)
+  t2 = jaxloss.boundary_aware_loss(logits, onehot, width=width, boundary_weight=2.0)
   np.testing.assert_allclose(t2, total, rtol=1e-6)
+
+
+def test_boundary_aware_loss_total_sum_and_parts():
+  logits, _ = _rand(36, (2, 12, 12), 3)
+  blocks = np.random.default_rng(37).integers(0, 3, size=(2, 3, 3))
+  labels = np.kron(blocks, np.ones((4, 4), np.int32)).astype(np.int32)
+  logp = np.log(np_softmax(logits))
+  ce = -np.take_along_axis(logp, labels[..., None], -1)[..., 0]
+  band = _ref_band(labels, 1)
+  kw = dict(boundary_weight=2.0, interior_weight=0.5)
+  # Default: the total alone (a scalar array, not a tuple).
+  total = jaxloss.boundary_aware_loss(logits, labels, **kw)
+  assert isinstance(total, jax.Array) and total.shape == ()
+  np.testing.assert_allclose(total, 0.5 * ce[~band].mean() + 2.0 * ce[band].mean(), rtol=RTOL)
+  # "sum": the summed cross-entropy of each part; with unit weights, the pixel-wise CE sum.
+  t_sum, p_sum = jaxloss.boundary_aware_loss(logits, labels, reduction="sum",
+                                             return_components=True, **kw)
+  np.testing.assert_allclose(p_sum["boundary"], ce[band].sum(), rtol=RTOL)
+  np.testing.assert_allclose(p_sum["interior"], ce[~band].sum(), rtol=RTOL)
+  np.testing.assert_allclose(t_sum, 0.5 * ce[~band].sum() + 2.0 * ce[band].sum(), rtol=RTOL)
+  np.testing.assert_allclose(p_sum["per_class"], [ce[labels == c].sum() for c in range(3)],
+                             rtol=RTOL)
+  np.testing.assert_allclose(jaxloss.boundary_aware_loss(logits, labels, reduction="sum"),
+                             jaxloss.cross_entropy(logits, labels, reduction="sum"), rtol=RTOL)
+  with pytest.raises(ValueError, match="boundary_aware_loss: reduction"):
+    jaxloss.boundary_aware_loss(logits, labels, reduction="none")
+  # float64 (x64): the band's integer windows stay int32.
+  with jax.enable_x64(True):
+    v64 = jaxloss.boundary_aware_loss(jnp.asarray(logits, jnp.float64), labels, **kw)
+  np.testing.assert_allclose(v64, 0.5 * ce[~band].mean() + 2.0 * ce[band].mean(), rtol=1e-6)

@@ -144,7 +144,7 @@ def test_dice_ce_softmax(reduction, bg):
   w = np.array([0.5, 2.0, 1.5])
   x, t, keep = _cf(logits, labels)
   got = jaxloss.dice_ce_loss(logits, labels, include_background=bg, class_weights=w,
-                             label_smoothing=0.1, lambda_dice=0.7, lambda_ce=1.3,
+                             label_smoothing=0.1, dice_weight=0.7, ce_weight=1.3,
                              reduction=reduction)
   want = (0.7 * ref_dice(x, t, keep, bg=bg, weight=w if bg else w[1:], reduction=reduction)
           + 1.3 * ref_ce(x, labels, keep, weight=w, eps=0.1, reduction=reduction))
@@ -189,7 +189,7 @@ def test_dice_focal(reduction, bg):
   w = np.array([0.5, 2.0, 1.5, 1.0])[(0 if bg else 1):]
   x, t, keep = _cf(logits, labels)
   got = jaxloss.dice_focal_loss(logits, labels, include_background=bg, class_weights=w,
-                                gamma=1.5, alpha=0.3, lambda_focal=2.0, reduction=reduction)
+                                gamma=1.5, alpha=0.3, focal_weight=2.0, reduction=reduction)
   want = (ref_dice(x, t, keep, bg=bg, weight=w, reduction=reduction)
           + 2.0 * ref_focal(x, t, keep, gamma=1.5, alpha=0.3, bg=bg, weight=w,
                             reduction=reduction))
@@ -201,8 +201,8 @@ def test_dice_focal(reduction, bg):
 def test_combo(act, reduction):
   logits, labels = _rand(8)
   x, t, keep = _cf(logits, labels)
-  got = jaxloss.combo_loss(logits, labels, activation=act, alpha=0.3, beta=0.7,
-                           include_background=False, reduction=reduction)
+  got = jaxloss.combo_loss(logits, labels, activation=act, ce_weight=0.3, dice_weight=0.7,
+                           beta=0.7, include_background=False, reduction=reduction)
   want = ref_combo(x, t, keep, alpha=0.3, beta=0.7, act=act, bg=False, reduction=reduction)
   np.testing.assert_allclose(got, want, rtol=RTOL)
 
@@ -240,21 +240,21 @@ def test_where_is_a_pixel_mask_that_stops_nans(name):
   assert np.all(np.asarray(g)[~keep] == 0)
 
 
-def test_weight_map_scales_the_pixelwise_part():
+def test_pixel_weights_scale_the_pixelwise_part():
   logits, labels = _rand(12)
   wmap = np.random.default_rng(13).uniform(0.5, 5.0, size=labels.shape).astype(np.float32)
   x, t, keep = _cf(logits, labels)
-  got = jaxloss.dice_ce_loss(logits, labels, weight_map=wmap, class_weights=np.array([1., 2., 3.]))
+  got = jaxloss.dice_ce_loss(logits, labels, weights=wmap, class_weights=np.array([1., 2., 3.]))
   want = ref_dice(x, t, keep, weight=[1., 2., 3.]) + ref_ce(x, labels, keep,
                                                              weight=[1., 2., 3.], wmap=wmap)
   np.testing.assert_allclose(got, want, rtol=RTOL)
-  got = jaxloss.dice_focal_loss(logits, labels, weight_map=wmap)
+  got = jaxloss.dice_focal_loss(logits, labels, weights=wmap)
   np.testing.assert_allclose(got, ref_dice(x, t, keep) + ref_focal(x, t, keep, wmap=wmap),
                              rtol=RTOL)
 
 
-def test_pixelwise_weight_map_equals_flattened_call():
-  """The pixel-wise CE/BCE/focal call equals the flattened call (issue 3)."""
+def test_pixelwise_weights_equal_flattened_call():
+  """The pixel-wise CE/BCE/focal call with pixel weights equals the flattened call (issue 3)."""
   logits, labels = _rand(14, shape=(2, 4, 5), c=3)
   wmap = np.random.default_rng(15).uniform(0.1, 3.0, size=labels.shape).astype(np.float32)
   flat_l, flat_y, flat_w = logits.reshape(-1, 3), labels.reshape(-1), wmap.reshape(-1)
@@ -273,6 +273,111 @@ def test_pixelwise_weight_map_equals_flattened_call():
   x, _, keep = _cf(logits, labels)
   np.testing.assert_allclose(jaxloss.cross_entropy(logits, labels, weights=wmap),
                              ref_ce(x, labels, keep, wmap=wmap), rtol=RTOL)
+
+
+# ----------------------------------------------------------------------------
+# Parts (return_components): the unweighted terms, equal to the public losses.
+# ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("bg", [True, False])
+def test_dice_ce_parts_are_dice_loss_and_cross_entropy(reduction, bg):
+  logits, labels = _rand(30)
+  w = jnp.array([0.5, 2.0, 1.5])
+  kw = dict(include_background=bg, class_weights=w, reduction=reduction)
+  total, parts = jaxloss.dice_ce_loss(logits, labels, label_smoothing=0.1, dice_weight=0.7,
+                                      ce_weight=1.3, return_components=True, **kw)
+  assert set(parts) == {"dice", "ce"}
+  dice = jaxloss.dice_loss(logits, labels, include_background=bg,
+                           class_weights=w if bg else w[1:], reduction=reduction)
+  ce = jaxloss.cross_entropy(logits, labels, class_weights=w, label_smoothing=0.1,
+                             reduction=reduction)
+  np.testing.assert_allclose(parts["dice"], dice, rtol=1e-6)
+  np.testing.assert_allclose(parts["ce"], ce, rtol=1e-6)
+  np.testing.assert_allclose(total, 0.7 * dice + 1.3 * ce, rtol=1e-6)
+  plain = jaxloss.dice_ce_loss(logits, labels, label_smoothing=0.1, dice_weight=0.7,
+                               ce_weight=1.3, **kw)
+  assert plain.shape == () and float(plain) == float(total)
+
+
+def test_dice_ce_sigmoid_parts_are_dice_loss_and_bce():
+  logits, _ = _rand(31, c=3)
+  multi = np.random.default_rng(32).integers(0, 2, size=logits.shape).astype(np.float32)
+  _, parts = jaxloss.dice_ce_loss(logits, multi, activation="sigmoid",
+                                  class_weights=jnp.array([1., 2., 3.]), return_components=True)
+  np.testing.assert_allclose(parts["dice"], jaxloss.dice_loss(
+      logits, multi, activation="sigmoid", class_weights=jnp.array([1., 2., 3.])), rtol=1e-6)
+  np.testing.assert_allclose(parts["ce"], jaxloss.binary_cross_entropy(
+      logits, multi, pos_weight=jnp.array([1., 2., 3.])), rtol=1e-6)
+
+
+def test_dice_focal_parts_are_dice_loss_and_sigmoid_focal():
+  logits, labels = _rand(33, c=4)
+  total, parts = jaxloss.dice_focal_loss(logits, labels, gamma=1.5, dice_weight=0.4,
+                                         focal_weight=2.0, return_components=True)
+  assert set(parts) == {"dice", "focal"}
+  np.testing.assert_allclose(parts["dice"], jaxloss.dice_loss(logits, labels), rtol=1e-6)
+  # MONAI's focal factor equals torchvision's (1 - p_t)^gamma for hard targets.
+  onehot = jax.nn.one_hot(labels, 4)
+  np.testing.assert_allclose(parts["focal"], jaxloss.sigmoid_focal_loss(
+      logits, onehot, alpha=None, gamma=1.5), rtol=1e-5)
+  np.testing.assert_allclose(total, 0.4 * parts["dice"] + 2.0 * parts["focal"], rtol=1e-6)
+  x, t, keep = _cf(logits, labels)
+  _, parts = jaxloss.dice_focal_loss(logits, labels, reduction="sum", return_components=True)
+  np.testing.assert_allclose(parts["focal"], ref_focal(x, t, keep, reduction="sum"), rtol=RTOL)
+
+
+@pytest.mark.parametrize("act", ["softmax", "sigmoid"])
+def test_combo_parts_and_weights(act):
+  logits, labels = _rand(34)
+  x, t, keep = _cf(logits, labels)
+  total, parts = jaxloss.combo_loss(logits, labels, activation=act, ce_weight=0.3,
+                                    dice_weight=0.7, beta=0.7, return_components=True)
+  assert set(parts) == {"ce", "dice"}
+  # The Dice part is the Dice *loss* (1 - coefficient), entering with a plus sign.
+  np.testing.assert_allclose(parts["dice"], jaxloss.dice_loss(logits, labels, activation=act),
+                             rtol=1e-6)
+  np.testing.assert_allclose(parts["ce"], ref_combo(x, t, keep, alpha=1.0, beta=0.7, act=act),
+                             rtol=RTOL)
+  np.testing.assert_allclose(total, 0.3 * parts["ce"] + 0.7 * parts["dice"], rtol=1e-6)
+  # The paper's alpha: ce_weight = alpha, dice_weight = 1 - alpha (the former ``alpha``).
+  np.testing.assert_allclose(total, ref_combo(x, t, keep, alpha=0.3, beta=0.7, act=act),
+                             rtol=RTOL)
+  # Defaults: 0.5 / 0.5, the former alpha=0.5.
+  np.testing.assert_allclose(jaxloss.combo_loss(logits, labels, activation=act),
+                             ref_combo(x, t, keep, act=act), rtol=RTOL)
+  # Independent weights: not a convex combination.
+  v = jaxloss.combo_loss(logits, labels, activation=act, ce_weight=2.0, dice_weight=3.0,
+                         beta=0.7)
+  np.testing.assert_allclose(v, 2.0 * parts["ce"] + 3.0 * parts["dice"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name,part", [("dice_ce_loss", "ce"), ("dice_focal_loss", "focal"),
+                                       ("combo_loss", "ce")])
+def test_pixel_weights_scale_only_the_pixelwise_part(name, part):
+  fn = getattr(jaxloss, name)
+  logits, labels = _rand(35)
+  wmap = np.random.default_rng(36).uniform(0.5, 5.0, size=labels.shape).astype(np.float32)
+  _, plain = fn(logits, labels, return_components=True)
+  _, weighted = fn(logits, labels, weights=wmap, return_components=True)
+  np.testing.assert_allclose(weighted["dice"], plain["dice"], rtol=1e-6)
+  assert not np.allclose(weighted[part], plain[part])
+  # Uniform weights c scale the pixel-wise part by c.
+  _, doubled = fn(logits, labels, weights=2.0, return_components=True)
+  np.testing.assert_allclose(doubled[part], 2.0 * plain[part], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["dice_ce_loss", "dice_focal_loss", "combo_loss"])
+def test_return_components_value_and_grad_has_aux(name):
+  fn = getattr(jaxloss, name)
+  logits, labels = _rand(37)
+  (v, parts), g = jax.value_and_grad(lambda z: fn(z, labels, return_components=True),
+                                     has_aux=True)(logits)
+  v0, g0 = jax.value_and_grad(lambda z: fn(z, labels))(logits)
+  np.testing.assert_allclose(v, v0, rtol=1e-6)
+  np.testing.assert_allclose(g, g0, rtol=1e-6, atol=1e-8)
+  chex.assert_tree_all_finite(parts)
 
 
 # ----------------------------------------------------------------------------
@@ -316,7 +421,7 @@ def test_combo_log1m_softmax_is_finite_when_the_wrong_class_saturates():
   # p -> 1 for a class whose target is 0: log(1 - p) = -2e4, not -inf.
   labels = jnp.zeros((1, 1, 1), jnp.int32)
   z = jnp.array([[[[-1e4, 1e4, -1e4]]]])
-  v = jaxloss.combo_loss(z, labels, alpha=1.0)
+  v = jaxloss.combo_loss(z, labels, ce_weight=1.0, dice_weight=0.0)
   # -[beta log p_0 + (1-beta) log(1 - p_1)] / 3 = (0.5 * 2e4 + 0.5 * (2e4 - log 2)) / 3
   np.testing.assert_allclose(v, (0.5 * 2e4 + 0.5 * (2e4 - np.log(2.0))) / 3.0, rtol=1e-5)
 
@@ -327,16 +432,16 @@ def test_errors():
     jaxloss.dice_ce_loss(logits, labels, reduction="none")
   with pytest.raises(LossInputError, match="dice_ce_loss: class_weights has shape"):
     jaxloss.dice_ce_loss(logits, labels, class_weights=jnp.ones(2))
-  with pytest.raises(LossInputError, match="dice_focal_loss: weight_map"):
-    jaxloss.dice_focal_loss(logits, labels, weight_map=jnp.ones((2, 5, 7)))
+  with pytest.raises(LossInputError, match="dice_focal_loss: weights"):
+    jaxloss.dice_focal_loss(logits, labels, weights=jnp.ones((2, 5, 7)))
   with pytest.raises(LossInputError, match="combo_loss: where"):
     jaxloss.combo_loss(logits, labels, where=jnp.ones((2, 4, 6), bool))
   with pytest.raises(ValueError, match="combo_loss: activation"):
     jaxloss.combo_loss(logits, labels, activation=None)
   with pytest.raises(ValueError, match="beta"):
     jaxloss.combo_loss(logits, labels, beta=1.5)
-  with pytest.raises(ValueError, match="lambda_ce"):
-    jaxloss.dice_ce_loss(logits, labels, lambda_ce=-1.0)
+  with pytest.raises(ValueError, match="ce_weight"):
+    jaxloss.dice_ce_loss(logits, labels, ce_weight=-1.0)
   with pytest.raises(LossInputError, match="cross_entropy: weights"):
     jaxloss.cross_entropy(logits, labels, weights=jnp.ones((3, 5, 6)))
 
@@ -366,7 +471,7 @@ def test_unet_weight_map_matches_scipy_edt():
   got = jaxloss.unet_weight_map(inst, w0=10.0, sigma=3.0, class_weights=[0.5, 2.0],
                                 max_instances=8)
   np.testing.assert_allclose(got, ref_unet_weights(inst, 10.0, 3.0, (0.5, 2.0)), rtol=1e-5)
-  # Used as a weight map: U-Net's weighted pixel-wise cross-entropy.
+  # Used as pixel weights: U-Net's weighted pixel-wise cross-entropy.
   logits, _ = _rand(21, shape=(3, 20, 24), c=2)
   v = jaxloss.cross_entropy(logits, (inst > 0).astype(np.int32), weights=got)
   assert np.isfinite(float(v))

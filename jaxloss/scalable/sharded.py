@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.sharding import PartitionSpec as P
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
@@ -23,14 +21,10 @@ from jaxloss._api import (
   loss_function,
   reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 
 __all__ = ["global_masked_mean", "sharded_clip_loss", "sharded_dice_loss",
            "sharded_siglip_loss", "sharded_tversky_loss"]
-
-_SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
-           "arXiv:2504.04242, 2025")
-
 
 # --------------------------------------------------------------------------
 # Sharded losses (shard_map over a Mesh axis).
@@ -51,55 +45,26 @@ def _check_mesh(mesh, axis_name, batch, what):
   return size
 
 
-def _pair_checks(image_embeddings, text_embeddings, mesh, axis_name):
-  check_floating("image_embeddings", image_embeddings)
-  check_rank("image_embeddings", image_embeddings, 2, "(batch, dim)")
-  check_same_shape("image_embeddings", image_embeddings, "text_embeddings", text_embeddings)
-  _check_mesh(mesh, axis_name, image_embeddings.shape[0], "image_embeddings")
-
-
-def _pair_example(key, **kw):
-  def example(key):
-    k1, k2 = jax.random.split(key)
-    img = ex.normal(k1, (8, 6))
-    txt = img + 0.5 * ex.normal(k2, (8, 6))
-    return (img, txt), {"mesh": _default_mesh(), **kw}
-  return example(key)
-
-
-def _default_mesh():
-  """A 1-D ``"data"`` mesh over every available device (for the catalog example)."""
-  devices = jax.devices()
-  n = max(d for d in (8, 4, 2, 1) if d <= len(devices))
-  return jax.sharding.Mesh(np.array(devices[:n]), ("data",))
-
-
-def _pair_edges(key):
-  (img, txt), kw = _pair_example(key)
-  return [((img, img), kw),                                   # identical embeddings
-          ((img.at[0].set(0.0), txt.at[1].set(0.0)), kw),     # zero-norm embeddings
-          ((img * 1e3, txt * 1e-3), kw)]
-
-
-def _pair_bad(key):
-  (img, txt), kw = _pair_example(key)
-  return (img, txt[:, :-1]), kw
+def _pair_checks(x1, x2, mesh, axis_name):
+  check_floating("x1", x1)
+  check_rank("x1", x1, 2, "(batch, dim)")
+  check_same_shape("x1", x1, "x2", x2)
+  _check_mesh(mesh, axis_name, x1.shape[0], "x1")
 
 
 @register(tasks=("image-text contrastive learning", "multimodal retrieval"),
           input_kind="embeddings",
           peer="open_clip ClipLoss(local_loss=True, gather_with_grad=True)",
           references=("Radford et al., Learning Transferable Visual Models From Natural "
-                      "Language Supervision (CLIP), ICML 2021", _SURVEY),
-          example=_pair_example, edge_cases=_pair_edges, bad_input=_pair_bad,
-          grad_argnums=(0, 1), per_example=False, where_trailing=None)
+                      "Language Supervision (CLIP), ICML 2021", SURVEY))
 @loss_function(static=("mesh", "axis_name", "normalize"), ranges={"temperature": "> 0"})
-def sharded_clip_loss(image_embeddings, text_embeddings, *, mesh, axis_name="data",
-                      temperature=0.07, normalize=True, reduction="mean"):
+def sharded_clip_loss(x1, x2, *, mesh, axis_name="data", temperature=0.07, normalize=True,
+                      reduction="mean"):
   r"""Global-batch CLIP loss over a batch sharded along a mesh axis.
 
-  With :math:`u_i, v_j` the (L2-normalised) image and text embeddings of the
-  *global* batch of size :math:`B` and :math:`s_{ij} = u_i^\top v_j / \tau`:
+  With :math:`u_i, v_j` the (L2-normalised) embeddings ``x1`` (images) and
+  ``x2`` (texts) of the *global* batch of size :math:`B` and
+  :math:`s_{ij} = u_i^\top v_j / \tau`:
 
   .. math::
     \ell_i = \tfrac12\Big(\log\sum_j e^{s_{ij}} - s_{ii}\Big)
@@ -113,8 +78,10 @@ def sharded_clip_loss(image_embeddings, text_embeddings, *, mesh, axis_name="dat
   any loss; inputs may already be sharded as ``P(axis_name)``.
 
   Args:
-    image_embeddings: floating ``(B, D)``, the global batch (sharded or not).
-    text_embeddings: floating ``(B, D)``.
+    x1: floating ``(B, D)`` embeddings of the first view (e.g. images), the
+      global batch (sharded or not).
+    x2: floating ``(B, D)`` embeddings of the second view (e.g. texts);
+      ``x2[i]`` is the positive of ``x1[i]``.
     mesh: a :class:`jax.sharding.Mesh` (static); ``B`` must be divisible by
       the size of its ``axis_name`` axis.
     axis_name: the mesh axis the batch is split over (default "data").
@@ -131,12 +98,11 @@ def sharded_clip_loss(image_embeddings, text_embeddings, *, mesh, axis_name="dat
     LossInputError: shapes differ or are not ``(B, D)``, ``axis_name`` is not
       a mesh axis, or ``B`` is not divisible by the axis size.
 
-  References:
-    Radford et al. (2021), the symmetric InfoNCE of CLIP. Matches OpenCLIP's
-    ``ClipLoss(local_loss=True, gather_with_grad=True)`` with
-    ``logit_scale = 1 / temperature`` (OpenCLIP expects normalised features;
-    here ``normalize=True`` does it) and equals the single-device global
-    CLIP loss.
+  Notes:
+    The symmetric InfoNCE of CLIP, equal to the single-device
+    :func:`jaxloss.clip_loss` of the global batch. OpenCLIP's ``ClipLoss``
+    takes ``logit_scale = 1 / temperature`` and expects normalised features
+    (``normalize=True`` here).
 
   Examples:
     >>> import jax, jax.numpy as jnp, numpy as np, jaxloss
@@ -146,8 +112,8 @@ def sharded_clip_loss(image_embeddings, text_embeddings, *, mesh, axis_name="dat
     >>> print(jaxloss.sharded_clip_loss(img, txt, mesh=mesh, temperature=1.0))
     0.49115705
   """
-  _pair_checks(image_embeddings, text_embeddings, mesh, axis_name)
-  dtype = nx.compute_dtype(image_embeddings, text_embeddings)
+  _pair_checks(x1, x2, mesh, axis_name)
+  dtype = nx.compute_dtype(x1, x2)
   temperature = jnp.asarray(temperature, dtype)
 
   def local(img, txt, temp):
@@ -165,8 +131,7 @@ def sharded_clip_loss(image_embeddings, text_embeddings, *, mesh, axis_name="dat
 
   per_example = jax.shard_map(
       local, mesh=mesh, in_specs=(P(axis_name, None), P(axis_name, None), P()),
-      out_specs=P(axis_name))(image_embeddings.astype(dtype), text_embeddings.astype(dtype),
-                              temperature)
+      out_specs=P(axis_name))(x1.astype(dtype), x2.astype(dtype), temperature)
   return reduce_loss(per_example, reduction)
 
 
@@ -174,15 +139,14 @@ def sharded_clip_loss(image_embeddings, text_embeddings, *, mesh, axis_name="dat
           input_kind="embeddings",
           peer="big_vision SigLIP sigmoid loss (chunked/ring); open_clip SigLipLoss",
           references=("Zhai et al., Sigmoid Loss for Language Image Pre-Training (SigLIP), "
-                      "ICCV 2023", _SURVEY),
-          example=_pair_example, edge_cases=_pair_edges, bad_input=_pair_bad,
-          grad_argnums=(0, 1), per_example=False, where_trailing=None)
+                      "ICCV 2023", SURVEY))
 @loss_function(static=("mesh", "axis_name", "normalize"), ranges={"temperature": "> 0"})
-def sharded_siglip_loss(image_embeddings, text_embeddings, *, mesh, axis_name="data",
-                        temperature=10.0, bias=-10.0, normalize=True, reduction="mean"):
+def sharded_siglip_loss(x1, x2, *, mesh, axis_name="data", temperature=10.0, bias=-10.0,
+                        normalize=True, reduction="mean"):
   r"""Global-batch SigLIP (pairwise sigmoid) loss with the chunked ring exchange.
 
-  With :math:`u_i, v_j` the (L2-normalised) embeddings of the global batch,
+  With :math:`u_i, v_j` the (L2-normalised) embeddings ``x1`` (images) and
+  ``x2`` (texts) of the global batch,
   logits :math:`x_{ij} = t\, u_i^\top v_j + b` and :math:`z_{ij} = 1` if
   :math:`i = j` else :math:`-1`:
 
@@ -190,14 +154,16 @@ def sharded_siglip_loss(image_embeddings, text_embeddings, *, mesh, axis_name="d
     \ell_i = -\sum_{j=1}^{B} \log \sigma(z_{ij} x_{ij}), \qquad
     \mathcal{L} = \frac{1}{B} \sum_i \ell_i
 
-  Each device keeps its images and passes its text chunk around the ring
+  Each device keeps its ``x1`` rows and passes its ``x2`` chunk around the ring
   (``jax.lax.ppermute``) ``n`` times, adding the pair losses of each chunk —
   the paper's memory-efficient implementation: no all-gather, ``(B/n)^2``
   logits per device per step.
 
   Args:
-    image_embeddings: floating ``(B, D)``, the global batch.
-    text_embeddings: floating ``(B, D)``.
+    x1: floating ``(B, D)`` embeddings of the first view (e.g. images), the
+      global batch.
+    x2: floating ``(B, D)`` embeddings of the second view (e.g. texts);
+      ``x2[i]`` is the positive of ``x1[i]``.
     mesh: a :class:`jax.sharding.Mesh` (static); ``B`` divisible by the size
       of its ``axis_name`` axis.
     axis_name: mesh axis of the batch (default "data").
@@ -215,11 +181,11 @@ def sharded_siglip_loss(image_embeddings, text_embeddings, *, mesh, axis_name="d
     LossInputError: shapes differ or are not ``(B, D)``, ``axis_name`` is not
       a mesh axis, or ``B`` is not divisible by the axis size.
 
-  References:
-    Zhai et al. (2023), Algorithm 1 and the "chunked" implementation of
-    Sec. 3.3. Matches big_vision's sigmoid loss and OpenCLIP's ``SigLipLoss``
-    (``logit_scale = t``, ``logit_bias = b``), and equals the single-device
-    global SigLIP loss.
+  Notes:
+    The paper's Algorithm 1 with the "chunked" implementation of its Sec. 3.3,
+    equal to the single-device :func:`jaxloss.siglip_loss` of the global
+    batch. OpenCLIP's ``SigLipLoss`` takes ``logit_scale = t`` and
+    ``logit_bias = b``.
 
   Examples:
     >>> import jax, jax.numpy as jnp, numpy as np, jaxloss
@@ -228,9 +194,9 @@ def sharded_siglip_loss(image_embeddings, text_embeddings, *, mesh, axis_name="d
     >>> print(jaxloss.sharded_siglip_loss(x, x, mesh=mesh))
     0.6931926
   """
-  _pair_checks(image_embeddings, text_embeddings, mesh, axis_name)
+  _pair_checks(x1, x2, mesh, axis_name)
   n = mesh.shape[axis_name]
-  dtype = nx.compute_dtype(image_embeddings, text_embeddings)
+  dtype = nx.compute_dtype(x1, x2)
   temperature = jnp.asarray(temperature, dtype)
   bias = jnp.asarray(bias, dtype)
   perm = [(i, (i + 1) % n) for i in range(n)]
@@ -253,25 +219,11 @@ def sharded_siglip_loss(image_embeddings, text_embeddings, *, mesh, axis_name="d
 
   per_example = jax.shard_map(
       local, mesh=mesh, in_specs=(P(axis_name, None), P(axis_name, None), P(), P()),
-      out_specs=P(axis_name))(image_embeddings.astype(dtype), text_embeddings.astype(dtype),
-                              temperature, bias)
+      out_specs=P(axis_name))(x1.astype(dtype), x2.astype(dtype), temperature, bias)
   return reduce_loss(per_example, reduction)
 
 
 # ---- global-statistics region losses --------------------------------------
-
-
-def _region_example(key):
-  logits, labels = ex.logits_and_labels(key, (8, 5, 5, 3))
-  return (logits, labels), {"mesh": _default_mesh()}
-
-
-def _region_edges(key):
-  (x, y), kw = _region_example(key)
-  perfect = 1e4 * jax.nn.one_hot(y, 3)
-  return [((perfect, y), kw),                                         # perfect prediction
-          ((x, jnp.zeros_like(y)), kw),                               # classes 1, 2 absent
-          ((x * 1e4, y), kw)]
 
 
 def _region_stats(logits, labels, *, mesh, axis_name, activation, include_background, fn):
@@ -308,13 +260,12 @@ def _region_stats(logits, labels, *, mesh, axis_name, activation, include_backgr
 
 
 _REGION = dict(tasks=("semantic segmentation", "medical image segmentation"),
-               input_kind="logits", example=_region_example, edge_cases=_region_edges,
-               grad_argnums=(0,), per_example=False, where_trailing=None)
+               input_kind="logits")
 _ACTIVATIONS = {"activation": ("softmax", "sigmoid", None)}
 
 
 @register(peer="monai.losses.DiceLoss(batch=True, softmax=True)",
-          references=("Milletari et al., V-Net, 3DV 2016", _SURVEY),
+          references=("Milletari et al., V-Net, 3DV 2016", SURVEY),
           **_REGION)
 @loss_function(static=("mesh", "axis_name", "activation", "include_background"),
                choices=_ACTIVATIONS, ranges={"smooth_nr": ">= 0", "smooth_dr": ">= 0"})
@@ -349,9 +300,10 @@ def sharded_dice_loss(logits, labels, *, mesh, axis_name="data", activation="sof
   Raises:
     LossInputError: label shape mismatch, batch not divisible by the axis size.
 
-  References:
-    Milletari et al. (2016). Matches ``monai.losses.DiceLoss(batch=True,
-    softmax=True, to_onehot_y=True)`` with classes last.
+  Notes:
+    MONAI's ``DiceLoss(batch=True, softmax=True, to_onehot_y=True)`` with
+    classes last; equal to ``jaxloss.dice_loss(..., batch=True)`` of the
+    global batch.
 
   Examples:
     >>> import jax, jax.numpy as jnp, numpy as np, jaxloss
@@ -371,7 +323,7 @@ def sharded_dice_loss(logits, labels, *, mesh, axis_name="data", activation="sof
 
 @register(peer="monai.losses.TverskyLoss(batch=True, softmax=True)",
           references=("Salehi et al., Tversky loss function for image segmentation using 3D "
-                      "fully convolutional deep networks, MLMI 2017", _SURVEY),
+                      "fully convolutional deep networks, MLMI 2017", SURVEY),
           **_REGION)
 @loss_function(static=("mesh", "axis_name", "activation", "include_background"),
                choices=_ACTIVATIONS,
@@ -406,9 +358,10 @@ def sharded_tversky_loss(logits, labels, *, mesh, axis_name="data", activation="
   Raises:
     LossInputError: label shape mismatch, batch not divisible by the axis size.
 
-  References:
-    Salehi et al. (2017). Matches ``monai.losses.TverskyLoss(batch=True,
-    softmax=True, to_onehot_y=True)`` (alpha on FP, beta on FN).
+  Notes:
+    MONAI's ``TverskyLoss(batch=True, softmax=True, to_onehot_y=True)``
+    (alpha on FP, beta on FN) with classes last; equal to
+    ``jaxloss.tversky_loss(..., batch=True)`` of the global batch.
 
   Examples:
     >>> import jax, jax.numpy as jnp, numpy as np, jaxloss

@@ -18,8 +18,12 @@ Sub-modules: ``overlap`` (Dice, Jaccard, Tversky and variants), ``compound``
 (Dice + cross-entropy / focal, Combo), ``lovasz``,
 ``boundary`` (boundary, Hausdorff and boundary-aware losses) and ``distance``
 (exact, jit-able distance transforms: :func:`signed_distance_map`, and U-Net's
-border weights :func:`unet_weight_map` for the ``weight_map=`` of the
+border weights :func:`unet_weight_map` for the ``weights=`` of the
 pixel-wise and compound losses).
+
+Compound losses (:func:`dice_ce_loss`, :func:`dice_focal_loss`,
+:func:`combo_loss`, :func:`boundary_aware_loss`) return the total; with
+``return_components=True`` they return ``(total, {part: value})``.
 """
 
 from jaxloss.segmentation.boundary import boundary_aware_loss, boundary_loss, hausdorff_dt_loss

@@ -6,7 +6,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -18,16 +17,8 @@ from jaxloss._api import (
     debug_check_labels,
 )
 
-SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive Review, "
-          "arXiv:2504.04242, 2025")
 TASKS = ("semantic segmentation", "medical image segmentation")
 ACTIVATIONS = ("softmax", "sigmoid", None)
-# The losses need an explicit batch axis: a single ``(*spatial, C)`` image
-# would be read as a batch of lower-dimensional images (the rank is
-# ambiguous), so the catalog's "vmap over axis 0 == batched call" check does
-# not apply. vmap over an *outer* axis, and f(x)[i] == f(x[i:i+1])[0], are
-# tested in tests/test_segmentation.py instead.
-PER_EXAMPLE = False
 
 
 def activate(logits, activation):
@@ -137,25 +128,3 @@ def check_class_weights(class_weights, num):
     check_shape("class_weights", class_weights, (num,),
                 "one weight per class after include_background")
 
-
-def seg_example(key, shape=(2, 8, 8, 3)):
-  logits, labels = ex.logits_and_labels(key, shape)
-  return (logits, labels), {}
-
-
-def seg_edges(key, shape=(2, 8, 8, 3)):
-  """Perfect, saturated, empty-class, 3-D and binary inputs."""
-  logits, labels = ex.logits_and_labels(key, shape)
-  c = shape[-1]
-  perfect = 1e4 * (2.0 * jax.nn.one_hot(labels, c) - 1.0)
-  only_bg = jnp.zeros(shape[:-1], jnp.int32)
-  vol_logits, vol_labels = ex.logits_and_labels(key, (1, 3, 4, 5, c))
-  bin_logits, bin_labels = ex.binary_logits_and_labels(key, shape[:-1] + (1,))
-  return [((perfect, labels), {}),
-          ((-perfect, labels), {}),
-          ((logits * 1e4, labels), {}),
-          ((logits, only_bg), {}),
-          ((-1e4 * jax.nn.one_hot(only_bg, c), only_bg), {}),
-          ((vol_logits, vol_labels), {}),
-          ((bin_logits, bin_labels), {"activation": "sigmoid"}),
-          ((logits, jax.nn.softmax(logits * 0.5)), {})]

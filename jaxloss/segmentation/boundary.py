@@ -16,7 +16,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -27,7 +26,7 @@ from jaxloss._api import (
     loss_function,
     reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.segmentation import _common as cm
 from jaxloss.segmentation import distance as dist
 
@@ -39,31 +38,9 @@ _KARIMI = ("Karimi & Salcudean, Reducing the Hausdorff Distance in Medical Image
            "with Convolutional Neural Networks, IEEE TMI 2019")
 
 
-def _boundary_example(key):
-  logits, labels = ex.logits_and_labels(key, (2, 8, 8, 3))
-  return (logits, dist.signed_distance_map(labels, 3)), {}
-
-
-def _boundary_edges(key):
-  logits, labels = ex.logits_and_labels(key, (2, 8, 8, 3))
-  sdm = dist.signed_distance_map(labels, 3)
-  empty = dist.signed_distance_map(jnp.zeros_like(labels), 3)
-  vol_logits, vol_labels = ex.logits_and_labels(key, (1, 3, 4, 5, 3))
-  return [((1e4 * logits, sdm), {}), ((logits, empty), {}),
-          ((vol_logits, dist.signed_distance_map(vol_labels, 3)), {}),
-          ((logits[..., :1], sdm[..., 1:2]), {"activation": "sigmoid"})]
-
-
-def _boundary_bad(key):
-  (logits, sdm), _ = _boundary_example(key)
-  return (logits, sdm[..., :-1]), {}
-
-
 @register(tasks=cm.TASKS, input_kind="logits",
           peer="Kervadec et al. SurfaceLoss (boundary-loss repository)",
-          references=(_KERVADEC,),
-          example=_boundary_example, edge_cases=_boundary_edges, bad_input=_boundary_bad,
-          per_example=cm.PER_EXAMPLE)
+          references=(_KERVADEC,))
 @loss_function(static=("activation", "include_background"),
                choices={"activation": cm.ACTIVATIONS})
 def boundary_loss(logits, distance_maps, *, activation="softmax", include_background=False,
@@ -99,9 +76,9 @@ def boundary_loss(logits, distance_maps, *, activation="softmax", include_backgr
     LossInputError: ``distance_maps`` shape differs from ``logits`` shape.
     LossTypeError: non-floating inputs.
 
-  References:
-    Kervadec et al. 2019. Matches the authors' ``SurfaceLoss`` (``einsum``
-    of probabilities and ``one_hot2dist`` maps, averaged).
+  Notes:
+    As the authors' ``SurfaceLoss``: an ``einsum`` of probabilities and
+    ``one_hot2dist`` maps, averaged.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -129,8 +106,7 @@ def boundary_loss(logits, distance_maps, *, activation="softmax", include_backgr
 
 @register(tasks=cm.TASKS, input_kind="logits",
           peer="monai.losses.HausdorffDTLoss",
-          references=(_KARIMI, cm.SURVEY),
-          example=cm.seg_example, edge_cases=cm.seg_edges, per_example=cm.PER_EXAMPLE)
+          references=(_KARIMI, SURVEY))
 @loss_function(static=("activation", "include_background", "batch"),
                ranges={"alpha": ">= 0"}, choices={"activation": cm.ACTIVATIONS})
 def hausdorff_dt_loss(logits, labels, *, activation="softmax", include_background=False,
@@ -160,10 +136,10 @@ def hausdorff_dt_loss(logits, labels, *, activation="softmax", include_backgroun
   Raises:
     LossInputError, LossTypeError: as :func:`dice_loss`.
 
-  References:
-    Karimi & Salcudean 2019. Matches ``monai.losses.HausdorffDTLoss`` (its
-    ``distance_field``: the sum of the foreground and background Euclidean
-    distance transforms, per image and channel).
+  Notes:
+    The distances are those of MONAI's ``HausdorffDTLoss.distance_field``:
+    the sum of the foreground and background Euclidean distance transforms,
+    per image and channel.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -198,36 +174,25 @@ def boundary_band(labels, width=1):
   labels = jnp.asarray(labels, jnp.int32)
   window = (1,) + (2 * width + 1,) * (labels.ndim - 1)
   strides = (1,) * labels.ndim
-  hi = jax.lax.reduce_window(labels, jnp.iinfo(jnp.int32).min, jax.lax.max, window,
-                             strides, "SAME")
-  lo = jax.lax.reduce_window(labels, jnp.iinfo(jnp.int32).max, jax.lax.min, window,
-                             strides, "SAME")
+  # int32 init values: a Python int would be int64 under x64 and not match the operand.
+  lowest = jnp.array(jnp.iinfo(jnp.int32).min, jnp.int32)
+  highest = jnp.array(jnp.iinfo(jnp.int32).max, jnp.int32)
+  hi = jax.lax.reduce_window(labels, lowest, jax.lax.max, window, strides, "SAME")
+  lo = jax.lax.reduce_window(labels, highest, jax.lax.min, window, strides, "SAME")
   return hi != lo
-
-
-def _aware_example(key):
-  logits, labels = ex.logits_and_labels(key, (2, 8, 8, 3))
-  return (logits, labels), {"width": 1}
-
-
-def _aware_edges(key):
-  logits, labels = ex.logits_and_labels(key, (2, 8, 8, 3))
-  perfect = 1e4 * (2.0 * jax.nn.one_hot(labels, 3) - 1.0)
-  return [((perfect, labels), {}), ((logits, jnp.zeros_like(labels)), {}),
-          ((logits, labels), {"ignore_index": 0}),
-          ((logits, jnp.full_like(labels, -1)), {"ignore_index": -1})]
 
 
 @register(tasks=cm.TASKS, input_kind="logits",
           peer="",
           references=("Elharrouss et al. 2025 (interpretable loss structure); boundary "
-                      "weighting as in Ronneberger et al., U-Net, MICCAI 2015", cm.SURVEY),
-          example=_aware_example, edge_cases=_aware_edges, per_example=False,
-          where_trailing=None)
-@loss_function(static=("width", "ignore_index"),
-               ranges={"width": ">= 0", "boundary_weight": ">= 0", "interior_weight": ">= 0"})
+                      "weighting as in Ronneberger et al., U-Net, MICCAI 2015", SURVEY),
+          components=("interior", "boundary"))
+@loss_function(static=("width", "ignore_index", "return_components"),
+               ranges={"width": ">= 0", "boundary_weight": ">= 0", "interior_weight": ">= 0"},
+               choices={"reduction": ("mean", "sum")})
 def boundary_aware_loss(logits, labels, *, width=1, boundary_weight=1.0, interior_weight=1.0,
-                        ignore_index=None, where=None):
+                        ignore_index=None, where=None, reduction="mean",
+                        return_components=False):
   r"""Cross-entropy split into a boundary band and the interior, with parts.
 
   The band :math:`\mathcal{B}` holds the pixels within ``width`` of a change
@@ -239,10 +204,11 @@ def boundary_aware_loss(logits, labels, *, width=1, boundary_weight=1.0, interio
     L = \lambda_I \,\overline{\mathrm{ce}}_{\mathcal{I}}
       + \lambda_B \,\overline{\mathrm{ce}}_{\mathcal{B}}
 
-  (means over the valid pixels of each part; an empty part contributes 0).
-  The returned parts tell whether the error is misplaced boundaries (high
-  ``boundary``) or wrong classes inside regions (high ``interior``), and for
-  which true class (``per_class``).
+  (means over the valid pixels of each part; an empty part contributes 0;
+  ``reduction="sum"`` uses the sums over each part instead of the means).
+  The parts (``return_components=True``) tell whether the error is
+  misplaced boundaries (high ``boundary``) or wrong classes inside regions
+  (high ``interior``), and for which true class (``per_class``).
 
   Args:
     logits: ``(B, *spatial, C)`` scores.
@@ -253,27 +219,34 @@ def boundary_aware_loss(logits, labels, *, width=1, boundary_weight=1.0, interio
     boundary_weight, interior_weight: :math:`\lambda_B, \lambda_I` (default 1).
     ignore_index: integer label whose pixels are excluded.
     where: optional boolean pixel mask ``(B, *spatial)``.
+    reduction: "mean" (default; the mean cross-entropy of each part) | "sum"
+      (the summed cross-entropy of each part). No "none": the parts pool
+      different pixels.
+    return_components: also return the parts (default False).
 
   Returns:
-    ``(total, {"interior": scalar, "boundary": scalar, "per_class": (C,)})``;
-    ``per_class[c]`` is the mean cross-entropy over the valid pixels whose
-    (argmax) label is ``c`` (0 if there are none). Use with
-    ``jax.value_and_grad(..., has_aux=True)``.
+    A scalar; with ``return_components=True``, ``(total, {"interior": scalar,
+    "boundary": scalar, "per_class": (C,)})`` (use with
+    ``jax.value_and_grad(..., has_aux=True)``). ``interior`` and ``boundary``
+    are the unweighted parts; ``per_class[c]`` is the cross-entropy over the
+    valid pixels whose (argmax) label is ``c``, reduced the same way (0 if
+    there are none).
 
   Raises:
-    LossInputError: labels shape matches neither ``(B, *S)`` nor logits' shape.
+    LossInputError: labels shape matches neither ``(B, *S)`` nor logits' shape;
+      ``reduction="none"``.
     LossTypeError: logits not floating.
 
-  References:
-    The interpretable segmentation loss sketched by the survey (Elharrouss et
-    al. 2025); the band-weighted cross-entropy follows U-Net's emphasis on
-    borders (Ronneberger et al. 2015). No peer implementation.
+  Notes:
+    The interpretable segmentation loss sketched by the survey; the
+    band-weighted cross-entropy follows U-Net's emphasis on borders. No peer
+    implementation.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> labels = jnp.array([[0, 0, 1, 1, 1]])
     >>> logits = jnp.log(jnp.array([[[.9, .1], [.6, .4], [.5, .5], [.2, .8], [.1, .9]]]))
-    >>> total, parts = jaxloss.boundary_aware_loss(logits, labels)
+    >>> total, parts = jaxloss.boundary_aware_loss(logits, labels, return_components=True)
     >>> print(total, parts["boundary"], parts["interior"])
     0.7466 0.6020 0.1446
   """
@@ -302,11 +275,16 @@ def boundary_aware_loss(logits, labels, *, width=1, boundary_weight=1.0, interio
   ce = -jnp.sum(y * logp, axis=-1)
   band = boundary_band(ids, width) if width > 0 else jnp.zeros(ids.shape, bool)
   vb, vi = valid & band, valid & ~band
-  boundary = nx.safe_div(jnp.sum(jnp.where(vb, ce, 0.0)), jnp.sum(vb, dtype=dtype))
-  interior = nx.safe_div(jnp.sum(jnp.where(vi, ce, 0.0)), jnp.sum(vi, dtype=dtype))
+
+  def pool(total, count):
+    return total if reduction == "sum" else nx.safe_div(total, count)
+
+  boundary = pool(jnp.sum(jnp.where(vb, ce, 0.0)), jnp.sum(vb, dtype=dtype))
+  interior = pool(jnp.sum(jnp.where(vi, ce, 0.0)), jnp.sum(vi, dtype=dtype))
+  total = interior_weight * interior + boundary_weight * boundary
+  if not return_components:
+    return total
   onehot_ids = jax.nn.one_hot(ids, c, dtype=dtype) * valid[..., None]
   sp = tuple(range(ce.ndim))
-  per_class = nx.safe_div(jnp.sum(onehot_ids * ce[..., None], axis=sp),
-                          jnp.sum(onehot_ids, axis=sp))
-  total = interior_weight * interior + boundary_weight * boundary
+  per_class = pool(jnp.sum(onehot_ids * ce[..., None], axis=sp), jnp.sum(onehot_ids, axis=sp))
   return total, {"interior": interior, "boundary": boundary, "per_class": per_class}

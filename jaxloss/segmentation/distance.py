@@ -189,7 +189,7 @@ def unet_weight_map(instances, *, w0=10.0, sigma=5.0, class_weights=None,
   ``class_weights[1]`` on objects; 1 by default). The border term is applied
   on background pixels (the separating gaps the paper targets; inside an
   object :math:`d_1 = 0` and the term is not used), and is 0 with fewer than
-  two objects in the image. Pass the result as ``weight_map=`` to
+  two objects in the image. Pass the result as ``weights=`` to
   :func:`jaxloss.cross_entropy`, :func:`jaxloss.dice_ce_loss`, ...; it is a
   constant of the labels (compute it once per training image, no gradient).
   Exact distances (brute-force separable EDT, jit-compiled; memory

@@ -24,7 +24,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss import _examples as ex
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
@@ -36,7 +35,7 @@ from jaxloss._api import (
     loss_function,
     reduce_loss,
 )
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.segmentation import _common as cm
 
 __all__ = ["lovasz_hinge_loss", "lovasz_softmax_loss"]
@@ -74,11 +73,7 @@ def _mask_images(x, where, per_image):
 @register(tasks=cm.TASKS, input_kind="logits",
           peer="Berman et al. lovasz_softmax; segmentation_models_pytorch LovaszLoss "
                "(multiclass)",
-          references=(_BERMAN, cm.SURVEY),
-          example=lambda k: (cm.seg_example(k)[0], {"per_image": True}),
-          edge_cases=lambda k: [(a, {**kw, "per_image": True}) for a, kw in
-                                cm.seg_edges(k)[:6]],
-          per_example=cm.PER_EXAMPLE, where_trailing=0)
+          references=(_BERMAN, SURVEY))
 @loss_function(static=("activation", "classes", "per_image", "ignore_index"),
                choices={"activation": ("softmax", None)})
 def lovasz_softmax_loss(logits, labels, *, activation="softmax", classes="present",
@@ -120,10 +115,10 @@ def lovasz_softmax_loss(logits, labels, *, activation="softmax", classes="presen
     LossInputError: labels not of shape ``logits.shape[:-1]``; ``C < 2``.
     LossTypeError: logits not floating or labels not integer.
 
-  References:
-    Berman et al. 2018. Matches the authors' ``lovasz_softmax(probas, labels,
-    classes, per_image, ignore)`` on softmax probabilities and
-    segmentation_models_pytorch ``LovaszLoss(mode="multiclass")``.
+  Notes:
+    Equals the authors' ``lovasz_softmax(probas, labels, classes, per_image,
+    ignore)`` applied to softmax probabilities, and segmentation_models_pytorch
+    ``LovaszLoss(mode="multiclass")``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -175,27 +170,10 @@ def lovasz_softmax_loss(logits, labels, *, activation="softmax", classes="presen
   return reduce_loss(values, reduction, where=where)
 
 
-def _hinge_example(key):
-  logits, labels = ex.binary_logits_and_labels(key, (2, 8, 8))
-  return (logits, labels.astype(jnp.int32)), {}
-
-
-def _hinge_edges(key):
-  logits, labels = _hinge_example(key)[0]
-  signs = 2.0 * labels - 1.0
-  return [((1e4 * signs, labels), {}), ((-1e4 * signs, labels), {}),
-          ((logits, jnp.zeros_like(labels)), {}),
-          ((logits, labels), {"ignore_index": 0}),
-          ((logits, jnp.full_like(labels, 255)), {"ignore_index": 255}),
-          ((logits, labels.astype(jnp.float32)), {"per_image": False})]
-
-
 @register(tasks=("binary segmentation", *cm.TASKS),
           input_kind="logits",
           peer="Berman et al. lovasz_hinge; segmentation_models_pytorch LovaszLoss (binary)",
-          references=(_BERMAN, cm.SURVEY),
-          example=_hinge_example, edge_cases=_hinge_edges, per_example=cm.PER_EXAMPLE,
-          where_trailing=0)
+          references=(_BERMAN, SURVEY))
 @loss_function(static=("per_image", "ignore_index"))
 def lovasz_hinge_loss(logits, labels, *, per_image=True, ignore_index=None, where=None,
                       reduction="mean"):
@@ -228,10 +206,9 @@ def lovasz_hinge_loss(logits, labels, *, per_image=True, ignore_index=None, wher
     LossInputError: labels shape differs from logits shape.
     LossTypeError: logits not floating.
 
-  References:
-    Berman et al. 2018. Matches the authors' ``lovasz_hinge(logits, labels,
-    per_image, ignore)`` and segmentation_models_pytorch
-    ``LovaszLoss(mode="binary")``.
+  Notes:
+    Equals the authors' ``lovasz_hinge(logits, labels, per_image, ignore)``
+    and segmentation_models_pytorch ``LovaszLoss(mode="binary")``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss

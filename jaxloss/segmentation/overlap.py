@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from jaxloss import _numerics as nx
 from jaxloss._api import loss_function, reduce_loss
-from jaxloss.catalog import register
+from jaxloss.catalog import SURVEY, register
 from jaxloss.segmentation import _common as cm
 
 __all__ = ["dice_loss", "focal_tversky_loss", "generalized_dice_loss", "jaccard_loss",
@@ -36,9 +36,7 @@ _STATIC = ("activation", "include_background", "squared_pred", "jaccard", "batch
 _RANGES = {"smooth_nr": ">= 0", "smooth_dr": ">= 0"}
 _CHOICES = {"activation": cm.ACTIVATIONS}
 _NO_J = tuple(n for n in _STATIC if n != "jaccard")
-_COMMON = dict(tasks=cm.TASKS, input_kind="logits",
-               example=cm.seg_example, edge_cases=cm.seg_edges,
-               per_example=cm.PER_EXAMPLE)
+_COMMON = dict(tasks=cm.TASKS, input_kind="logits")
 
 
 def _ratio(num, den):
@@ -71,7 +69,7 @@ def _reduce(values, reduction, where, class_weights):
 
 
 @register(peer="monai.losses.DiceLoss",
-          references=(_VNET, _MONAI, cm.SURVEY),
+          references=(_VNET, _MONAI, SURVEY),
           **_COMMON)
 @loss_function(static=_STATIC, ranges=_RANGES, choices=_CHOICES)
 def dice_loss(logits, labels, *, activation="softmax", include_background=True,
@@ -116,12 +114,12 @@ def dice_loss(logits, labels, *, activation="softmax", include_background=True,
       ``class_weights`` not ``(C',)``, softmax with one channel, negative smoothing.
     LossTypeError: logits not floating, labels neither integer nor floating.
 
-  References:
-    Milletari et al. 2016. Matches ``monai.losses.DiceLoss`` with
-    ``softmax=True`` (or ``sigmoid=True`` / neither), ``to_onehot_y`` for
-    integer labels, and its ``weight`` as ``class_weights`` (weighted losses
-    averaged over all entries, as MONAI). Channel-last instead of MONAI's
-    channel-first. ``optax.losses.dice_loss(smooth=s)`` equals this with
+  Notes:
+    MONAI's ``DiceLoss`` with ``softmax=True`` (or ``sigmoid=True`` /
+    neither), ``to_onehot_y`` for integer labels, and its ``weight`` as
+    ``class_weights`` (weighted losses averaged over all entries, as MONAI).
+    Channel-last instead of MONAI's channel-first.
+    ``optax.losses.dice_loss(smooth=s)`` equals this with
     ``smooth_nr = smooth_dr = 2 s`` averaged over classes.
 
   Examples:
@@ -139,7 +137,7 @@ def dice_loss(logits, labels, *, activation="softmax", include_background=True,
 
 @register(peer="monai.losses.DiceLoss(jaccard=True)",
           references=("Rahman & Wang, Optimizing Intersection-Over-Union in Deep Neural "
-                      "Networks for Image Segmentation, ISVC 2016", _MONAI, cm.SURVEY),
+                      "Networks for Image Segmentation, ISVC 2016", _MONAI, SURVEY),
           **_COMMON)
 @loss_function(static=_NO_J, ranges=_RANGES, choices=_CHOICES)
 def jaccard_loss(logits, labels, *, activation="softmax", include_background=True,
@@ -167,8 +165,7 @@ def jaccard_loss(logits, labels, *, activation="softmax", include_background=Tru
   Raises:
     LossInputError, LossTypeError: as :func:`dice_loss`.
 
-  References:
-    Rahman & Wang 2016. Matches ``monai.losses.DiceLoss(jaccard=True)``.
+  Notes:
     segmentation_models_pytorch ``JaccardLoss`` is the ``batch=True``,
     zero-smoothing case.
 
@@ -195,7 +192,7 @@ def _log_cosh(x):
 
 @register(peer="Jadon, SemSegLoss (log_cosh_dice_loss)",
           references=("Jadon, A survey of loss functions for semantic segmentation, "
-                      "CIBCB 2020", cm.SURVEY),
+                      "CIBCB 2020", SURVEY),
           **_COMMON)
 @loss_function(static=_NO_J, ranges=_RANGES, choices=_CHOICES)
 def log_cosh_dice_loss(logits, labels, *, activation="softmax", include_background=True,
@@ -223,9 +220,10 @@ def log_cosh_dice_loss(logits, labels, *, activation="softmax", include_backgrou
   Raises:
     LossInputError, LossTypeError: as :func:`dice_loss`.
 
-  References:
-    Jadon 2020 (SemSegLoss applies log-cosh to the Dice loss; here per image
-    and class, then averaged, the MONAI pooling of :func:`dice_loss`).
+  Notes:
+    SemSegLoss applies log-cosh to the Dice loss of the whole batch; here it
+    is applied per image and class, then averaged (the MONAI pooling of
+    :func:`dice_loss`).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -279,9 +277,9 @@ def generalized_dice_loss(logits, labels, *, activation="softmax", include_backg
   Raises:
     LossInputError, LossTypeError: as :func:`dice_loss`.
 
-  References:
-    Sudre et al. 2017. Matches ``monai.losses.GeneralizedDiceLoss`` (weights
-    from each image's target volumes, applied to the sums). Deliberately not
+  Notes:
+    As MONAI's ``GeneralizedDiceLoss``, the weights come from each image's
+    target volumes and are applied to the sums. Deliberately not
     ``optax.losses.multiclass_generalized_dice_loss``, which weights per-class
     Dice *losses* by batch class frequencies.
 
@@ -329,7 +327,7 @@ _TV_RANGES = {**_RANGES, "alpha": ">= 0", "beta": ">= 0"}
 
 @register(peer="monai.losses.TverskyLoss",
           references=("Salehi et al., Tversky loss function for image segmentation using 3D "
-                      "fully convolutional deep networks, MLMI 2017", _MONAI, cm.SURVEY),
+                      "fully convolutional deep networks, MLMI 2017", _MONAI, SURVEY),
           **_COMMON)
 @loss_function(static=_TV_STATIC, ranges=_TV_RANGES, choices=_CHOICES)
 def tversky_loss(logits, labels, *, activation="softmax", include_background=True, alpha=0.5,
@@ -359,9 +357,9 @@ def tversky_loss(logits, labels, *, activation="softmax", include_background=Tru
     LossInputError, LossTypeError: as :func:`dice_loss`; a concrete negative
       ``alpha``/``beta``.
 
-  References:
-    Salehi et al. 2017. Matches ``monai.losses.TverskyLoss`` (alpha on false
-    positives). Keras' ``tversky`` swaps the roles of alpha and beta.
+  Notes:
+    ``alpha`` weighs false positives, as MONAI's ``TverskyLoss``; Keras'
+    ``tversky`` swaps the roles of alpha and beta.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -379,7 +377,7 @@ def tversky_loss(logits, labels, *, activation="softmax", include_background=Tru
 
 @register(peer="",
           references=("Abraham & Khan, A Novel Focal Tversky Loss Function with Improved "
-                      "Attention U-Net for Lesion Segmentation, ISBI 2019", cm.SURVEY),
+                      "Attention U-Net for Lesion Segmentation, ISBI 2019", SURVEY),
           **_COMMON)
 @loss_function(static=_TV_STATIC, ranges={**_TV_RANGES, "gamma": "> 0"}, choices=_CHOICES)
 def focal_tversky_loss(logits, labels, *, activation="softmax", include_background=True,
@@ -414,10 +412,10 @@ def focal_tversky_loss(logits, labels, *, activation="softmax", include_backgrou
     LossInputError, LossTypeError: as :func:`tversky_loss`; a concrete
       ``gamma <= 0``.
 
-  References:
-    Abraham & Khan 2019, whose :math:`\alpha = 0.7` weighs false negatives:
-    the defaults here are the paper's, written in MONAI's
-    :func:`tversky_loss` convention (``alpha`` on false positives).
+  Notes:
+    The paper's :math:`\alpha = 0.7` weighs false negatives: the defaults
+    here are the paper's, written in MONAI's :func:`tversky_loss` convention
+    (``alpha`` on false positives).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss

@@ -124,7 +124,7 @@ plt.tight_layout(); plt.show()
 # and (right) on which class.
 
 # %%
-parts = {name: jaxloss.boundary_aware_loss(lg, yte)[1] for name, lg in logits.items() if name != "Jaccard"}
+parts = {name: jaxloss.boundary_aware_loss(lg, yte, return_components=True)[1] for name, lg in logits.items() if name != "Jaccard"}
 fig, (a1, a2) = plt.subplots(1, 2)
 ks = list(parts)
 a1.bar(np.arange(len(ks)) - 0.2, [float(parts[k]["interior"]) for k in ks], 0.4, label="interior")
