@@ -506,12 +506,12 @@ def bench_scaling(info, key, *, quick, scale, budget, largest, smaller=range(2))
   for i in smaller:
     args, kwargs, _ = build_inputs(info, key, quick=quick, scale=scale, size_index=i)
     fn, xs = split_traced(info, args, kwargs)
-    cases = [(_vg(fn, argnums), xs)]
+    timed = [(_vg(fn, argnums), xs)]
     entry = largest[3]
     if entry is not None:
       _, prep, ofn = entry
-      cases.append((_vg(ofn, argnums), (*args, *(prep(args, kwargs) if prep else ()))))
-    res = time_interleaved(cases, min_repeats=3, max_repeats=5 if quick else 15,
+      timed.append((_vg(ofn, argnums), (*args, *(prep(args, kwargs) if prep else ()))))
+    res = time_interleaved(timed, min_repeats=3, max_repeats=5 if quick else 15,
                            budget_s=budget / 2)
     pt = {"size": math.prod(args[0].shape[a] for a in axes),
           "shape": "x".join(map(str, args[0].shape)), "vg_ms": _ms(res[0])}
