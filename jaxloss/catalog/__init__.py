@@ -90,15 +90,9 @@ class LossInfo:
   graded_by: str = "jaxloss"
   aliases: tuple[str, ...] = ()
   components: tuple[str, ...] = ()
-  legacy_case: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
 
 _REGISTRY: dict[str, LossInfo] = {}
-
-# Keyword arguments of the old, mixed ``register`` that are test fixtures; they
-# belong in ``jaxloss.catalog.cases`` (accepted during the migration only).
-_CASE_KEYS = ("example", "edge_cases", "bad_input", "grad_argnums", "per_example",
-              "where_trailing", "reductions", "components_total")
 
 
 def _grade(g) -> Grade:
@@ -116,7 +110,8 @@ def _render_references(doc: str, peer: str, references: Sequence[str]) -> str:
   lines = doc.split("\n")
   indent = next((ln[: len(ln) - len(ln.lstrip())] for ln in lines[1:] if ln.strip()), "  ")
   if any(ln.strip() == "References:" for ln in lines):
-    return doc   # written by hand (not yet migrated): leave it
+    raise ValueError("a registered loss's References section is rendered from register(); "
+                     "move its papers to references= and its remarks to a Notes: section")
   body = [f"{indent}References:"]
   body += [f"{indent}  {r}" + ("" if r.endswith(".") else ".") for r in references]
   if peer:
@@ -141,7 +136,7 @@ def family_of(fn) -> str:
 
 def register(*, tasks: Sequence[str], input_kind: str, peer: str = "",
              references: Sequence[str] = (), aliases: Sequence[str] = (),
-             components: Sequence[str] = (), name: str | None = None, **legacy):
+             components: Sequence[str] = (), name: str | None = None):
   """Decorator registering a loss in the catalog (returns it, with its References rendered).
 
   Args:
@@ -156,10 +151,6 @@ def register(*, tasks: Sequence[str], input_kind: str, peer: str = "",
   The family is the package the function is defined in; the grades come from
   :data:`jaxloss.catalog._grades.GRADES`.
   """
-  unknown = set(legacy) - set(_CASE_KEYS)
-  if unknown:
-    raise TypeError(f"register: unknown arguments {sorted(unknown)}")
-
   def deco(fn):
     from jaxloss.catalog._grades import GRADES, SURVEY
 
@@ -175,7 +166,7 @@ def register(*, tasks: Sequence[str], input_kind: str, peer: str = "",
         input_kind=input_kind, peer=peer, references=tuple(references),
         efficiency=_grade(eff), complexity=_grade(comp), stability=_grade(stab),
         graded_by="survey" if by == SURVEY else "jaxloss", aliases=tuple(aliases),
-        components=tuple(components), legacy_case=dict(legacy))
+        components=tuple(components))
     return fn
 
   return deco

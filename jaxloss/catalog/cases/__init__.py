@@ -75,7 +75,5 @@ def get(name: str) -> Case:
   info = catalog.get(name)
   if info.name in _CASES:
     return _CASES[info.name]
-  if info.legacy_case:   # not yet migrated: still passed to register()
-    return Case(**info.legacy_case)
   raise KeyError(f"no cases for loss {info.name!r}; add them to "
                  f"jaxloss/catalog/cases/{info.family}.py")
