@@ -1,4 +1,4 @@
-"""Shared test helpers: seeded NumPy data, float32 casts, x64 toggles, finite differences.
+"""Shared test helpers: seeded NumPy data, float32 casts, comparison with a float64 reference.
 
 Reference values in the tests come from independent float64 NumPy/SciPy code;
 these helpers only build inputs and compare. ``slow`` tests (notebooks,
@@ -7,12 +7,8 @@ model training) are deselected by ``pytest -m "not slow"`` for a fast inner loop
 
 from __future__ import annotations
 
-import contextlib
-
-import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 
 def rng(seed: int = 0) -> np.random.Generator:
@@ -20,30 +16,17 @@ def rng(seed: int = 0) -> np.random.Generator:
   return np.random.default_rng(seed)
 
 
-def f32(*xs):
-  """NumPy arrays as float32 JAX arrays (one array, or a tuple)."""
-  out = tuple(jnp.asarray(np.asarray(x), jnp.float32) for x in xs)
-  return out[0] if len(out) == 1 else out
+def f32(x):
+  """An array (NumPy, list, scalar) as a float32 JAX array."""
+  return jnp.asarray(np.asarray(x, np.float32))
 
 
-@contextlib.contextmanager
-def x64():
-  """Runs the block with 64-bit JAX (for gradient checks against float64 references)."""
-  with jax.enable_x64(True):
-    yield
+def f32s(*xs):
+  """Several arrays as a tuple of float32 JAX arrays (``loss(*f32s(p, t))``)."""
+  return tuple(f32(x) for x in xs)
 
 
-def numerical_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-  """Central finite differences of a scalar ``f`` at float64 ``x``."""
-  x = np.asarray(x, np.float64)
-  g = np.zeros_like(x)
-  for i in np.ndindex(x.shape):
-    e = np.zeros_like(x)
-    e[i] = eps
-    g[i] = (float(f(x + e)) - float(f(x - e))) / (2 * eps)
-  return g
+def close(a, b, rtol=1e-5, atol=1e-6):
+  """``a`` (a loss's float32 output) matches the float64 reference ``b``."""
+  np.testing.assert_allclose(np.asarray(a, np.float64), b, rtol=rtol, atol=atol)
 
-
-@pytest.fixture
-def np_rng():
-  return rng(0)

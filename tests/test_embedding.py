@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import f32, rng
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
@@ -21,14 +22,6 @@ from jaxloss import LossInputError, LossTypeError
 
 RTOL = 1e-5
 ATOL = 1e-6
-
-
-def rng(seed=0):
-  return np.random.default_rng(seed)
-
-
-def f32(x):
-  return jnp.asarray(np.asarray(x, np.float32))
 
 
 def _np_normalize(x):

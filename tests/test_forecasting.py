@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import close, f32s
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
@@ -20,14 +21,6 @@ from jaxloss import LossInputError
 RNG = np.random.default_rng(0)
 
 
-def _f32(*xs):
-  return tuple(jnp.asarray(x, jnp.float32) for x in xs)
-
-
-def _close(a, b, rtol=1e-5, atol=1e-6):
-  np.testing.assert_allclose(np.asarray(a, np.float64), b, rtol=rtol, atol=atol)
-
-
 # ---------------------------------------------------------------- scores
 
 
@@ -36,15 +29,15 @@ def test_crps_gaussian_matches_closed_form_and_integral():
   s = RNG.uniform(0.3, 2.0, 6)
   z = (y - mu) / s
   ref = s * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi))
-  out = jaxloss.crps_gaussian(*_f32(mu, y, s), reduction="none")
-  _close(out, ref, rtol=1e-5, atol=1e-6)
+  out = jaxloss.crps_gaussian(*f32s(mu, y, s), reduction="none")
+  close(out, ref, rtol=1e-5, atol=1e-6)
   # Definition: integral of (F(t) - 1{t >= y})^2 dt.
   m0, y0, s0 = mu[0], y[0], s[0]
   lo = integrate.quad(lambda t: stats.norm.cdf(t, m0, s0) ** 2, -np.inf, y0)[0]
   hi = integrate.quad(lambda t: (1 - stats.norm.cdf(t, m0, s0)) ** 2, y0, np.inf)[0]
-  _close(out[0], lo + hi, rtol=1e-5)
+  close(out[0], lo + hi, rtol=1e-5)
   # std -> 0: the absolute error.
-  _close(jaxloss.crps_gaussian(*_f32(mu, y), jnp.zeros(6), reduction="none"), np.abs(mu - y),
+  close(jaxloss.crps_gaussian(*f32s(mu, y), jnp.zeros(6), reduction="none"), np.abs(mu - y),
          rtol=1e-5, atol=1e-5)
 
 
@@ -59,8 +52,8 @@ def _crps_ens_ref(x, y, fair):
 def test_crps_ensemble_matches_pairwise_reference(fair):
   x = RNG.normal(size=(3, 4, 9))
   y = RNG.normal(size=(3, 4))
-  out = jaxloss.crps_ensemble(*_f32(x, y), fair=fair, reduction="none")
-  _close(out, _crps_ens_ref(x, y, fair), rtol=1e-5, atol=1e-6)
+  out = jaxloss.crps_ensemble(*f32s(x, y), fair=fair, reduction="none")
+  close(out, _crps_ens_ref(x, y, fair), rtol=1e-5, atol=1e-6)
   # Gradient check away from the kinks (ties, samples equal to the target):
   # samples on a 0.5 grid in random order, targets in between.
   grid = np.stack([RNG.permutation(9) * 0.5 for _ in range(12)]).reshape(3, 4, 9)
@@ -93,8 +86,8 @@ def test_interval_score():
   y = RNG.normal(size=8) * 2
   a = 0.2
   ref = (hi - lo) + 2 / a * np.maximum(lo - y, 0) + 2 / a * np.maximum(y - hi, 0)
-  out = jaxloss.interval_score(jnp.stack(_f32(lo, hi), -1), *_f32(y), alpha=a, reduction="none")
-  _close(out, ref, rtol=1e-5)
+  out = jaxloss.interval_score(jnp.stack(f32s(lo, hi), -1), *f32s(y), alpha=a, reduction="none")
+  close(out, ref, rtol=1e-5)
   assert jaxloss.winkler_score is jaxloss.interval_score
   with pytest.raises(LossInputError, match="interval_score: alpha must be"):
     jaxloss.interval_score(jnp.ones((2, 2)), jnp.ones(2), alpha=1.5)
@@ -108,11 +101,11 @@ def test_interval_score():
 def test_mape_smape_match_pytorch_forecasting_formulas():
   p, y = RNG.normal(size=(2, 5, 6))
   y[0, 0] = 0.0
-  out = jaxloss.mape(*_f32(p, y), reduction="none")
-  _close(out, np.abs(p - y) / (np.abs(y) + 1e-8), rtol=1e-5)
+  out = jaxloss.mape(*f32s(p, y), reduction="none")
+  close(out, np.abs(p - y) / (np.abs(y) + 1e-8), rtol=1e-5)
   assert np.isfinite(np.asarray(out)).all()
-  out = jaxloss.smape(*_f32(p, y), reduction="none")
-  _close(out, 2 * np.abs(p - y) / (np.abs(p) + np.abs(y) + 1e-8), rtol=1e-5)
+  out = jaxloss.smape(*f32s(p, y), reduction="none")
+  close(out, 2 * np.abs(p - y) / (np.abs(p) + np.abs(y) + 1e-8), rtol=1e-5)
   z = jnp.zeros(3)
   for fn in (jaxloss.mape, jaxloss.smape):
     v, g = jax.value_and_grad(fn)(z, z)
@@ -126,30 +119,30 @@ def test_mase_seasonal_naive_scale():
   m = 3
   scale = np.mean(np.abs(hist[:, m:] - hist[:, :-m]), axis=1, keepdims=True)
   ref = np.abs(p - y) / (scale + 1e-8)
-  out = jaxloss.mase(*_f32(p, y, hist), season_length=m, reduction="none")
-  _close(out, ref, rtol=1e-5)
-  _close(jaxloss.mase(*_f32(p, y, hist), season_length=m), ref.mean(), rtol=1e-5)
+  out = jaxloss.mase(*f32s(p, y, hist), season_length=m, reduction="none")
+  close(out, ref, rtol=1e-5)
+  close(jaxloss.mase(*f32s(p, y, hist), season_length=m), ref.mean(), rtol=1e-5)
   # History not longer than the season: one-step naive (GluonTS' fallback).
-  out = jaxloss.mase(*_f32(p, y, hist[:, :3]), season_length=5, reduction="none")
+  out = jaxloss.mase(*f32s(p, y, hist[:, :3]), season_length=5, reduction="none")
   s1 = np.mean(np.abs(np.diff(hist[:, :3], axis=1)), axis=1, keepdims=True)
-  _close(out, np.abs(p - y) / (s1 + 1e-8), rtol=1e-5)
+  close(out, np.abs(p - y) / (s1 + 1e-8), rtol=1e-5)
   with pytest.raises(LossInputError, match="mase: insample has shape"):
-    jaxloss.mase(*_f32(p, y), jnp.ones((2, 10)))
+    jaxloss.mase(*f32s(p, y), jnp.ones((2, 10)))
   with pytest.raises(LossInputError, match="mase: season_length must be >= 1"):
-    jaxloss.mase(*_f32(p, y, hist), season_length=0)
+    jaxloss.mase(*f32s(p, y, hist), season_length=0)
 
 
 def test_wape_is_sum_abs_error_over_sum_abs_target_per_series():
   p, y = RNG.normal(size=(2, 4, 7))
   ref = np.abs(p - y).sum(-1) / np.abs(y).sum(-1)
-  out = jaxloss.wape(*_f32(p, y), reduction="none")
-  _close(np.asarray(out).mean(-1), ref, rtol=1e-5)
-  _close(jaxloss.wape(*_f32(p, y)), ref.mean(), rtol=1e-5)
+  out = jaxloss.wape(*f32s(p, y), reduction="none")
+  close(np.asarray(out).mean(-1), ref, rtol=1e-5)
+  close(jaxloss.wape(*f32s(p, y)), ref.mean(), rtol=1e-5)
   mask = RNG.uniform(size=(4, 7)) > 0.3
   mask[:, 0] = True
-  out = jaxloss.wape(*_f32(p, y), where=jnp.asarray(mask), reduction="none")
+  out = jaxloss.wape(*f32s(p, y), where=jnp.asarray(mask), reduction="none")
   ref_m = (np.abs(p - y) * mask).sum(-1) / (np.abs(y) * mask).sum(-1)
-  _close(np.asarray(out).sum(-1) / mask.sum(-1), ref_m, rtol=1e-5)
+  close(np.asarray(out).sum(-1) / mask.sum(-1), ref_m, rtol=1e-5)
 
 
 # ---------------------------------------------------------------- trend-aware
@@ -169,24 +162,24 @@ def test_trend_aware_loss_reference_and_components():
   d = np.concatenate([np.zeros((3, 1)), np.diff(e, axis=-1)], -1)
   ref = 2.0 * tr ** 2 + 0.5 * (e - tr) ** 2 + 0.1 * d ** 2
   kw = dict(window=4, trend_weight=2.0, residual_weight=0.5, diff_weight=0.1)
-  out = jaxloss.trend_aware_loss(*_f32(p, y), reduction="none", **kw)
-  _close(out, ref, rtol=1e-5, atol=1e-6)
-  total, comps = jaxloss.trend_aware_loss(*_f32(p, y), return_components=True, **kw)
-  _close(total, ref.mean(), rtol=1e-5)
+  out = jaxloss.trend_aware_loss(*f32s(p, y), reduction="none", **kw)
+  close(out, ref, rtol=1e-5, atol=1e-6)
+  total, comps = jaxloss.trend_aware_loss(*f32s(p, y), return_components=True, **kw)
+  close(total, ref.mean(), rtol=1e-5)
   assert set(comps) == {"trend", "residual", "diff"}
   # The parts are the unweighted terms; the weights combine them into the total.
-  _close(comps["trend"], np.mean(tr ** 2), rtol=1e-5)
-  _close(comps["residual"], np.mean((e - tr) ** 2), rtol=1e-5)
-  _close(comps["diff"], np.mean(d ** 2), rtol=1e-5)
-  _close(2.0 * comps["trend"] + 0.5 * comps["residual"] + 0.1 * comps["diff"], ref.mean(),
+  close(comps["trend"], np.mean(tr ** 2), rtol=1e-5)
+  close(comps["residual"], np.mean((e - tr) ** 2), rtol=1e-5)
+  close(comps["diff"], np.mean(d ** 2), rtol=1e-5)
+  close(2.0 * comps["trend"] + 0.5 * comps["residual"] + 0.1 * comps["diff"], ref.mean(),
          rtol=1e-5)
   # ... reduced like the total, and independent of the weights.
-  _, parts_sum = jaxloss.trend_aware_loss(*_f32(p, y), window=4, return_components=True,
+  _, parts_sum = jaxloss.trend_aware_loss(*f32s(p, y), window=4, return_components=True,
                                           reduction="sum")
-  _close(parts_sum["trend"], np.sum(tr ** 2), rtol=1e-5)
-  _close(parts_sum["diff"], np.sum(d ** 2), rtol=1e-5)
+  close(parts_sum["trend"], np.sum(tr ** 2), rtol=1e-5)
+  close(parts_sum["diff"], np.sum(d ** 2), rtol=1e-5)
   with pytest.raises(LossInputError, match="trend_aware_loss: window must be >= 1"):
-    jaxloss.trend_aware_loss(*_f32(p, y), window=0)
+    jaxloss.trend_aware_loss(*f32s(p, y), window=0)
 
 
 def test_trend_aware_loss_penalises_trend_error_more_than_noise():
@@ -195,8 +188,8 @@ def test_trend_aware_loss_penalises_trend_error_more_than_noise():
   smooth = np.sin(t)                       # follows the trend, misses the noise
   shifted = target + 0.3 * np.sign(np.sin(t))  # same size of error, but as a trend
   assert np.mean((smooth - target) ** 2) >= 0.5 * np.mean((shifted - target) ** 2)
-  a = jaxloss.trend_aware_loss(*_f32(smooth, target), window=7)
-  b = jaxloss.trend_aware_loss(*_f32(shifted, target), window=7)
+  a = jaxloss.trend_aware_loss(*f32s(smooth, target), window=7)
+  b = jaxloss.trend_aware_loss(*f32s(shifted, target), window=7)
   assert float(a) < float(b)
 
 

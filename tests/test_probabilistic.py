@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import close, f32s
 from jax.test_util import check_grads
 from scipy import special, stats
 
@@ -16,14 +17,6 @@ import jaxloss
 from jaxloss import LossInputError
 
 RNG = np.random.default_rng(0)
-
-
-def _f32(*xs):
-  return tuple(jnp.asarray(x, jnp.float32) for x in xs)
-
-
-def _close(a, b, rtol=1e-5, atol=1e-6):
-  np.testing.assert_allclose(np.asarray(a, np.float64), b, rtol=rtol, atol=atol)
 
 
 # ---------------------------------------------------------------- likelihoods
@@ -35,18 +28,18 @@ def test_gaussian_nll_matches_torch_formula():
   var[0, 0] = 1e-9  # clamped to eps
   v = np.maximum(var, 1e-6)
   ref = 0.5 * (np.log(v) + (mu - y) ** 2 / v)
-  out = jaxloss.gaussian_nll(*_f32(mu, y, var), reduction="none")
-  _close(out, ref, rtol=2e-5)
-  full = jaxloss.gaussian_nll(*_f32(mu, y, var), full=True)
-  _close(full, np.mean(ref) + 0.5 * np.log(2 * np.pi), rtol=2e-5)
+  out = jaxloss.gaussian_nll(*f32s(mu, y, var), reduction="none")
+  close(out, ref, rtol=2e-5)
+  full = jaxloss.gaussian_nll(*f32s(mu, y, var), full=True)
+  close(full, np.mean(ref) + 0.5 * np.log(2 * np.pi), rtol=2e-5)
   # full=True is the exact Gaussian log-density (scipy) away from the clamp.
   ok = var > 1e-6
-  _close(np.asarray(jaxloss.gaussian_nll(*_f32(mu, y, var), full=True, reduction="none"))[ok],
+  close(np.asarray(jaxloss.gaussian_nll(*f32s(mu, y, var), full=True, reduction="none"))[ok],
          -stats.norm.logpdf(y, mu, np.sqrt(var))[ok], rtol=1e-5)
 
 
 def test_gaussian_nll_var_shapes_follow_torch():
-  mu, y = _f32(*RNG.normal(size=(2, 4, 3)))
+  mu, y = f32s(*RNG.normal(size=(2, 4, 3)))
   row_var = jnp.asarray(RNG.uniform(0.5, 2, (4,)), jnp.float32)
   a = jaxloss.gaussian_nll(mu, y, row_var, reduction="none")
   b = jaxloss.gaussian_nll(mu, y, jnp.broadcast_to(row_var[:, None], (4, 3)), reduction="none")
@@ -63,7 +56,7 @@ def test_gaussian_nll_clamp_passes_gradient_like_torch():
   g = jax.grad(lambda v: jaxloss.gaussian_nll(jnp.array([r]), jnp.array([0.]), v))(
       jnp.array([var]))
   eps = 1e-6
-  _close(g, [0.5 * (1 / eps - r * r / eps ** 2)], rtol=1e-4)
+  close(g, [0.5 * (1 / eps - r * r / eps ** 2)], rtol=1e-4)
   assert float(g[0]) != 0.0
 
 
@@ -71,30 +64,30 @@ def test_student_t_and_laplace_match_scipy():
   mu, y = RNG.normal(size=(2, 5, 4))
   s = RNG.uniform(0.3, 2.0, (5, 4))
   nu = RNG.uniform(0.5, 30.0, (5, 4))
-  out = jaxloss.student_t_nll(*_f32(mu, y, s, nu), reduction="none")
-  _close(out, -stats.t.logpdf(y, nu, mu, s), rtol=1e-5, atol=1e-5)
-  out = jaxloss.laplace_nll(*_f32(mu, y, s), reduction="none")
-  _close(out, -stats.laplace.logpdf(y, mu, s), rtol=1e-5)
+  out = jaxloss.student_t_nll(*f32s(mu, y, s, nu), reduction="none")
+  close(out, -stats.t.logpdf(y, nu, mu, s), rtol=1e-5, atol=1e-5)
+  out = jaxloss.laplace_nll(*f32s(mu, y, s), reduction="none")
+  close(out, -stats.laplace.logpdf(y, mu, s), rtol=1e-5)
   # Scalar (broadcast) parameters.
-  out = jaxloss.laplace_nll(*_f32(mu, y), jnp.float32(0.7), reduction="none")
-  _close(out, -stats.laplace.logpdf(y, mu, 0.7), rtol=1e-5)
+  out = jaxloss.laplace_nll(*f32s(mu, y), jnp.float32(0.7), reduction="none")
+  close(out, -stats.laplace.logpdf(y, mu, 0.7), rtol=1e-5)
 
 
 def test_poisson_nll_matches_torch_formula_and_scipy():
   x = RNG.normal(size=(6, 5))
   y = RNG.poisson(3.0, (6, 5)).astype(float)
-  out = jaxloss.poisson_nll(*_f32(x, y), reduction="none")
-  _close(out, np.exp(x) - y * x, rtol=1e-5)
+  out = jaxloss.poisson_nll(*f32s(x, y), reduction="none")
+  close(out, np.exp(x) - y * x, rtol=1e-5)
   # Dropping log(y!) is the only difference to the exact log-pmf.
-  _close(out + special.gammaln(y + 1), -stats.poisson.logpmf(y, np.exp(x)), rtol=1e-5,
+  close(out + special.gammaln(y + 1), -stats.poisson.logpmf(y, np.exp(x)), rtol=1e-5,
          atol=1e-5)
   stirling = np.where(y > 1, y * np.log(np.maximum(y, 1)) - y
                       + 0.5 * np.log(2 * np.pi * np.maximum(y, 1)), 0.0)
-  out = jaxloss.poisson_nll(*_f32(x, y), full=True, reduction="none")
-  _close(out, np.exp(x) - y * x + stirling, rtol=1e-5, atol=1e-5)
+  out = jaxloss.poisson_nll(*f32s(x, y), full=True, reduction="none")
+  close(out, np.exp(x) - y * x + stirling, rtol=1e-5, atol=1e-5)
   rate = np.exp(x)
-  out = jaxloss.poisson_nll(*_f32(rate, y), log_input=False, reduction="none")
-  _close(out, rate - y * np.log(rate + 1e-8), rtol=1e-5, atol=1e-5)
+  out = jaxloss.poisson_nll(*f32s(rate, y), log_input=False, reduction="none")
+  close(out, rate - y * np.log(rate + 1e-8), rtol=1e-5, atol=1e-5)
   # Zero rate, zero count with log_input=False: finite (eps), value 0.
   v, g = jax.value_and_grad(lambda r: jaxloss.poisson_nll(r, jnp.zeros(2), log_input=False))(
       jnp.zeros(2))
@@ -106,22 +99,22 @@ def test_negative_binomial_matches_scipy_and_poisson_limit():
   mu = RNG.uniform(0.2, 8.0, (6, 5))
   a = RNG.uniform(0.05, 2.0, (6, 5))
   y = RNG.poisson(4.0, (6, 5)).astype(float)
-  out = jaxloss.negative_binomial_nll(*_f32(mu, y, a), reduction="none")
+  out = jaxloss.negative_binomial_nll(*f32s(mu, y, a), reduction="none")
   ref = -stats.nbinom.logpmf(y, 1 / a, 1 / (1 + a * mu))
-  _close(out, ref, rtol=1e-5, atol=2e-5)
-  out = jaxloss.negative_binomial_nll(*_f32(mu, y), jnp.float32(1e-7), reduction="none")
-  _close(out, -stats.poisson.logpmf(y, mu), rtol=1e-4, atol=1e-4)
+  close(out, ref, rtol=1e-5, atol=2e-5)
+  out = jaxloss.negative_binomial_nll(*f32s(mu, y), jnp.float32(1e-7), reduction="none")
+  close(out, -stats.poisson.logpmf(y, mu), rtol=1e-4, atol=1e-4)
 
 
 def test_gamma_and_beta_nll_match_scipy():
   k = RNG.uniform(0.5, 4.0, (5, 3))
   r = RNG.uniform(0.5, 3.0, (5, 3))
   y = RNG.uniform(0.1, 4.0, (5, 3))
-  out = jaxloss.gamma_nll(*_f32(k, y, r), reduction="none")
-  _close(out, -stats.gamma.logpdf(y, k, scale=1 / r), rtol=1e-5, atol=1e-5)
+  out = jaxloss.gamma_nll(*f32s(k, y, r), reduction="none")
+  close(out, -stats.gamma.logpdf(y, k, scale=1 / r), rtol=1e-5, atol=1e-5)
   yb = RNG.uniform(0.05, 0.95, (5, 3))
-  out = jaxloss.beta_nll(*_f32(k, yb, r), reduction="none")
-  _close(out, -stats.beta.logpdf(yb, k, r), rtol=1e-5, atol=1e-5)
+  out = jaxloss.beta_nll(*f32s(k, yb, r), reduction="none")
+  close(out, -stats.beta.logpdf(yb, k, r), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("name,nargs", [
@@ -152,7 +145,7 @@ def test_poisson_gradients_match_finite_differences():
 
 
 def test_keyword_targets():
-  mu, y = _f32(*RNG.normal(size=(2, 4)))
+  mu, y = f32s(*RNG.normal(size=(2, 4)))
   s = jnp.full(4, 0.7)
   chex.assert_trees_all_close(jaxloss.gaussian_nll(mu, targets=y, var=s),
                               jaxloss.gaussian_nll(mu, y, s))
@@ -163,7 +156,7 @@ def test_keyword_targets():
 
 
 def test_small_scale_edges_are_finite():
-  mu, y = _f32(*RNG.normal(size=(2, 4)))
+  mu, y = f32s(*RNG.normal(size=(2, 4)))
   zero = jnp.zeros(4)
   for fn in (jaxloss.gaussian_nll, jaxloss.laplace_nll, jaxloss.crps_gaussian):
     v, g = jax.value_and_grad(fn, argnums=(0, 2))(mu, y, zero)

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import f32
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -15,10 +16,6 @@ import jaxloss
 RNG = np.random.default_rng(0)
 P = RNG.normal(size=(6, 7)) * 3
 T = RNG.normal(size=(6, 7)) * 3
-
-
-def f32(x):
-  return jnp.asarray(x, jnp.float32)
 
 
 # ---- independent float64 references (written from the definitions) ----

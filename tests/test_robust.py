@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import f32
 from flax import nnx
 from scipy.optimize import brentq
 from scipy.special import log_softmax, softmax
@@ -16,10 +17,6 @@ RNG = np.random.default_rng(0)
 LOGITS = RNG.normal(size=(6, 4)) * 2
 LABELS = RNG.integers(0, 4, size=6)
 SOFT = softmax(RNG.normal(size=(6, 4)), -1)
-
-
-def f32(x):
-  return jnp.asarray(x, jnp.float32)
 
 
 def test_gce_reference_and_limits():

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import f32
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
@@ -26,10 +27,6 @@ H = RNG.normal(size=(N, D))
 W = RNG.normal(size=(V, D)) * 0.7
 B = RNG.normal(size=(V,))
 Y = RNG.integers(0, V, size=(N,))
-
-
-def f32(x):
-  return jnp.asarray(x, jnp.float32)
 
 
 # ---- independent float64 reference (written from the formula) ----

@@ -15,6 +15,7 @@ import numpy as np
 import optax
 import pytest
 import scipy.ndimage
+from conftest import f32s
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
@@ -114,10 +115,6 @@ def _frames(shape=(2, 7, 9, 3), flow_scale=1.5, seed=0):
   return a, b, f
 
 
-def _f32(*xs):
-  return tuple(jnp.asarray(x, jnp.float32) for x in xs)
-
-
 # --------------------------------------------------------------------------
 # warp.
 # --------------------------------------------------------------------------
@@ -125,7 +122,7 @@ def _f32(*xs):
 
 def test_warp_matches_scipy_bilinear_including_outside_points():
   a, _, f = _frames(flow_scale=3.0)
-  out, valid = jaxloss.warp(*_f32(a, f))
+  out, valid = jaxloss.warp(*f32s(a, f))
   ref, ref_valid = np_warp(a, f)
   assert (~ref_valid).sum() > 5 and ref_valid.sum() > 5
   np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
@@ -138,7 +135,7 @@ def test_warp_unbatched_and_convention():
   flow = np.zeros((5, 6, 2))
   flow[2, 1] = (3.0, 0.0)        # x displacement first
   flow[0, 4] = (0.0, 2.0)        # y displacement second
-  out, _ = jaxloss.warp(*_f32(img, flow))
+  out, _ = jaxloss.warp(*f32s(img, flow))
   assert out[2, 1, 0] == 1.0 and out[0, 4, 0] == 1.0
   assert float(jnp.sum(out)) == 3.0  # the two moved samples and the pixel itself
 
@@ -165,10 +162,10 @@ def test_warp_far_outside_is_zero_and_finite(scale):
 def test_warp_integer_coordinates_exact_with_one_sided_gradient():
   a, _, _ = _frames(shape=(1, 4, 5, 1))
   flow = jnp.zeros((1, 4, 5, 2)).at[..., 0].set(1.0)
-  out, valid = jaxloss.warp(*_f32(a), flow)
+  out, valid = jaxloss.warp(*f32s(a), flow)
   np.testing.assert_allclose(out[0, :, :-1], a[0, :, 1:], rtol=1e-6)
   assert not bool(valid[0, 0, -1]) and bool(valid[0, 0, -2])
-  g = jax.grad(lambda fl: jnp.sum(jaxloss.warp(*_f32(a), fl)[0]))(flow)
+  g = jax.grad(lambda fl: jnp.sum(jaxloss.warp(*f32s(a), fl)[0]))(flow)
   chex.assert_tree_all_finite(g)
   # d/dx at an exact integer point is the forward difference I[x+2] - I[x+1].
   np.testing.assert_allclose(g[0, :, :-2, 0], a[0, :, 2:, 0] - a[0, :, 1:-1, 0], atol=1e-6)
@@ -177,7 +174,7 @@ def test_warp_integer_coordinates_exact_with_one_sided_gradient():
 def test_fb_consistency_mask_matches_reference():
   _, _, fw = _frames(flow_scale=2.0, seed=3)
   bw = -fw + 0.6 * np.random.default_rng(4).normal(size=fw.shape)
-  got = jaxloss.fb_consistency_mask(*_f32(fw, bw))
+  got = jaxloss.fb_consistency_mask(*f32s(fw, bw))
   ref = np_fb_visible(fw, bw)
   assert 0 < ref.sum() < ref.size
   assert np.mean(np.asarray(got) == ref) > 0.98  # float32 ties at the threshold only
@@ -191,15 +188,15 @@ def test_fb_consistency_mask_matches_reference():
 @pytest.mark.parametrize("penalty", ["l1", "charbonnier", "ssim_l1"])
 def test_photometric_matches_reference(penalty):
   a, b, f = _frames()
-  got = jaxloss.photometric_loss(*_f32(a, b, f), penalty=penalty, reduction="none")
+  got = jaxloss.photometric_loss(*f32s(a, b, f), penalty=penalty, reduction="none")
   ref = np_photometric(a, b, f, penalty)
   np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
-  mean = jaxloss.photometric_loss(*_f32(a, b, f), penalty=penalty)
+  mean = jaxloss.photometric_loss(*f32s(a, b, f), penalty=penalty)
   np.testing.assert_allclose(mean, ref.mean(), rtol=1e-5)
 
 
 def test_photometric_ssim_l1_components_are_the_unweighted_terms():
-  a, b, f = _f32(*_frames(seed=3))
+  a, b, f = f32s(*_frames(seed=3))
   bw = -f
   for reduction in ("mean", "sum", "none"):
     kw = dict(occlusion="fb", flow_bw=bw, reduction=reduction)
@@ -225,7 +222,7 @@ def test_photometric_ssim_l1_components_are_the_unweighted_terms():
 def test_photometric_fb_occlusion_matches_reference():
   a, b, f = _frames(seed=5)
   bw = -f + 0.5 * np.random.default_rng(6).normal(size=f.shape)
-  got = jaxloss.photometric_loss(*_f32(a, b, f), occlusion="fb", flow_bw=jnp.asarray(bw),
+  got = jaxloss.photometric_loss(*f32s(a, b, f), occlusion="fb", flow_bw=jnp.asarray(bw),
                                  penalty="charbonnier", reduction="none")
   ref = np_photometric(a, b, f, "charbonnier", flow_bw=bw)
   close = np.isclose(np.asarray(got), ref, rtol=1e-5, atol=1e-6)
@@ -247,7 +244,7 @@ def test_photometric_finite_at_flows_far_outside():
   for flow, penalty in ((1e4 * np.sign(f), "ssim_l1"), (np.full(f.shape, -1e4), "charbonnier")):
     v, g = jax.value_and_grad(
         lambda x, y, fl, p=penalty: jaxloss.photometric_loss(x, y, fl, penalty=p),
-        argnums=(0, 1, 2))(*_f32(a, b, flow))
+        argnums=(0, 1, 2))(*f32s(a, b, flow))
     chex.assert_tree_all_finite((v, g))
     assert float(v) == 0.0  # every pixel leaves the image: masked
 
@@ -264,7 +261,7 @@ def _gaussians(shift=(0.0, 0.0), size=32):
 @pytest.mark.parametrize("penalty", ["charbonnier", "l1"])
 def test_minimising_photometric_over_constant_flow_recovers_shift(penalty):
   true = np.array([3.0, -2.0])                     # (dx, dy) from frame 1 to frame 2
-  frame1, frame2 = _f32(_gaussians(), _gaussians(tuple(true)))
+  frame1, frame2 = f32s(_gaussians(), _gaussians(tuple(true)))
   opt = optax.adam(optax.exponential_decay(0.3, 100, 0.5))
 
   def loss(v):
@@ -295,7 +292,7 @@ def test_minimising_photometric_over_constant_flow_recovers_shift(penalty):
 def test_smoothness_matches_reference(order, with_image):
   img, _, f = _frames(seed=8)
   image = jnp.asarray(img, jnp.float32) if with_image else None
-  got = jaxloss.flow_smoothness_loss(*_f32(f), image=image, order=order, edge_weight=10.0,
+  got = jaxloss.flow_smoothness_loss(*f32s(f), image=image, order=order, edge_weight=10.0,
                                      reduction="none")
   ref = np_smoothness(f, img if with_image else None, order, 10.0)
   np.testing.assert_allclose(got, ref, rtol=1e-5)
@@ -303,10 +300,10 @@ def test_smoothness_matches_reference(order, with_image):
 
 def test_smoothness_charbonnier_and_monodepth2_disparity():
   img, _, f = _frames(seed=9)
-  got = jaxloss.flow_smoothness_loss(*_f32(f), penalty="charbonnier", reduction="none")
+  got = jaxloss.flow_smoothness_loss(*f32s(f), penalty="charbonnier", reduction="none")
   np.testing.assert_allclose(got, np_smoothness(f, penalty="charbonnier"), rtol=1e-5)
   disp = f[..., :1]  # Monodepth2: (B, H, W, 1) disparity, weight exp(-|dI|)
-  got = jaxloss.flow_smoothness_loss(*_f32(disp), image=jnp.asarray(img, jnp.float32))
+  got = jaxloss.flow_smoothness_loss(*f32s(disp), image=jnp.asarray(img, jnp.float32))
   np.testing.assert_allclose(got, np_smoothness(disp, img).mean(), rtol=1e-5)
 
 
@@ -318,7 +315,7 @@ def test_smoothness_gradients_and_affine_flow():
                 (jnp.asarray(f), jnp.asarray(img)), order=1, modes=["rev"])
   y, x = np.meshgrid(np.arange(5.0), np.arange(6.0), indexing="ij")
   affine = np.stack([0.5 * x - 0.2 * y, 0.1 * x + y], -1)[None]
-  assert float(jaxloss.flow_smoothness_loss(*_f32(affine), order=2)) < 1e-6
+  assert float(jaxloss.flow_smoothness_loss(*f32s(affine), order=2)) < 1e-6
 
 
 # --------------------------------------------------------------------------
@@ -330,7 +327,7 @@ def test_smoothness_gradients_and_affine_flow():
 def test_temporal_matches_reference_with_occlusion_mask(penalty):
   p, q, f = _frames(shape=(2, 7, 9, 2), seed=11)
   visible = np.random.default_rng(12).uniform(size=p.shape[:-1]) > 0.3
-  got = jaxloss.temporal_consistency_loss(*_f32(p, q, f), penalty=penalty,
+  got = jaxloss.temporal_consistency_loss(*f32s(p, q, f), penalty=penalty,
                                           visible=jnp.asarray(visible))
   warped, valid = np_warp(q, f)
   per = np_penalty(p - warped, penalty).mean(-1) * valid
@@ -348,7 +345,7 @@ def test_temporal_gradients_and_perfect_motion():
   moved = _gaussians((2.0, 1.0))
   flow = np.zeros(frame.shape[:-1] + (2,))
   flow[...] = (2.0, 1.0)
-  assert float(jaxloss.temporal_consistency_loss(*_f32(frame, moved, flow))) < 1e-7
+  assert float(jaxloss.temporal_consistency_loss(*f32s(frame, moved, flow))) < 1e-7
 
 
 # --------------------------------------------------------------------------
@@ -362,13 +359,13 @@ def test_sequence_loss_matches_raft_weights():
   preds = gt[None] + rng.normal(size=(6, 2, 4, 5, 2))
   n = preds.shape[0]
   ref = sum(0.8 ** (n - i - 1) * np.abs(preds[i] - gt).mean() for i in range(n))
-  np.testing.assert_allclose(jaxloss.sequence_loss(*_f32(preds, gt)), ref, rtol=1e-5)
+  np.testing.assert_allclose(jaxloss.sequence_loss(*f32s(preds, gt)), ref, rtol=1e-5)
   as_list = [jnp.asarray(p, jnp.float32) for p in preds]
   np.testing.assert_allclose(jaxloss.sequence_loss(as_list, jnp.asarray(gt, jnp.float32)),
                              ref, rtol=1e-5)
   # Any per-step loss; a valid mask per pixel (RAFT's valid[:, None]).
   valid = rng.uniform(size=gt.shape[:-1] + (1,)) > 0.4
-  got = jaxloss.sequence_loss(*_f32(preds, gt), gamma=0.5, loss_fn=jaxloss.mse,
+  got = jaxloss.sequence_loss(*f32s(preds, gt), gamma=0.5, loss_fn=jaxloss.mse,
                               where=jnp.asarray(valid))
   sq = sum(0.5 ** (n - i - 1) * (preds[i] - gt) ** 2 for i in range(n))
   m = np.broadcast_to(valid, gt.shape)
@@ -412,7 +409,7 @@ def test_attention_target_matches_reference(divergence, activation):
   else:
     ref = np.mean((p - t) ** 2, -1)
   ref[0] = 0.0
-  got = jaxloss.attention_target_loss(*_f32(attn, mask), divergence=divergence,
+  got = jaxloss.attention_target_loss(*f32s(attn, mask), divergence=divergence,
                                       activation=activation, reduction="none")
   np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-7)
   with jax.enable_x64(True):
@@ -437,12 +434,12 @@ def test_rank_preservation_matches_reference():
   t = _softmax(rng.normal(size=(2, 3, 8)))
   t[0, 0, :4] = t[0, 0, 4]  # ties: skipped
   s = t + 0.05 * rng.normal(size=t.shape)
-  got = jaxloss.rank_preservation_loss(*_f32(s, t), margin=0.01, reduction="none")
+  got = jaxloss.rank_preservation_loss(*f32s(s, t), margin=0.01, reduction="none")
   np.testing.assert_allclose(got, np_rank_preservation(s, t, 0.01), rtol=1e-5, atol=1e-7)
   with jax.enable_x64(True):
     check_grads(lambda a: jaxloss.rank_preservation_loss(a, jnp.asarray(t), margin=0.01),
                 (jnp.asarray(s),), order=1, modes=["rev"])
-  g = jax.grad(lambda b: jaxloss.rank_preservation_loss(*_f32(s), b))(jnp.asarray(t,
+  g = jax.grad(lambda b: jaxloss.rank_preservation_loss(*f32s(s), b))(jnp.asarray(t,
                                                                                 jnp.float32))
   assert float(jnp.abs(g).sum()) == 0.0  # the teacher receives no gradient
 
@@ -491,7 +488,7 @@ def test_combine_builds_motion_plus_background_objective():
 
 
 def test_errors():
-  a, b, f = _f32(*_frames())
+  a, b, f = f32s(*_frames())
   with pytest.raises(ValueError, match=r"^photometric_loss: flow has shape .*expected"):
     jaxloss.photometric_loss(a, b, f[..., :1])
   with pytest.raises(ValueError, match=r"^photometric_loss: x2 has shape"):

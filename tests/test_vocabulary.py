@@ -77,7 +77,6 @@ KEYWORDS = {
     "window", "covariance", "precision", "divergence", "image", "order", "occlusion",
     "flow_bw", "fb_alpha1", "fb_alpha2", "penalty", "charbonnier_alpha", "charbonnier_eps",
     "visible", "loss_fn", "chunk_size", "logit_soft_cap", "z_loss", "mesh", "axis_name",
-    "centers",
     # mixing coefficients of compounds: <part>_weight
     "dice_weight", "ce_weight", "focal_weight", "rce_weight", "kl_weight", "ssim_weight",
     "l1_weight", "shape_weight", "temporal_weight", "triplet_weight", "boundary_weight",
@@ -134,3 +133,8 @@ def test_parts_are_returned_one_way(info):
     assert p is not None and p.kind is p.KEYWORD_ONLY and p.default is False, info.name
   else:
     assert "return_components" not in params, f"{info.name}: parts not registered (components=)"
+
+
+def test_vocabulary_lists_only_names_in_use():
+  used = {n for i in LOSSES for n, p in _params(i).items() if p.kind is p.KEYWORD_ONLY}
+  assert not KEYWORDS - used, f"stale vocabulary entries: {sorted(KEYWORDS - used)}"
