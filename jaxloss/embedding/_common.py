@@ -21,6 +21,15 @@ _PML = "pytorch-metric-learning 2.9 (Musgrave et al., A Metric Learning Reality 
 # --------------------------------------------------------------------------
 
 
+def row_mask(where, n: int):
+  """The ``(n,)`` boolean row mask of a batch loss (``where`` of shape ``(n,)`` or ``()``)."""
+  if where is None:
+    return jnp.ones((n,), bool)
+  if tuple(jnp.shape(where)) not in ((n,), ()):
+    raise LossInputError(f"where has shape {tuple(jnp.shape(where))}; expected ({n},)")
+  return jnp.broadcast_to(jnp.asarray(where, bool), (n,))
+
+
 def _batch_inputs(embeddings, labels, where, normalize):
   """Validates ``embeddings [N, D]`` / ``labels [N]``; returns (x, valid, dtype).
 
@@ -37,12 +46,8 @@ def _batch_inputs(embeddings, labels, where, normalize):
         f"(embeddings has shape {tuple(embeddings.shape)})")
   dtype = nx.compute_dtype(embeddings)
   x = embeddings.astype(dtype)
-  if where is None:
-    valid = jnp.ones((n,), bool)
-  else:
-    if tuple(jnp.shape(where)) not in ((n,), ()):
-      raise LossInputError(f"where has shape {tuple(jnp.shape(where))}; expected ({n},)")
-    valid = jnp.broadcast_to(jnp.asarray(where, bool), (n,))
+  valid = row_mask(where, n)
+  if where is not None:
     x = nx.mask_fill(x, valid, trailing=1)
   if normalize:
     x = nx.l2_normalize(x)

@@ -15,18 +15,19 @@ import jax.numpy as jnp
 
 from jaxloss import _numerics as nx
 from jaxloss._api import (
-    LossInputError,
-    check_floating,
-    check_rank,
-    check_same_shape,
-    loss_function,
+  LossInputError,
+  check_floating,
+  check_rank,
+  check_same_shape,
+  loss_function,
 )
 from jaxloss.catalog import SURVEY, register
 from jaxloss.embedding._common import (
-    _PML,
-    _batch_inputs,
-    _label_masks,
-    _reduce_anchors,
+  _PML,
+  _batch_inputs,
+  _label_masks,
+  _reduce_anchors,
+  row_mask,
 )
 
 __all__ = ["clip_loss", "infonce_loss", "nt_xent_loss", "siglip_loss", "supcon_loss"]
@@ -44,12 +45,8 @@ def _two_views(name1, a, name2, b, where, normalize):
   dtype = nx.compute_dtype(a, b)
   a = a.astype(dtype)
   b = jnp.asarray(b).astype(dtype)
-  if where is None:
-    valid = jnp.ones((n,), bool)
-  else:
-    if tuple(jnp.shape(where)) not in ((n,), ()):
-      raise LossInputError(f"where has shape {tuple(jnp.shape(where))}; expected ({n},)")
-    valid = jnp.broadcast_to(jnp.asarray(where, bool), (n,))
+  valid = row_mask(where, n)
+  if where is not None:
     a = nx.mask_fill(a, valid, trailing=1)
     b = nx.mask_fill(b, valid, trailing=1)
   if normalize:

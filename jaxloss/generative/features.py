@@ -24,11 +24,10 @@ import jax.numpy as jnp
 
 from jaxloss import _numerics as nx
 from jaxloss._api import (
-    check_floating,
-    check_min_rank,
-    check_same_shape,
-    loss_function,
-    reduce_loss,
+  check_min_rank,
+  loss_function,
+  paired_inputs,
+  reduce_loss,
 )
 from jaxloss.catalog import SURVEY, register
 from jaxloss.generative import _common as cm
@@ -48,13 +47,7 @@ _MECHREZ = ("Mechrez et al., The Contextual Loss for Image Transformation with N
 
 
 def _pair(predictions, targets, where):
-  check_floating("predictions", predictions)
-  check_min_rank("predictions", predictions, 1, "a leading batch axis")
-  check_same_shape("predictions", predictions, "targets", targets)
-  dtype = nx.compute_dtype(predictions, targets)
-  p = nx.mask_fill(predictions.astype(dtype), where)
-  t = nx.mask_fill(jnp.asarray(targets).astype(dtype), where)
-  return p, t
+  return paired_inputs(predictions, targets, where, min_rank=1, what="a leading batch axis")
 
 
 @register(tasks=("image-to-image translation", "unpaired image translation"),

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
-  check_floating,
-  check_min_rank,
-  check_same_shape,
+  paired_inputs,
 )
 
 _IMAGE_AXES = (-3, -2, -1)
@@ -22,15 +19,8 @@ _IMAGE_AXES = (-3, -2, -1)
 
 def _image_pair(predictions, targets, where):
   """Validates an image pair and returns both, masked, in the compute dtype."""
-  check_floating("predictions", predictions)
-  check_min_rank("predictions", predictions, 3, "(..., H, W, C) images")
-  check_same_shape("predictions", predictions, "targets", targets)
-  dtype = nx.compute_dtype(predictions, targets)
-  # Masked images are replaced by zeros *before* any arithmetic, so a NaN in
-  # an excluded image reaches neither the value nor the gradient.
-  x = nx.mask_fill(predictions.astype(dtype), where, trailing=3)
-  y = nx.mask_fill(jnp.asarray(targets).astype(dtype), where, trailing=3)
-  return x, y
+  return paired_inputs(predictions, targets, where, min_rank=3, what="(..., H, W, C) images",
+                       trailing=3)
 
 
 def _gaussian_window(size: int, sigma, dtype):

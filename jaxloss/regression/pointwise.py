@@ -26,6 +26,7 @@ from jaxloss._api import (
   check_floating,
   check_same_shape,
   loss_function,
+  paired_inputs,
   reduce_loss,
 )
 from jaxloss.catalog import SURVEY, register
@@ -39,11 +40,7 @@ def _residual(predictions, targets, where):
   Masked entries are zeroed in the inputs, so a NaN/inf there cannot reach
   the value or the gradient.
   """
-  check_floating("predictions", predictions)
-  check_same_shape("predictions", predictions, "targets", targets)
-  dtype = nx.compute_dtype(predictions, targets)
-  p = nx.mask_fill(predictions.astype(dtype), where)
-  t = nx.mask_fill(jnp.asarray(targets).astype(dtype), where)
+  p, t = paired_inputs(predictions, targets, where)
   return p - t
 
 
