@@ -114,14 +114,12 @@ def check_option(name: str, value, allowed: Sequence) -> None:
         f"{name} must be one of {tuple(allowed)}, got {value!r}")
 
 
-def class_labels(fn_name: str, logits, labels, *, logits_name="logits",
-                 labels_name="labels", class_axis_name="class") -> str:
+def class_labels(logits, labels, *, logits_name="logits", labels_name="labels") -> str:
   """Dispatches on the labels' dtype: ``"int"`` ids or ``"dense"`` targets.
 
   Integer labels must have shape ``logits.shape[:-1]``; floating labels
   (one-hot or soft) must have ``logits.shape``.
   """
-  del fn_name
   ls, ys = shape_of(logits), shape_of(labels)
   dtype = labels.dtype if hasattr(labels, "dtype") else jnp.asarray(labels).dtype
   if jnp.issubdtype(dtype, jnp.integer):

@@ -136,7 +136,7 @@ def family_of(fn) -> str:
 
 def register(*, tasks: Sequence[str], input_kind: str, peer: str = "",
              references: Sequence[str] = (), aliases: Sequence[str] = (),
-             components: Sequence[str] = (), name: str | None = None):
+             components: Sequence[str] = ()):
   """Decorator registering a loss in the catalog (returns it, with its References rendered).
 
   Args:
@@ -146,7 +146,6 @@ def register(*, tasks: Sequence[str], input_kind: str, peer: str = "",
     references: papers it follows.
     aliases: other public names of the same function.
     components: part names of a compound loss (``return_components=True``).
-    name: the public name (default: the function's name).
 
   The family is the package the function is defined in; the grades come from
   :data:`jaxloss.catalog._grades.GRADES`.
@@ -154,7 +153,7 @@ def register(*, tasks: Sequence[str], input_kind: str, peer: str = "",
   def deco(fn):
     from jaxloss.catalog._grades import GRADES, SURVEY
 
-    loss_name = name or fn.__name__
+    loss_name = fn.__name__
     if loss_name in _REGISTRY:
       raise ValueError(f"loss {loss_name!r} registered twice")
     if loss_name not in GRADES:

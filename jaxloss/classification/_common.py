@@ -41,7 +41,7 @@ def class_inputs(logits, labels, axis, where, *, logits_name="logits",
   labels = jnp.asarray(labels)
   if jnp.issubdtype(labels.dtype, jnp.floating) and labels.ndim == logits.ndim:
     labels = jnp.moveaxis(labels, axis, -1)
-  kind = class_labels("", logits, labels, logits_name=logits_name)
+  kind = class_labels(logits, labels, logits_name=logits_name)
   dtype = nx.compute_dtype(logits, labels)
   logits = logits.astype(dtype)
   where = broadcast_where(where, logits.shape[:-1])

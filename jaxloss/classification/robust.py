@@ -26,9 +26,9 @@ from jaxloss.catalog import register
 __all__ = ['bi_tempered_logistic_loss', 'generalized_cross_entropy', 'symmetric_cross_entropy']
 
 
-def _targets(fn_name, logits, labels, dtype):
+def _targets(logits, labels, dtype):
   """Dense float targets from integer ids or one-hot/soft labels."""
-  kind = class_labels(fn_name, logits, labels)
+  kind = class_labels(logits, labels)
   if kind == "int":
     debug_check_labels(labels, logits.shape[-1])
     return jax.nn.one_hot(labels, logits.shape[-1], dtype=dtype)
@@ -79,7 +79,7 @@ def generalized_cross_entropy(logits, labels, *, q=0.5, weights=None, where=None
   """
   check_floating("logits", logits)
   dtype = nx.compute_dtype(logits)
-  y = _targets("generalized_cross_entropy", logits, labels, dtype)
+  y = _targets(logits, labels, dtype)
   x = nx.mask_fill(logits.astype(dtype), where, trailing=1)
   logp = jax.nn.log_softmax(x, axis=-1)
   q = jnp.asarray(q, dtype)
@@ -148,7 +148,7 @@ def symmetric_cross_entropy(logits, labels, *, ce_weight=0.1, rce_weight=1.0, lo
   """
   check_floating("logits", logits)
   dtype = nx.compute_dtype(logits)
-  y = _targets("symmetric_cross_entropy", logits, labels, dtype)
+  y = _targets(logits, labels, dtype)
   x = nx.mask_fill(logits.astype(dtype), where, trailing=1)
   logp = jax.nn.log_softmax(x, axis=-1)
   ce = -jnp.sum(y * logp, axis=-1)
@@ -253,7 +253,7 @@ def bi_tempered_logistic_loss(logits, labels, *, t1, t2, label_smoothing=0.0, nu
   """
   check_floating("logits", logits)
   dtype = nx.compute_dtype(logits)
-  y = _targets("bi_tempered_logistic_loss", logits, labels, dtype)
+  y = _targets(logits, labels, dtype)
   num_classes = logits.shape[-1]
   y = (1.0 - label_smoothing) * y + label_smoothing / num_classes
   x = nx.mask_fill(logits.astype(dtype), where, trailing=1)

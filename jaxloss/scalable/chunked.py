@@ -430,7 +430,7 @@ def chunked_cross_entropy(logits, labels, *, chunk_size=4096, ignore_index=-100,
   check_floating("logits", logits)
   check_min_rank("logits", logits, 1)
   _ce_common_checks(chunk_size if chunk_size is not None else 1, ignore_index)
-  if class_labels("chunked_cross_entropy", logits, labels) != "int":
+  if class_labels(logits, labels) != "int":
     raise LossInputError(
         f"labels must be integer class ids of shape {shape_of(logits)[:-1]}, got "
         f"floating labels of shape {shape_of(labels)}")

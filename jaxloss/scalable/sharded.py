@@ -230,7 +230,7 @@ def _region_stats(logits, labels, *, mesh, axis_name, activation, include_backgr
   """Global (psum over the batch shards) TP/FP/FN per class, passed to ``fn``."""
   check_floating("logits", logits)
   check_min_rank("logits", logits, 2, "(batch, ..., classes)")
-  kind = class_labels("", logits, labels)
+  kind = class_labels(logits, labels)
   _check_mesh(mesh, axis_name, logits.shape[0], "logits")
   num_classes = logits.shape[-1]
   if kind == "int":

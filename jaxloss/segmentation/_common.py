@@ -41,7 +41,7 @@ def targets(logits, labels, *, ignore_index=None):
   foreground indicator itself); ``ignore_index`` pixels get all-zero targets
   and are returned as invalid.
   """
-  kind = class_labels("", logits, labels)
+  kind = class_labels(logits, labels)
   dtype = nx.compute_dtype(logits)
   c = logits.shape[-1]
   if kind == "dense":

@@ -252,7 +252,7 @@ def boundary_aware_loss(logits, labels, *, width=1, boundary_weight=1.0, interio
   """
   check_floating("logits", logits)
   check_min_rank("logits", logits, 3, "(B, *spatial, C)")
-  kind = class_labels("", logits, labels)
+  kind = class_labels(logits, labels)
   dtype = nx.compute_dtype(logits)
   c = logits.shape[-1]
   if kind == "int":
