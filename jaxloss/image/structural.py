@@ -219,13 +219,6 @@ def _avg_pool2(x):
   return jnp.mean(x, axis=(-4, -2))
 
 
-def _safe_pow(v, w):
-  """``max(v, 0) ** w`` with a zero (not NaN/inf) gradient where ``v <= 0``."""
-  positive = v > 0
-  safe_v = jnp.where(positive, v, jnp.ones_like(v))
-  return jnp.where(positive, safe_v ** w, jnp.zeros_like(v))
-
-
 def _ms_ssim_index(name, predictions, targets, where, *, data_range, kernel_size,
                    kernel_sigma, k1, k2, scale_weights):
   if kernel_size % 2 != 1:
@@ -264,7 +257,8 @@ def _ms_ssim_index(name, predictions, targets, where, *, data_range, kernel_size
       x, y = _avg_pool2(x), _avg_pool2(y)
     else:
       term = jnp.mean(smap, axis=(-3, -2))
-    term = _safe_pow(term, scale_weights[level])
+    # relu(term) ** w as pytorch-msssim; finite value and gradient at 0 (nx.safe_pow).
+    term = nx.safe_pow(jnp.maximum(term, 0.0), scale_weights[level])
     value = term if value is None else value * term
   return jnp.mean(value, axis=-1)  # channels
 
