@@ -50,11 +50,13 @@ def _show(args) -> int:
   except KeyError as e:
     print(e.args[0], file=sys.stderr)
     return 1
-  print(f"{i.name}  [{i.family}]")
+  print(f"{i.name}  [{i.family}]  {i.module}")
   if i.aliases:
     print(f"aliases: {', '.join(i.aliases)}")
   print(f"tasks: {', '.join(i.tasks)}")
   print(f"input: {i.input_kind}")
+  if i.components:
+    print(f"parts (return_components=True): {', '.join(i.components)}")
   print(f"matches: {i.peer or '-'}")
   print(f"references: {'; '.join(i.references)}")
   for label, g in (("efficiency", i.efficiency), ("complexity", i.complexity),
