@@ -1,4 +1,6 @@
-"""Barron's general robust loss: float64 references, special cases, gradients."""
+"""Barron's general and adaptive robust loss (jaxloss.adaptive): float64 references, special
+cases, the log-partition table, gradients and learning alpha.
+"""
 
 import chex
 import jax
@@ -6,10 +8,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax.test_util import check_grads
+from scipy import integrate
 
 import jaxloss
 
 RNG = np.random.default_rng(0)
+
+
 X = RNG.normal(size=(7, 5)) * 3
 
 
@@ -107,11 +112,6 @@ def test_errors():
     jaxloss.general_robust_loss(jnp.zeros(3))  # alpha and scale are required
 
 
-# ---- adaptive form: log-partition function and NLL ----
-
-from scipy import integrate  # noqa: E402
-
-
 def ref_log_z(alpha):
   f = lambda x: np.exp(-(ref_special(x, alpha, 1.0) if alpha in (0.0, 2.0)
                           else ref_general(x, alpha, 1.0)))
@@ -178,50 +178,3 @@ def test_learned_alpha_follows_the_tails():
   a_gauss, s_gauss = _fit_alpha(rng.normal(size=2000) * 2.0)
   assert a_cauchy < 0.5 < 1.5 < a_gauss          # heavy tails -> small alpha; Gaussian -> ~2
   assert 1.6 < s_gauss < 2.4                    # and the Gaussian's sigma is recovered
-
-
-# ---- meta-learned loss hyperparameters ----
-
-def _huber_regression_problem():
-  rng = np.random.default_rng(3)
-  x = rng.normal(size=(128, 2)).astype(np.float32)
-  w_true = np.array([1.5, -0.5], np.float32)
-  y = x @ w_true + 0.05 * rng.normal(size=128).astype(np.float32)
-  y_noisy = y.copy()
-  y_noisy[:16] += 6.0 * np.sign(x[:16, 0])                                  # outliers in the training set only
-  xv = rng.normal(size=(64, 2)).astype(np.float32)
-  train_loss = lambda w, delta, b: jaxloss.huber_loss(b[0] @ w, b[1], delta=delta)
-  val_loss = lambda w, b: jaxloss.mse(b[0] @ w, b[1])
-  return train_loss, val_loss, (jnp.asarray(x), jnp.asarray(y_noisy)), (jnp.asarray(xv),
-                                                                         jnp.asarray(xv @ w_true))
-
-
-def test_meta_gradient_matches_finite_differences_of_the_unrolled_problem():
-  import optax
-
-  train_loss, val_loss, tb, vb = _huber_regression_problem()
-  kw = dict(inner_optimizer=optax.sgd(0.3), inner_steps=15)
-  with jax.enable_x64(True):
-    tb64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), tb)
-    vb64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), vb)
-    w64 = jnp.zeros(2, jnp.float64)
-    v, g = jaxloss.meta_gradient(train_loss, val_loss, w64, jnp.asarray(3.0), tb64, vb64, **kw)
-    h = 1e-5
-    vp, _ = jaxloss.meta_gradient(train_loss, val_loss, w64, jnp.asarray(3.0 + h), tb64, vb64,
-                                  **kw)
-    vm, _ = jaxloss.meta_gradient(train_loss, val_loss, w64, jnp.asarray(3.0 - h), tb64, vb64,
-                                  **kw)
-  np.testing.assert_allclose(g, (vp - vm) / (2 * h), rtol=1e-4)
-  assert float(g) > 0  # a smaller delta (more robust to the outliers) lowers the validation loss
-
-
-def test_meta_learning_moves_delta_to_lower_validation_loss():
-  import optax
-
-  train_loss, val_loss, tb, vb = _huber_regression_problem()
-  delta, hist = jaxloss.meta_learn_loss_params(
-      train_loss, val_loss, jnp.zeros(2), jnp.asarray(3.0), tb, vb,
-      inner_optimizer=optax.sgd(0.3), inner_steps=15, outer_optimizer=optax.adam(0.2),
-      outer_steps=30, project=lambda d: jnp.maximum(d, 0.05))
-  assert float(delta) < 1.5
-  assert hist[-1] < 0.2 * hist[0]

@@ -89,7 +89,7 @@ def general_robust_loss(x, *, alpha, scale, weights=None, where=None, reduction=
     >>> print(jaxloss.general_robust_loss(x, alpha=2.0, scale=1.0, reduction="none"))
     [ 0.   0.5 50. ]
     >>> print(jaxloss.general_robust_loss(x, alpha=0.0, scale=1.0, reduction="none"))
-    [0.        0.4054651 3.9318256]
+    [0.        0.405465 3.931826]
   """
   check_floating("x", x)
   check_broadcastable("alpha", jnp.asarray(alpha), x.shape, "x")
@@ -205,7 +205,7 @@ def adaptive_robust_loss(x, *, alpha, scale, weights=None, where=None, reduction
     >>> # At alpha = 2 this is the Gaussian NLL with sigma = scale.
     >>> print(jaxloss.adaptive_robust_loss(jnp.array([0., 1.]), alpha=2.0, scale=1.0,
     ...                                    reduction="none"))
-    [0.9189385 1.4189385]
+    [0.918938 1.418939]
   """
   check_floating("x", x)
   check_broadcastable("alpha", jnp.asarray(alpha), x.shape, "x")

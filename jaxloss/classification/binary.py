@@ -79,7 +79,7 @@ def binary_cross_entropy(logits, labels, *, pos_weight=None, weights=None, where
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.binary_cross_entropy(jnp.array([2., -1., 0.]), jnp.array([1., 1., .5]),
     ...                                    reduction="none"))
-    [0.126928  1.3132617 0.6931472]
+    [0.126928  1.313262 0.693147]
   """
   x, y, where = binary_inputs(logits, labels, where)
   pw = None
@@ -132,7 +132,7 @@ def binary_cross_entropy_from_probs(probabilities, labels, *, weights=None, wher
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.log_loss(jnp.array([0.9, 0., 1.]), jnp.array([1., 1., 1.]),
     ...                        reduction="none"))
-    [  0.10536055 100.           0.        ]
+    [  0.105361 100.           0.        ]
   """
   p, y, where = binary_inputs(probabilities, labels, where, logits_name="probabilities")
   debug_check_probabilities("probabilities", p)
@@ -196,7 +196,7 @@ def sigmoid_focal_loss(logits, labels, *, alpha=0.25, gamma=2.0, weights=None, w
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.sigmoid_focal_loss(jnp.array([2., -1.]), jnp.array([1., 1.]),
     ...                                  reduction="none"))
-    [0.00045089 0.17546709]
+    [0.000451 0.175467]
   """
   x, y, where = binary_inputs(logits, labels, where)
   ce = _bce_from_logits(x, y)
@@ -245,7 +245,7 @@ def logistic_loss(logits, labels, *, weights=None, where=None, reduction="mean")
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.logistic_loss(jnp.array([2., -1.]), jnp.array([1., 1.]),
     ...                             reduction="none"))
-    [0.126928  1.3132617]
+    [0.126928  1.313262]
   """
   s, y, where = binary_inputs(logits, labels, where)
   debug_check_in_set("labels", jnp.where(where, y, 1.0) if where is not None else y, (-1.0, 1.0))

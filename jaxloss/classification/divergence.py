@@ -105,7 +105,7 @@ def kl_divergence(logits, targets, *, log_targets=False, axis=-1, weights=None, 
     >>> logq = jnp.log(jnp.array([[0.5, 0.5, 0.], [0.25, 0.25, 0.5]]))
     >>> t = jnp.array([[0.5, 0.5, 0.], [0.5, 0.5, 0.]])
     >>> print(jaxloss.kl_divergence(logq, t, reduction="none"))
-    [0.        0.6931472]
+    [0.        0.693147]
   """
   z, t, where = _pair(logits, targets, axis, where)
   logq = jax.nn.log_softmax(z, axis=-1)
@@ -156,7 +156,7 @@ def js_divergence(logits, targets, *, log_targets=False, axis=-1, weights=None, 
     >>> import jax.numpy as jnp, jaxloss
     >>> logp = jnp.log(jnp.array([[1., 0.], [0.5, 0.5]]))
     >>> print(jaxloss.js_divergence(logp, jnp.array([[0., 1.], [0.5, 0.5]]), reduction="none"))
-    [0.6931472 0.       ]
+    [0.693147 0.       ]
   """
   z, t, where = _pair(logits, targets, axis, where)
   logp = jax.nn.log_softmax(z, axis=-1)

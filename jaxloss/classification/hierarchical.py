@@ -67,7 +67,7 @@ def hierarchical_cross_entropy(logits, labels, *, parents, level_weights=None, w
     >>> import jax.numpy as jnp, jaxloss
     >>> logits = jnp.log(jnp.array([[0.5, 0.3, 0.2]]))
     >>> print(jaxloss.hierarchical_cross_entropy(logits, jnp.array([1]), parents=(0, 0, 1)))
-    1.4271164
+    1.427116
   """
   check_floating("logits", logits)
   check_integer("labels", labels)

@@ -140,7 +140,7 @@ def symmetric_cross_entropy(logits, labels, *, ce_weight=0.1, rce_weight=1.0, lo
     >>> import jax.numpy as jnp, jaxloss
     >>> logits = jnp.log(jnp.array([[0.25, 0.75]]))
     >>> print(jaxloss.symmetric_cross_entropy(logits, jnp.array([1])))
-    1.0287682
+    1.028768
     >>> total, parts = jaxloss.symmetric_cross_entropy(logits, jnp.array([1]),
     ...                                                return_components=True)
     >>> print(parts["ce"].round(4), parts["rce"].round(4))

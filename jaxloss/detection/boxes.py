@@ -149,7 +149,7 @@ def elementwise_iou(boxes1, boxes2, *, eps=DEFAULT_EPS):
     >>> import jax.numpy as jnp
     >>> from jaxloss.boxes import elementwise_iou
     >>> print(elementwise_iou(jnp.array([0., 0., 2., 2.]), jnp.array([1., 0., 3., 2.])))
-    0.33333334
+    0.333333
   """
   b1, b2 = _pair(boxes1, boxes2)
   inter, union = _inter_union(b1, b2)
@@ -244,7 +244,7 @@ def box_iou(boxes1, boxes2):
     >>> from jaxloss.boxes import box_iou
     >>> a = jnp.array([[0., 0., 2., 2.]]); b = jnp.array([[1., 0., 3., 2.], [0., 0., 2., 2.]])
     >>> print(box_iou(a, b))
-    [[0.33333334 1.        ]]
+    [[0.333333 1.        ]]
   """
   b1, b2 = _pair(boxes1, boxes2)
   if b1.ndim != 2 or b2.ndim != 2:
@@ -283,7 +283,7 @@ def encode_boxes(boxes, anchors, *, weights=(1.0, 1.0, 1.0, 1.0)):
     >>> a = jnp.array([0., 0., 4., 4.]); b = jnp.array([1., 1., 5., 9.])
     >>> d = encode_boxes(b, a)
     >>> print(d, decode_boxes(d, a))
-    [0.25      0.75      0.        0.6931472] [1. 1. 5. 9.]
+    [0.25      0.75      0.        0.693147] [1. 1. 5. 9.]
   """
   b, a = _pair(boxes, anchors)
   w = _coder_weights(weights, b.dtype)

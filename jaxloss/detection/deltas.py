@@ -69,7 +69,7 @@ def smooth_l1_box_loss(predictions, targets, *, beta=1.0 / 9.0, weights=None, wh
     >>> import jax.numpy as jnp, jaxloss
     >>> d = jnp.array([[0.05, 0., 1., 0.]]); t = jnp.zeros((1, 4))
     >>> print(jaxloss.smooth_l1_box_loss(d, t, reduction="none"))
-    [0.95569444]
+    [0.955694]
   """
   check_floating("predictions", predictions)
   check_same_shape("predictions", predictions, "targets", targets)

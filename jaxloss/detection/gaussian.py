@@ -96,7 +96,7 @@ def gaussian_wasserstein_loss(predictions, targets, *, fun="sqrt", tau=1.0, weig
     >>> import jax.numpy as jnp, jaxloss
     >>> p = jnp.array([[0., 0., 2., 2., 0.]]); t = jnp.array([[3., 4., 2., 2., 0.]])
     >>> print(jaxloss.gaussian_wasserstein_loss(p, t, reduction="none"))
-    [0.8333333]
+    [0.833333]
   """
   p, t = _box_pair(predictions, targets, where, last=5, fill=_UNIT_RBOX, check=False)
   mu_p, s_p, logdet_p = _gaussians(p)
@@ -157,7 +157,7 @@ def kld_loss(predictions, targets, *, fun="log1p", tau=1.0, weights=None, where=
     >>> import jax.numpy as jnp, jaxloss
     >>> p = jnp.array([[0., 0., 2., 2., 0.]]); t = jnp.array([[1., 0., 2., 2., 0.]])
     >>> print(jaxloss.kld_loss(p, t, reduction="none"))
-    [0.4093839]
+    [0.409384]
   """
   p, t = _box_pair(predictions, targets, where, last=5, fill=_UNIT_RBOX, check=False)
   mu_p, s_p, logdet_p = _gaussians(p)

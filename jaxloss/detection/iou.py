@@ -75,7 +75,7 @@ def iou_loss(predictions, targets, *, mode="linear", eps=1e-7, weights=None, whe
     >>> import jax.numpy as jnp, jaxloss
     >>> a = jnp.array([[0., 0., 2., 2.]]); b = jnp.array([[1., 0., 3., 2.]])
     >>> print(jaxloss.iou_loss(a, b))
-    0.6666666
+    0.666667
   """
   b1, b2 = _box_pair(predictions, targets, where)
   iou = bx.elementwise_iou(b1, b2, eps=eps)
@@ -125,7 +125,7 @@ def giou_loss(predictions, targets, *, eps=1e-7, weights=None, where=None, reduc
     >>> import jax.numpy as jnp, jaxloss
     >>> a = jnp.array([[0., 0., 1., 1.]]); b = jnp.array([[2., 0., 3., 1.]])
     >>> print(jaxloss.giou_loss(a, b, reduction="none"))
-    [1.3333333]
+    [1.333333]
   """
   b1, b2 = _box_pair(predictions, targets, where)
   values = 1.0 - bx.elementwise_giou(b1, b2, eps=eps)
@@ -215,7 +215,7 @@ def ciou_loss(predictions, targets, *, eps=1e-7, weights=None, where=None, reduc
     >>> import jax.numpy as jnp, jaxloss
     >>> a = jnp.array([[0., 0., 2., 1.]]); b = jnp.array([[0., 0., 1., 1.]])
     >>> print(jaxloss.ciou_loss(a, b, reduction="none"))
-    [0.55324817]
+    [0.553248]
   """
   b1, b2 = _box_pair(predictions, targets, where)
   values = 1.0 - bx.elementwise_ciou(b1, b2, eps=eps)
@@ -321,7 +321,7 @@ def siou_loss(predictions, targets, *, theta=4.0, eps=1e-7, weights=None, where=
     >>> import jax.numpy as jnp, jaxloss
     >>> a = jnp.array([[0., 0., 2., 2.]]); b = jnp.array([[1., 1., 3., 3.]])
     >>> print(jaxloss.siou_loss(a, b, reduction="none"))
-    [0.9623036]
+    [0.962304]
   """
   b1, b2 = _box_pair(predictions, targets, where)
   inter, union = bx._inter_union(b1, b2)  # noqa: SLF001

@@ -447,7 +447,7 @@ def reid_loss(embeddings, labels, logits, *, label_smoothing=0.1, margin=0.3, ce
     >>> z = jnp.zeros((4, 2)); y = jnp.array([0, 0, 1, 1])
     >>> total, parts = jaxloss.reid_loss(x, y, z, margin=1.0, return_components=True)
     >>> print(total, parts["triplet"])
-    1.8181472 1.125
+    1.818147 1.125
   """
   x, valid, dtype = _batch_inputs(embeddings, labels, where, normalize)
   check_floating("logits", logits)
@@ -511,7 +511,7 @@ def cosine_embedding_loss(x1, x2, labels, *, margin=0.0, weights=None,
     >>> import jax.numpy as jnp, jaxloss
     >>> a = jnp.array([[1., 0.], [1., 0.]]); b = jnp.array([[1., 1.], [1., 1.]])
     >>> print(jaxloss.cosine_embedding_loss(a, b, jnp.array([1., -1.]), reduction="none"))
-    [0.29289323 0.70710677]
+    [0.292893 0.707107]
   """
   check_floating("x1", x1)
   check_same_shape("x1", x1, "x2", x2)

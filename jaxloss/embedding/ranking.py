@@ -79,7 +79,7 @@ def ranknet_loss(logits, labels, *, sigma=1.0, weights=None, where=None, reducti
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.ranknet_loss(jnp.array([0., 0.]), jnp.array([1., 0.])))
-    0.6931472
+    0.693147
   """
   s, y, valid = _lists(logits, labels, where)
   pairs = (y[..., :, None] > y[..., None, :]) & valid[..., :, None] & valid[..., None, :]
@@ -129,7 +129,7 @@ def listnet_loss(logits, labels, *, label_distribution="softmax", weights=None, 
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.listnet_loss(jnp.array([0., 0.]), jnp.array([1., 0.]),
     ...                            label_distribution=None))
-    0.6931472
+    0.693147
   """
   s, y, valid = _lists(logits, labels, where)
   log_p = s - nx.logsumexp(s, where=valid, keepdims=True)
@@ -178,7 +178,7 @@ def listmle_loss(logits, labels, *, weights=None, where=None, reduction="mean"):
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.listmle_loss(jnp.array([0., 0.]), jnp.array([1., 0.])))
-    0.6931472
+    0.693147
   """
   s, y, valid = _lists(logits, labels, where)
   # Masked items sort last; the mask is carried along.

@@ -185,7 +185,7 @@ def convert_prediction(prediction, x_t, timesteps, alphas_cumprod, *, source, ta
 
   >>> xt, t, ac = jnp.ones((1, 1)), jnp.array([0]), jnp.array([0.5])
   >>> print(convert_prediction(jnp.zeros((1, 1)), xt, t, ac, source="v", target="epsilon"))
-  [[0.70710677]]
+  [[0.707107]]
   """
   check_option("source", source, PREDICTION_TYPES)
   check_option("target", target, PREDICTION_TYPES)

@@ -130,7 +130,7 @@ def reconstruction_loss(predictions, targets, *, kind="l1", weights=None, where=
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.reconstruction_loss(jnp.array([0., 0.]), jnp.array([1., 0.]),
     ...                                   kind="bernoulli", reduction="none"))
-    [0.6931472 0.6931472]
+    [0.693147 0.693147]
   """
   p, t = _pair(predictions, targets, where)
   if kind == "l1":

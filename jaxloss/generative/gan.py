@@ -202,7 +202,7 @@ def gan_generator_loss(fake_logits, *, real_logits=None, kind="non_saturating", 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.gan_generator_loss(jnp.array([0., 0.]), kind="non_saturating"))
-    0.6931472
+    0.693147
   """
   f = _logits("fake_logits", fake_logits, where)
   if kind == "minimax":

@@ -183,7 +183,7 @@ def vae_loss(predictions, targets, mean, log_var, *, likelihood="bernoulli", kl_
     ...                                 jnp.zeros((1, 1)), jnp.zeros((1, 1)),
     ...                                 return_components=True)
     >>> print(total, parts["kl"])
-    1.3862944 0.0
+    1.386294 0.0
   """
   check_floating("predictions", predictions)
   check_min_rank("predictions", predictions, 1, "a leading batch axis")

@@ -188,7 +188,7 @@ def total_variation_loss(predictions, *, mode="anisotropic", normalize=False, we
     >>> import jax.numpy as jnp, jaxloss
     >>> x = jnp.array([[0., 1.], [1., 1.]]).reshape(1, 2, 2, 1)
     >>> print(jaxloss.total_variation_loss(x), jaxloss.total_variation_loss(x, mode="isotropic"))
-    2.0 1.4142135
+    2.0 1.414214
   """
   check_floating("predictions", predictions)
   check_min_rank("predictions", predictions, 3, "(..., H, W, C) images")

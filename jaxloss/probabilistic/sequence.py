@@ -423,7 +423,7 @@ def soft_dtw(predictions, targets, *, gamma=1.0, weights=None, where=None, reduc
     >>> import jax.numpy as jnp, jaxloss
     >>> x = jnp.array([[0.], [1.], [2.]]); y = jnp.array([[0.], [2.]])
     >>> print(jaxloss.soft_dtw(x, y, gamma=0.01))
-    0.9930685
+    0.993069
   """
   _check_series(predictions, targets)
   g = jnp.asarray(gamma, nx.compute_dtype(predictions, targets))
@@ -532,7 +532,7 @@ def dilate_loss(predictions, targets, *, shape_weight=0.5, temporal_weight=0.5, 
     >>> import jax.numpy as jnp, jaxloss
     >>> x = jnp.array([[0.], [1.], [0.]]); y = jnp.array([[0.], [0.], [1.]])
     >>> print(jaxloss.dilate_loss(x, y, shape_weight=0.0, temporal_weight=1.0))
-    0.22222222
+    0.222222
   """
   _check_series(predictions, targets)
   dtype = nx.compute_dtype(predictions, targets)

@@ -65,7 +65,7 @@ def cosine_similarity_loss(predictions, targets, *, axis=-1, eps=1e-8,
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.cosine_similarity_loss(jnp.array([[1., 0.]]), jnp.array([[1., 1.]])))
-    0.29289323
+    0.292893
   """
   _check_axis_pair(predictions, targets, axis)
   dtype = nx.compute_dtype(predictions, targets)

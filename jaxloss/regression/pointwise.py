@@ -77,7 +77,7 @@ def mse(predictions, targets, *, weights=None, where=None, reduction="mean"):
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.mse(jnp.array([1., 2., 3.]), jnp.array([1., 0., 0.])))
-    4.3333335
+    4.333334
   """
   d = _residual(predictions, targets, where)
   return reduce_loss(d * d, reduction, where=where, weights=weights)
@@ -119,7 +119,7 @@ def mae(predictions, targets, *, weights=None, where=None, reduction="mean"):
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.mae(jnp.array([1., 2., 3.]), jnp.array([1., 0., 0.])))
-    1.6666666
+    1.666667
   """
   d = _residual(predictions, targets, where)
   return reduce_loss(jnp.abs(d), reduction, where=where, weights=weights)
@@ -385,7 +385,7 @@ def charbonnier_loss(predictions, targets, *, eps=1e-3, weights=None, where=None
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.charbonnier_loss(jnp.array([0., 3.]), jnp.zeros(2), reduction="none"))
-    [0.001      3.0000002]
+    [0.001      3.000000]
   """
   d = _residual(predictions, targets, where)
   eps = jnp.asarray(eps, d.dtype)
@@ -426,7 +426,7 @@ def msle(predictions, targets, *, weights=None, where=None, reduction="mean"):
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.msle(jnp.array([0., 3.]), jnp.array([0., 1.]), reduction="none"))
-    [0.        0.4804530]
+    [0.        0.480453]
   """
   check_floating("predictions", predictions)
   check_same_shape("predictions", predictions, "targets", targets)

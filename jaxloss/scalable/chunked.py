@@ -274,7 +274,7 @@ def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
     >>> h = jnp.array([[1., 0.], [0., 1.]])
     >>> w = jnp.array([[1., 0.], [0., 1.], [1., 1.]])
     >>> print(jaxloss.linear_cross_entropy(h, w, jnp.array([0, 2]), chunk_size=2))
-    0.8619948
+    0.861995
   """
   check_floating("hidden", hidden)
   check_floating("weight", weight)
@@ -425,7 +425,7 @@ def chunked_cross_entropy(logits, labels, *, chunk_size=4096, ignore_index=-100,
     >>> import jax.numpy as jnp, jaxloss
     >>> logits = jnp.array([[2., 1., 0.], [0., 0., 3.]])
     >>> print(jaxloss.chunked_cross_entropy(logits, jnp.array([0, 2]), chunk_size=2))
-    0.25126442
+    0.251264
   """
   check_floating("logits", logits)
   check_min_rank("logits", logits, 1)

@@ -106,7 +106,7 @@ def cross_correlation_loss(logits, labels, *, neg_weight=1.0, weights=None, wher
     >>> import jax.numpy as jnp, jaxloss
     >>> r = jnp.zeros((5, 5)); y = jaxloss.siamfc_label_map((5, 5), r_pos=8.0)
     >>> print(jaxloss.cross_correlation_loss(r, y))
-    0.69314736
+    0.693147
   """
   check_floating("logits", logits)
   if logits.ndim < 2:
@@ -176,7 +176,7 @@ def logistic_regression_loss(logits, labels, *, weights=None, where=None, reduct
     >>> import jax.numpy as jnp, jaxloss
     >>> print(jaxloss.logistic_regression_loss(jnp.array([0., 2.]), jnp.array([1., 1.]),
     ...                                        reduction="none"))
-    [0.6931472 0.126928 ]
+    [0.693147 0.126928 ]
   """
   check_floating("logits", logits)
   check_same_shape("logits", logits, "labels", labels)

@@ -90,7 +90,7 @@ def attention_target_loss(predictions, targets, *, divergence="kl", activation="
     >>> m = jnp.array([1., 1., 0., 0.])
     >>> print(jaxloss.attention_target_loss(jnp.zeros(4), m),
     ...       jaxloss.attention_target_loss(jnp.array([9., 9., -9., -9.]), m) < 1e-6)
-    0.6931472 True
+    0.693147 True
   """
   check_floating("predictions", predictions)
   check_min_rank("predictions", predictions, 1, "(..., N)")

@@ -1,21 +1,27 @@
-"""Robust losses: noisy-label losses, curricula, adversarial perturbations."""
+"""Noise-robust and hierarchical classification losses (jaxloss.classification.robust,
+jaxloss.classification.hierarchical): float64 references, limits and gradients.
+"""
 
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 from conftest import f32
-from flax import nnx
 from scipy.optimize import brentq
-from scipy.special import log_softmax, softmax
+from scipy.special import log_softmax, logsumexp, softmax
 
 import jaxloss
 
 RNG = np.random.default_rng(0)
+
+
 LOGITS = RNG.normal(size=(6, 4)) * 2
+
+
 LABELS = RNG.integers(0, 4, size=6)
+
+
 SOFT = softmax(RNG.normal(size=(6, 4)), -1)
 
 
@@ -125,118 +131,6 @@ def test_bi_tempered_reduces_to_cross_entropy_and_is_bounded():
   assert -log_softmax(np.array([-1e4, 1e4]))[0] > 1e3  # while the cross-entropy is unbounded
 
 
-def test_self_paced_and_curriculum():
-  losses = jnp.array([0.2, 0.9, 1.5, 3.0])
-  np.testing.assert_array_equal(jaxloss.self_paced_weights(losses, threshold=1.0), [1, 1, 0, 0])
-  np.testing.assert_allclose(jaxloss.self_paced_weights(losses, threshold=2.0, mode="linear"),
-                             [0.9, 0.55, 0.25, 0.0], rtol=1e-6)
-  g = jax.grad(lambda l: jnp.sum(jaxloss.self_paced_weights(l, threshold=1.0, mode="linear")))(
-      losses)
-  np.testing.assert_array_equal(g, 0.0)  # weights carry no gradient
-  np.testing.assert_allclose(jaxloss.curriculum_threshold(0, initial=0.5, final=2.0,
-                                                          num_steps=10), 0.5)
-  np.testing.assert_allclose(jaxloss.curriculum_threshold(20, initial=0.5, final=2.0,
-                                                          num_steps=10), 2.0)
-  np.testing.assert_allclose(jaxloss.curriculum_threshold(
-      5, initial=0.5, final=2.0, num_steps=10, schedule="exponential"), 1.0, rtol=1e-6)
-  with pytest.raises(jaxloss.LossInputError, match="mode must be"):
-    jaxloss.self_paced_weights(losses, threshold=1.0, mode="soft")
-
-
-def test_fgsm_on_a_linear_model_matches_closed_form():
-  w = RNG.normal(size=(3, 2))
-  x = RNG.normal(size=(5, 3))
-  y = RNG.integers(0, 2, size=5)
-
-  def loss(z):
-    return -jnp.mean(jax.nn.log_softmax(z @ f32(w))[jnp.arange(5), jnp.asarray(y)])
-
-  adv = jaxloss.fgsm_perturbation(loss, f32(x), epsilon=0.1)
-  # d loss / dx_i = (p_i - onehot_i) w^T / B
-  p = softmax(x @ w, -1)
-  grad = (p - np.eye(2)[y]) @ w.T / 5
-  np.testing.assert_allclose(adv, x + 0.1 * np.sign(grad), rtol=1e-5, atol=1e-6)
-  adv2 = jaxloss.fgsm_perturbation(loss, f32(x), epsilon=0.1, norm="l2")
-  np.testing.assert_allclose(np.linalg.norm(np.asarray(adv2) - x, axis=1), 0.1, rtol=1e-4)
-
-
-@pytest.mark.parametrize("norm", ["linf", "l2"])
-def test_pgd_stays_in_the_ball_and_increases_the_loss(norm):
-  w = f32(RNG.normal(size=(4, 3)))
-  x = f32(np.clip(RNG.normal(size=(8, 4)), -1.5, 1.5))  # inside clip_range
-  y = jnp.asarray(RNG.integers(0, 3, size=8))
-  loss = lambda z: -jnp.mean(jax.nn.log_softmax(z @ w)[jnp.arange(8), y])
-  f = jax.jit(lambda x, k: jaxloss.pgd_perturbation(loss, x, key=k, epsilon=0.3, step_size=0.1,
-                                                   steps=7, norm=norm, clip_range=(-2.0, 2.0)))
-  adv = f(x, jax.random.key(0))
-  d = np.asarray(adv - x)
-  if norm == "linf":
-    assert np.abs(d).max() <= 0.3 + 1e-6
-  else:
-    assert np.linalg.norm(d, axis=1).max() <= 0.3 + 1e-5
-  assert np.asarray(adv).max() <= 2.0 and np.asarray(adv).min() >= -2.0
-  assert float(loss(adv)) > float(loss(x))
-  f(x, jax.random.key(1))
-  assert f._cache_size() == 1
-  with pytest.raises(jaxloss.LossInputError, match="needs a PRNG key"):
-    jaxloss.pgd_perturbation(loss, x, epsilon=0.3, step_size=0.1, steps=2)
-
-
-def _toy_data(n, seed):
-  # x1: robust but noisy feature; x2: tiny, perfectly predictive, non-robust feature.
-  r = np.random.default_rng(seed)
-  y = r.integers(0, 2, size=n)
-  s = 2 * y - 1
-  x = np.stack([s * 1.0 + 1.0 * r.normal(size=n), s * 0.1 + 0.01 * r.normal(size=n)], 1)
-  return f32(x), jnp.asarray(y)
-
-
-def _train(objective, steps=300):
-  model = nnx.Linear(2, 2, rngs=nnx.Rngs(0))
-  opt = nnx.Optimizer(model, optax.adam(0.05), wrt=nnx.Param)
-  x, y = _toy_data(512, 0)
-
-  @nnx.jit
-  def step(model, opt, key):
-    loss, grads = nnx.value_and_grad(lambda m: objective(m, x, y, key))(model)
-    opt.update(model, grads)
-    return loss
-
-  for i in range(steps):
-    step(model, opt, jax.random.key(i))
-  return model
-
-
-def _pgd_accuracy(model, eps=0.15):
-  x, y = _toy_data(1000, 1)
-  loss = lambda z: -jnp.mean(jax.nn.log_softmax(model(z))[jnp.arange(1000), y])
-  adv = jaxloss.pgd_perturbation(loss, x, key=jax.random.key(7), epsilon=eps, step_size=0.05,
-                                 steps=10)
-  return float(jnp.mean(jnp.argmax(model(adv), -1) == y))
-
-
-def test_adversarial_training_and_trades_improve_robust_accuracy():
-  plain = _train(lambda m, x, y, k: -jnp.mean(jax.nn.log_softmax(m(x))[jnp.arange(512), y]))
-  madry = _train(lambda m, x, y, k: jaxloss.adversarial_training_loss(
-      m, x, y, key=k, epsilon=0.15, step_size=0.05, steps=5))
-  trades = _train(lambda m, x, y, k: jaxloss.trades_loss(
-      m, x, y, key=k, beta=6.0, epsilon=0.15, step_size=0.05, steps=5)[0])
-  acc_plain, acc_madry, acc_trades = map(_pgd_accuracy, (plain, madry, trades))
-  # Measured: plain ~0.57, Madry ~0.77, TRADES ~0.77 under PGD(eps=0.15).
-  assert acc_madry > acc_plain + 0.12
-  assert acc_trades > acc_plain + 0.12
-
-
-def test_trades_parts_and_gradients():
-  model = nnx.Linear(2, 2, rngs=nnx.Rngs(0))
-  x, y = _toy_data(16, 3)
-  (total, parts), grads = nnx.value_and_grad(
-      lambda m: jaxloss.trades_loss(m, x, y, key=jax.random.key(0), beta=2.0), has_aux=True)(model)
-  np.testing.assert_allclose(total, parts["natural"] + 2.0 * parts["robust"], rtol=1e-6)
-  assert float(parts["robust"]) >= 0
-  chex.assert_tree_all_finite(grads)
-
-
 def test_noisy_label_loss_gradients_match_finite_differences():
   from jax.test_util import check_grads
 
@@ -249,3 +143,59 @@ def test_noisy_label_loss_gradients_match_finite_differences():
                 (x,), 1, modes=["rev"])
     check_grads(lambda q: jaxloss.generalized_cross_entropy(x, y, q=q), (jnp.asarray(0.4),), 1,
                 modes=["rev"])
+
+
+def ref_hier_ce(logits, labels, levels, level_weights):
+  logp = logits - logsumexp(logits, axis=-1, keepdims=True)
+  node = labels.copy()
+  out = level_weights[0] * -np.take_along_axis(logp, node[:, None], -1)[:, 0]
+  for m, w in zip(levels, level_weights[1:], strict=True):
+    m = np.asarray(m)
+    groups = m.max() + 1
+    logp = np.stack([logsumexp(logp[:, m == g], axis=-1) for g in range(groups)], -1)
+    node = m[node]
+    out = out + w * -np.take_along_axis(logp, node[:, None], -1)[:, 0]
+  return out
+
+
+def test_hierarchical_cross_entropy_reference_two_levels():
+  logits = RNG.normal(size=(7, 6)) * 2
+  labels = RNG.integers(0, 6, size=7)
+  levels = ((0, 0, 1, 1, 2, 2), (0, 0, 1))
+  got = jaxloss.hierarchical_cross_entropy(jnp.asarray(logits, jnp.float32), jnp.asarray(labels),
+                                           parents=levels, level_weights=(1.0, 0.5, 0.25),
+                                           reduction="none")
+  np.testing.assert_allclose(got, ref_hier_ce(logits, labels, levels, (1.0, 0.5, 0.25)),
+                             rtol=1e-5)
+  # With zero parent weights it is the plain cross-entropy.
+  plain = jaxloss.hierarchical_cross_entropy(jnp.asarray(logits, jnp.float32),
+                                             jnp.asarray(labels), parents=levels[0],
+                                             level_weights=(1.0, 0.0), reduction="none")
+  np.testing.assert_allclose(plain, -np.log(softmax(logits, -1)[np.arange(7), labels]), rtol=1e-5)
+
+
+def test_hierarchical_mistake_inside_superclass_costs_less():
+  # True class 0; putting mass on its sibling (1) is cheaper than on a cousin (2).
+  sib = jnp.log(jnp.array([[0.2, 0.7, 0.05, 0.05]]))
+  cousin = jnp.log(jnp.array([[0.2, 0.05, 0.7, 0.05]]))
+  f = lambda x: jaxloss.hierarchical_cross_entropy(x, jnp.array([0]), parents=(0, 0, 1, 1))
+  assert float(f(sib)) < float(f(cousin))
+
+
+def test_hierarchical_errors():
+  with pytest.raises(jaxloss.LossInputError, match="parents level 0 has 3 entries"):
+    jaxloss.hierarchical_cross_entropy(jnp.zeros((2, 4)), jnp.zeros(2, jnp.int32),
+                                       parents=(0, 0, 1))
+  with pytest.raises(jaxloss.LossInputError, match="level_weights has 3 entries"):
+    jaxloss.hierarchical_cross_entropy(jnp.zeros((2, 4)), jnp.zeros(2, jnp.int32),
+                                       parents=(0, 0, 1, 1), level_weights=(1.0, 1.0, 1.0))
+
+
+def test_hierarchical_cross_entropy_gradient_matches_finite_differences():
+  from jax.test_util import check_grads
+
+  with jax.enable_x64(True):
+    x = jnp.asarray(RNG.normal(size=(4, 6)))
+    y = jnp.asarray(RNG.integers(0, 6, size=4))
+    check_grads(lambda z: jaxloss.hierarchical_cross_entropy(
+        z, y, parents=((0, 0, 1, 1, 2, 2), (0, 0, 1))), (x,), 1, modes=["rev"])
