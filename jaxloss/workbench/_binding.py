@@ -36,7 +36,7 @@ def bind_loss(fn: Callable, pred, target, extras: dict | None = None, kwargs: di
                 and p.default is p.empty]
   if len(positional) == 1:
     args = [pred - target]
-  elif [p.name for p in positional[:2]] == ["x1", "x2"] and len(positional) == 3:
+  elif [p.name for p in positional] == ["x1", "x2", "labels"]:
     args = _pairs(fn, name, pred, target)
   else:
     args = [pred, target]
