@@ -115,30 +115,33 @@ def check_option(name: str, value, allowed: Sequence) -> None:
 
 
 def class_labels(logits, labels, *, logits_name="logits", labels_name="labels") -> str:
-  """Dispatches on the labels' dtype: ``"int"`` ids or ``"dense"`` targets.
+  """Dispatches on the labels' *shape*: ``"int"`` class ids or ``"dense"`` targets.
 
-  Integer labels must have shape ``logits.shape[:-1]``; floating labels
-  (one-hot or soft) must have ``logits.shape``.
+  Labels of shape ``logits.shape[:-1]`` are class ids and must be integer;
+  labels of ``logits.shape`` are one-hot or soft targets whatever their real
+  dtype (a uint8 or bool one-hot, as MONAI accepts, is cast by the caller).
+  The shape is static under jit, so the dispatch costs nothing; an error names
+  the real reason (the dtype of id-shaped labels, or a shape that is neither).
   """
   ls, ys = shape_of(logits), shape_of(labels)
   dtype = labels.dtype if hasattr(labels, "dtype") else jnp.asarray(labels).dtype
-  if jnp.issubdtype(dtype, jnp.integer):
-    if ys != ls[:-1]:
-      raise LossInputError(
-          f"{labels_name} has shape {ys} but {logits_name} has shape {ls}; "
-          f"expected integer {labels_name} of shape {ls[:-1]} or one-hot/soft "
-          f"{labels_name} of shape {ls}")
-    return "int"
-  if jnp.issubdtype(dtype, jnp.floating):
-    if ys != ls:
-      raise LossInputError(
-          f"{labels_name} has shape {ys} but {logits_name} has shape {ls}; "
-          f"expected integer {labels_name} of shape {ls[:-1]} or one-hot/soft "
-          f"{labels_name} of shape {ls}")
+  if ys == ls:
+    if not (jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)
+            or dtype == jnp.bool_):
+      raise LossTypeError(
+          f"{labels_name} of {logits_name}'s shape {ls} are one-hot/soft targets and must be "
+          f"real-valued, got dtype {dtype}")
     return "dense"
-  raise LossTypeError(
-      f"{labels_name} must be integer class ids or floating one-hot/soft "
-      f"targets, got dtype {dtype}")
+  if ys == ls[:-1]:
+    if not jnp.issubdtype(dtype, jnp.integer):
+      raise LossTypeError(
+          f"{labels_name} has shape {ys}, one axis fewer than {logits_name} {ls}: class ids, "
+          f"which must be integer, got dtype {dtype}; pass one-hot/soft {labels_name} of "
+          f"shape {ls} instead")
+    return "int"
+  raise LossInputError(
+      f"{labels_name} has shape {ys} but {logits_name} has shape {ls}; expected integer "
+      f"{labels_name} of shape {ls[:-1]} or one-hot/soft {labels_name} of shape {ls}")
 
 
 def paired_inputs(a, b, where=None, *, names=("predictions", "targets"), min_rank=0,

@@ -5,6 +5,9 @@ import re
 import subprocess
 import sys
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import jaxloss
@@ -122,3 +125,23 @@ def test_workbench_modules_load_on_attribute_access():
           "jaxloss.workbench.recommend; print('ok')")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
   assert out.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "focal_loss", "dice_loss", "tversky_loss",
+                                  "dice_ce_loss", "dice_focal_loss", "generalized_dice_loss",
+                                  "jaccard_loss", "combo_loss", "generalized_cross_entropy"])
+def test_labels_dispatch_on_shape_not_dtype(name):
+  """Labels of the logits' shape are one-hot/soft targets whatever their dtype (MONAI accepts
+  a uint8 one-hot); labels with one axis fewer are class ids and must be integer."""
+  fn = getattr(jaxloss, name)
+  logits = jax.random.normal(jax.random.key(0), (2, 3, 4, 3))
+  ids = jax.random.randint(jax.random.key(1), (2, 3, 4), 0, 3)
+  onehot = jax.nn.one_hot(ids, 3)
+  ref = float(fn(logits, onehot))
+  for dtype in (jnp.uint8, jnp.int32, jnp.bool_):
+    np.testing.assert_allclose(float(fn(logits, onehot.astype(dtype))), ref, rtol=1e-6)
+  np.testing.assert_allclose(float(fn(logits, ids)), ref, rtol=1e-5)
+  with pytest.raises(TypeError, match=rf"^{name}: labels has shape \(2, 3, 4\).*must be integer"):
+    fn(logits, ids.astype(jnp.float32))
+  with pytest.raises(ValueError, match=rf"^{name}: labels has shape \(2, 3\) but logits"):
+    fn(logits, ids[:, :, 0])

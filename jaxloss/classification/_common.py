@@ -39,7 +39,7 @@ def class_inputs(logits, labels, axis, where, *, logits_name="logits",
     raise LossInputError(f"{logits_name} must have a class axis, got shape {logits.shape}")
   logits = jnp.moveaxis(logits, axis, -1)
   labels = jnp.asarray(labels)
-  if jnp.issubdtype(labels.dtype, jnp.floating) and labels.ndim == logits.ndim:
+  if labels.ndim == logits.ndim:   # one-hot/soft targets (any dtype): classes on `axis` too
     labels = jnp.moveaxis(labels, axis, -1)
   kind = class_labels(logits, labels, logits_name=logits_name)
   dtype = nx.compute_dtype(logits, labels)

@@ -95,7 +95,7 @@ def prepare(logits, labels, *, activation, include_background=True, ignore_index
   for keep in (images, pixels):
     if keep is not None:
       logits = nx.mask_fill(logits, keep, trailing=logits.ndim - keep.ndim)
-      if jnp.issubdtype(labels.dtype, jnp.floating):
+      if jnp.ndim(labels) == logits.ndim:   # one-hot/soft targets, whatever their dtype
         labels = nx.mask_fill(labels, keep, trailing=labels.ndim - keep.ndim)
   g, valid = targets(logits, labels, ignore_index=ignore_index)
   if pixels is not None:
