@@ -727,7 +727,8 @@ def test_errors():
     jaxloss.cross_entropy(z, jnp.zeros(4, int), label_smoothing=1.5)
   with pytest.raises(LossTypeError, match="logits must be a floating"):
     jaxloss.cross_entropy(jnp.zeros((4, 3), int), jnp.zeros(4, int))
-  with pytest.raises(LossTypeError, match="labels must be integer class ids"):
+  with pytest.raises(LossTypeError, match=r"labels has shape \(4,\), one axis fewer .* must be "
+                                         r"integer, got dtype bool"):
     jaxloss.cross_entropy(z, jnp.zeros(4, bool))
   with pytest.raises(LossInputError, match="nll_loss: .*expects integer labels"):
     jaxloss.nll_loss(z, jnp.zeros((4, 3)))
