@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any
+
+from jaxloss.catalog._grades import GRADES
 
 LEVELS = ("high", "medium", "low")
 
@@ -47,9 +48,6 @@ class Grade:
   def __post_init__(self):
     if self.level not in LEVELS:
       raise ValueError(f"grade level must be one of {LEVELS}, got {self.level!r}")
-
-
-Example = Callable[[Any], tuple[tuple, dict]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,14 +91,6 @@ class LossInfo:
 
 
 _REGISTRY: dict[str, LossInfo] = {}
-
-
-def _grade(g) -> Grade:
-  if isinstance(g, Grade):
-    return g
-  if isinstance(g, str):
-    return Grade(g)
-  return Grade(*g)
 
 
 def _render_references(doc: str, peer: str, references: Sequence[str]) -> str:
@@ -151,8 +141,6 @@ def register(*, tasks: Sequence[str], input_kind: str, peer: str = "",
   :data:`jaxloss.catalog._grades.GRADES`.
   """
   def deco(fn):
-    from jaxloss.catalog._grades import GRADES, SURVEY
-
     loss_name = fn.__name__
     if loss_name in _REGISTRY:
       raise ValueError(f"loss {loss_name!r} registered twice")
@@ -163,8 +151,8 @@ def register(*, tasks: Sequence[str], input_kind: str, peer: str = "",
     _REGISTRY[loss_name] = LossInfo(
         name=loss_name, fn=fn, family=family_of(fn), module=fn.__module__, tasks=tuple(tasks),
         input_kind=input_kind, peer=peer, references=tuple(references),
-        efficiency=_grade(eff), complexity=_grade(comp), stability=_grade(stab),
-        graded_by="survey" if by == SURVEY else "jaxloss", aliases=tuple(aliases),
+        efficiency=Grade(*eff), complexity=Grade(*comp), stability=Grade(*stab),
+        graded_by=by, aliases=tuple(aliases),
         components=tuple(components))
     return fn
 

@@ -12,6 +12,7 @@ from jaxloss._api import (
   check_same_shape,
   debug_check_in_set,
   loss_function,
+  paired_inputs,
   reduce_loss,
 )
 from jaxloss.catalog import SURVEY, register
@@ -131,14 +132,10 @@ def margin_ranking_loss(x1, x2, labels, *, margin=0.0, weights=None, where=None,
     ...                                   jnp.array([1., 1.]), margin=0.5))
     0.75
   """
-  check_floating("x1", x1)
-  check_same_shape("x1", x1, "x2", x2)
+  a, b = paired_inputs(x1, x2, where, names=("x1", "x2"))
   check_same_shape("x1", x1, "labels", labels)
   debug_check_in_set("labels", labels, (-1, 1))
-  dtype = nx.compute_dtype(x1, x2)
-  a = nx.mask_fill(x1.astype(dtype), where)
-  b = nx.mask_fill(jnp.asarray(x2).astype(dtype), where)
-  y = jnp.asarray(labels).astype(dtype)
+  y = jnp.asarray(labels).astype(a.dtype)
   values = jax.nn.relu(-y * (a - b) + margin)
   return reduce_loss(values, reduction, where=where, weights=weights)
 
@@ -513,16 +510,12 @@ def cosine_embedding_loss(x1, x2, labels, *, margin=0.0, weights=None,
     >>> print(jaxloss.cosine_embedding_loss(a, b, jnp.array([1., -1.]), reduction="none"))
     [0.292893 0.707107]
   """
-  check_floating("x1", x1)
-  check_same_shape("x1", x1, "x2", x2)
+  a, b = paired_inputs(x1, x2, where, names=("x1", "x2"), trailing=1)
   if tuple(jnp.shape(labels)) != x1.shape[:-1]:
     raise LossInputError(
         f"labels has shape {jnp.shape(labels)}; expected {x1.shape[:-1]} "
         f"(x1 has shape {x1.shape})")
   debug_check_in_set("labels", labels, (-1, 1))
-  dtype = nx.compute_dtype(x1, x2)
-  a = nx.mask_fill(x1.astype(dtype), where, trailing=1)
-  b = nx.mask_fill(jnp.asarray(x2).astype(dtype), where, trailing=1)
   y = jnp.asarray(labels)
   prod = jnp.sum(a * b, axis=-1)
   den = jnp.sqrt((jnp.sum(a * a, -1) + 1e-12) * (jnp.sum(b * b, -1) + 1e-12))

@@ -61,10 +61,17 @@ def case(name: str, example: Example, **flags) -> Case:
   return c
 
 
+_LOADED = False
+
+
 def _load_all() -> None:
-  for m in pkgutil.iter_modules(__path__):
-    if not m.name.startswith("_"):
-      importlib.import_module(f"{__name__}.{m.name}")
+  # The family modules register their cases when imported; import them once.
+  global _LOADED
+  if not _LOADED:
+    for m in pkgutil.iter_modules(__path__):
+      if not m.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{m.name}")
+    _LOADED = True
 
 
 def get(name: str) -> Case:
