@@ -298,8 +298,12 @@ def clamp_min_straight_through(x, eps):
   torch's ``gaussian_nll_loss`` clamps a detached copy of ``var``; this is the
   same thing in JAX. The gradient is the unclamped one, so an optimiser keeps
   pushing a too-small parameter up instead of seeing a flat zero gradient.
+
+  Written ``stop_gradient(max(x, eps)) + (x - stop_gradient(x))`` so the forward
+  value is exactly ``max(x, eps)`` at any magnitude (``x + sg(max(x, eps) - x)``
+  cancels to 0 in float32 once ``|x| >> eps``: ``clamp(-100., 1e-6)`` was 0).
   """
-  return x + jax.lax.stop_gradient(jnp.maximum(x, eps) - x)
+  return jax.lax.stop_gradient(jnp.maximum(x, eps)) + (x - jax.lax.stop_gradient(x))
 
 
 def _correlate_valid(x, window, axis: int):

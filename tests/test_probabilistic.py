@@ -190,3 +190,39 @@ def test_errors_name_the_loss(call, match):
     call()
 
 
+
+
+@pytest.mark.parametrize("bad", [-1e-3, -1.0, -100.0, -1e6])
+def test_eps_clamp_holds_for_large_negative_parameters(bad):
+  """Issue 19.15: the clamp is exact in the value at any magnitude (was 0 → NaN at -100)."""
+  y = 0.25
+  eps6, eps8 = 1e-6, 1e-8
+  # Closed forms with the parameter replaced by eps (torch's clamp of a detached copy).
+  gauss = 0.5 * (np.log(eps6) + (0.0 - y) ** 2 / eps6)
+  laplace = np.log(2 * eps6) + abs(0.0 - y) / eps6
+  pairs = [
+      (lambda v: jaxloss.gaussian_nll(jnp.zeros(1), jnp.full(1, y), v), gauss),
+      (lambda v: jaxloss.laplace_nll(jnp.zeros(1), jnp.full(1, y), v), laplace),
+  ]
+  for fn, want in pairs:
+    v = jnp.full(1, bad, jnp.float32)
+    val, g = jax.value_and_grad(fn)(v)
+    np.testing.assert_allclose(float(val), want, rtol=1e-5)
+    assert np.isfinite(np.asarray(g)).all()
+  # The other NLLs: a parameter far below eps gives the value at eps, finite.
+  calls = {
+      "student_t_nll": lambda v: jaxloss.student_t_nll(jnp.zeros(1), jnp.full(1, y), v,
+                                                       jnp.full(1, 3.0)),
+      "gamma_nll": lambda v: jaxloss.gamma_nll(v, jnp.full(1, y), jnp.ones(1)),
+      "beta_nll": lambda v: jaxloss.beta_nll(v, jnp.full(1, y), jnp.ones(1)),
+      "crps_gaussian": lambda v: jaxloss.crps_gaussian(jnp.zeros(1), jnp.full(1, y), v),
+      "negative_binomial_nll": lambda v: jaxloss.negative_binomial_nll(
+          jnp.ones(1), jnp.full(1, 2.0), v),
+  }
+  at_eps = {"student_t_nll": eps6, "gamma_nll": eps8, "beta_nll": eps6, "crps_gaussian": eps6,
+            "negative_binomial_nll": eps8}
+  for name, fn in calls.items():
+    val, g = jax.value_and_grad(fn)(jnp.full(1, bad, jnp.float32))
+    ref = fn(jnp.full(1, at_eps[name], jnp.float32))
+    assert np.isfinite(float(val)) and np.isfinite(np.asarray(g)).all(), name
+    np.testing.assert_allclose(float(val), float(ref), rtol=1e-5, err_msg=name)
