@@ -18,6 +18,7 @@ import importlib
 import sys
 
 from jaxloss import catalog
+from jaxloss._api import checks_enabled, set_checks
 from jaxloss._errors import LossInputError, LossTypeError
 from jaxloss.adaptive import (
   adaptive_robust_loss,
@@ -265,6 +266,7 @@ __all__ = [
     "catalog",
     "center_loss",
     "charbonnier_loss",
+    "checks_enabled",
     "chunked_cross_entropy",
     "ciou_loss",
     "circle_loss",
@@ -389,6 +391,7 @@ __all__ = [
     "reid_loss",
     "self_paced_weights",
     "sequence_loss",
+    "set_checks",
     "sharded_clip_loss",
     "sharded_dice_loss",
     "sharded_siglip_loss",

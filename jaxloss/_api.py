@@ -18,7 +18,9 @@ Inside the function, :func:`reduce_loss` is the single implementation of
 ``weights``. The validators in this module read shapes and dtypes only
 (trace-time); value checks (label ids in range, probabilities in [0, 1]) use
 ``checkify.debug_check``, which costs nothing normally and raises under
-``chex.chexify`` / ``jax.experimental.checkify.checkify``.
+``chex.chexify`` / ``jax.experimental.checkify.checkify`` -- or on a plain call
+once :func:`set_checks` (or the environment variable ``JAXLOSS_CHECKS=1``)
+turns them on.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
+import os
 import re
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -108,6 +111,22 @@ def check_broadcastable(name: str, x, shape: Sequence[int], target: str) -> None
         f"{target} shape {shape}")
 
 
+def check_mask(name: str, mask) -> None:
+  """A mask (``where``) must be boolean: 0/1 floats are refused, not reinterpreted."""
+  dtype = mask.dtype if hasattr(mask, "dtype") else np.asarray(mask).dtype
+  if dtype != np.bool_:
+    raise LossTypeError(
+        f"{name} must be a boolean mask, got dtype {dtype}; pass e.g. {name}=mask > 0 "
+        f"(a float mask of weights is `weights=`)")
+
+
+def broadcast_mask(name: str, mask, shape: Sequence[int], target: str):
+  """Validates a boolean ``mask`` against ``shape`` and broadcasts it (the one place)."""
+  check_mask(name, mask)
+  check_broadcastable(name, mask, shape, target)
+  return jnp.broadcast_to(jnp.asarray(mask), tuple(shape))
+
+
 def check_option(name: str, value, allowed: Sequence) -> None:
   if value not in tuple(allowed):
     raise LossInputError(
@@ -163,8 +182,51 @@ def paired_inputs(a, b, where=None, *, names=("predictions", "targets"), min_ran
 
 
 # --------------------------------------------------------------------------
-# Value checks (data-dependent): no-ops unless run under checkify/chexify.
+# Value checks (data-dependent): no-ops unless run under checkify/chexify or
+# with the global switch on.
 # --------------------------------------------------------------------------
+
+_CHECKS = os.environ.get("JAXLOSS_CHECKS", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def set_checks(enabled: bool = True) -> bool:
+  """Turns every loss's documented value checks into immediate errors.
+
+  By default the data-dependent checks (class ids in range, probabilities in
+  ``[0, 1]``, soft labels that sum to 1, boxes with ``x1 <= x2``, non-negative
+  variances, ...) cost nothing and only fire under
+  ``jax.experimental.checkify.checkify`` / ``chex.chexify``. With checks on,
+  every loss call runs them: a plain (eager) call raises
+  :class:`LossInputError` naming the loss and the check; inside a user's
+  ``jax.jit`` / ``grad`` / ``vmap`` the failure is raised from the device as a
+  ``JaxRuntimeError`` carrying the same message when the computation runs. A
+  loss compiled while checks were off keeps no trace of them; the switch is
+  read at each call. The environment variable ``JAXLOSS_CHECKS=1`` sets the
+  initial state.
+
+  Args:
+    enabled: the new state.
+
+  Returns:
+    The previous state (so a test can restore it).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> previous = jaxloss.set_checks(True)
+    >>> jaxloss.cross_entropy(jnp.zeros((2, 4)), jnp.array([1, 255]))
+    Traceback (most recent call last):
+      ...
+    jaxloss._errors.LossInputError: cross_entropy: labels must be class ids in [0, 4) or ignore_index=-100
+    >>> _ = jaxloss.set_checks(previous)
+  """
+  global _CHECKS
+  previous, _CHECKS = _CHECKS, bool(enabled)
+  return previous
+
+
+def checks_enabled() -> bool:
+  """Whether :func:`set_checks` has turned the value checks on."""
+  return _CHECKS
 
 
 def debug_check_labels(labels, num_classes: int, ignore_index=None) -> None:
@@ -182,6 +244,21 @@ def debug_check_probabilities(name: str, p) -> None:
   """Entries of ``p`` in ``[0, 1]``."""
   checkify.debug_check(jnp.all((p >= 0) & (p <= 1)),
                        f"{name} must hold probabilities in [0, 1]")
+
+
+def debug_check_soft_labels(name: str, labels, axis: int = -1, atol: float = 1e-3) -> None:
+  """Soft labels: entries >= 0 whose rows sum to 1 (within ``atol``) along ``axis``."""
+  total = jnp.sum(labels, axis=axis)
+  checkify.debug_check(
+      jnp.all(labels >= 0) & jnp.all(jnp.abs(total - 1) <= atol),
+      f"{name} of the logits' shape are soft labels (a distribution over classes): entries must be "
+      f">= 0 and sum to 1 along the class axis; pass integer class ids of shape logits.shape[:-1] "
+      f"for hard labels")
+
+
+def debug_check_nonnegative(name: str, x) -> None:
+  """Entries of ``x`` >= 0 (a variance, a scale, a count)."""
+  checkify.debug_check(jnp.all(x >= 0), f"{name} must be >= 0")
 
 
 def debug_check_in_set(name: str, x, values: Sequence[float]) -> None:
@@ -224,8 +301,7 @@ def reduce_loss(values, reduction: str = "mean", *, where=None, weights=None,
     check_broadcastable("weights", weights, shape, "unreduced loss")
     values = values * jnp.asarray(weights, dtype)
   if where is not None:
-    check_broadcastable("where", where, shape, "unreduced loss")
-    mask = jnp.broadcast_to(jnp.asarray(where, bool), shape)
+    mask = broadcast_mask("where", where, shape, "unreduced loss")
     # Select, not multiply: a NaN in an excluded entry must not survive.
     values = jnp.where(mask, values, jnp.zeros((), dtype))
   if reduction == "none":
@@ -313,6 +389,19 @@ def loss_function(fn: Callable | None = None, *, static: Sequence[str] = (),
       raise TypeError(f"{fn.__name__}: ranged option {n!r} not in signature")
   name = fn.__name__
   compiled = jax.jit(fn, static_argnames=static_names) if jit else fn
+  checked = []   # the checkified variant, built on first use with checks on
+
+  def run_checked(args, kwargs):
+    if not checked:
+      c = checkify.checkify(fn, errors=checkify.user_checks)
+      checked.append(jax.jit(c, static_argnames=static_names) if jit else c)
+    err, out = checked[0](*args, **kwargs)
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(out)):
+      # Inside a user's jit/grad/vmap: raise when the computation runs.
+      jax.debug.callback(functools.partial(_raise_check, name), err)
+    else:
+      _raise_check(name, err)
+    return out
 
   @functools.wraps(fn)
   def wrapper(*args, **kwargs):
@@ -325,14 +414,22 @@ def loss_function(fn: Callable | None = None, *, static: Sequence[str] = (),
           v = _concrete_number(kwargs[key])
           if v is not None and not ok(v):
             raise LossInputError(f"{key} must be {spec}, got {kwargs[key]!r}")
+      if kwargs.get("where") is not None:
+        check_mask("where", kwargs["where"])
       args = tuple(_upcast_arg(a) for a in args)
       kwargs = {k: (v if k in static_names else _upcast_arg(v))
                 for k, v in kwargs.items()}
+      if _CHECKS:
+        return run_checked(args, kwargs)
       return compiled(*args, **kwargs)
     except (LossInputError, LossTypeError) as e:
       msg = str(e)
       if not msg.startswith(f"{name}: "):
         msg = f"{name}: {msg}"
+      if isinstance(e, LossInputError) and "channel-last" not in msg and _channel_first_fits(
+          fn, args, kwargs, static_names):
+        msg += (". jaxloss is channel-last (B, ..., C): did you mean jnp.moveaxis(x, 1, -1) "
+                "for channel-first inputs?")
       raise type(e)(msg) from None
 
   wrapper.__wrapped__ = fn
@@ -340,6 +437,41 @@ def loss_function(fn: Callable | None = None, *, static: Sequence[str] = (),
   wrapper.static_argnames = static_names
   wrapper.__signature__ = sig
   return wrapper
+
+
+def _raise_check(name, err) -> None:
+  """Raises a failed value check (a checkify error) as a LossInputError naming the loss."""
+  msg = err.get()
+  if msg is not None:
+    msg = msg.split(" (`check` failed)")[0].split("\n")[0]
+    raise LossInputError(f"{name}: {msg}")
+
+
+def _moved(x):
+  return jnp.moveaxis(x, 1, -1) if isinstance(x, (jax.Array, np.ndarray)) else x
+
+
+def _channel_first_fits(fn, args, kwargs, static_names) -> bool:
+  """Whether the call would have been valid with channel-first arrays moved to channel-last.
+
+  Run only on the error path: the loss is traced abstractly (``jax.eval_shape``)
+  with axis 1 moved last in the first argument, then in every argument of its
+  rank. Nothing runs on the device.
+  """
+  if not args or np.ndim(args[0]) < 3 or not hasattr(args[0], "shape"):
+    return False
+  rank = np.ndim(args[0])
+  first = (_moved(args[0]),) + tuple(args[1:])
+  same = tuple(_moved(a) if np.ndim(a) == rank else a for a in args)
+  statics = {k: v for k, v in kwargs.items() if k in static_names}
+  arrays = {k: v for k, v in kwargs.items() if k not in static_names}
+  for trial in (first, same):
+    try:
+      jax.eval_shape(lambda a, kw: fn(*a, **kw, **statics), trial, arrays)
+      return True
+    except Exception:  # noqa: BLE001 - any failure means "not explained by layout"
+      continue
+  return False
 
 
 def _upcast_arg(x):

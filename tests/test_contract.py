@@ -195,11 +195,19 @@ def test_vmap_equals_batched(info):
 
 
 def _where_shape(info, args, kwargs):
-  """The unreduced loss shape a ``where`` mask takes, or None if it takes none."""
-  if info.where_trailing is None or not _has(info, "where") or "none" not in info.reductions:
+  """The shape of a ``where`` mask for these inputs, or None if the loss takes none.
+
+  The unreduced (``reduction="none"``) output's shape unless the case names
+  another (``where_shape``); a loss that takes ``where`` but has neither is an
+  error, so that every mask is tested.
+  """
+  if not _has(info, "where"):
     return None
-  shape = _total(_call(info, args, kwargs, reduction="none")).shape
-  return shape or None
+  if info.where_shape is not None:
+    return tuple(info.where_shape(args, kwargs))
+  assert "none" in info.reductions, (
+      f"{info.name} takes `where` but has no unreduced output: give `where_shape` in its case")
+  return _total(_call(info, args, kwargs, reduction="none")).shape
 
 
 def test_finite_value_and_grad(info):
@@ -239,42 +247,78 @@ def test_mean_is_sum_over_count(info):
   np.testing.assert_allclose(mean * max(none.size, 1), total, rtol=1e-5, atol=1e-5)
 
 
+def _poison(a, mask):
+  """``a`` with NaN in every entry the mask excludes entirely.
+
+  ``a`` is aligned with the mask on its longest common leading axes ``j``: an
+  entry of ``a[:j]`` is poisoned when the mask is False over all of the
+  mask's remaining axes (a per-class Dice mask ``(B, C)`` excludes the logits
+  ``(B, H, W, C)`` of an image only when all its classes are masked).
+  """
+  if not _is_float(a):
+    return a
+  j = 0
+  while j < min(a.ndim, mask.ndim) and a.shape[j] == mask.shape[j]:
+    j += 1
+  if j == 0:
+    return a
+  keep = mask.any(axis=tuple(range(j, mask.ndim))) if j < mask.ndim else mask
+  return jnp.where(keep.reshape(keep.shape + (1,) * (a.ndim - j)), a, jnp.nan)
+
+
 def test_where_excludes_entries_exactly(info):
   key = jax.random.key(4)
   args, kwargs = info.example(key)
   out_shape = _where_shape(info, args, kwargs)
-  if out_shape is None:
+  if not out_shape:
     pytest.skip("no where mask, or a scalar unreduced loss")
   mask = np.array(jax.random.bernoulli(jax.random.key(5), 0.6, out_shape))
-  mask.flat[0], mask.flat[-1] = True, False
-  k = len(out_shape)
-  poisoned = []
-  for a in args:
-    if _is_float(a) and a.shape[:k] == out_shape:
-      m = mask.reshape(out_shape + (1,) * (a.ndim - k))
-      poisoned.append(jnp.where(m, a, jnp.nan))
-    else:
-      poisoned.append(a)
-  poisoned = tuple(poisoned)
+  mask.flat[0] = True
+  mask[-1] = False   # one whole leading slice (e.g. an image) excluded
+  poisoned = tuple(_poison(a, mask) for a in args)
+  assert any(p is not a for p, a in zip(poisoned, args, strict=True)), (
+      f"{info.name}: no input is aligned with the mask {out_shape}; fix its `where_shape`")
   where = jnp.asarray(mask)
-  v1, g1 = _value_and_grads(info, args, kwargs, where=where, reduction="mean")
-  v2, g2 = _value_and_grads(info, poisoned, kwargs, where=where, reduction="mean")
+  mean = {"reduction": "mean"} if _has(info, "reduction") else {}
+  v1, g1 = _value_and_grads(info, args, kwargs, where=where, **mean)
+  v2, g2 = _value_and_grads(info, poisoned, kwargs, where=where, **mean)
   chex.assert_tree_all_finite((v1, g1, v2, g2))
   chex.assert_trees_all_close(v1, v2, rtol=1e-6, atol=1e-7)
   chex.assert_trees_all_close(g1, g2, rtol=1e-6, atol=1e-7)
   # "sum" shares the masked reduction (reduce_loss); its value is checked here
   # and its gradient differs from "mean"'s by the constant count.
+  if not mean:
+    return _all_masked_is_zero(info, poisoned, kwargs, out_shape)
   s1 = _total(_call(info, args, kwargs, where=where, reduction="sum"))
   s2 = _total(_call(info, poisoned, kwargs, where=where, reduction="sum"))
   chex.assert_tree_all_finite(s2)
   chex.assert_trees_all_close(s1, s2, rtol=1e-6, atol=1e-7)
-  none = _total(_call(info, poisoned, kwargs, where=where, reduction="none"))
-  assert np.all(np.asarray(none)[~mask] == 0)
-  # All entries masked: a defined zero, not NaN.
-  v, g = _value_and_grads(info, poisoned, kwargs, where=jnp.zeros(out_shape, bool),
-                          reduction="mean")
+  if "none" in info.reductions:
+    none = _total(_call(info, poisoned, kwargs, where=where, reduction="none"))
+    if none.shape == out_shape:
+      assert np.all(np.asarray(none)[~mask] == 0)
+  _all_masked_is_zero(info, poisoned, kwargs, out_shape)
+
+
+def _all_masked_is_zero(info, args, kwargs, out_shape):
+  """All entries masked: a defined zero, not NaN."""
+  mean = {"reduction": "mean"} if _has(info, "reduction") else {}
+  v, g = _value_and_grads(info, args, kwargs, where=jnp.zeros(out_shape, bool), **mean)
   assert float(v) == 0.0
   chex.assert_tree_all_finite(g)
+
+
+def test_where_is_validated_before_use(info):
+  """A float mask is refused (LossTypeError) and a wrong-shape one named (LossInputError)."""
+  args, kwargs = info.example(jax.random.key(4))
+  out_shape = _where_shape(info, args, kwargs)
+  if out_shape is None:
+    pytest.skip("no where mask")
+  with pytest.raises(jaxloss.LossTypeError, match=f"^{info.name}: where must be a boolean"):
+    _call(info, args, kwargs, where=jnp.ones(out_shape, jnp.float32))
+  wrong = (out_shape[:-1] + (out_shape[-1] + 1,)) if out_shape else (3,)
+  with pytest.raises(jaxloss.LossInputError, match=f"^{info.name}: .*where.*shape"):
+    _call(info, args, kwargs, where=jnp.ones(wrong, bool))
 
 
 def test_bfloat16_inputs(info):

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
+    broadcast_mask,
     check_broadcastable,
     check_floating,
     check_same_shape,
@@ -20,7 +21,7 @@ def broadcast_where(where, shape):
   if where is None:
     return None
   check_broadcastable("where", where, shape, "unreduced loss")
-  return jnp.broadcast_to(jnp.asarray(where, bool), tuple(shape))
+  return broadcast_mask("where", where, tuple(shape), "unreduced loss")
 
 
 def class_inputs(logits, labels, axis, where, *, logits_name="logits",

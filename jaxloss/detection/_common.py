@@ -12,6 +12,7 @@ from jax.experimental import checkify
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
+  broadcast_mask,
   check_broadcastable,
 )
 
@@ -36,7 +37,7 @@ def _fill(b, where, fill):
   if where is None:
     return b
   check_broadcastable("where", where, b.shape[:-1], "unreduced loss")
-  mask = jnp.broadcast_to(jnp.asarray(where, bool), b.shape[:-1])[..., None]
+  mask = broadcast_mask("where", where, b.shape[:-1], "box")[..., None]
   return jnp.where(mask, b, jnp.asarray(fill, b.dtype))
 
 

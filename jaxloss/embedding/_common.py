@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
+    broadcast_mask,
     check_floating,
     check_integer,
     check_rank,
@@ -27,7 +28,7 @@ def row_mask(where, n: int):
     return jnp.ones((n,), bool)
   if tuple(jnp.shape(where)) not in ((n,), ()):
     raise LossInputError(f"where has shape {tuple(jnp.shape(where))}; expected ({n},)")
-  return jnp.broadcast_to(jnp.asarray(where, bool), (n,))
+  return broadcast_mask("where", where, (n,), "batch")
 
 
 def _batch_inputs(embeddings, labels, where, normalize):

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 
 from jaxloss import _numerics as nx
 from jaxloss._api import (
+  broadcast_mask,
   check_floating,
   check_min_rank,
   check_same_shape,
@@ -38,7 +39,7 @@ def _lists(logits, labels, where):
   if where is None:
     valid = jnp.ones(s.shape, bool)
   else:
-    valid = jnp.broadcast_to(jnp.asarray(where, bool), s.shape)
+    valid = broadcast_mask("where", where, s.shape, "logits")
     s = jnp.where(valid, s, 0.0)
     y = jnp.where(valid, y, 0.0)
   return s, y, valid

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
+    broadcast_mask,
     check_floating,
     check_min_rank,
     check_same_shape,
@@ -59,7 +60,7 @@ _R1 = "Mescheder et al., Which Training Methods for GANs do actually Converge?, 
 def _masked_mean(x, where):
   if where is None:
     return jnp.mean(x)
-  mask = jnp.broadcast_to(jnp.asarray(where, bool), x.shape)
+  mask = broadcast_mask("where", where, x.shape, "unreduced loss")
   return nx.safe_div(jnp.sum(jnp.where(mask, x, 0.0)), jnp.sum(mask, dtype=x.dtype))
 
 

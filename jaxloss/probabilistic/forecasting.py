@@ -23,6 +23,7 @@ from jax.scipy.special import ndtr
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
+    broadcast_mask,
     check_floating,
     check_same_shape,
     loss_function,
@@ -427,7 +428,7 @@ def wape(predictions, targets, *, eps=1e-8, weights=None, where=None, reduction=
   if where is None:
     scale = jnp.mean(jnp.abs(t), axis=-1, keepdims=True)
   else:
-    mask = jnp.broadcast_to(jnp.asarray(where, bool), p.shape)
+    mask = broadcast_mask("where", where, p.shape, "predictions")
     count = jnp.sum(mask, axis=-1, keepdims=True, dtype=p.dtype)
     scale = nx.safe_div(jnp.sum(jnp.where(mask, jnp.abs(t), 0.0), -1, keepdims=True), count)
   values = jnp.abs(p - t) / (scale + jnp.asarray(eps, p.dtype))

@@ -41,6 +41,7 @@ from jaxloss._api import (
     check_broadcastable,
     check_floating,
     check_same_shape,
+    debug_check_nonnegative,
     loss_function,
     reduce_loss,
     shape_of,
@@ -67,7 +68,9 @@ def _prepare(first_name, first, targets, where, params=(), targets_name="targets
   ``params`` is a sequence of ``(name, array, fill)``; each must broadcast to
   the targets' shape. Masked entries of every input are replaced (by 0 for
   the first two, by ``fill`` for parameters) so a NaN there cannot reach the
-  value or the gradient.
+  value or the gradient. The parameters are positive (variances, scales,
+  rates): a negative entry fails the value check (``jaxloss.set_checks``) and
+  is otherwise clamped at ``eps`` by the caller.
   """
   check_floating(first_name, first)
   check_same_shape(first_name, first, targets_name, targets)
@@ -79,7 +82,9 @@ def _prepare(first_name, first, targets, where, params=(), targets_name="targets
   for name, p, fill in params:
     check_broadcastable(name, p, shape, targets_name)
     p = jnp.broadcast_to(jnp.asarray(p).astype(dtype), shape)
-    out.append(nx.mask_fill(p, where, fill))
+    p = nx.mask_fill(p, where, fill)
+    debug_check_nonnegative(name, p)
+    out.append(p)
   return a, t, out
 
 
@@ -129,7 +134,7 @@ def gaussian_nll(mean, targets, var, *, full=False, eps=1e-6, weights=None,
   Notes:
     The Gaussian likelihood of DeepAR. Matches torch in value and gradient,
     including the detached clamp. torch raises on negative ``var`` entries;
-    here they are clamped (a value check is not possible under jit).
+    here they are clamped at ``eps``, and raise with ``jaxloss.set_checks(True)``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss

@@ -26,6 +26,7 @@ import optax
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
+    broadcast_mask,
     check_floating,
     check_integer,
     debug_check_labels,
@@ -156,7 +157,7 @@ def ctc_loss(logits, labels, *, logit_lengths=None, label_lengths=None,
   logit_pad = paddings(logit_lengths, logit_paddings, frames, "logit_paddings")
   label_pad = paddings(label_lengths, label_paddings, n_labels, "label_paddings")
   if where is not None:
-    w = jnp.asarray(where)
+    w = broadcast_mask("where", where, () if unbatched else (batch,), "sequences")
     w = jnp.broadcast_to(w[None] if unbatched else w, (batch,))
     z = jnp.where(w[:, None, None], z, 0.0)
   loss = optax.losses.ctc_loss(z, logit_pad, y, label_pad, blank_id=blank_id)

@@ -15,6 +15,7 @@ import numpy as np
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
+  broadcast_mask,
   check_floating,
   check_integer,
   check_min_rank,
@@ -197,7 +198,7 @@ def _valid_rows(labels, ignore_index, where):
   if ignore_index is not None:
     valid = labels != ignore_index
   if where is not None:
-    valid = valid & jnp.broadcast_to(jnp.asarray(where, bool), labels.shape)
+    valid = valid & broadcast_mask("where", where, labels.shape, "labels")
   return valid
 
 

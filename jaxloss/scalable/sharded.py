@@ -12,6 +12,7 @@ from jax.sharding import PartitionSpec as P
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
+  broadcast_mask,
   check_floating,
   check_min_rank,
   check_rank,
@@ -408,7 +409,7 @@ def global_masked_mean(values, *, axis_name, where=None):
   if where is None:
     mask = jnp.ones(values.shape, bool)
   else:
-    mask = jnp.broadcast_to(jnp.asarray(where, bool), values.shape)
+    mask = broadcast_mask("where", where, values.shape, "unreduced loss")
   total = jax.lax.psum(jnp.sum(jnp.where(mask, values, 0.0)), axis_name)
   count = jax.lax.psum(jnp.sum(mask, dtype=dtype), axis_name)
   return nx.safe_div(total, count)

@@ -9,6 +9,7 @@ import numpy as np
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
+    broadcast_mask,
     check_broadcastable,
     check_floating,
     check_min_rank,
@@ -74,7 +75,7 @@ def image_mask(where, logits, include_background, batch, per_class=True):
   c_out = c - 1 if (not include_background and c > 1) else c
   shape = (logits.shape[0], c_out) if per_class else (logits.shape[0],)
   check_broadcastable("where", where, shape, "unreduced loss")
-  m = jnp.broadcast_to(jnp.asarray(where, bool), shape)
+  m = broadcast_mask("where", where, shape, "unreduced loss")
   return jnp.any(m, axis=-1) if per_class else m
 
 
@@ -114,7 +115,7 @@ def pixel_mask(where, logits):
   if where is None:
     return None
   check_broadcastable("where", where, logits.shape[:-1], "pixels, logits.shape[:-1]")
-  return jnp.broadcast_to(jnp.asarray(where, bool), logits.shape[:-1])
+  return broadcast_mask("where", where, logits.shape[:-1], "pixel")
 
 
 def reduce_axes(ndim, batch):

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
+    broadcast_mask,
     check_floating,
     check_min_rank,
     check_same_shape,
@@ -267,7 +268,7 @@ def boundary_aware_loss(logits, labels, *, width=1, boundary_weight=1.0, interio
     ids = jnp.argmax(labels, axis=-1)
     valid = jnp.ones(labels.shape[:-1], bool)
   if where is not None:
-    valid = valid & jnp.broadcast_to(jnp.asarray(where, bool), valid.shape)
+    valid = valid & broadcast_mask("where", where, valid.shape, "pixel")
   # Fill excluded pixels *before* the log-softmax so a NaN there reaches
   # neither the value nor the gradient.
   logp = jax.nn.log_softmax(nx.mask_fill(logits.astype(dtype), valid, trailing=1), axis=-1)

@@ -12,9 +12,11 @@ each loss of the family, with :func:`case`:
 * ``grad_argnums`` -- positional arguments the loss is differentiable in;
 * ``per_example`` -- ``f(x)[i] == f(x[i])`` along the leading axis with
   ``reduction="none"`` (False for set-level losses such as batch Dice);
-* ``where_trailing`` -- how many trailing axes the first argument has beyond
-  the unreduced loss (1 for a class axis), used to place ``where`` masks; None
-  when the loss takes no ``where``;
+* ``where_shape(args, kwargs) -> shape`` -- the shape of a ``where`` mask for
+  the example's inputs, when it is not the unreduced (``reduction="none"``)
+  output's shape (e.g. the items of a ranking loss, the pixels of a compound
+  segmentation loss); by default the contract tests take the unreduced shape.
+  Every loss that takes ``where`` has its masks tested;
 * ``reductions`` -- the ``reduction`` values the loss accepts;
 * ``components_total(parts, kwargs) -> total`` -- for a compound loss, how its
   parts (``return_components=True``) combine into the total with the
@@ -44,7 +46,8 @@ class Case:
   bad_input: Example | None = None
   grad_argnums: tuple[int, ...] = (0,)
   per_example: bool = True
-  where_trailing: int | None = 0
+  where_trailing: int | None = 0   # deprecated: ignored by the tests (issue 19.17)
+  where_shape: Callable[[tuple, dict], tuple[int, ...]] | None = None
   reductions: tuple[str, ...] = ("mean", "sum", "none")
   components_total: Callable[[dict, dict], Any] | None = None
 

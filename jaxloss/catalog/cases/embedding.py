@@ -104,11 +104,16 @@ def _batch_edges(key):
   ]
 
 
+def _rows(args, kwargs):
+  """A mask over the batch rows ``(N,)`` (set-level losses without an unreduced output)."""
+  return args[0].shape[:1]
+
+
 _BATCH = dict(edge_cases=_batch_edges, grad_argnums=(0,), per_example=False, where_trailing=1)
 
 for _name in ("triplet_loss", "multi_similarity_loss", "circle_loss", "supcon_loss"):
   case(_name, _batch_example, **_BATCH)
-case("lifted_structure_loss", _batch_example, **{**_BATCH, "where_trailing": None})
+case("lifted_structure_loss", _batch_example, **{**_BATCH, "where_shape": _rows})
 
 
 def _reid_example(key):
@@ -164,7 +169,7 @@ def _proxy_bad(key):
 
 
 case("proxy_anchor_loss", _proxy_example, edge_cases=_proxy_edges, grad_argnums=(0, 2),
-     per_example=False, where_trailing=None, bad_input=_proxy_bad)
+     per_example=False, where_shape=_rows, bad_input=_proxy_bad)
 
 
 # --------------------------------------------------------------------------
@@ -264,4 +269,5 @@ def _rank_edges(key):
 
 
 for _name in ("ranknet_loss", "listnet_loss", "listmle_loss"):
-  case(_name, _rank_example, edge_cases=_rank_edges, grad_argnums=(0,), where_trailing=None)
+  case(_name, _rank_example, edge_cases=_rank_edges, grad_argnums=(0,),
+       where_shape=lambda args, kwargs: args[0].shape)   # a mask over the list items

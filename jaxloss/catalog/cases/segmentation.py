@@ -47,8 +47,13 @@ for _name in ("dice_loss", "jaccard_loss", "log_cosh_dice_loss", "generalized_di
 
 # ---- compound losses: scalars only ("mean" | "sum"), ``where`` is a pixel mask --------
 
-_COMPOUND = dict(edge_cases=_seg_edges, per_example=False, where_trailing=None,
-                 reductions=("mean", "sum"))
+def _pixels(args, kwargs):
+  """A pixel mask ``(B, *spatial)``: the compound losses mask pixels, not their output."""
+  return args[0].shape[:-1]
+
+
+_COMPOUND = dict(edge_cases=_seg_edges, per_example=False, reductions=("mean", "sum"),
+                 where_shape=_pixels)
 
 case("dice_ce_loss", _seg_example, **_COMPOUND,
      components_total=lambda parts, kw: (kw.get("dice_weight", 1.0) * parts["dice"]
@@ -128,6 +133,6 @@ def _aware_edges(key):
 
 
 case("boundary_aware_loss", _aware_example, edge_cases=_aware_edges, per_example=False,
-     where_trailing=None, reductions=("mean", "sum"),
+     where_shape=_pixels, reductions=("mean", "sum"),
      components_total=lambda parts, kw: (kw.get("interior_weight", 1.0) * parts["interior"]
                                          + kw.get("boundary_weight", 1.0) * parts["boundary"]))
