@@ -626,21 +626,32 @@ def test_contrastive_errors():
 # --------------------------------------------------------------------------
 
 
+def _pml_arcface_target(cos, m):
+  """PML 2.9 ArcFaceLoss.modify_cosine_of_target_classes, re-derived: angles from the
+  clamped cosine; cos(theta + m) while theta <= pi - m, else cos(theta) - m sin(m)."""
+  theta = np.arccos(np.clip(cos, -1.0, 1.0))
+  return np.where(theta <= np.pi - m, np.cos(theta + m), np.cos(theta) - m * np.sin(m))
+
+
+def _pml_sphereface_target(cos, m):
+  """PML LargeMarginSoftmaxLoss: (-1)^k cos(m theta) - 2k, k = floor(theta / (pi / m))."""
+  theta = np.arccos(np.clip(cos, -1.0, 1.0))
+  k = np.floor(theta / (np.pi / m))
+  return (-1.0) ** k * np.cos(m * theta) - 2 * k
+
+
 def _np_head(x, y, w, kind, margin, scale):
   xn, wn = _np_normalize(x), _np_normalize(w)
   cos = xn @ wn.T
   out = np.zeros(len(x))
   for i in range(len(x)):
     logits = cos[i].copy()
-    c = np.clip(cos[i, y[i]], -1 + 1e-7, 1 - 1e-7)
-    theta = np.arccos(c)
     if kind == "arc":
-      logits[y[i]] = np.cos(theta + margin)
+      logits[y[i]] = _pml_arcface_target(cos[i, y[i]], margin)
     elif kind == "cos":
       logits[y[i]] = cos[i, y[i]] - margin
     else:
-      k = np.floor(margin * theta / np.pi)
-      logits[y[i]] = (-1) ** k * np.cos(margin * theta) - 2 * k
+      logits[y[i]] = _pml_sphereface_target(cos[i, y[i]], margin)
       logits = logits * np.linalg.norm(x[i])
     logits = scale * logits
     out[i] = _lse(logits) - logits[y[i]]
@@ -680,17 +691,87 @@ def test_heads_vmap_per_example_and_grads():
     np.testing.assert_allclose(batched, mapped, rtol=1e-5, atol=1e-6)
   with jax.enable_x64(True):
     xx, ww = jnp.asarray(np.asarray(x, np.float64)), jnp.asarray(np.asarray(w, np.float64))
-    for fn in (jaxloss.arcface_loss, jaxloss.cosface_loss, jaxloss.center_loss):
+    for fn in (jaxloss.arcface_loss, jaxloss.cosface_loss, jaxloss.sphereface_loss,
+               jaxloss.center_loss):
       check_grads(lambda a, b, fn=fn: fn(a, y, b, scale=4.0) if fn is not jaxloss.center_loss
                   else fn(a, y, b), (xx, ww), order=1, modes=["rev"])
+
+
+def _at_angles(theta):
+  """Embeddings at angle theta from centre 0 = e1; centre 1 = e3 is orthogonal to all."""
+  x = np.stack([np.cos(theta), np.sin(theta), np.zeros_like(theta)], axis=1)
+  return x, np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+@pytest.mark.parametrize("margin,scale", [(0.5, 64.0), (0.5, 1.0), (float(np.radians(28.6)), 30.0),
+                                          (1.2, 4.0)])
+def test_arcface_matches_pml_past_pi_minus_margin(margin, scale):
+  # Angles on both sides of pi - m, up to pi: PML switches to cos(theta) - m sin(m) there.
+  theta = np.concatenate([[0.0, 0.3, 1.5, 2.5], np.pi - margin + np.array([-1e-3, 1e-3]),
+                          np.linspace(np.pi - margin + 0.05, np.pi, 5)])
+  x, w = _at_angles(theta)
+  y = np.zeros(len(theta), np.int64)
+  ref = _np_head(x, y, w, "arc", margin, scale)
+  out = jaxloss.arcface_loss(f32(x), jnp.asarray(y), f32(w), margin=margin, scale=scale,
+                             reduction="none")
+  np.testing.assert_allclose(out, ref, rtol=RTOL, atol=1e-5)
+  # The same angles under plain cos(theta + m) (the old answer) differ there.
+  past = theta > np.pi - margin
+  plain = np.array([_lse([scale * np.cos(t + margin), 0.0]) - scale * np.cos(t + margin)
+                    for t in theta])
+  assert np.all(np.abs(plain[past] - ref[past]) > 1e-2)
+  np.testing.assert_allclose(plain[~past], ref[~past], rtol=1e-9)
+
+
+@pytest.mark.parametrize("fn,margin", [("arcface_loss", 0.5), ("arcface_loss", 1.0),
+                                       ("sphereface_loss", 4), ("sphereface_loss", 3),
+                                       ("cosface_loss", 0.35)])
+def test_margin_head_loss_increases_with_the_angle(fn, margin):
+  # PML keeps the target logit monotonically decreasing in theta on [0, pi].
+  theta = np.linspace(0.0, np.pi, 721)
+  x, w = _at_angles(theta)
+  out = np.asarray(getattr(jaxloss, fn)(f32(x), jnp.zeros(len(theta), jnp.int32), f32(w),
+                                        margin=margin, scale=1.0, reduction="none"))
+  assert np.all(np.diff(out) >= -1e-6)
+
+
+def test_sphereface_grad_exact_near_cos_one():
+  # cos(m theta) = T_m(cos theta) is a polynomial in the cosine: near cos = +-1 the
+  # gradient is the true one (clamping the cosine to 1 - 1e-7 before arccos zeroes it
+  # there). Reference: central differences of the float64 PML re-derivation.
+  r = rng(35)
+  w = r.normal(size=(4, 3))
+  y = np.arange(4)
+  for sign in (1.0, -1.0):
+    x = sign * w + 1e-4 * r.normal(size=w.shape)          # |cos| = 1 - O(1e-9)
+    fd = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+      xp, xm = x.copy(), x.copy()
+      xp[idx] += 1e-6
+      xm[idx] -= 1e-6
+      fd[idx] = (_np_head(xp, y, w, "sphere", 4, 1.0).mean()
+                 - _np_head(xm, y, w, "sphere", 4, 1.0).mean()) / 2e-6
+    with jax.enable_x64(True):
+      g = jax.grad(lambda a: jaxloss.sphereface_loss(a, jnp.asarray(y), jnp.asarray(w)))(
+          jnp.asarray(x))
+    np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-8)
 
 
 def test_arcface_embedding_equal_to_weight_finite_grad():
   w = f32(rng(32).normal(size=(4, 3)))
   y = jnp.arange(4)
-  for fn in (jaxloss.arcface_loss, jaxloss.sphereface_loss):
+  for fn in (jaxloss.arcface_loss, jaxloss.sphereface_loss, jaxloss.cosface_loss):
     for x in (w, -w):
       g = jax.grad(lambda a, b, fn=fn: fn(a, y, b), argnums=(0, 1))(x, w)
+      chex.assert_tree_all_finite(g)
+  # cos theta exactly +-1 at the target (unit axes): the value is PML's (angle 0 or pi
+  # from the clamped cosine) and the gradient finite.
+  w2 = np.array([[1.0, 0.0], [0.0, 1.0]])
+  for x2 in (np.array([[1.0, 0.0]]), np.array([[-1.0, 0.0]])):
+    for fn, kind, m in (("arcface_loss", "arc", 0.5), ("sphereface_loss", "sphere", 4)):
+      v, g = jax.value_and_grad(lambda a, b, fn=fn, m=m: getattr(jaxloss, fn)(
+          a, jnp.array([0]), b, margin=m, scale=1.0), argnums=(0, 1))(f32(x2), f32(w2))
+      np.testing.assert_allclose(v, _np_head(x2, [0], w2, kind, m, 1.0)[0], rtol=1e-6)
       chex.assert_tree_all_finite(g)
 
 

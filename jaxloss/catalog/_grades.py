@@ -27,7 +27,8 @@ GRADES = {
     "arcface_loss": (
         ("high", "one N x C cosine matrix"),
         ("medium", "class-weight matrix passed in"),
-        ("medium", "arccos clamped at +-(1 - 1e-7); scale 64 logits"),
+        ("medium", "no arccos (c cos m - sin theta sin m), sqrt gradient masked at |c| = 1; "
+                   "scale 64 logits"),
         BY_JAXLOSS),
     "attention_target_loss": (
         ("low", "survey: needs the attention maps of the model"),
