@@ -653,7 +653,8 @@ GRADES = {
     "supcon_loss": (
         ("medium", "one N x N cosine matrix"),
         ("medium", "temperature; label masks"),
-        ("high", "masked log-sum-exp; anchors without positives excluded"),
+        ("high", "masked log-sum-exp; 0 with zero gradient without a positive and a negative "
+                 "pair"),
         BY_JAXLOSS),
     "symmetric_cross_entropy": (
         ("high", "one log-softmax"),
