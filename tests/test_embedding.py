@@ -334,6 +334,23 @@ def test_circle_loss_reference():
                                ref[ok].mean(), rtol=RTOL)
 
 
+def test_circle_loss_mean_skips_underflowed_anchors():
+  # PML's AvgNonZeroReducer counts losses > 0: with gamma = 400, m = 0.4, anchors 0-3
+  # (positive at cos 1, negatives at cos 0) have softplus(-128 + log 4) = 0 in float32
+  # and are not counted; anchors 4, 5 (positive at cos 0.5: softplus(-26.6)) are.
+  x = np.zeros((6, 4))
+  x[0, 0] = x[1, 0] = x[2, 1] = x[3, 1] = x[4, 2] = 1.0
+  x[5, 2:] = [0.5, np.sqrt(0.75)]
+  y = np.array([0, 0, 1, 1, 2, 2])
+  ref, ok = _np_circle(x, y, margin=0.4, gamma=400.0)
+  assert np.all(ok) and np.all(ref[:4] < 1e-50) and np.all(ref[4:] > 1e-12)
+  out = jaxloss.circle_loss(f32(x), jnp.asarray(y), margin=0.4, gamma=400.0, reduction="none")
+  np.testing.assert_allclose(out[4:], ref[4:], rtol=1e-4, atol=0)
+  assert np.all(np.asarray(out[:4]) == 0)
+  np.testing.assert_allclose(jaxloss.circle_loss(f32(x), jnp.asarray(y), margin=0.4, gamma=400.0),
+                             ref[4:].mean(), rtol=1e-4)
+
+
 def test_npair_reference():
   r = rng(16)
   a, p = r.normal(size=(6, 5)), r.normal(size=(6, 5))
@@ -479,38 +496,100 @@ def test_nt_xent_reference_and_optax(t):
 
 
 def _np_supcon(x, y, t, valid=None):
+  """pytorch-metric-learning 2.9 SupConLoss + AvgNonZeroReducer, re-derived in float64.
+
+  Returns (per-anchor losses [N], reduced loss). Rows outside ``valid`` are not in
+  the batch (loss 0). PML: no loss unless the batch has a positive and a negative
+  pair; log_prob = s/t - logsumexp over all others; per-anchor loss
+  -sum(pos * log_prob) / (n_pos + tiny); the mean over the losses > 0.
+  """
   n = len(x)
-  valid = np.ones(n, bool) if valid is None else valid
-  xn = _np_normalize(x)
-  lg = xn @ xn.T / t
-  out, ok = np.zeros(n), np.zeros(n, bool)
-  for i in range(n):
-    if not valid[i]:
-      continue
-    A = [a for a in range(n) if a != i and valid[a]]
-    P = [p for p in A if y[p] == y[i]]
-    if not P:
-      continue
-    ok[i] = True
-    den = _lse(lg[i, A])
-    out[i] = -np.mean([lg[i, p] - den for p in P])
-  return out, ok
+  valid = np.ones(n, bool) if valid is None else np.asarray(valid)
+  idx = np.flatnonzero(valid)
+  xs, ys = _np_normalize(x[idx]), np.asarray(y)[idx]
+  m = len(idx)
+  out = np.zeros(n)
+  pos = (ys[:, None] == ys[None, :]) & ~np.eye(m, dtype=bool)
+  neg = ys[:, None] != ys[None, :]
+  if not (pos.any() and neg.any()):
+    return out, 0.0
+  mat = xs @ xs.T / t
+  mat = mat - mat.max(axis=1, keepdims=True)
+  keep = pos | neg
+  denom = np.array([_lse(mat[i][keep[i]]) if keep[i].any() else 0.0 for i in range(m)])
+  log_prob = mat - denom[:, None]
+  losses = -(pos * log_prob).sum(axis=1) / (pos.sum(axis=1) + np.finfo(np.float64).tiny)
+  out[idx] = losses
+  nonzero = losses[losses > 0]
+  return out, (nonzero.mean() if len(nonzero) else 0.0)
 
 
 def test_supcon_reference():
   x, y = _batch(22, n=9, classes=4)
   y[0] = 7                                    # an anchor without positives
   for t in (0.1, 0.5):
-    ref, ok = _np_supcon(x, y, t)
+    ref, ref_mean = _np_supcon(x, y, t)
     out = jaxloss.supcon_loss(f32(x), jnp.asarray(y), temperature=t, reduction="none")
     np.testing.assert_allclose(out, ref, rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(jaxloss.supcon_loss(f32(x), jnp.asarray(y), temperature=t),
-                               ref[ok].mean(), rtol=RTOL)
+                               ref_mean, rtol=RTOL)
   valid = np.array([True] * 6 + [False] * 3)
-  ref, ok = _np_supcon(x, y, 0.1, valid)
-  out = jaxloss.supcon_loss(f32(np.where(valid[:, None], x, np.nan)), jnp.asarray(y),
-                            where=jnp.asarray(valid), reduction="none")
+  ref, ref_mean = _np_supcon(x, y, 0.1, valid)
+  xm = f32(np.where(valid[:, None], x, np.nan))
+  out = jaxloss.supcon_loss(xm, jnp.asarray(y), where=jnp.asarray(valid), reduction="none")
   np.testing.assert_allclose(out, ref, rtol=RTOL, atol=ATOL)
+  np.testing.assert_allclose(jaxloss.supcon_loss(xm, jnp.asarray(y), where=jnp.asarray(valid)),
+                             ref_mean, rtol=RTOL)
+
+
+@pytest.mark.parametrize("labels,where", [
+    ([0, 0, 0], None),                       # no negative pair (the formula gives log 2)
+    ([1, 1, 1, 1, 1, 1], None),              # all one class
+    ([0, 1, 2, 3, 4, 5], None),              # all distinct: no positive pair
+    ([0, 0, 1, 2, 3, 4], None),              # only anchors 0, 1 have a positive
+    ([0, 0, 1, 1, 2, 2], [1, 1, 0, 0, 0, 0]),  # where leaves one class
+    ([0, 0, 1, 1, 2, 2], [1, 1, 1, 0, 0, 0]),  # where leaves a class without its positive
+])
+def test_supcon_degenerate_batches_match_pml(labels, where):
+  x = rng(24).normal(size=(len(labels), 4))
+  y = np.array(labels)
+  valid = None if where is None else np.array(where, bool)
+  ref, ref_mean = _np_supcon(x, y, 0.1, valid)
+  w = None if valid is None else jnp.asarray(valid)
+  out = jaxloss.supcon_loss(f32(x), jnp.asarray(y), where=w, reduction="none")
+  np.testing.assert_allclose(out, ref, rtol=RTOL, atol=ATOL)
+  v, g = jax.value_and_grad(lambda e: jaxloss.supcon_loss(e, jnp.asarray(y), where=w))(f32(x))
+  np.testing.assert_allclose(v, ref_mean, rtol=RTOL, atol=ATOL)
+  chex.assert_tree_all_finite(g)
+  if ref_mean == 0.0:
+    assert float(v) == 0.0 and np.all(np.asarray(g) == 0)
+
+
+def test_supcon_mean_skips_anchors_with_zero_loss():
+  # AvgNonZeroReducer: anchors 0 and 1 (identical, every negative 90 logits below)
+  # have loss exactly 0 and are not counted; the mean is over anchors 2, 3, 4.
+  x = np.array([[1.0, 0.0], [1.0, 0.0], [-1.0, 0.0], [-0.8, 0.6], [-0.8, -0.6]])
+  y = np.array([0, 0, 1, 1, 1])
+  ref, ref_mean = _np_supcon(x, y, 0.02)
+  assert np.all(ref[:2] == 0) and np.all(ref[2:] > 0)
+  np.testing.assert_allclose(ref_mean, ref[2:].mean())
+  out = jaxloss.supcon_loss(f32(x), jnp.asarray(y), temperature=0.02, reduction="none")
+  np.testing.assert_allclose(out, ref, rtol=RTOL, atol=ATOL)
+  np.testing.assert_allclose(jaxloss.supcon_loss(f32(x), jnp.asarray(y), temperature=0.02),
+                             ref_mean, rtol=RTOL)
+
+
+def test_nt_xent_single_pair_is_zero_like_pml():
+  # One pair: no negatives, so PML's NTXentLoss returns 0 (here each direction's
+  # softmax has the positive alone: log 1 = 0), with a zero gradient.
+  z1, z2 = f32(rng(25).normal(size=(3, 4))), f32(rng(26).normal(size=(3, 4)))
+  for args, kw in (((z1[:1], z2[:1]), {}),
+                   ((z1, z2), {"where": jnp.array([False, True, False])})):
+    v, g = jax.value_and_grad(lambda a, b, kw=kw: jaxloss.nt_xent_loss(a, b, **kw),
+                              argnums=(0, 1))(*args)
+    assert float(v) == 0.0
+    chex.assert_tree_all_finite(g)
+    np.testing.assert_allclose(np.concatenate([np.ravel(x) for x in g]), 0.0, atol=1e-7)
 
 
 def test_supcon_equals_ntxent_on_two_views():
@@ -626,21 +705,32 @@ def test_contrastive_errors():
 # --------------------------------------------------------------------------
 
 
+def _pml_arcface_target(cos, m):
+  """PML 2.9 ArcFaceLoss.modify_cosine_of_target_classes, re-derived: angles from the
+  clamped cosine; cos(theta + m) while theta <= pi - m, else cos(theta) - m sin(m)."""
+  theta = np.arccos(np.clip(cos, -1.0, 1.0))
+  return np.where(theta <= np.pi - m, np.cos(theta + m), np.cos(theta) - m * np.sin(m))
+
+
+def _pml_sphereface_target(cos, m):
+  """PML LargeMarginSoftmaxLoss: (-1)^k cos(m theta) - 2k, k = floor(theta / (pi / m))."""
+  theta = np.arccos(np.clip(cos, -1.0, 1.0))
+  k = np.floor(theta / (np.pi / m))
+  return (-1.0) ** k * np.cos(m * theta) - 2 * k
+
+
 def _np_head(x, y, w, kind, margin, scale):
   xn, wn = _np_normalize(x), _np_normalize(w)
   cos = xn @ wn.T
   out = np.zeros(len(x))
   for i in range(len(x)):
     logits = cos[i].copy()
-    c = np.clip(cos[i, y[i]], -1 + 1e-7, 1 - 1e-7)
-    theta = np.arccos(c)
     if kind == "arc":
-      logits[y[i]] = np.cos(theta + margin)
+      logits[y[i]] = _pml_arcface_target(cos[i, y[i]], margin)
     elif kind == "cos":
       logits[y[i]] = cos[i, y[i]] - margin
     else:
-      k = np.floor(margin * theta / np.pi)
-      logits[y[i]] = (-1) ** k * np.cos(margin * theta) - 2 * k
+      logits[y[i]] = _pml_sphereface_target(cos[i, y[i]], margin)
       logits = logits * np.linalg.norm(x[i])
     logits = scale * logits
     out[i] = _lse(logits) - logits[y[i]]
@@ -680,17 +770,87 @@ def test_heads_vmap_per_example_and_grads():
     np.testing.assert_allclose(batched, mapped, rtol=1e-5, atol=1e-6)
   with jax.enable_x64(True):
     xx, ww = jnp.asarray(np.asarray(x, np.float64)), jnp.asarray(np.asarray(w, np.float64))
-    for fn in (jaxloss.arcface_loss, jaxloss.cosface_loss, jaxloss.center_loss):
+    for fn in (jaxloss.arcface_loss, jaxloss.cosface_loss, jaxloss.sphereface_loss,
+               jaxloss.center_loss):
       check_grads(lambda a, b, fn=fn: fn(a, y, b, scale=4.0) if fn is not jaxloss.center_loss
                   else fn(a, y, b), (xx, ww), order=1, modes=["rev"])
+
+
+def _at_angles(theta):
+  """Embeddings at angle theta from centre 0 = e1; centre 1 = e3 is orthogonal to all."""
+  x = np.stack([np.cos(theta), np.sin(theta), np.zeros_like(theta)], axis=1)
+  return x, np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+@pytest.mark.parametrize("margin,scale", [(0.5, 64.0), (0.5, 1.0), (float(np.radians(28.6)), 30.0),
+                                          (1.2, 4.0)])
+def test_arcface_matches_pml_past_pi_minus_margin(margin, scale):
+  # Angles on both sides of pi - m, up to pi: PML switches to cos(theta) - m sin(m) there.
+  theta = np.concatenate([[0.0, 0.3, 1.5, 2.5], np.pi - margin + np.array([-1e-3, 1e-3]),
+                          np.linspace(np.pi - margin + 0.05, np.pi, 5)])
+  x, w = _at_angles(theta)
+  y = np.zeros(len(theta), np.int64)
+  ref = _np_head(x, y, w, "arc", margin, scale)
+  out = jaxloss.arcface_loss(f32(x), jnp.asarray(y), f32(w), margin=margin, scale=scale,
+                             reduction="none")
+  np.testing.assert_allclose(out, ref, rtol=RTOL, atol=1e-5)
+  # The same angles under plain cos(theta + m) (the old answer) differ there.
+  past = theta > np.pi - margin
+  plain = np.array([_lse([scale * np.cos(t + margin), 0.0]) - scale * np.cos(t + margin)
+                    for t in theta])
+  assert np.all(np.abs(plain[past] - ref[past]) > 1e-2)
+  np.testing.assert_allclose(plain[~past], ref[~past], rtol=1e-9)
+
+
+@pytest.mark.parametrize("fn,margin", [("arcface_loss", 0.5), ("arcface_loss", 1.0),
+                                       ("sphereface_loss", 4), ("sphereface_loss", 3),
+                                       ("cosface_loss", 0.35)])
+def test_margin_head_loss_increases_with_the_angle(fn, margin):
+  # PML keeps the target logit monotonically decreasing in theta on [0, pi].
+  theta = np.linspace(0.0, np.pi, 721)
+  x, w = _at_angles(theta)
+  out = np.asarray(getattr(jaxloss, fn)(f32(x), jnp.zeros(len(theta), jnp.int32), f32(w),
+                                        margin=margin, scale=1.0, reduction="none"))
+  assert np.all(np.diff(out) >= -1e-6)
+
+
+def test_sphereface_grad_exact_near_cos_one():
+  # cos(m theta) = T_m(cos theta) is a polynomial in the cosine: near cos = +-1 the
+  # gradient is the true one (clamping the cosine to 1 - 1e-7 before arccos zeroes it
+  # there). Reference: central differences of the float64 PML re-derivation.
+  r = rng(35)
+  w = r.normal(size=(4, 3))
+  y = np.arange(4)
+  for sign in (1.0, -1.0):
+    x = sign * w + 1e-4 * r.normal(size=w.shape)          # |cos| = 1 - O(1e-9)
+    fd = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+      xp, xm = x.copy(), x.copy()
+      xp[idx] += 1e-6
+      xm[idx] -= 1e-6
+      fd[idx] = (_np_head(xp, y, w, "sphere", 4, 1.0).mean()
+                 - _np_head(xm, y, w, "sphere", 4, 1.0).mean()) / 2e-6
+    with jax.enable_x64(True):
+      g = jax.grad(lambda a: jaxloss.sphereface_loss(a, jnp.asarray(y), jnp.asarray(w)))(
+          jnp.asarray(x))
+    np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-8)
 
 
 def test_arcface_embedding_equal_to_weight_finite_grad():
   w = f32(rng(32).normal(size=(4, 3)))
   y = jnp.arange(4)
-  for fn in (jaxloss.arcface_loss, jaxloss.sphereface_loss):
+  for fn in (jaxloss.arcface_loss, jaxloss.sphereface_loss, jaxloss.cosface_loss):
     for x in (w, -w):
       g = jax.grad(lambda a, b, fn=fn: fn(a, y, b), argnums=(0, 1))(x, w)
+      chex.assert_tree_all_finite(g)
+  # cos theta exactly +-1 at the target (unit axes): the value is PML's (angle 0 or pi
+  # from the clamped cosine) and the gradient finite.
+  w2 = np.array([[1.0, 0.0], [0.0, 1.0]])
+  for x2 in (np.array([[1.0, 0.0]]), np.array([[-1.0, 0.0]])):
+    for fn, kind, m in (("arcface_loss", "arc", 0.5), ("sphereface_loss", "sphere", 4)):
+      v, g = jax.value_and_grad(lambda a, b, fn=fn, m=m: getattr(jaxloss, fn)(
+          a, jnp.array([0]), b, margin=m, scale=1.0), argnums=(0, 1))(f32(x2), f32(w2))
+      np.testing.assert_allclose(v, _np_head(x2, [0], w2, kind, m, 1.0)[0], rtol=1e-6)
       chex.assert_tree_all_finite(g)
 
 

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from jaxloss.adaptive.barron import _ALPHA_MAX, adaptive_robust_loss
+from jaxloss.adaptive.barron import adaptive_robust_loss
 
 __all__ = ['AdaptiveRobustLoss']
 
@@ -39,8 +39,8 @@ class AdaptiveRobustLoss(nnx.Module):
                alpha_init: float | None = None, scale_lo: float = 1e-5,
                scale_init: float = 1.0, rngs=None):
     del rngs  # deterministic initialisation
-    if not 0.0 <= alpha_lo < alpha_hi <= _ALPHA_MAX:
-      raise ValueError(f"need 0 <= alpha_lo < alpha_hi <= {_ALPHA_MAX}, got {alpha_lo}, {alpha_hi}")
+    if not 0.0 <= alpha_lo < alpha_hi < np.inf:
+      raise ValueError(f"need 0 <= alpha_lo < alpha_hi < inf, got {alpha_lo}, {alpha_hi}")
     if scale_init <= scale_lo:
       raise ValueError(f"scale_init must be > scale_lo={scale_lo}, got {scale_init}")
     alpha_init = 0.5 * (alpha_lo + alpha_hi) if alpha_init is None else alpha_init

@@ -27,7 +27,8 @@ GRADES = {
     "arcface_loss": (
         ("high", "one N x C cosine matrix"),
         ("medium", "class-weight matrix passed in"),
-        ("medium", "arccos clamped at +-(1 - 1e-7); scale 64 logits"),
+        ("medium", "no arccos (c cos m - sin theta sin m), sqrt gradient masked at |c| = 1; "
+                   "scale 64 logits"),
         BY_JAXLOSS),
     "attention_target_loss": (
         ("low", "survey: needs the attention maps of the model"),
@@ -652,7 +653,8 @@ GRADES = {
     "supcon_loss": (
         ("medium", "one N x N cosine matrix"),
         ("medium", "temperature; label masks"),
-        ("high", "masked log-sum-exp; anchors without positives excluded"),
+        ("high", "masked log-sum-exp; 0 with zero gradient without a positive and a negative "
+                 "pair"),
         BY_JAXLOSS),
     "symmetric_cross_entropy": (
         ("high", "one log-softmax"),

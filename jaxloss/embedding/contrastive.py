@@ -173,7 +173,9 @@ def nt_xent_loss(x1, x2, *, temperature=0.07, normalize=True, weights=None, wher
   Notes:
     Equals ``optax.losses.ntxent(concatenate([x1, x2]),
     concatenate([arange(N), arange(N)]), temperature)`` and
-    pytorch-metric-learning's ``NTXentLoss`` with the same labels.
+    pytorch-metric-learning 2.9's ``NTXentLoss`` with the same labels (its
+    default ``MeanReducer`` over the ``2N`` positive pairs; a batch of one
+    pair has no negative pair and gives 0, as there).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -191,7 +193,9 @@ def nt_xent_loss(x1, x2, *, temperature=0.07, normalize=True, weights=None, wher
   partner = (idx + n) % (2 * n)
   values = _cross_entropy_rows(logits, keep, logits[idx, partner])
   values = 0.5 * (values[:n] + values[n:])
-  return _reduce_anchors(values, valid, reduction, weights)
+  # PML: no loss without a negative pair, i.e. with fewer than two pairs (the
+  # formula's log 1 = 0 there, up to round-off; this makes it exact).
+  return _reduce_anchors(values, valid & (jnp.sum(valid) >= 2), reduction, weights)
 
 
 @register(tasks=("supervised contrastive learning", "image classification",
@@ -211,6 +215,13 @@ def supcon_loss(embeddings, labels, *, temperature=0.1, normalize=True, weights=
   ``P(i)``: the other samples with label ``y_i``; ``s``: cosine similarity.
   Several views of one image are passed as separate rows with the same label.
 
+  As in pytorch-metric-learning, the loss is computed only when the batch
+  has both a positive pair and a negative pair: a batch of one class (e.g.
+  labels ``[0, 0, 0]``, where the formula gives ``log 2``) or of all-distinct
+  classes gives 0 with a zero gradient. An anchor without positives has loss
+  0, and "mean" averages over the anchors whose loss is > 0 (PML's
+  ``AvgNonZeroReducer``).
+
   Args:
     embeddings: floating ``[N, D]``.
     labels: integer ``[N]``.
@@ -222,34 +233,47 @@ def supcon_loss(embeddings, labels, *, temperature=0.1, normalize=True, weights=
     reduction: "mean" (default) | "sum" | "none".
 
   Returns:
-    A set-level loss: the mean (or sum) over anchors with at least one
-    positive; per-anchor values ``[N]`` for "none" (0 where no positive).
+    A set-level loss: the mean (or sum) over the counted anchors (a positive,
+    a negative pair in the batch, loss > 0); 0 when there is none.
+    Per-anchor values ``[N]`` for "none" (0 for anchors not counted).
 
   Raises:
     LossInputError: ``embeddings`` not ``[N, D]`` or ``labels`` not ``[N]``.
 
   Notes:
-    Same default as pytorch-metric-learning's ``SupConLoss(temperature=0.1)``
-    (AvgNonZero over anchors).
+    Equals pytorch-metric-learning 2.9's ``SupConLoss(temperature=0.1)``
+    with its default ``AvgNonZeroReducer``: ``_compute_loss`` returns zero
+    losses unless ``pos_mask.any() and neg_mask.any()``, the per-anchor loss
+    is ``-sum(pos * log_prob) / n_pos`` (0 without positives), and the mean
+    is over the losses > 0. With a negative pair in the batch every anchor
+    that has a positive also has a negative, so its loss is > 0 in exact
+    arithmetic; it is exactly 0 (and not counted) only when its positives
+    dominate every negative by more than ~17 logits in float32 (~37 in
+    float64), as in PML.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> x = jnp.array([[1., 0.], [1., 0.1], [0., 1.], [0.1, 1.]])
     >>> print(jaxloss.supcon_loss(x, jnp.array([0, 0, 1, 1]), temperature=1.0))
     0.597808
+    >>> print(jaxloss.supcon_loss(x[:3], jnp.array([0, 0, 0])))  # no negative pair
+    0.0
   """
   x, valid, _ = _batch_inputs(embeddings, labels, where, normalize)
   logits = x @ x.T / temperature
   n = x.shape[0]
-  pos, _ = _label_masks(labels, valid)
+  pos, neg = _label_masks(labels, valid)
   keep = valid[None, :] & ~jnp.eye(n, dtype=bool)
-  lse = nx.logsumexp(logits, where=keep)
   n_pos = jnp.sum(pos, axis=1)
-  ok = valid & (n_pos > 0)
-  lse = jnp.where(ok, lse, 0.0)
-  mean_pos = nx.safe_div(jnp.sum(jnp.where(pos, logits, 0.0), axis=1),
-                         n_pos.astype(logits.dtype))
-  return _reduce_anchors(lse - mean_pos, ok, reduction, weights)
+  # PML: no loss at all unless the batch has a positive and a negative pair.
+  ok = valid & (n_pos > 0) & jnp.any(pos) & jnp.any(neg)
+  lse = jnp.where(ok, nx.logsumexp(logits, where=keep), 0.0)
+  # log_prob first, then its mean over the positives (PML's order: a dominated
+  # anchor's loss is then exactly 0, as there).
+  log_prob = jnp.where(pos, logits - lse[:, None], 0.0)
+  values = -nx.safe_div(jnp.sum(log_prob, axis=1), n_pos.astype(logits.dtype))
+  values = jnp.where(ok, values, 0.0)
+  return _reduce_anchors(values, ok & (values > 0), reduction, weights)
 
 
 @register(tasks=("text-to-image generation", "vision-language pretraining",

@@ -34,10 +34,6 @@ from jaxloss.embedding._common import _PML
 
 __all__ = ["arcface_loss", "center_loss", "cosface_loss", "sphereface_loss", "update_centers"]
 
-# Clamp of the cosine before arccos: keeps d/dc arccos(c) = -1/sqrt(1 - c^2)
-# finite (pytorch-metric-learning uses the same 1e-7).
-_ACOS_EPS = 1e-7
-
 
 def _check_head(embeddings, labels, centers):
   check_floating("embeddings", embeddings)
@@ -57,8 +53,48 @@ def _check_head(embeddings, labels, centers):
   return embeddings.astype(dtype), centers.astype(dtype)
 
 
-def _angles(cos):
-  return jnp.arccos(jnp.clip(cos, -1.0 + _ACOS_EPS, 1.0 - _ACOS_EPS))
+def _sin_of_angle(cos):
+  """``sin(arccos(c)) = sqrt(1 - c^2)`` with a finite gradient at ``|c| >= 1``.
+
+  The true derivative ``-c / sqrt(1 - c^2)`` is infinite at ``c = +-1`` (an
+  embedding on its class centre); there (and where round-off makes ``|c|``
+  exceed 1) the value is 0 and the gradient is masked to 0 (double where).
+  Elsewhere it is exact, so no clamp shifts the value as ``arccos(clip(c, -1 +
+  eps, 1 - eps))`` would (by ``sqrt(2 eps)`` in angle, 0.014 in a scale-64 logit
+  at eps = 1e-7).
+  """
+  s2 = 1.0 - cos * cos
+  ok = s2 > 0
+  return jnp.where(ok, jnp.sqrt(jnp.where(ok, s2, 1.0)), 0.0)
+
+
+def _clamp_cos(cos):
+  """``cos`` clamped to [-1, 1] (PML's ``torch.clamp``); gradient 1 at exactly +-1 (clip: 1/2)."""
+  return jnp.where(cos > 1.0, 1.0, jnp.where(cos < -1.0, -1.0, cos))
+
+
+def _arcface_target(cos, margin):
+  """pytorch-metric-learning's ArcFace target logit (insightface ``easy_margin=False``).
+
+  ``cos(theta + m)`` while ``theta <= pi - m``; beyond, ``cos(theta) - m sin(m)``
+  keeps the logit monotonically decreasing in ``theta`` (``cos(theta + m)``
+  would rise again past ``pi``). ``cos(theta + m) = c cos m - sin(theta) sin m``
+  needs no arccos; ``theta <= pi - m`` is ``c >= cos(pi - m) = -cos m``.
+  """
+  cos_m, sin_m = jnp.cos(margin), jnp.sin(margin)
+  cos_t = _clamp_cos(cos)
+  plus_margin = cos_t * cos_m - _sin_of_angle(cos) * sin_m
+  return jnp.where(cos_t >= -cos_m, plus_margin, cos_t - margin * sin_m)
+
+
+def _chebyshev(c, m: int):
+  """``T_m(c) = cos(m arccos c)`` by the three-term recurrence (a polynomial: finite gradient)."""
+  t_prev, t = jnp.ones_like(c), c
+  if m == 0:
+    return t_prev
+  for _ in range(m - 1):
+    t_prev, t = t, 2.0 * c * t - t_prev
+  return t
 
 
 def _margin_softmax(x, labels, w, target_fn, scale, where, weights, reduction,
@@ -80,7 +116,7 @@ _TASKS = ("face recognition", "re-identification", "metric learning", "image ret
 
 
 @register(tasks=_TASKS, peer="pytorch_metric_learning.losses.ArcFaceLoss (margin in degrees); "
-                             "insightface ArcFace (radians)",
+                             "insightface ArcFace, easy_margin=False (radians)",
           references=("Deng et al., ArcFace: Additive Angular Margin Loss for Deep Face "
                       "Recognition, CVPR 2019", _PML),
           input_kind="embeddings")
@@ -90,12 +126,18 @@ def arcface_loss(embeddings, labels, centers, *, margin=0.5, scale=64.0, weights
   r"""ArcFace: additive angular margin on the target class.
 
   .. math::
-    \ell_i = -\log\frac{e^{s\cos(\theta_{y_i} + m)}}
-      {e^{s\cos(\theta_{y_i} + m)} + \sum_{j \ne y_i} e^{s\cos\theta_j}},\qquad
+    \ell_i = -\log\frac{e^{s\,\phi(\theta_{y_i})}}
+      {e^{s\,\phi(\theta_{y_i})} + \sum_{j \ne y_i} e^{s\cos\theta_j}},\qquad
+    \phi(\theta) = \begin{cases}\cos(\theta + m) & \theta \le \pi - m\\
+      \cos\theta - m \sin m & \theta > \pi - m\end{cases},\qquad
     \cos\theta_j = \hat x_i \cdot \hat c_j
 
-  ``theta = arccos(clip(cos, -1 + 1e-7, 1 - 1e-7))``: the gradient stays finite
-  when an embedding coincides with its class centre.
+  Past ``theta = pi - m``, ``cos(theta + m)`` would rise again (the target
+  logit would reward moving *away* from the centre); the second branch keeps
+  it monotonically decreasing in ``theta``. ``cos(theta + m)`` is computed as
+  ``c cos m - sqrt(1 - c^2) sin m`` (no arccos), with the square root's
+  infinite derivative at ``c = +-1`` (an embedding on its centre, or
+  opposite) masked to 0: value exact, gradient finite.
 
   Args:
     embeddings: floating ``[N, D]``.
@@ -116,19 +158,25 @@ def arcface_loss(embeddings, labels, centers, *, margin=0.5, scale=64.0, weights
     LossInputError: inconsistent shapes.
 
   Notes:
-    Equals pytorch-metric-learning's ``ArcFaceLoss`` with
+    Equals pytorch-metric-learning 2.9's ``ArcFaceLoss`` with
     ``margin=np.degrees(margin)`` (PML takes DEGREES, default 28.6) and its
-    weight matrix ``W`` (``[D, C]``) passed transposed as ``centers``. No "easy
-    margin" / ``theta + m > pi`` correction (as in PML).
+    weight matrix ``W`` (``[D, C]``) passed transposed as ``centers``,
+    including its ``theta + m > pi`` branch (``angles <= pi - m``, else
+    ``cos(theta) - m sin(m)``). That branch is insightface's
+    ``easy_margin=False`` setting (thresholds ``th = cos(pi - m)``,
+    ``mm = sin(pi - m) m``) of its ArcFace / ``CombinedMarginLoss`` head
+    (arcface_torch until Dec 2022; the current arcface_torch head applies
+    plain ``cos(theta + m)``). ``easy_margin=True`` (margin only where
+    ``cos theta > 0``) is not offered.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> w = jnp.array([[1., 0.], [0., 1.]])
     >>> print(jaxloss.arcface_loss(w, jnp.array([0, 1]), w, margin=0.5, scale=1.0))
-    0.347754
+    0.347685
   """
   x, w = _check_head(embeddings, labels, centers)
-  return _margin_softmax(x, labels, w, lambda c: jnp.cos(_angles(c) + margin), scale,
+  return _margin_softmax(x, labels, w, lambda c: _arcface_target(c, margin), scale,
                          where, weights, reduction)
 
 
@@ -163,8 +211,10 @@ def cosface_loss(embeddings, labels, centers, *, margin=0.35, scale=64.0, weight
     LossInputError: inconsistent shapes.
 
   Notes:
-    Same defaults as pytorch-metric-learning's ``CosFaceLoss(margin=0.35,
-    scale=64)``; its weight matrix ``W`` (``[D, C]``) is ``centers`` transposed.
+    Equals pytorch-metric-learning 2.9's ``CosFaceLoss(margin=0.35,
+    scale=64)`` (same defaults; the margin acts on the cosine, so there is no
+    angle to correct as in ArcFace); its weight matrix ``W`` (``[D, C]``) is
+    ``centers`` transposed.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -191,7 +241,11 @@ def sphereface_loss(embeddings, labels, centers, *, margin=4, scale=1.0, weights
     \psi(\theta) = (-1)^k\cos(m\theta) - 2k,\ k = \lfloor m\theta/\pi \rfloor
 
   The class centres (the head's weight rows) are normalised, embeddings are
-  not (their norm scales the logits).
+  not (their norm scales the logits). ``cos(m theta)`` is the Chebyshev
+  polynomial ``T_m(cos theta)`` (the paper's multiple-angle formula, Eq. 7),
+  so the differentiated path has no arccos and the gradient is exact and
+  finite at ``cos theta = +-1``; ``k`` (piecewise constant) uses arccos
+  without a gradient. ``psi`` is continuous and decreasing on ``[0, pi]``.
 
   Args:
     embeddings: floating ``[N, D]``.
@@ -211,9 +265,11 @@ def sphereface_loss(embeddings, labels, centers, *, margin=4, scale=1.0, weights
     LossInputError: inconsistent shapes.
 
   Notes:
-    Same defaults as pytorch-metric-learning's ``SphereFaceLoss(margin=4,
-    scale=1)`` (LargeMarginSoftmax with normalised weights); its weight matrix
-    ``W`` (``[D, C]``) is ``centers`` transposed.
+    Equals pytorch-metric-learning 2.9's ``SphereFaceLoss(margin=4, scale=1)``
+    (its ``LargeMarginSoftmaxLoss`` with normalised weights: the same
+    binomial form of ``cos(m theta)``, ``k = floor(theta / (pi / m))`` from
+    the cosine clamped to [-1, 1], no gradient through ``k``); its weight
+    matrix ``W`` (``[D, C]``) is ``centers`` transposed.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -225,10 +281,11 @@ def sphereface_loss(embeddings, labels, centers, *, margin=4, scale=1.0, weights
   m = int(margin)
 
   def psi(c):
-    theta = _angles(c)
-    k = jax.lax.stop_gradient(jnp.floor(m * theta / jnp.pi))
+    # k is piecewise constant (no gradient), computed as PML does.
+    theta = jnp.arccos(_clamp_cos(jax.lax.stop_gradient(c)))
+    k = jnp.floor(theta / (jnp.pi / m))
     sign = 1.0 - 2.0 * jnp.mod(k, 2.0)
-    return sign * jnp.cos(m * theta) - 2.0 * k
+    return sign * _chebyshev(c, m) - 2.0 * k
 
   return _margin_softmax(x, labels, w, psi, scale, where, weights, reduction,
                          scale_by_norm=True)

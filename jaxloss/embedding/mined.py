@@ -184,8 +184,9 @@ def circle_loss(embeddings, labels, *, margin=0.4, gamma=80.0, weights=None, whe
 
   Notes:
     ``margin`` is pytorch-metric-learning's (and the paper's) ``m``: this
-    equals ``CircleLoss(m=margin, gamma=gamma)``, same defaults (its
-    AvgNonZero reducer equals the mean over valid anchors, whose loss is > 0).
+    equals ``CircleLoss(m=margin, gamma=gamma)``, same defaults: rows without a
+    positive or a negative are zeroed, and its ``AvgNonZeroReducer`` averages
+    the losses > 0 (every such anchor, unless the softplus underflows).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -203,7 +204,8 @@ def circle_loss(embeddings, labels, *, margin=0.4, gamma=80.0, weights=None, whe
   lse_p = nx.logsumexp(-gamma * alpha_p * (s - 1.0 + m), where=pos)
   ok = valid & jnp.any(pos, axis=1) & jnp.any(neg, axis=1)
   values = jax.nn.softplus(jnp.where(ok, lse_n + lse_p, 0.0))
-  return _reduce_anchors(values, ok, reduction, weights)
+  # AvgNonZeroReducer: softplus is > 0 unless it underflows (lse_n + lse_p < -87 in float32).
+  return _reduce_anchors(values, ok & (values > 0), reduction, weights)
 
 
 @register(tasks=("metric learning", "image retrieval"),

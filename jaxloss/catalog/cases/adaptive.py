@@ -34,7 +34,8 @@ def _nll_example(key):
 
 def _nll_edges(key):
   x = ex.normal(key, (8, 5), 2.0)
-  return [((x,), {"alpha": a, "scale": 1.0}) for a in (0.0, 2.0, 4.0, 1e-6)] + [
+  return [((x,), {"alpha": a, "scale": 1.0}) for a in (0.0, 2.0, 4.0, 1e-6, 2.0 + 1e-6, 9.0)] + [
+      ((x * 0.1,), {"alpha": jnp.inf, "scale": 1.0}),
       ((jnp.zeros_like(x),), {"alpha": 1.0, "scale": 1.0}),
       ((x * 1e4,), {"alpha": 0.5, "scale": 1e-3})]
 
