@@ -354,3 +354,44 @@ filter_valid.defvjp(_filter_valid_fwd, _filter_valid_bwd)
 def filter2d_valid(x, window, h_axis: int, w_axis: int):
   """Separable 2-D ``valid`` filtering of ``x`` with ``window`` along two axes (SSIM's moments)."""
   return filter_valid(filter_valid(x, window, h_axis), window, w_axis)
+
+
+def check_ignore_index(ignore_index) -> None:
+  """``ignore_index`` is None or a Python/NumPy integer (a static option)."""
+  if ignore_index is None:
+    return
+  if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+    raise LossInputError(f"ignore_index must be an int or None, got {ignore_index!r}")
+
+
+def class_ids(labels, ignore_index=None, where=None):
+  """The one place where class ids, ``ignore_index`` and ``where`` become ``(valid, ids)``.
+
+  ``valid`` is the boolean mask of ``labels.shape`` of the entries kept: not
+  ``ignore_index`` and, if given, selected by ``where`` (broadcast to
+  ``labels.shape``); None when there is neither. ``ids`` are the labels with
+  every excluded entry replaced by class 0, so a gather, a one-hot encoding or
+  a class-weight lookup of an ignored id (255, -100) is defined and cannot
+  reach the value or the gradient. Callers fill the *inputs* of excluded
+  entries with :func:`mask_fill` before any arithmetic and pass ``valid`` to
+  the reduction as ``where``: the double where that keeps a NaN in an ignored
+  row out of the gradient, exactly as ``where=`` excludes it.
+  """
+  check_ignore_index(ignore_index)
+  labels = jnp.asarray(labels)
+  valid = None if ignore_index is None else labels != ignore_index
+  if where is not None:
+    where = jnp.asarray(where)
+    try:
+      ok = np.broadcast_shapes(where.shape, labels.shape) == labels.shape
+    except ValueError:
+      ok = False
+    if not ok:
+      raise LossInputError(
+          f"where has shape {where.shape}, which does not broadcast to the "
+          f"unreduced loss shape {labels.shape}")
+    where = jnp.broadcast_to(where.astype(bool), labels.shape)
+    valid = where if valid is None else valid & where
+  if valid is None:
+    return None, labels
+  return valid, jnp.where(valid, labels, jnp.zeros((), labels.dtype))

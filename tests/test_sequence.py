@@ -372,3 +372,64 @@ def test_ctc_errors_and_value_checks():
   err, _ = checked(z, jnp.array([[1, 7], [1, 2]]))
   with pytest.raises(Exception, match="labels must be class ids"):
     err.throw()
+
+
+# ------------------------------------------------- magnitudes (issue 19 item 16)
+
+# Series of magnitude ~1e3 (issue 19 item 16): with gamma = 0.01, R / gamma ~ 1e9, where a
+# float32 step is 64; a soft-min whose max shift and exponentials came from two roundings of
+# R / gamma could underflow every exponential (0/0, NaN value and gradient under jit).
+_MAG_X = np.array([1004, -906, -748, -1171, -871, 589, 724, -1026.0])[:, None]
+_MAG_Y = np.array([-2442, -2036, 205, -354, -762, -1179, -1148, 297.0])[:, None]
+_MAGNITUDES = (1e-3, 1.0, 1e2, 1e3, 1e4)
+
+
+def _dilate_ref(x, y, gamma, ws=0.5, wt=0.5):
+  n, m = len(x), len(y)
+  omega = (np.arange(n)[:, None] - np.arange(m)[None, :]) ** 2 / (n * m)
+  return ws * _sdtw_value(x, y, gamma) + wt * np.sum(_sdtw_alignment_ref(x, y, gamma) * omega)
+
+
+def _fd_grad(f, x, h):
+  """Central finite differences of a float64 scalar function."""
+  g = np.zeros_like(x)
+  for idx in np.ndindex(x.shape):
+    e = np.zeros_like(x)
+    e[idx] = h
+    g[idx] = (f(x + e) - f(x - e)) / (2 * h)
+  return g
+
+
+@pytest.mark.parametrize("scale", _MAGNITUDES)
+def test_soft_dtw_family_at_large_and_small_magnitudes_jitted(scale):
+  x, y = _MAG_X * scale / 1e3, _MAG_Y * scale / 1e3
+  xj, yj = jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
+  gamma = 0.01
+  # soft-DTW: value from Algorithm 1, gradient sum_j E_ij 2 (x_i - y_j) from Algorithm 2.
+  v, g = jax.jit(jax.value_and_grad(lambda a: jaxloss.soft_dtw(a, yj, gamma=gamma)))(xj)
+  e = _sdtw_alignment_ref(x, y, gamma)
+  g_ref = 2 * np.sum(e[:, :, None] * (x[:, None, :] - y[None, :, :]), axis=1)
+  chex.assert_tree_all_finite((v, g))
+  scale_v = max(abs(_sdtw_value(x, y, gamma)), 1.0)
+  np.testing.assert_allclose(v, _sdtw_value(x, y, gamma), rtol=1e-5, atol=1e-5 * scale_v)
+  np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-4 * np.abs(g_ref).max() + 1e-6)
+  # Its divergence: three soft-DTW values.
+  v, g = jax.jit(jax.value_and_grad(
+      lambda a: jaxloss.soft_dtw_divergence(a, yj, gamma=gamma)))(xj)
+  ref = _sdtw_value(x, y, gamma) - 0.5 * (_sdtw_value(x, x, gamma) + _sdtw_value(y, y, gamma))
+  chex.assert_tree_all_finite((v, g))
+  np.testing.assert_allclose(v, ref, rtol=1e-5, atol=1e-5 * scale_v)
+
+
+@pytest.mark.parametrize("scale", _MAGNITUDES)
+def test_dilate_at_large_and_small_magnitudes_jitted(scale):
+  x, y = _MAG_X * scale / 1e3, _MAG_Y * scale / 1e3
+  xj, yj = jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32)
+  gamma = 0.01
+  v, g = jax.jit(jax.value_and_grad(lambda a: jaxloss.dilate_loss(a, yj, gamma=gamma)))(xj)
+  chex.assert_tree_all_finite((v, g))
+  ref = _dilate_ref(x, y, gamma)
+  np.testing.assert_allclose(v, ref, rtol=1e-5, atol=1e-5 * max(abs(ref), 1.0))
+  # Float64 finite differences; the step is small next to gamma's scale of the costs.
+  g_ref = _fd_grad(lambda a: _dilate_ref(a, y, gamma), x, h=1e-7 * max(scale, 1e-2))
+  np.testing.assert_allclose(g, g_ref, rtol=1e-3, atol=1e-3 * np.abs(g_ref).max() + 1e-5)

@@ -25,14 +25,22 @@ def broadcast_where(where, shape):
 
 
 def class_inputs(logits, labels, axis, where, *, logits_name="logits",
-                 ignore_index=None):
+                 ignore_index=None, dense_ignore="raise"):
   """Validates (logits, labels) with the class axis ``axis``.
 
   Returns ``(logits, labels, kind, where)`` with the class axis moved last,
   logits in the compute dtype, ``kind`` "int" | "dense", and ``where``
-  broadcast to the unreduced shape ``logits.shape[:-1]`` (or None). Entries
-  excluded by ``where`` are replaced by 0 in logits and dense labels, so a
-  NaN/inf there reaches neither the value nor the gradient.
+  broadcast to the unreduced shape ``logits.shape[:-1]`` (or None). With
+  integer labels, ``where`` also excludes the ``ignore_index`` entries and
+  ``labels`` are the safe ids of :func:`jaxloss._numerics.class_ids` (0 at
+  excluded entries). Excluded entries are replaced by 0 in logits and dense
+  labels *before* any arithmetic, so a NaN/inf there reaches neither the
+  value nor the gradient; pass the returned ``where`` to the reduction.
+
+  ``dense_ignore``: what an ``ignore_index`` does with one-hot/soft labels:
+  "raise" (a :class:`LossInputError`, for the losses whose ``ignore_index``
+  defaults to None) or "skip" (torch's ``cross_entropy``: it applies to class
+  ids only, and its default -100 is always set).
   """
   check_floating(logits_name, logits)
   logits = jnp.asarray(logits)
@@ -43,14 +51,20 @@ def class_inputs(logits, labels, axis, where, *, logits_name="logits",
   if labels.ndim == logits.ndim:   # one-hot/soft targets (any dtype): classes on `axis` too
     labels = jnp.moveaxis(labels, axis, -1)
   kind = class_labels(logits, labels, logits_name=logits_name)
+  nx.check_ignore_index(ignore_index)
   dtype = nx.compute_dtype(logits, labels)
   logits = logits.astype(dtype)
   where = broadcast_where(where, logits.shape[:-1])
-  logits = nx.mask_fill(logits, where, trailing=1)
   if kind == "dense":
+    if ignore_index is not None and dense_ignore == "raise":
+      raise LossInputError(
+          f"ignore_index needs integer class ids of shape {logits.shape[:-1]}, but labels "
+          f"has shape {labels.shape} (one-hot/soft targets); exclude entries with where=")
     labels = nx.mask_fill(labels.astype(dtype), where, trailing=1)
   else:
     debug_check_labels(labels, logits.shape[-1], ignore_index)
+    where, labels = nx.class_ids(labels, ignore_index, where)
+  logits = nx.mask_fill(logits, where, trailing=1)
   return logits, labels, kind, where
 
 
@@ -77,11 +91,3 @@ def binary_inputs(logits, labels, where, *, logits_name="logits"):
   labels = nx.mask_fill(labels.astype(dtype), where)
   return logits, labels, where
 
-
-def and_mask(a, b):
-  """Logical and of two optional masks."""
-  if a is None:
-    return b
-  if b is None:
-    return a
-  return a & b

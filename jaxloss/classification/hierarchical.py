@@ -29,9 +29,9 @@ __all__ = ['hierarchical_cross_entropy']
                       "with Deep Networks, CVPR 2020 (hierarchical cross-entropy)",
                       "Redmon & Farhadi, YOLO9000: Better, Faster, Stronger, CVPR 2017 "
                       "(WordTree conditional softmax)"))
-@loss_function(static=("parents", "level_weights"))
-def hierarchical_cross_entropy(logits, labels, *, parents, level_weights=None, where=None,
-                               weights=None, reduction="mean"):
+@loss_function(static=("parents", "level_weights", "ignore_index"))
+def hierarchical_cross_entropy(logits, labels, *, parents, level_weights=None,
+                               ignore_index=None, where=None, weights=None, reduction="mean"):
   r"""Cross-entropy over a class tree: the leaf CE plus parent-level terms.
 
   .. math::
@@ -50,6 +50,9 @@ def hierarchical_cross_entropy(logits, labels, *, parents, level_weights=None, w
       values in ``[0, G)``), or a tuple of such tuples, one per level going up
       (level ``l+1``'s tuple maps level ``l``'s groups to their parents).
     level_weights: static tuple of ``H + 1`` weights (default all 1).
+    ignore_index: optional integer label value (static, default None) whose
+      entries are excluded from the loss, the gradient and the "mean"
+      denominator (torch's ``ignore_index`` semantics).
     where: optional boolean mask over ``[...]``.
     weights: optional per-example weights over ``[...]``.
     reduction: "mean" (default) | "sum" | "none".
@@ -92,11 +95,12 @@ def hierarchical_cross_entropy(logits, labels, *, parents, level_weights=None, w
     raise LossInputError(
         f"level_weights has {len(level_weights)} entries; expected {len(levels) + 1} "
         f"(leaves plus one per parent level)")
-  debug_check_labels(labels, logits.shape[-1])
+  nx.check_ignore_index(ignore_index)
+  debug_check_labels(labels, logits.shape[-1], ignore_index)
   dtype = nx.compute_dtype(logits)
+  where, node = nx.class_ids(labels, ignore_index, where)
   x = nx.mask_fill(logits.astype(dtype), where, trailing=1)
   logp = jax.nn.log_softmax(x, axis=-1)
-  node = labels
   values = level_weights[0] * -nx.take_along_last(logp, node)
   for m, w in zip(maps, level_weights[1:], strict=True):
     groups = m.max() + 1

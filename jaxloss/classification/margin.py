@@ -109,9 +109,9 @@ def squared_hinge_loss(logits, labels, *, weights=None, where=None, reduction="m
           references=("Weston & Watkins, Support Vector Machines for Multi-Class Pattern "
                       "Recognition, ESANN 1999", _CORTES),
           input_kind="scores")
-@loss_function(static=("p",), choices={"p": (1, 2)})
-def multiclass_hinge_loss(logits, labels, *, p=1, margin=1.0, class_weights=None, weights=None,
-                          where=None, reduction="mean"):
+@loss_function(static=("p", "ignore_index"), choices={"p": (1, 2)})
+def multiclass_hinge_loss(logits, labels, *, p=1, margin=1.0, class_weights=None,
+                          ignore_index=None, weights=None, where=None, reduction="mean"):
   r"""Multi-class hinge loss, Weston--Watkins form (torch's ``multi_margin_loss``).
 
   .. math::
@@ -130,9 +130,12 @@ def multiclass_hinge_loss(logits, labels, *, p=1, margin=1.0, class_weights=None
     p: 1 (default) or 2, static.
     margin: :math:`m` (default 1.0); may be traced.
     class_weights: optional ``[C]`` weights (torch's ``weight``).
+    ignore_index: optional integer label value (static, default None) whose
+      entries are excluded from the loss, the gradient and the "mean"
+      denominator (an addition: torch's ``multi_margin_loss`` has none).
     weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``.
     where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
-    reduction: "mean" (default) | "sum" | "none".
+    reduction: "mean" (default, over the kept entries) | "sum" | "none".
 
   Returns:
     A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none".
@@ -151,7 +154,7 @@ def multiclass_hinge_loss(logits, labels, *, p=1, margin=1.0, class_weights=None
     >>> print(jaxloss.multiclass_hinge_loss(s, jnp.array([3])))
     0.325
   """
-  s, labels, kind, where = class_inputs(logits, labels, -1, where)
+  s, labels, kind, where = class_inputs(logits, labels, -1, where, ignore_index=ignore_index)
   if kind != "int":
     raise LossInputError(
         f"labels has shape {labels.shape} and a floating dtype; multiclass_hinge_loss "

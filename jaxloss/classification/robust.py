@@ -14,25 +14,23 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss import _numerics as nx
-from jaxloss._api import (
-  check_floating,
-  class_labels,
-  debug_check_labels,
-  loss_function,
-  reduce_loss,
-)
+from jaxloss._api import loss_function, reduce_loss
 from jaxloss.catalog import register
+from jaxloss.classification._common import class_inputs
 
 __all__ = ['bi_tempered_logistic_loss', 'generalized_cross_entropy', 'symmetric_cross_entropy']
 
 
-def _targets(logits, labels, dtype):
-  """Dense float targets from integer ids or one-hot/soft labels."""
-  kind = class_labels(logits, labels)
+def _inputs(logits, labels, where, ignore_index):
+  """``(logits, dense targets, where)``: the shared class preamble, ids one-hot encoded.
+
+  ``where`` excludes the ``ignore_index`` entries too; their logits are
+  zero-filled before any arithmetic (see :func:`class_inputs`).
+  """
+  x, labels, kind, where = class_inputs(logits, labels, -1, where, ignore_index=ignore_index)
   if kind == "int":
-    debug_check_labels(labels, logits.shape[-1])
-    return jax.nn.one_hot(labels, logits.shape[-1], dtype=dtype)
-  return labels.astype(dtype)
+    return x, jax.nn.one_hot(labels, x.shape[-1], dtype=x.dtype), where
+  return x, labels, where
 
 
 @register(tasks=("image classification", "learning with noisy labels"),
@@ -40,9 +38,9 @@ def _targets(logits, labels, dtype):
           references=("Zhang & Sabuncu, Generalized Cross Entropy Loss for Training Deep "
                       "Neural Networks with Noisy Labels, NeurIPS 2018",),
           input_kind="logits")
-@loss_function(ranges={"q": "[0, 1]"})
-def generalized_cross_entropy(logits, labels, *, q=0.5, weights=None, where=None,
-                              reduction="mean"):
+@loss_function(static=("ignore_index",), ranges={"q": "[0, 1]"})
+def generalized_cross_entropy(logits, labels, *, q=0.5, ignore_index=None, weights=None,
+                              where=None, reduction="mean"):
   r"""Generalized cross-entropy :math:`L_q`, robust to label noise.
 
   .. math::
@@ -57,6 +55,9 @@ def generalized_cross_entropy(logits, labels, *, q=0.5, weights=None, where=None
     logits: ``[..., C]``.
     labels: integer ``[...]`` or one-hot/soft ``[..., C]``.
     q: in [0, 1] (default 0.5, Keras'; the paper uses 0.7); may be traced.
+    ignore_index: optional integer label value (static, default None) whose
+      entries are excluded from the loss, the gradient and the "mean"
+      denominator (torch's ``ignore_index`` semantics); integer labels only.
     weights: optional per-example weights over ``[...]``.
     where: optional boolean mask over ``[...]``.
     reduction: "mean" (default) | "sum" | "none".
@@ -65,7 +66,8 @@ def generalized_cross_entropy(logits, labels, *, q=0.5, weights=None, where=None
     A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none".
 
   Raises:
-    LossInputError: label shape mismatch; concrete ``q`` outside [0, 1].
+    LossInputError: label shape mismatch; concrete ``q`` outside [0, 1];
+      ``ignore_index`` with one-hot/soft labels.
 
   Notes:
     Zhang & Sabuncu's Eq. 6, from logits; Keras'
@@ -77,10 +79,8 @@ def generalized_cross_entropy(logits, labels, *, q=0.5, weights=None, where=None
     >>> print(jaxloss.generalized_cross_entropy(logits, jnp.array([1]), q=0.5))
     0.2679
   """
-  check_floating("logits", logits)
-  dtype = nx.compute_dtype(logits)
-  y = _targets(logits, labels, dtype)
-  x = nx.mask_fill(logits.astype(dtype), where, trailing=1)
+  x, y, where = _inputs(logits, labels, where, ignore_index)
+  dtype = x.dtype
   logp = jax.nn.log_softmax(x, axis=-1)
   q = jnp.asarray(q, dtype)
   safe_q = jnp.where(q > 0, q, 1.0)
@@ -94,9 +94,10 @@ def generalized_cross_entropy(logits, labels, *, q=0.5, weights=None, where=None
           references=("Wang et al., Symmetric Cross Entropy for Robust Learning with Noisy "
                       "Labels, ICCV 2019",),
           input_kind="logits", components=("ce", "rce"))
-@loss_function(static=("return_components",))
+@loss_function(static=("ignore_index", "return_components"))
 def symmetric_cross_entropy(logits, labels, *, ce_weight=0.1, rce_weight=1.0, log_zero=-4.0,
-                            weights=None, where=None, reduction="mean", return_components=False):
+                            ignore_index=None, weights=None, where=None, reduction="mean",
+                            return_components=False):
   r"""Symmetric cross-entropy: CE plus the reverse CE of labels given predictions.
 
   .. math::
@@ -115,6 +116,9 @@ def symmetric_cross_entropy(logits, labels, *, ce_weight=0.1, rce_weight=1.0, lo
     rce_weight: :math:`w_{rce}`, weight of the reverse CE (default 1.0, the
       paper's :math:`\beta`).
     log_zero: the clamp ``A`` of ``log 0`` (default -4).
+    ignore_index: optional integer label value (static, default None) whose
+      entries are excluded from the loss, the gradient and the "mean"
+      denominator (torch's ``ignore_index`` semantics); integer labels only.
     weights: optional per-example weights over ``[...]``; they scale both
       terms.
     where: optional boolean mask over ``[...]``.
@@ -130,7 +134,8 @@ def symmetric_cross_entropy(logits, labels, *, ce_weight=0.1, rce_weight=1.0, lo
     rce``.
 
   Raises:
-    LossInputError: label shape mismatch.
+    LossInputError: label shape mismatch; ``ignore_index`` with one-hot/soft
+      labels.
 
   Notes:
     Wang et al.'s Eq. 5–6: ``ce_weight`` and ``rce_weight`` are the paper's
@@ -146,10 +151,7 @@ def symmetric_cross_entropy(logits, labels, *, ce_weight=0.1, rce_weight=1.0, lo
     >>> print(parts["ce"].round(4), parts["rce"].round(4))
     0.2877 1.0
   """
-  check_floating("logits", logits)
-  dtype = nx.compute_dtype(logits)
-  y = _targets(logits, labels, dtype)
-  x = nx.mask_fill(logits.astype(dtype), where, trailing=1)
+  x, y, where = _inputs(logits, labels, where, ignore_index)
   logp = jax.nn.log_softmax(x, axis=-1)
   ce = -jnp.sum(y * logp, axis=-1)
   log_y = jnp.maximum(nx.safe_log(y), log_zero)
@@ -201,10 +203,10 @@ def _tempered_softmax(x, t, num_iters):
           peer="google/bi-tempered-loss bi_tempered_logistic_loss (t2 >= 1 branch)",
           references=("Amid et al., Robust Bi-Tempered Logistic Loss Based on Bregman "
                       "Divergences, NeurIPS 2019",))
-@loss_function(static=("num_iters",), ranges={"t1": "[0, 1]", "t2": "[1, 4]",
-                                              "label_smoothing": "[0, 1]"})
+@loss_function(static=("num_iters", "ignore_index"),
+               ranges={"t1": "[0, 1]", "t2": "[1, 4]", "label_smoothing": "[0, 1]"})
 def bi_tempered_logistic_loss(logits, labels, *, t1, t2, label_smoothing=0.0, num_iters=5,
-                              weights=None, where=None, reduction="mean"):
+                              ignore_index=None, weights=None, where=None, reduction="mean"):
   r"""Bi-tempered logistic loss (Amid et al. 2019), robust to label noise.
 
   .. math::
@@ -230,6 +232,9 @@ def bi_tempered_logistic_loss(logits, labels, *, t1, t2, label_smoothing=0.0, nu
       paper's smoothing (``s C/(C-1)`` of the reference code's convention is
       *not* applied).
     num_iters: static number of normalisation iterations (default 5).
+    ignore_index: optional integer label value (static, default None) whose
+      entries are excluded from the loss, the gradient and the "mean"
+      denominator (torch's ``ignore_index`` semantics); integer labels only.
     weights: optional per-example weights over ``[...]``.
     where: optional boolean mask over ``[...]``.
     reduction: "mean" (default) | "sum" | "none".
@@ -238,7 +243,8 @@ def bi_tempered_logistic_loss(logits, labels, *, t1, t2, label_smoothing=0.0, nu
     A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none".
 
   Raises:
-    LossInputError: label shape mismatch; concrete temperatures out of range.
+    LossInputError: label shape mismatch; concrete temperatures out of range;
+      ``ignore_index`` with one-hot/soft labels.
 
   Notes:
     Amid, Warmuth, Anil & Koren's Eq. 8 and Algorithm 1. The reference
@@ -251,12 +257,10 @@ def bi_tempered_logistic_loss(logits, labels, *, t1, t2, label_smoothing=0.0, nu
     >>> print(jaxloss.bi_tempered_logistic_loss(logits, jnp.array([1]), t1=1.0, t2=1.0))
     0.2877
   """
-  check_floating("logits", logits)
-  dtype = nx.compute_dtype(logits)
-  y = _targets(logits, labels, dtype)
-  num_classes = logits.shape[-1]
+  x, y, where = _inputs(logits, labels, where, ignore_index)
+  dtype = x.dtype
+  num_classes = x.shape[-1]
   y = (1.0 - label_smoothing) * y + label_smoothing / num_classes
-  x = nx.mask_fill(logits.astype(dtype), where, trailing=1)
   t1 = jnp.asarray(t1, dtype)
   t2 = jnp.asarray(t2, dtype)
   p = _tempered_softmax(x, t2, num_iters)

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from jaxloss import _numerics as nx
 from jaxloss._api import LossInputError, loss_function, reduce_loss
 from jaxloss.catalog import SURVEY, register
-from jaxloss.classification._common import and_mask, class_inputs, class_vector
+from jaxloss.classification._common import class_inputs, class_vector
 
 __all__ = [
     "balanced_cross_entropy", "cross_entropy", "focal_loss", "nll_loss",
@@ -36,11 +36,13 @@ _LIN = "Lin et al., Focal Loss for Dense Object Detection, ICCV 2017"
 # --------------------------------------------------------------------------
 
 
-def _nll_terms(logp, labels, kind, w, ignore_index, eps, where, *, shift=None):
+def _nll_terms(logp, labels, kind, w, eps, where, *, shift=None):
   """Per-entry (label-smoothed, class-weighted) CE from log-probabilities.
 
-  Returns ``(values, mask, normalizer)`` for :func:`reduce_loss`. Integer
-  labels follow torch's ``cross_entropy``/``nll_loss``:
+  ``labels`` and ``where`` come from :func:`class_inputs` (``where`` already
+  excludes the ``ignore_index`` entries, whose ids are safe). Returns
+  ``(values, normalizer)`` for :func:`reduce_loss`. Integer labels follow
+  torch's ``cross_entropy``/``nll_loss``:
 
     (1 - eps) w_y (-log p_y) + (eps / C) sum_c w_c (-log p_c)
 
@@ -68,17 +70,16 @@ def _nll_terms(logp, labels, kind, w, ignore_index, eps, where, *, shift=None):
   eps = jnp.asarray(eps, dtype)
   ones = jnp.ones((num_classes,), dtype) if w is None else w
   if kind == "int":
-    mask = where if ignore_index is None else and_mask(where, labels != ignore_index)
     logp_y = (nx.take_along_last(logp, labels) - _squeeze(m)) - _squeeze(lse)
     w_y = None if w is None else jnp.take(w, jnp.clip(labels, 0, num_classes - 1))
     coef_y = (1.0 - eps) * (1.0 if w_y is None else w_y)
     values = -nx.mul_log(jnp.broadcast_to(coef_y, logp_y.shape), logp_y)
     values = values - jnp.sum(nx.mul_log(jnp.broadcast_to(eps / num_classes * ones, logp.shape),
                                          (logp - m) - lse), axis=-1)
-    return values, mask, w_y
+    return values, w_y
   y = (1.0 - eps) * labels + eps / num_classes
   values = -jnp.sum(nx.mul_log(y * ones, (logp - m) - lse), axis=-1)
-  return values, where, None
+  return values, None
 
 
 def _squeeze(x):
@@ -88,13 +89,12 @@ def _squeeze(x):
 def _cross_entropy(logits, labels, *, class_weights, ignore_index, label_smoothing, axis,
                    weights, where, reduction):
   logits, labels, kind, where = class_inputs(logits, labels, axis, where,
-                                             ignore_index=ignore_index)
+                                             ignore_index=ignore_index, dense_ignore="skip")
   w = class_vector("class_weights", class_weights, logits.shape[-1], logits.dtype)
   m = jax.lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
   lse = jnp.log(jnp.sum(jnp.exp(logits - m), axis=-1, keepdims=True))
-  values, mask, norm = _nll_terms(logits, labels, kind, w, ignore_index, label_smoothing, where,
-                                  shift=(m, lse))
-  return reduce_loss(values, reduction, where=mask, weights=weights, normalizer=norm)
+  values, norm = _nll_terms(logits, labels, kind, w, label_smoothing, where, shift=(m, lse))
+  return reduce_loss(values, reduction, where=where, weights=weights, normalizer=norm)
 
 
 # --------------------------------------------------------------------------
@@ -154,8 +154,11 @@ def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, labe
     labels: integer ``[...]`` class ids in ``[0, C)`` or ``ignore_index``, or
       floating ``[..., C]`` one-hot/soft targets.
     class_weights: optional ``[C]`` per-class weights (torch's ``weight``).
-    ignore_index: integer label value excluded from the loss and from the
-      "mean" denominator (default -100, torch's); integer labels only.
+    ignore_index: integer label value excluded from the loss, the gradient and
+      the "mean" denominator (default -100, torch's; None keeps every entry),
+      exactly as ``where`` excludes entries: a NaN in an ignored row reaches
+      neither the value nor the gradient. Integer labels only (one-hot/soft
+      targets have none, as torch).
     label_smoothing: :math:`\varepsilon \in [0, 1]` (default 0); may be traced.
     axis: the class axis of ``logits`` (and of float ``labels``), default -1.
     weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``:
@@ -240,14 +243,15 @@ def nll_loss(log_probs, labels, *, class_weights=None, ignore_index=-100, axis=-
     0.340644
   """
   logp, labels, kind, where = class_inputs(log_probs, labels, axis, where,
-                                           logits_name="log_probs", ignore_index=ignore_index)
+                                           logits_name="log_probs", ignore_index=ignore_index,
+                                           dense_ignore="skip")
   if kind != "int":
     raise LossInputError(
         f"labels has shape {labels.shape} and a floating dtype; nll_loss expects integer "
         f"labels of shape {logp.shape[:-1]} (use cross_entropy for soft targets)")
   w = class_vector("class_weights", class_weights, logp.shape[-1], logp.dtype)
-  values, mask, norm = _nll_terms(logp, labels, kind, w, ignore_index, 0.0, where)
-  return reduce_loss(values, reduction, where=mask, weights=weights, normalizer=norm)
+  values, norm = _nll_terms(logp, labels, kind, w, 0.0, where)
+  return reduce_loss(values, reduction, where=where, weights=weights, normalizer=norm)
 
 
 @register(tasks=("semantic segmentation", "imbalanced classification", "image classification"),
@@ -304,11 +308,10 @@ def weighted_cross_entropy(logits, labels, *, class_weights, ignore_index=-100,
                         where=where, reduction=reduction)
 
 
-def _balanced_weights(labels, kind, mask, num_classes, dtype, ignore_index):
-  """Inverse-frequency class weights ``N / (K n_c)`` over the kept entries."""
+def _balanced_weights(labels, kind, mask, num_classes, dtype):
+  """Inverse-frequency class weights ``N / (K n_c)`` over the kept entries (``mask``)."""
   if kind == "int":
-    counts = jax.nn.one_hot(jnp.where(labels == ignore_index, -1, labels), num_classes,
-                            dtype=dtype)
+    counts = jax.nn.one_hot(labels, num_classes, dtype=dtype)
   else:
     counts = labels
   if mask is not None:
@@ -378,12 +381,11 @@ def balanced_cross_entropy(logits, labels, *, ignore_index=-100, axis=-1, weight
     [0.462098 0.462098 0.462098 1.386294 ]
   """
   logits, labels, kind, where = class_inputs(logits, labels, axis, where,
-                                             ignore_index=ignore_index)
-  mask = and_mask(where, labels != ignore_index) if kind == "int" else where
-  w = _balanced_weights(labels, kind, mask, logits.shape[-1], logits.dtype, ignore_index)
+                                             ignore_index=ignore_index, dense_ignore="skip")
+  w = _balanced_weights(labels, kind, where, logits.shape[-1], logits.dtype)
   logp = jax.nn.log_softmax(logits, axis=-1)
-  values, mask, norm = _nll_terms(logp, labels, kind, w, ignore_index, 0.0, where)
-  return reduce_loss(values, reduction, where=mask, weights=weights, normalizer=norm)
+  values, norm = _nll_terms(logp, labels, kind, w, 0.0, where)
+  return reduce_loss(values, reduction, where=where, weights=weights, normalizer=norm)
 
 
 def _alpha_vector(alpha, num_classes, dtype):
@@ -401,9 +403,9 @@ def _alpha_vector(alpha, num_classes, dtype):
                "kornia.losses.focal_loss",
           references=(_LIN, SURVEY),
           input_kind="logits")
-@loss_function(static=("axis",), ranges={"gamma": ">= 0"})
-def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, where=None,
-               reduction="mean"):
+@loss_function(static=("axis", "ignore_index"), ranges={"gamma": ">= 0"})
+def focal_loss(logits, labels, *, gamma=2.0, alpha=None, ignore_index=None, axis=-1,
+               weights=None, where=None, reduction="mean"):
   r"""Softmax focal loss (Lin et al. 2017).
 
   .. math::
@@ -423,18 +425,23 @@ def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, 
     labels: integer ``[...]`` ids or floating ``[..., C]`` one-hot/soft targets.
     gamma: focusing parameter, >= 0 (default 2.0); may be traced.
     alpha: None (default) | scalar | ``[C]`` class balance; may be traced.
+    ignore_index: optional integer label value (static, default None) whose
+      entries are excluded from the loss, the gradient and the "mean"
+      denominator, as torch's ``ignore_index``; integer labels only.
     axis: class axis (default -1).
     weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``:
       one per example, or a per-pixel weight map ``(B, H, W)`` for
       ``(B, H, W, C)`` logits.
     where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
-    reduction: "mean" (default, over entries) | "sum" | "none".
+    reduction: "mean" (default, over the kept entries) | "sum" | "none".
 
   Returns:
-    A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none".
+    A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none" (0 at
+    ignored and masked entries).
 
   Raises:
-    LossInputError: bad ``labels``/``alpha`` shape; concrete ``gamma < 0``.
+    LossInputError: bad ``labels``/``alpha`` shape; concrete ``gamma < 0``;
+      ``ignore_index`` with one-hot/soft labels.
 
   Notes:
     MONAI's ``FocalLoss(use_softmax=True, gamma, alpha)`` with
@@ -448,7 +455,8 @@ def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, 
     >>> print(jaxloss.focal_loss(logits, jnp.array([0, 2]), reduction="none"))
     [0.004144 0.963503]
   """
-  logits, labels, kind, where = class_inputs(logits, labels, axis, where)
+  logits, labels, kind, where = class_inputs(logits, labels, axis, where,
+                                             ignore_index=ignore_index)
   num_classes, dtype = logits.shape[-1], logits.dtype
   a = _alpha_vector(alpha, num_classes, dtype)
   logp = jax.nn.log_softmax(logits, axis=-1)
@@ -470,9 +478,9 @@ def focal_loss(logits, labels, *, gamma=2.0, alpha=None, axis=-1, weights=None, 
           references=("Leng et al., PolyLoss: A Polynomial Expansion Perspective of "
                       "Classification Loss Functions, ICLR 2022",),
           input_kind="logits")
-@loss_function(ranges={"epsilon": ">= -1"})
-def poly1_cross_entropy(logits, labels, *, epsilon=2.0, weights=None, where=None,
-                        reduction="mean"):
+@loss_function(static=("ignore_index",), ranges={"epsilon": ">= -1"})
+def poly1_cross_entropy(logits, labels, *, epsilon=2.0, ignore_index=None, weights=None,
+                        where=None, reduction="mean"):
   r"""Poly-1 cross-entropy: cross-entropy plus :math:`\epsilon (1 - p_t)`.
 
   .. math::
@@ -487,15 +495,19 @@ def poly1_cross_entropy(logits, labels, *, epsilon=2.0, weights=None, where=None
     labels: integer ``[...]`` ids or floating ``[..., C]`` targets.
     epsilon: the Poly-1 coefficient (default 2.0, optax's); >= -1 keeps the
       loss monotone in :math:`p_t`; may be traced.
+    ignore_index: optional integer label value (static, default None) whose
+      entries are excluded from the loss, the gradient and the "mean"
+      denominator (torch's ``ignore_index``); integer labels only.
     weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``.
     where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
-    reduction: "mean" (default) | "sum" | "none".
+    reduction: "mean" (default, over the kept entries) | "sum" | "none".
 
   Returns:
     A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none".
 
   Raises:
-    LossInputError: bad ``labels`` shape; concrete ``epsilon < -1``.
+    LossInputError: bad ``labels`` shape; concrete ``epsilon < -1``;
+      ``ignore_index`` with one-hot/soft labels.
 
   Notes:
     Equals ``optax.losses.poly_loss_cross_entropy`` elementwise
@@ -507,9 +519,10 @@ def poly1_cross_entropy(logits, labels, *, epsilon=2.0, weights=None, where=None
     >>> print(jaxloss.poly1_cross_entropy(logits, jnp.array([0, 2]), reduction="none"))
     [0.482257 3.127562 ]
   """
-  logits, labels, kind, where = class_inputs(logits, labels, -1, where)
+  logits, labels, kind, where = class_inputs(logits, labels, -1, where,
+                                             ignore_index=ignore_index)
   logp = jax.nn.log_softmax(logits, axis=-1)
-  values, _, _ = _nll_terms(logp, labels, kind, None, None, 0.0, where)
+  values, _ = _nll_terms(logp, labels, kind, None, 0.0, where)
   if kind == "int":
     one_minus_pt = -jnp.expm1(nx.take_along_last(logp, labels))
   else:
@@ -522,8 +535,9 @@ def poly1_cross_entropy(logits, labels, *, epsilon=2.0, weights=None, where=None
           peer="sklearn.metrics.zero_one_loss",
           references=("Duda, Hart & Stork, Pattern Classification (0-1 loss)", SURVEY),
           input_kind="logits")
-@loss_function
-def zero_one_loss(logits, labels, *, weights=None, where=None, reduction="mean"):
+@loss_function(static=("ignore_index",))
+def zero_one_loss(logits, labels, *, ignore_index=None, weights=None, where=None,
+                  reduction="mean"):
   r"""Zero-one loss (misclassification rate): a metric, not a training loss.
 
   .. math::
@@ -537,15 +551,18 @@ def zero_one_loss(logits, labels, *, weights=None, where=None, reduction="mean")
   Args:
     logits: floating ``[..., C]`` scores.
     labels: integer ``[...]`` ids or floating ``[..., C]`` targets.
+    ignore_index: optional integer label value (static, default None) whose
+      entries are not counted (integer labels only).
     weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``.
     where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
-    reduction: "mean" (default, the error rate) | "sum" | "none".
+    reduction: "mean" (default, the error rate over the kept entries) | "sum" |
+      "none".
 
   Returns:
     A scalar for "mean"/"sum"; ``logits.shape[:-1]`` of 0./1. for "none".
 
   Raises:
-    LossInputError: bad ``labels`` shape.
+    LossInputError: bad ``labels`` shape; ``ignore_index`` with one-hot/soft labels.
 
   Notes:
     "mean" is sklearn's ``normalize=True``, "sum" its ``normalize=False``.
@@ -556,7 +573,8 @@ def zero_one_loss(logits, labels, *, weights=None, where=None, reduction="mean")
     >>> print(jaxloss.zero_one_loss(logits, jnp.array([0, 2])))
     0.5
   """
-  logits, labels, kind, where = class_inputs(logits, labels, -1, where)
+  logits, labels, kind, where = class_inputs(logits, labels, -1, where,
+                                             ignore_index=ignore_index)
   target = labels if kind == "int" else jnp.argmax(labels, axis=-1)
   values = (jnp.argmax(jax.lax.stop_gradient(logits), axis=-1) != target).astype(logits.dtype)
   return reduce_loss(values, reduction, where=where, weights=weights)

@@ -7,8 +7,10 @@ Soft-DTW (Cuturi & Blondel 2017) is computed by a ``lax.scan`` over the
 anti-diagonals of the ``(n + 1) x (m + 1)`` DP table: every cell of one
 anti-diagonal depends only on the two previous ones, so the cost is O(n m)
 work in n + m - 1 sequential steps, each a vector operation of length n + 1.
-The soft-min is a log-sum-exp with a max shift, so gamma down to 1e-3 on
-series of length 512 stays finite. The gradient is a ``jax.custom_vjp``
+The soft-min is a log-sum-exp shifted by the minimum of the raw values
+(before the division by gamma, so the largest exponential is exactly 1
+whatever XLA recomputes), so gamma down to 1e-3 on series of length 512, and
+series of magnitude 1e4 with gamma = 0.01, stay finite in value and gradient. The gradient is a ``jax.custom_vjp``
 running the expected-alignment recursion (Cuturi & Blondel, Algorithm 2)
 backwards over the anti-diagonals, instead of autodiff through the scan,
 which would store every intermediate of every step. Cells outside the table
@@ -213,23 +215,33 @@ def _soft3(a, va, b, vb, c, vc, gamma):
   """Soft-min of three values and its softmax weights, over the valid ones.
 
   Returns ``(-gamma log sum exp(-x / gamma), (p_a, p_b, p_c))``. Inputs of
-  invalid entries are replaced before any arithmetic and the max shift is
-  over valid entries only, so nothing overflows for tiny gamma; where no
-  entry is valid (a cell masked anyway) the value and weights are 0.
+  invalid entries are replaced before any arithmetic; where no entry is valid
+  (a cell masked anyway) the value is 0 and the weights are 0.
+
+  The shift is the minimum ``m`` of the *raw* values, subtracted before the
+  division by gamma: ``m - x`` is exactly 0 for the minimising entry however
+  XLA fuses or recomputes the division (``x / gamma`` need not round the same
+  way in two fusions, and on series of magnitude 1e3 with gamma = 0.01,
+  ``x / gamma ~ 1e9`` where a float32 step is 64, so a shift taken from one
+  rounding and exponentials from another could all underflow: 0/0). Hence the
+  largest exponential is ``exp(0) = 1``, the sum is >= 1, and neither the
+  value, the weights nor their derivatives (DILATE differentiates the weights)
+  divide by 0. ``m`` carries no gradient: it cancels in the value and the
+  weights.
   """
-  za = -jnp.where(va, a, 0.0) / gamma
-  zb = -jnp.where(vb, b, 0.0) / gamma
-  zc = -jnp.where(vc, c, 0.0) / gamma
-  neg = jnp.asarray(-jnp.inf, za.dtype)
-  mx = jnp.maximum(jnp.maximum(jnp.where(va, za, neg), jnp.where(vb, zb, neg)),
-                   jnp.where(vc, zc, neg))
+  pos = jnp.asarray(jnp.inf, a.dtype)
+  m = jnp.minimum(jnp.minimum(jnp.where(va, a, pos), jnp.where(vb, b, pos)),
+                  jnp.where(vc, c, pos))
   anyv = va | vb | vc
-  mx = jax.lax.stop_gradient(jnp.where(anyv, mx, 0.0))
-  ea = jnp.where(va, jnp.exp(jnp.where(va, za - mx, 0.0)), 0.0)
-  eb = jnp.where(vb, jnp.exp(jnp.where(vb, zb - mx, 0.0)), 0.0)
-  ec = jnp.where(vc, jnp.exp(jnp.where(vc, zc - mx, 0.0)), 0.0)
+  m = jax.lax.stop_gradient(jnp.where(anyv, m, jnp.zeros((), a.dtype)))
+
+  def weight(x, v):
+    # m - x <= 0 on valid entries (exactly 0 at the minimum); 0 before exp elsewhere.
+    return jnp.where(v, jnp.exp((m - jnp.where(v, x, m)) / gamma), 0.0)
+
+  ea, eb, ec = weight(a, va), weight(b, vb), weight(c, vc)
   s = jnp.where(anyv, ea + eb + ec, 1.0)
-  value = jnp.where(anyv, -gamma * (jnp.log(s) + mx), 0.0)
+  value = jnp.where(anyv, m - gamma * jnp.log(s), 0.0)
   return value, (ea / s, eb / s, ec / s)
 
 

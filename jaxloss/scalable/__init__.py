@@ -23,8 +23,10 @@ Functions"; user-pitfalls section 3):
   the collectives for the reduction.
 
 Conventions: integer ``labels`` hold class ids with torch's
-``ignore_index=-100``; excluded rows (``ignore_index`` or ``where=False``)
-contribute nothing and leave the ``"mean"`` denominator. bfloat16/float16
+``ignore_index=-100`` (the cross-entropies; the sharded region losses take
+``ignore_index=None``, as :func:`jaxloss.dice_loss`); excluded rows
+(``ignore_index`` or ``where=False``) contribute nothing and leave the
+``"mean"`` denominator, and a NaN in them reaches neither value nor gradient. bfloat16/float16
 inputs are computed and accumulated in float32 and return float32.
 """
 

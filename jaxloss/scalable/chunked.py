@@ -15,7 +15,6 @@ import numpy as np
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
-  broadcast_mask,
   check_floating,
   check_integer,
   check_min_rank,
@@ -189,17 +188,13 @@ def _ce_common_checks(chunk_size, ignore_index):
   if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) \
       or chunk_size < 1:
     raise LossInputError(f"chunk_size must be a positive int, got {chunk_size!r}")
-  if ignore_index is not None and not isinstance(ignore_index, (int, np.integer)):
-    raise LossInputError(f"ignore_index must be an int or None, got {ignore_index!r}")
+  nx.check_ignore_index(ignore_index)
 
 
 def _valid_rows(labels, ignore_index, where):
-  valid = jnp.ones(labels.shape, bool)
-  if ignore_index is not None:
-    valid = labels != ignore_index
-  if where is not None:
-    valid = valid & broadcast_mask("where", where, labels.shape, "labels")
-  return valid
+  """``(valid, ids)``: the kept rows (never None) and safe ids (:func:`nx.class_ids`)."""
+  valid, ids = nx.class_ids(labels, ignore_index, where)
+  return (jnp.ones(labels.shape, bool) if valid is None else valid), ids
 
 
 _CE_RANGES = {"label_smoothing": "[0, 1]", "z_loss": ">= 0", "logit_soft_cap": "> 0"}
@@ -299,13 +294,13 @@ def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
   elif shape_of(bias) != (vocab,):
     raise LossInputError(f"bias has shape {shape_of(bias)}; expected ({vocab},)")
   debug_check_labels(labels, vocab, ignore_index)
-  valid = _valid_rows(labels, ignore_index, where)
+  valid, ids = _valid_rows(labels, ignore_index, where)
   batch_shape = labels.shape
   h = nx.mask_fill(hidden.astype(dtype), valid, trailing=1).reshape(-1, d)
   has_cap = logit_soft_cap is not None
   cap = jnp.asarray(logit_soft_cap if has_cap else 1.0, dtype)
   rows = _lce(min(chunk_size, vocab), has_cap, h, weight.astype(dtype), bias.astype(dtype),
-              labels.reshape(-1), valid.reshape(-1), jnp.asarray(label_smoothing, dtype),
+              ids.reshape(-1), valid.reshape(-1), jnp.asarray(label_smoothing, dtype),
               jnp.asarray(z_loss, dtype), cap)
   return reduce_loss(rows.reshape(batch_shape), reduction, where=valid, weights=weights)
 
@@ -438,12 +433,12 @@ def chunked_cross_entropy(logits, labels, *, chunk_size=4096, ignore_index=-100,
   vocab = logits.shape[-1]
   dtype = nx.compute_dtype(logits)
   debug_check_labels(labels, vocab, ignore_index)
-  valid = _valid_rows(labels, ignore_index, where)
+  valid, ids = _valid_rows(labels, ignore_index, where)
   x = nx.mask_fill(logits.astype(dtype), valid, trailing=1).reshape(-1, vocab)
   has_cap = logit_soft_cap is not None
   cap = jnp.asarray(logit_soft_cap if has_cap else 1.0, dtype)
   chunk = vocab if chunk_size is None else min(chunk_size, vocab)
-  rows = _cce(chunk, has_cap, x, labels.reshape(-1), valid.reshape(-1),
+  rows = _cce(chunk, has_cap, x, ids.reshape(-1), valid.reshape(-1),
               jnp.asarray(label_smoothing, dtype), jnp.asarray(z_loss, dtype), cap)
   return reduce_loss(rows.reshape(labels.shape), reduction, where=valid, weights=weights)
 

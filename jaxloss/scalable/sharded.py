@@ -227,20 +227,34 @@ def sharded_siglip_loss(x1, x2, *, mesh, axis_name="data", temperature=10.0, bia
 # ---- global-statistics region losses --------------------------------------
 
 
-def _region_stats(logits, labels, *, mesh, axis_name, activation, include_background, fn):
-  """Global (psum over the batch shards) TP/FP/FN per class, passed to ``fn``."""
+def _region_stats(logits, labels, *, mesh, axis_name, activation, include_background, fn,
+                  ignore_index=None):
+  """Global (psum over the batch shards) TP/FP/FN per class, passed to ``fn``.
+
+  ``ignore_index`` pixels are absent: their logits are zero-filled before the
+  activation and their probabilities and targets are 0 (as ``dice_loss``).
+  """
   check_floating("logits", logits)
   check_min_rank("logits", logits, 2, "(batch, ..., classes)")
   kind = class_labels(logits, labels)
   _check_mesh(mesh, axis_name, logits.shape[0], "logits")
   num_classes = logits.shape[-1]
-  if kind == "int":
-    debug_check_labels(labels, num_classes)
+  nx.check_ignore_index(ignore_index)
   dtype = nx.compute_dtype(logits)
-  logits = logits.astype(dtype)
-  labels = labels if kind == "int" else labels.astype(dtype)
+  valid = None
+  if kind == "int":
+    debug_check_labels(labels, num_classes, ignore_index)
+    valid, labels = nx.class_ids(labels, ignore_index)
+  elif ignore_index is not None:
+    raise LossInputError(
+        f"ignore_index needs integer class ids of shape {logits.shape[:-1]}, but labels has "
+        f"shape {labels.shape} (one-hot/soft targets)")
+  else:
+    labels = labels.astype(dtype)
+  logits = nx.mask_fill(logits.astype(dtype), valid, trailing=1)
+  valid = jnp.ones(logits.shape[:-1], bool) if valid is None else valid
 
-  def local(x, y):
+  def local(x, y, keep):
     if activation == "softmax":
       p = jax.nn.softmax(x, axis=-1)
     elif activation == "sigmoid":
@@ -248,6 +262,8 @@ def _region_stats(logits, labels, *, mesh, axis_name, activation, include_backgr
     else:
       p = x
     g = nx.one_hot(y, num_classes, dtype=dtype) if kind == "int" else y
+    p = jnp.where(keep[..., None], p, jnp.zeros((), dtype))
+    g = jnp.where(keep[..., None], g, jnp.zeros((), dtype))
     if not include_background:
       p, g = p[..., 1:], g[..., 1:]
     axes = tuple(range(p.ndim - 1))
@@ -256,8 +272,8 @@ def _region_stats(logits, labels, *, mesh, axis_name, activation, include_backgr
     fn_ = jax.lax.psum(jnp.sum((1.0 - p) * g, axis=axes), axis_name)
     return fn(tp, fp, fn_)
 
-  return jax.shard_map(local, mesh=mesh, in_specs=(P(axis_name), P(axis_name)),
-                       out_specs=P())(logits, labels)
+  return jax.shard_map(local, mesh=mesh, in_specs=(P(axis_name), P(axis_name), P(axis_name)),
+                       out_specs=P())(logits, labels, valid)
 
 
 _REGION = dict(tasks=("semantic segmentation", "medical image segmentation"),
@@ -268,11 +284,11 @@ _ACTIVATIONS = {"activation": ("softmax", "sigmoid", None)}
 @register(peer="monai.losses.DiceLoss(batch=True, softmax=True)",
           references=("Milletari et al., V-Net, 3DV 2016", SURVEY),
           **_REGION)
-@loss_function(static=("mesh", "axis_name", "activation", "include_background"),
+@loss_function(static=("mesh", "axis_name", "activation", "include_background", "ignore_index"),
                choices=_ACTIVATIONS, ranges={"smooth_nr": ">= 0", "smooth_dr": ">= 0"})
 def sharded_dice_loss(logits, labels, *, mesh, axis_name="data", activation="softmax",
                       include_background=True, smooth_nr=1e-5, smooth_dr=1e-5,
-                      reduction="mean"):
+                      ignore_index=None, reduction="mean"):
   r"""Batch-level (``batch=True``) Dice loss with the sums taken across devices.
 
   With :math:`p` the class probabilities and :math:`g` the one-hot targets,
@@ -293,6 +309,8 @@ def sharded_dice_loss(logits, labels, *, mesh, axis_name="data", activation="sof
     activation: "softmax" (default) | "sigmoid" | None (inputs are probabilities).
     include_background: keep class 0 (default True).
     smooth_nr, smooth_dr: numerator / denominator smoothing (default 1e-5, MONAI).
+    ignore_index: optional integer label (static, default None) whose pixels
+      are excluded from the sums (integer labels only), as ``dice_loss``'s.
     reduction: over classes: "mean" (default) | "sum" | "none" (``(C,)``).
 
   Returns:
@@ -318,7 +336,7 @@ def sharded_dice_loss(logits, labels, *, mesh, axis_name="data", activation="sof
 
   per_class = _region_stats(logits, labels, mesh=mesh, axis_name=axis_name,
                             activation=activation, include_background=include_background,
-                            fn=dice)
+                            fn=dice, ignore_index=ignore_index)
   return reduce_loss(per_class, reduction)
 
 
@@ -326,13 +344,13 @@ def sharded_dice_loss(logits, labels, *, mesh, axis_name="data", activation="sof
           references=("Salehi et al., Tversky loss function for image segmentation using 3D "
                       "fully convolutional deep networks, MLMI 2017", SURVEY),
           **_REGION)
-@loss_function(static=("mesh", "axis_name", "activation", "include_background"),
+@loss_function(static=("mesh", "axis_name", "activation", "include_background", "ignore_index"),
                choices=_ACTIVATIONS,
                ranges={"alpha": ">= 0", "beta": ">= 0", "smooth_nr": ">= 0",
                        "smooth_dr": ">= 0"})
 def sharded_tversky_loss(logits, labels, *, mesh, axis_name="data", activation="softmax",
                          include_background=True, alpha=0.5, beta=0.5, smooth_nr=1e-5,
-                         smooth_dr=1e-5, reduction="mean"):
+                         smooth_dr=1e-5, ignore_index=None, reduction="mean"):
   r"""Batch-level Tversky loss with the sums taken across devices.
 
   .. math::
@@ -351,6 +369,8 @@ def sharded_tversky_loss(logits, labels, *, mesh, axis_name="data", activation="
     alpha: weight of false positives (default 0.5, MONAI); may be traced.
     beta: weight of false negatives (default 0.5, MONAI); may be traced.
     smooth_nr, smooth_dr: smoothing (default 1e-5, MONAI).
+    ignore_index: optional integer label (static, default None) whose pixels
+      are excluded from the sums (integer labels only), as ``dice_loss``'s.
     reduction: over classes: "mean" (default) | "sum" | "none" (``(C,)``).
 
   Returns:
@@ -376,7 +396,7 @@ def sharded_tversky_loss(logits, labels, *, mesh, axis_name="data", activation="
 
   per_class = _region_stats(logits, labels, mesh=mesh, axis_name=axis_name,
                             activation=activation, include_background=include_background,
-                            fn=tversky)
+                            fn=tversky, ignore_index=ignore_index)
   return reduce_loss(per_class, reduction)
 
 

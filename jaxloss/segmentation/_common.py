@@ -40,23 +40,25 @@ def targets(logits, labels, *, ignore_index=None):
 
   Integer labels are one-hot encoded (with ``C = 1`` they are the binary
   foreground indicator itself); ``ignore_index`` pixels get all-zero targets
-  and are returned as invalid.
+  and are returned as invalid (:func:`jaxloss._numerics.class_ids`, the
+  shared rule of every loss taking ``ignore_index``).
   """
   kind = class_labels(logits, labels)
   dtype = nx.compute_dtype(logits)
   c = logits.shape[-1]
+  nx.check_ignore_index(ignore_index)
   if kind == "dense":
     if ignore_index is not None:
       raise LossInputError(
           f"ignore_index needs integer labels, but labels has shape {labels.shape} "
           f"and dtype {labels.dtype}")
     return jnp.asarray(labels).astype(dtype), None
-  valid = None if ignore_index is None else labels != ignore_index
   debug_check_labels(labels, max(c, 2), ignore_index)
+  valid, ids = nx.class_ids(labels, ignore_index)
   if c == 1:
-    g = (labels == 1).astype(dtype)[..., None]
+    g = (ids == 1).astype(dtype)[..., None]
   else:
-    g = nx.one_hot(labels, c, dtype=dtype)
+    g = nx.one_hot(ids, c, dtype=dtype)
   if valid is not None:
     g = jnp.where(valid[..., None], g, jnp.zeros((), dtype))
   return g, valid
@@ -80,7 +82,7 @@ def image_mask(where, logits, include_background, batch, per_class=True):
 
 
 def prepare(logits, labels, *, activation, include_background=True, ignore_index=None,
-            min_rank=3, images=None, pixels=None):
+            min_rank=3, images=None, pixels=None, return_valid=False):
   """Validates and returns probabilities and targets ``(B, *S, C')``.
 
   ``include_background=False`` drops channel 0 when ``C > 1`` (MONAI ignores
@@ -88,7 +90,10 @@ def prepare(logits, labels, *, activation, include_background=True, ignore_index
   (``(B,)`` bool, from :func:`image_mask`) replaces the inputs of excluded
   images by zeros first, so a NaN there reaches neither value nor gradient;
   ``pixels`` (``(B, *S)`` bool, from :func:`pixel_mask`) does the same for
-  excluded pixels and treats them as ignored.
+  excluded pixels and treats them as ignored. The logits of ``ignore_index``
+  pixels are zero-filled before the activation too (double where: a NaN in
+  an ignored pixel reaches neither value nor gradient). With
+  ``return_valid`` the kept pixels ``(B, *S)`` (or None) are returned third.
   """
   check_floating("logits", logits)
   check_min_rank("logits", logits, min_rank, "(B, *spatial, C)")
@@ -102,12 +107,13 @@ def prepare(logits, labels, *, activation, include_background=True, ignore_index
   if pixels is not None:
     valid = pixels if valid is None else valid & pixels
     g = jnp.where(valid[..., None], g, jnp.zeros((), dtype))
-  p = activate(logits.astype(dtype), activation)
+  logits = nx.mask_fill(logits.astype(dtype), valid, trailing=1)
+  p = activate(logits, activation)
   if valid is not None:
     p = jnp.where(valid[..., None], p, jnp.zeros((), dtype))
   if not include_background and p.shape[-1] > 1:
     p, g = p[..., 1:], g[..., 1:]
-  return p, g
+  return (p, g, valid) if return_valid else (p, g)
 
 
 def pixel_mask(where, logits):

@@ -108,10 +108,10 @@ def boundary_loss(logits, distance_maps, *, activation="softmax", include_backgr
 @register(tasks=cm.TASKS, input_kind="logits",
           peer="monai.losses.HausdorffDTLoss",
           references=(_KARIMI, SURVEY))
-@loss_function(static=("activation", "include_background", "batch"),
+@loss_function(static=("activation", "include_background", "batch", "ignore_index"),
                ranges={"alpha": ">= 0"}, choices={"activation": cm.ACTIVATIONS})
 def hausdorff_dt_loss(logits, labels, *, activation="softmax", include_background=False,
-                      alpha=2.0, batch=False, where=None, reduction="mean"):
+                      alpha=2.0, batch=False, ignore_index=None, where=None, reduction="mean"):
   r"""Hausdorff distance loss from distance transforms (Karimi & Salcudean).
 
   .. math::
@@ -128,6 +128,10 @@ def hausdorff_dt_loss(logits, labels, *, activation="softmax", include_backgroun
     include_background: keep channel 0 (default False, as MONAI).
     alpha: exponent of the distances (default 2.0); may be traced.
     batch: average over the batch too (default False).
+    ignore_index: optional integer label (static, default None) whose pixels
+      are absent from the image: they are neither foreground nor background of
+      the distance transforms, contribute no term, and the spatial mean is over
+      the remaining pixels (0 for an image with none). Integer labels only.
     where: boolean mask broadcastable to the unreduced ``(B, C')``.
     reduction: "mean" (default) | "sum" | "none".
 
@@ -140,7 +144,7 @@ def hausdorff_dt_loss(logits, labels, *, activation="softmax", include_backgroun
   Notes:
     The distances are those of MONAI's ``HausdorffDTLoss.distance_field``:
     the sum of the foreground and background Euclidean distance transforms,
-    per image and channel.
+    per image and channel. ``ignore_index`` is an addition (MONAI has none).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -148,12 +152,14 @@ def hausdorff_dt_loss(logits, labels, *, activation="softmax", include_backgroun
     >>> print(jaxloss.hausdorff_dt_loss(p, jnp.array([[0, 1, 1, 0]]), activation=None))
     0.11
   """
-  p, g = cm.prepare(logits, labels, activation=activation,
-                    include_background=include_background,
-                    images=cm.image_mask(where, logits, include_background, batch))
+  p, g, valid = cm.prepare(logits, labels, activation=activation,
+                           include_background=include_background, ignore_index=ignore_index,
+                           images=cm.image_mask(where, logits, include_background, batch),
+                           return_valid=True)
   axes = tuple(range(1, p.ndim - 1))
-  d_p = dist.unsigned_distance_field(jax.lax.stop_gradient(p) > 0.5, axes)
-  d_g = dist.unsigned_distance_field(jax.lax.stop_gradient(g) > 0.5, axes)
+  keep = None if valid is None else jnp.broadcast_to(valid[..., None], p.shape)
+  d_p = dist.unsigned_distance_field(jax.lax.stop_gradient(p) > 0.5, axes, keep)
+  d_g = dist.unsigned_distance_field(jax.lax.stop_gradient(g) > 0.5, axes, keep)
   alpha = jnp.asarray(alpha, p.dtype)
   zero_pow = jnp.where(alpha == 0, 1.0, 0.0).astype(p.dtype)   # 0 ** 0 = 1, as torch
 
@@ -161,7 +167,13 @@ def hausdorff_dt_loss(logits, labels, *, activation="softmax", include_backgroun
     return nx.double_where(d > 0, d.astype(p.dtype), lambda v: v ** alpha, fill=zero_pow)
 
   weight = pow_(d_p) + pow_(d_g)
-  values = jnp.mean((p - g) ** 2 * weight, axis=cm.reduce_axes(p.ndim, batch))
+  axes = cm.reduce_axes(p.ndim, batch)
+  if keep is None:
+    values = jnp.mean((p - g) ** 2 * weight, axis=axes)
+  else:
+    # p and g are 0 at ignored pixels, so those terms vanish; the mean is over the rest.
+    values = nx.safe_div(jnp.sum((p - g) ** 2 * weight, axis=axes),
+                         jnp.sum(keep, axis=axes, dtype=p.dtype))
   return reduce_loss(values, reduction, where=where)
 
 
@@ -257,15 +269,17 @@ def boundary_aware_loss(logits, labels, *, width=1, boundary_weight=1.0, interio
   dtype = nx.compute_dtype(logits)
   c = logits.shape[-1]
   if kind == "int":
-    ids = labels
-    y = nx.one_hot(labels, c, dtype=dtype, ignore_index=ignore_index)
-    valid = jnp.ones(labels.shape, bool) if ignore_index is None else labels != ignore_index
+    valid, ids = nx.class_ids(labels, ignore_index)
+    valid = jnp.ones(labels.shape, bool) if valid is None else valid
+    y = nx.one_hot(ids, c, dtype=dtype)
+    # The band sees the raw label map: a change to an ignored label is a boundary.
+    band_ids = labels
   else:
     if ignore_index is not None:
       raise LossInputError("ignore_index needs integer labels, got labels of shape "
                            f"{labels.shape} and dtype {labels.dtype}")
     y = labels.astype(dtype)
-    ids = jnp.argmax(labels, axis=-1)
+    ids = band_ids = jnp.argmax(labels, axis=-1)
     valid = jnp.ones(labels.shape[:-1], bool)
   if where is not None:
     valid = valid & broadcast_mask("where", where, valid.shape, "pixel")
@@ -274,7 +288,7 @@ def boundary_aware_loss(logits, labels, *, width=1, boundary_weight=1.0, interio
   logp = jax.nn.log_softmax(nx.mask_fill(logits.astype(dtype), valid, trailing=1), axis=-1)
   y = jnp.where(valid[..., None], y, 0.0)
   ce = -jnp.sum(y * logp, axis=-1)
-  band = boundary_band(ids, width) if width > 0 else jnp.zeros(ids.shape, bool)
+  band = boundary_band(band_ids, width) if width > 0 else jnp.zeros(ids.shape, bool)
   vb, vi = valid & band, valid & ~band
 
   def pool(total, count):

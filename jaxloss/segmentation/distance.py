@@ -56,23 +56,29 @@ def squared_edt(features, axes):
   return g, jnp.any(features, axis=tuple(axes), keepdims=True)
 
 
-def boundary_distances(mask, axes):
+def boundary_distances(mask, axes, valid=None):
   """``(d_to_fg, d_to_bg, has_boundary)`` for a boolean mask.
 
   ``d_to_fg`` is the Euclidean distance to the nearest True entry,
   ``d_to_bg`` to the nearest False entry; ``has_boundary`` is False for a
-  slice that is all True or all False.
+  slice that is all True or all False. With ``valid`` (a boolean array of
+  ``mask``'s shape) only the valid entries count as fg or bg: ignored pixels
+  are absent from the image.
   """
   mask = jnp.asarray(mask, bool)
-  sq_fg, any_fg = squared_edt(mask, axes)
-  sq_bg, any_bg = squared_edt(~mask, axes)
+  fg, bg = mask, ~mask
+  if valid is not None:
+    fg, bg = fg & valid, bg & valid
+  sq_fg, any_fg = squared_edt(fg, axes)
+  sq_bg, any_bg = squared_edt(bg, axes)
   return jnp.sqrt(sq_fg), jnp.sqrt(sq_bg), any_fg & any_bg
 
 
-def unsigned_distance_field(mask, axes):
+def unsigned_distance_field(mask, axes, valid=None):
   """MONAI ``HausdorffDTLoss.distance_field``: for each entry, the distance to
-  the nearest entry of the other kind; 0 where a slice is all fg or all bg."""
-  d_fg, d_bg, ok = boundary_distances(mask, axes)
+  the nearest entry of the other kind; 0 where a slice is all fg or all bg
+  (among the ``valid`` entries, if given)."""
+  d_fg, d_bg, ok = boundary_distances(mask, axes, valid)
   field = jnp.where(mask, d_bg, d_fg)
   return jnp.where(ok, field, 0.0)
 

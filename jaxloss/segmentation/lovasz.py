@@ -16,7 +16,9 @@ is deterministic; the value does not depend on the order of ties.
 
 Pixels are ignored (``ignore_index``) by sorting them after every valid
 pixel with a zero error and zero target, which leaves the extension over the
-valid pixels unchanged, so shapes stay static under ``jit``.
+valid pixels unchanged, so shapes stay static under ``jit``; their scores are
+zero-filled before the softmax, so a NaN there reaches neither the value nor
+the gradient.
 """
 
 from __future__ import annotations
@@ -145,12 +147,13 @@ def lovasz_softmax_loss(logits, labels, *, activation="softmax", classes="presen
     cls = tuple(int(c) for c in classes)
   debug_check_labels(labels, num, ignore_index)
   dtype = nx.compute_dtype(logits)
-  x = _mask_images(logits.astype(dtype), where, per_image)
+  valid, ids = nx.class_ids(labels, ignore_index)
+  # Ignored pixels' scores are zero-filled before the softmax (double where).
+  x = nx.mask_fill(_mask_images(logits.astype(dtype), where, per_image), valid, trailing=1)
   probs = x if activation is None else jax.nn.softmax(x, axis=-1)
-  valid = (jnp.ones(labels.shape, bool) if ignore_index is None
-           else labels != ignore_index)
+  valid = jnp.ones(labels.shape, bool) if valid is None else valid
   idx = jnp.asarray(cls)
-  fg = ((labels[..., None] == idx) & valid[..., None]).astype(dtype)
+  fg = ((ids[..., None] == idx) & valid[..., None]).astype(dtype)
   errors = jnp.abs(fg - probs[..., idx])
 
   def one_set(err, f, v):   # (N, K), (N, K), (N,)
@@ -223,11 +226,11 @@ def lovasz_hinge_loss(logits, labels, *, per_image=True, ignore_index=None, wher
         f"labels has shape {labels.shape} but logits has shape {logits.shape}; expected "
         f"labels of shape {logits.shape}")
   dtype = nx.compute_dtype(logits)
-  valid = (jnp.ones(labels.shape, bool) if ignore_index is None
-           else labels != ignore_index)
-  debug_check_in_set("labels", jnp.where(valid, labels, 0), (0, 1))
-  x = _mask_images(logits.astype(dtype), where, per_image)
-  y = jnp.where(valid, labels, 0).astype(dtype)
+  valid, ids = nx.class_ids(labels, ignore_index)
+  debug_check_in_set("labels", ids, (0, 1))
+  x = nx.mask_fill(_mask_images(logits.astype(dtype), where, per_image), valid)
+  valid = jnp.ones(labels.shape, bool) if valid is None else valid
+  y = ids.astype(dtype)
   errors = jax.nn.relu(1.0 - x * (2.0 * y - 1.0))
   if per_image:
     b = logits.shape[0]

@@ -102,7 +102,8 @@ def dice_loss(logits, labels, *, activation="softmax", include_background=True,
     smooth_nr, smooth_dr: numerator / denominator smoothing (default 1e-5).
     batch: pool the sums over the batch before the ratio (default False).
     class_weights: optional ``(C',)`` per-class weights multiplying the losses.
-    ignore_index: integer label whose pixels are excluded (needs integer labels).
+    ignore_index: integer label whose pixels are excluded (needs integer labels; their
+      logits are zero-filled first, so a NaN there reaches neither value nor gradient).
     where: boolean mask broadcastable to the unreduced ``(B, C')`` (or ``(C',)``).
     reduction: "mean" (default) | "sum" | "none".
 

@@ -11,6 +11,16 @@ from jaxloss.catalog.cases import case
 # --------------------------------------------------------------------------
 
 
+def _ignored(key, shape, **kw):
+  """``ignore_index`` edges: a NaN in every ignored row, and every entry ignored."""
+  logits, labels = ex.logits_and_labels(key, shape)
+  ignored = (jnp.arange(shape[0]) % 3) == 1
+  some = jnp.where(ignored, 255, labels)
+  nan_rows = jnp.where(ignored[:, None], jnp.nan, logits)
+  return [((nan_rows, some), {**kw, "ignore_index": 255}),
+          ((logits, jnp.full_like(labels, 255)), {**kw, "ignore_index": 255})]
+
+
 def _ce_example(key):
   logits, labels = ex.logits_and_labels(key, (8, 5))
   return (logits, labels), {}
@@ -30,7 +40,7 @@ def _ce_edges(key):
                           "class_weights": jnp.arange(1.0, 6.0)}),
       ((logits, jnp.full_like(labels, -100)), {}),         # everything ignored
       ((logits.reshape(2, 2, 2, 5), labels.reshape(2, 2, 2)), {}),  # pixel-wise
-  ]
+  ] + _ignored(key, (8, 5))
 
 
 def _nll_example(key):
@@ -87,14 +97,14 @@ def _focal_edges(key):
           ((perfect, labels), {"gamma": 0.0}), ((perfect, labels), {"gamma": 0.5}),
           ((perfect, onehot), {"gamma": 0.5, "alpha": 0.25}),
           (((1 - onehot) * 1e4, labels), {"gamma": 0.5}),
-          ((logits, jax.nn.softmax(logits * 0.5)), {"gamma": 0.3})]
+          ((logits, jax.nn.softmax(logits * 0.5)), {"gamma": 0.3})] + _ignored(key, (8, 5))
 
 
 def _poly_edges(key):
   logits, labels = ex.logits_and_labels(key, (8, 5))
   onehot = jax.nn.one_hot(labels, 5)
   return [((onehot * 1e4, labels), {}), (((1 - onehot) * 1e4, onehot), {}),
-          ((logits, labels), {"epsilon": -1.0})]
+          ((logits, labels), {"epsilon": -1.0})] + _ignored(key, (8, 5))
 
 
 def _zero_one_example(key):
@@ -113,7 +123,8 @@ case("balanced_cross_entropy", _balanced_example, edge_cases=_balanced_edges, wh
      per_example=False)
 case("focal_loss", _focal_example, edge_cases=_focal_edges, where_trailing=1)
 case("poly1_cross_entropy", _ce_example, edge_cases=_poly_edges, where_trailing=1)
-case("zero_one_loss", _zero_one_example, where_trailing=1)
+case("zero_one_loss", _zero_one_example, where_trailing=1,
+     edge_cases=lambda key: _ignored(key, (8, 5)))
 
 # --------------------------------------------------------------------------
 # Binary (sigmoid) losses (binary.py) and margin losses (margin.py).
@@ -175,7 +186,8 @@ def _mc_edges(key):
   logits, labels = ex.logits_and_labels(key, (8, 5))
   onehot = jax.nn.one_hot(labels, 5)
   return [((onehot * 1e4, labels), {}), (((1 - onehot) * 1e4, labels), {"p": 2}),
-          ((logits, labels), {"class_weights": jnp.arange(1.0, 6.0), "margin": 0.5})]
+          ((logits, labels), {"class_weights": jnp.arange(1.0, 6.0), "margin": 0.5})
+          ] + _ignored(key, (8, 5), class_weights=jnp.arange(1.0, 6.0))
 
 
 case("binary_cross_entropy", _binary_example, edge_cases=_binary_edges)
@@ -233,7 +245,7 @@ def _robust_edges(key):
   return [((logits * 1e4, labels), {}),
           ((jnp.where(onehot > 0, 1e4, -1e4), labels), {}),      # perfect, saturated
           ((jnp.where(onehot > 0, -1e4, 1e4), labels), {}),      # confidently wrong
-          ((logits, jax.nn.softmax(logits)), {})]
+          ((logits, jax.nn.softmax(logits)), {})] + _ignored(key, (8, 5))
 
 
 def _bt_example(key):
@@ -269,7 +281,8 @@ def _tree_edges(key):
   (logits, labels), kw = _tree_example(key)
   big = jnp.where(jax.nn.one_hot(labels, 6) > 0, 1e4, -1e4)
   return [((logits * 1e4, labels), kw), ((big, labels), kw),
-          ((logits, labels), {"parents": ((0, 0, 1, 1, 2, 2), (0, 0, 1))})]
+          ((logits, labels), {"parents": ((0, 0, 1, 1, 2, 2), (0, 0, 1))})
+          ] + _ignored(key, (8, 6), **kw)
 
 
 def _tree_bad(key):

@@ -97,9 +97,14 @@ def _region_example(key):
 def _region_edges(key):
   (x, y), kw = _region_example(key)
   perfect = 1e4 * jax.nn.one_hot(y, 3)
+  ignored = (jnp.arange(y.size).reshape(y.shape) % 4) == 1
   return [((perfect, y), kw),                                         # perfect prediction
           ((x, jnp.zeros_like(y)), kw),                               # classes 1, 2 absent
-          ((x * 1e4, y), kw)]
+          ((x * 1e4, y), kw),
+          # ignore_index: a NaN in every ignored pixel; every pixel ignored
+          ((jnp.where(ignored[..., None], jnp.nan, x), jnp.where(ignored, 255, y)),
+           {**kw, "ignore_index": 255}),
+          ((x, jnp.full_like(y, 255)), {**kw, "ignore_index": 255})]
 
 
 for _name in ("sharded_dice_loss", "sharded_tversky_loss"):

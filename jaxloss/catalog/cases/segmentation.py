@@ -38,11 +38,25 @@ def _seg_edges(key, shape=(2, 8, 8, 3)):
           ((logits, jax.nn.softmax(logits * 0.5)), {})]
 
 
+def _seg_ignored(key, shape=(2, 8, 8, 3), **kw):
+  """``ignore_index`` edges: a NaN in every ignored pixel, and every pixel ignored."""
+  logits, labels = ex.logits_and_labels(key, shape)
+  ignored = jax.random.bernoulli(jax.random.fold_in(key, 1), 0.3, shape[:-1])
+  some = jnp.where(ignored, 255, labels)
+  nan_pixels = jnp.where(ignored[..., None], jnp.nan, logits)
+  return [((nan_pixels, some), {**kw, "ignore_index": 255}),
+          ((logits, jnp.full_like(labels, 255)), {**kw, "ignore_index": 255})]
+
+
+def _seg_edges_ignored(key):
+  return _seg_edges(key) + _seg_ignored(key)
+
+
 # ---- region (overlap) losses ----------------------------------------------
 
 for _name in ("dice_loss", "jaccard_loss", "log_cosh_dice_loss", "generalized_dice_loss",
               "tversky_loss", "focal_tversky_loss", "hausdorff_dt_loss"):
-  case(_name, _seg_example, edge_cases=_seg_edges, per_example=False)
+  case(_name, _seg_example, edge_cases=_seg_edges_ignored, per_example=False)
 
 
 # ---- compound losses: scalars only ("mean" | "sum"), ``where`` is a pixel mask --------
@@ -52,7 +66,7 @@ def _pixels(args, kwargs):
   return args[0].shape[:-1]
 
 
-_COMPOUND = dict(edge_cases=_seg_edges, per_example=False, reductions=("mean", "sum"),
+_COMPOUND = dict(edge_cases=_seg_edges_ignored, per_example=False, reductions=("mean", "sum"),
                  where_shape=_pixels)
 
 case("dice_ce_loss", _seg_example, **_COMPOUND,
@@ -69,7 +83,8 @@ case("combo_loss", _seg_example, **_COMPOUND,
 # ---- Lovász losses --------------------------------------------------------
 
 case("lovasz_softmax_loss", lambda k: (_seg_example(k)[0], {"per_image": True}),
-     edge_cases=lambda k: [(a, {**kw, "per_image": True}) for a, kw in _seg_edges(k)[:6]],
+     edge_cases=lambda k: [(a, {**kw, "per_image": True})
+                           for a, kw in _seg_edges(k)[:6] + _seg_ignored(k)],
      per_example=False, where_trailing=0)
 
 
