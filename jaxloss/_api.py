@@ -246,11 +246,16 @@ def debug_check_probabilities(name: str, p) -> None:
                        f"{name} must hold probabilities in [0, 1]")
 
 
-def debug_check_soft_labels(name: str, labels, axis: int = -1, atol: float = 1e-3) -> None:
-  """Soft labels: entries >= 0 whose rows sum to 1 (within ``atol``) along ``axis``."""
-  total = jnp.sum(labels, axis=axis)
+def debug_check_soft_labels(name: str, labels, where=None, atol: float = 1e-3) -> None:
+  """Soft labels: entries >= 0 whose rows (last axis) sum to 1 within ``atol``.
+
+  Rows excluded by ``where`` (shape ``labels.shape[:-1]``) are not checked.
+  """
+  ok = jnp.all(labels >= 0, axis=-1) & (jnp.abs(jnp.sum(labels, axis=-1) - 1) <= atol)
+  if where is not None:
+    ok = ok | ~where
   checkify.debug_check(
-      jnp.all(labels >= 0) & jnp.all(jnp.abs(total - 1) <= atol),
+      jnp.all(ok),
       f"{name} of the logits' shape are soft labels (a distribution over classes): entries must be "
       f">= 0 and sum to 1 along the class axis; pass integer class ids of shape logits.shape[:-1] "
       f"for hard labels")

@@ -153,3 +153,31 @@ def test_no_hint_when_layout_does_not_explain_the_error():
   with pytest.raises(LossInputError) as err:
     jaxloss.ssim_loss(jnp.zeros((2, 3, 8, 8)), jnp.zeros((2, 3, 8, 8)), data_range=1.0)
   assert HINT not in str(err.value)
+
+
+# --------------------------------------------------------------------------
+# Soft labels must be distributions (item 6).
+# --------------------------------------------------------------------------
+
+
+def test_unnormalised_soft_labels_raise_under_checks(checks):
+  # The example: (3,) logits and (3,) float targets are one sample of soft labels.
+  with pytest.raises(LossInputError, match=r"cross_entropy: labels .* sum to 1"):
+    jaxloss.cross_entropy(jnp.array([0.3, 1.2, -0.5]), jnp.array([150.0, 80.0, 200.0]))
+  with pytest.raises(LossInputError, match=r"focal_loss: labels .* sum to 1"):
+    jaxloss.focal_loss(LOGITS, jnp.full((4, 4), 0.5))
+
+
+def test_normalised_soft_labels_and_one_hot_pass_under_checks(checks):
+  soft = jnp.array([[0.1, 0.2, 0.3, 0.4]] * 4)
+  one_hot = jax.nn.one_hot(jnp.array([0, 1, 2, 3]), 4, dtype=jnp.uint8)
+  x = np.asarray(LOGITS, np.float64)
+  logp = x - np.log(np.exp(x).sum(1, keepdims=True))
+  for y in (soft, one_hot):
+    ref = -np.mean(np.sum(np.asarray(y, np.float64) * logp, axis=1))
+    np.testing.assert_allclose(float(jaxloss.cross_entropy(LOGITS, y)), ref, rtol=1e-6)
+  # A masked row is not checked (its labels are never used).
+  bad_row = soft.at[2].set(7.0)
+  v = jaxloss.cross_entropy(LOGITS, bad_row, where=jnp.array([True, True, False, True]))
+  ref = -np.mean(np.sum(np.asarray(soft, np.float64) * logp, axis=1)[[0, 1, 3]])
+  np.testing.assert_allclose(float(v), ref, rtol=1e-6)

@@ -8,11 +8,11 @@ from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
     broadcast_mask,
-    check_broadcastable,
     check_floating,
     check_same_shape,
     class_labels,
     debug_check_labels,
+    debug_check_soft_labels,
 )
 
 
@@ -20,7 +20,6 @@ def broadcast_where(where, shape):
   """``where`` validated and broadcast to the unreduced loss ``shape`` (or None)."""
   if where is None:
     return None
-  check_broadcastable("where", where, shape, "unreduced loss")
   return broadcast_mask("where", where, tuple(shape), "unreduced loss")
 
 
@@ -36,6 +35,8 @@ def class_inputs(logits, labels, axis, where, *, logits_name="logits",
   excluded entries). Excluded entries are replaced by 0 in logits and dense
   labels *before* any arithmetic, so a NaN/inf there reaches neither the
   value nor the gradient; pass the returned ``where`` to the reduction.
+  Dense labels are soft labels: the value check (``jaxloss.set_checks``)
+  requires rows >= 0 that sum to 1 (a one-hot of any dtype does).
 
   ``dense_ignore``: what an ``ignore_index`` does with one-hot/soft labels:
   "raise" (a :class:`LossInputError`, for the losses whose ``ignore_index``
@@ -61,6 +62,7 @@ def class_inputs(logits, labels, axis, where, *, logits_name="logits",
           f"ignore_index needs integer class ids of shape {logits.shape[:-1]}, but labels "
           f"has shape {labels.shape} (one-hot/soft targets); exclude entries with where=")
     labels = nx.mask_fill(labels.astype(dtype), where, trailing=1)
+    debug_check_soft_labels("labels", labels, where=where)
   else:
     debug_check_labels(labels, logits.shape[-1], ignore_index)
     where, labels = nx.class_ids(labels, ignore_index, where)

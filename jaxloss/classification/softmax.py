@@ -152,7 +152,13 @@ def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, labe
   Args:
     logits: floating ``[..., C]`` (classes on ``axis``).
     labels: integer ``[...]`` class ids in ``[0, C)`` or ``ignore_index``, or
-      floating ``[..., C]`` one-hot/soft targets.
+      ``[..., C]`` one-hot/soft targets (any real dtype; each row a
+      distribution). The shape decides: labels of the logits' shape are
+      soft targets, so 1-D logits ``(C,)`` with 1-D float labels ``(C,)`` are
+      *one* sample with soft labels. Ids out of range are not caught by
+      default (255 with 4 classes counts as class 3); rows that do not sum to
+      1 are almost always a mistake. Both raise with
+      ``jaxloss.set_checks(True)``.
     class_weights: optional ``[C]`` per-class weights (torch's ``weight``).
     ignore_index: integer label value excluded from the loss, the gradient and
       the "mean" denominator (default -100, torch's; None keeps every entry),
