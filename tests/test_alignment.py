@@ -405,10 +405,10 @@ def ref_policy(logps, old, adv, mask, *, ref=None, beta=0.0, el=0.2, eh=0.2, del
 def _policy_data(seed, b=5, t=7):
   r = rng(seed)
   logps = np.log(r.uniform(0.02, 1.0, (b, t)))
-  old = logps + r.normal(0, 0.3, (b, t))
+  old = logps + r.normal(0, 0.4, (b, t))
   ref = logps + r.normal(0, 0.3, (b, t))
-  adv = r.normal(size=b)
-  lengths = np.array([t, 1, 4, 0, 6])[:b]
+  adv = r.uniform(0.3, 1.5, b) * np.array([1, -1, 1, -1, 1])[:b]
+  lengths = np.array([t, 3, 5, 0, 6])[:b]
   mask = np.arange(t)[None, :] < lengths[:, None]
   cast = lambda x: x.astype(np.float32).astype(np.float64)  # noqa: E731
   return cast(logps), cast(old), cast(ref), cast(adv), mask
@@ -418,9 +418,14 @@ def _policy_data(seed, b=5, t=7):
 @pytest.mark.parametrize("level", ["token", "sequence"])
 def test_clipped_policy_loss_matches_trl(loss_type, level):
   logps, old, ref, adv, mask = _policy_data(12)
-  kw = dict(loss_type=loss_type, importance_level=level, beta=0.05, epsilon_low=0.2,
-            epsilon_high=0.28)
-  total, pol, kl, _ = ref_policy(logps, old, adv, mask, ref=ref, beta=0.05, eh=0.28,
+  # The data reach every region: below 1 - epsilon_low with A < 0, between the two upper
+  # bounds and above 1 + epsilon_high with A > 0 (so swapping the epsilons would show).
+  ratio, a = np.exp(logps - old)[mask], np.broadcast_to(adv[:, None], mask.shape)[mask]
+  assert np.any((ratio < 0.85) & (a < 0)) and np.any((ratio > 1.35) & (a > 0))
+  assert np.any((ratio > 1.15) & (ratio < 1.35) & (a > 0))
+  kw = dict(loss_type=loss_type, importance_level=level, beta=0.05, epsilon_low=0.15,
+            epsilon_high=0.35)
+  total, pol, kl, _ = ref_policy(logps, old, adv, mask, ref=ref, beta=0.05, el=0.15, eh=0.35,
                                  loss_type=loss_type, level=level)
   loss, parts = jaxloss.clipped_policy_loss(*f32s(logps, old, adv), jnp.asarray(mask),
                                             ref_logps=f32(ref), return_components=True, **kw)
@@ -435,7 +440,7 @@ def test_clipped_policy_loss_matches_trl(loss_type, level):
   # Gradient w.r.t. logps against finite differences of the float64 loop reference.
   g = jax.grad(lambda lp: jaxloss.clipped_policy_loss(lp, *f32s(old, adv), jnp.asarray(mask),
                                                       ref_logps=f32(ref), **kw))(f32(logps))
-  fd = _fd_grad(lambda x: ref_policy(x, old, adv, mask, ref=ref, beta=0.05, eh=0.28,
+  fd = _fd_grad(lambda x: ref_policy(x, old, adv, mask, ref=ref, beta=0.05, el=0.15, eh=0.35,
                                      loss_type=loss_type, level=level)[0], logps)
   close(g, fd, rtol=1e-4, atol=1e-6)
 
