@@ -146,7 +146,9 @@ def clipped_policy_loss(logps, old_logps, advantages, mask, *, ref_logps=None, b
     the active tokens of the *whole accumulated* batch (``num_items_in_batch``); one call
     here sees one batch, so ``"dapo"`` and ``"bnpo"`` coincide -- pass the whole batch, or
     rescale, to reproduce DAPO under gradient accumulation. TRL's gradient-accumulation
-    division is not applied. Ratios use ``exp`` continued linearly above a log-ratio of 50
+    division is not applied. The GSPO paper's objective is ``importance_level="sequence"``
+    with ``loss_type="grpo"``; with the token-summing types each completion weighs by its
+    length (TRL warns). Ratios use ``exp`` continued linearly above a log-ratio of 50
     (TRL's ``exp`` overflows near 89 in float32), so a log-ratio of +-1e4 gives a finite
     loss and gradient. Not included: "cispo", "sapo", "luspo", "vespo", vLLM's
     importance-sampling correction, entropy masks and bonuses, ``use_bias_correction_kl``.
