@@ -46,6 +46,15 @@ DOMAIN = {
     ("real", "fake"): "WGAN-GP gradient penalty on real and generated samples",
     ("model_fn_or_prediction", "x0"): "denoising diffusion: a model or its prediction, clean data",
     ("hidden", "weight"): "fused linear + cross-entropy: hidden states and the output matrix",
+    ("policy_chosen_logps", "policy_rejected_logps"):
+        "preference optimisation (DPO, KTO, ORPO, SimPO, CPO): the policy's per-sequence "
+        "log-probabilities of the chosen and rejected completions, TRL's names",
+    ("logps", "old_logps"): "clipped policy gradient: per-token log-probabilities of the "
+                            "current and the sampling policy (TRL's per_token_logps, old_...)",
+    ("logps", "ref_logps"): "KL penalty estimators: the policy's and the reference policy's "
+                            "log-probabilities of the sampled tokens",
+    ("values", "old_values"): "PPO's clipped value loss: value predictions now and at rollout "
+                              "time (the returns follow)",
 }
 
 # Losses of a single positional input.
@@ -82,6 +91,13 @@ KEYWORDS = {
     "l1_weight", "shape_weight", "temporal_weight", "triplet_weight", "boundary_weight",
     "interior_weight", "hole_weight", "valid_weight", "residual_weight", "trend_weight",
     "diff_weight", "edge_weight", "neg_weight",
+    # alignment (TRL's names): preference optimisation
+    "loss_type", "discopop_tau", "chosen_lengths", "rejected_lengths", "policy_kl_logps",
+    "reference_kl_logps", "desirable_weight", "undesirable_weight", "gamma_beta_ratio",
+    "nll_weight",
+    # alignment: policy gradients
+    "ref_logps", "epsilon_low", "epsilon_high", "importance_level", "max_completion_length",
+    "estimator", "clip",
 }
 
 LOSSES = catalog.all_losses()

@@ -100,6 +100,11 @@ GRADES = {
         ("medium", "learnable temperature"),
         ("high", "log-softmax over bounded logits"),
         BY_JAXLOSS),
+    "clipped_policy_loss": (
+        ("high", "elementwise over (B, T) tokens plus one masked sum"),
+        ("medium", "four normalisations, two clip ranges, token or sequence ratios"),
+        ("medium", "clipping zeroes the gradient outside the trust region; exp capped"),
+        BY_JAXLOSS),
     "combo_loss": (
         ("medium", "Dice sums plus an elementwise weighted cross-entropy"),
         ("medium", "two trade-off weights"),
@@ -129,6 +134,11 @@ GRADES = {
         ("high", "one pass with two norms"),
         ("low", "no hyperparameter"),
         ("medium", "gradient scales as 1/||x||; finite at zero vectors"),
+        BY_JAXLOSS),
+    "cpo_loss": (
+        ("high", "elementwise over pairs, no reference model"),
+        ("low", "DPO's logistic term plus the chosen NLL"),
+        ("high", "log-sigmoid; bounded gradient in the margin"),
         BY_JAXLOSS),
     "cross_correlation_loss": (
         ("high", "one softplus per response cell"),
@@ -189,6 +199,11 @@ GRADES = {
         ("medium", "IoU plus centre distance and enclosing diagonal"),
         ("medium", "overlap and enclosing-box geometry"),
         ("medium", "bounded penalty, gradient without overlap"),
+        BY_JAXLOSS),
+    "dpo_loss": (
+        ("high", "elementwise over pairs of precomputed log-probabilities"),
+        ("medium", "twelve loss types; needs reference-model log-probabilities"),
+        ("high", "log-sigmoid and bounded forms; DiscoPOP's exponential in log space"),
         BY_JAXLOSS),
     "eiou_loss": (
         ("medium", "DIoU plus two squared size differences"),
@@ -340,10 +355,20 @@ GRADES = {
         ("medium", "argument order and log-space conventions differ by library"),
         ("medium", "sensitive to zero probabilities"),
         BY_SURVEY),
+    "kl_penalty": (
+        ("high", "elementwise"),
+        ("low", "three closed-form estimators"),
+        ("medium", "k3 grows like exp(log-ratio): continued linearly above 50"),
+        BY_JAXLOSS),
     "kld_loss": (
         ("medium", "closed-form 2x2 inverse and log-determinants"),
         ("high", "box-to-Gaussian conversion"),
         ("medium", "log-determinants from the sizes; 1/h^2 growth for thin boxes"),
+        BY_JAXLOSS),
+    "kto_loss": (
+        ("high", "elementwise plus one mean for the reference point"),
+        ("medium", "mismatched completions for the KL reference point"),
+        ("high", "sigmoid losses bounded in [0, 1]; reference point without gradient"),
         BY_JAXLOSS),
     "l1_ssim_loss": (
         ("medium", "MS-SSIM plus one elementwise pass"),
@@ -485,6 +510,11 @@ GRADES = {
         ("medium", "temperature; two augmented views"),
         ("high", "masked log-sum-exp on bounded logits"),
         BY_JAXLOSS),
+    "orpo_loss": (
+        ("high", "elementwise over pairs, no reference model"),
+        ("low", "NLL plus one odds-ratio term"),
+        ("medium", "log(1 - p) diverges as p -> 1: evaluated below -eps"),
+        BY_JAXLOSS),
     "perceptual_loss": (
         ("medium", "a forward pass of the feature network on both images"),
         ("high", "needs a (pretrained) feature extractor"),
@@ -589,6 +619,11 @@ GRADES = {
         ("high", "elementwise"),
         ("medium", "alpha and gamma to tune"),
         ("medium", "modulating factor flattens gradients of easy examples"),
+        BY_JAXLOSS),
+    "simpo_loss": (
+        ("high", "elementwise over pairs, no reference model"),
+        ("low", "two hyperparameters on length-normalised log-probabilities"),
+        ("high", "log-sigmoid; bounded gradient"),
         BY_JAXLOSS),
     "siou_loss": (
         ("medium", "IoU plus angle, distance and shape costs (exp, sqrt)"),
@@ -701,6 +736,11 @@ GRADES = {
         ("medium", "two terms to balance (beta, free bits)"),
         ("high", "Bernoulli term from logits via softplus"),
         BY_SURVEY),
+    "value_loss": (
+        ("high", "elementwise"),
+        ("low", "one clip range"),
+        ("high", "quadratic; clipping bounds the step of the value head"),
+        BY_JAXLOSS),
     "wape": (
         ("high", "elementwise plus one sum per series"),
         ("low", "one epsilon"),
