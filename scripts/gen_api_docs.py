@@ -58,6 +58,10 @@ FAMILY_INTRO = {
     "adaptive": "Losses with a learned shape (Barron's general and adaptive robust loss).",
     "scalable": "Memory-efficient (chunked) and multi-device (sharded) losses.",
     "video": "Video losses.",
+    "alignment": "Training objectives of large models: preference optimisation (DPO and its "
+                 "variants, KTO, ORPO, SimPO, CPO) and policy-gradient losses (PPO/GRPO/DAPO/GSPO).",
+    "distillation": "Knowledge distillation (KD, generalized JSD, DKD, logit-standardized KD) and "
+                    "mixture-of-experts auxiliary losses.",
 }
 
 
