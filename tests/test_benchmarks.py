@@ -71,3 +71,14 @@ def test_tile_example_keeps_non_batch_inputs():
                                       factor=3)
   assert tx.shape == (24, 6) and ty.shape == (24,) and tp.shape == (5, 6)
   assert kw["w"].shape == (24,) and kw["m"] == 2.0
+
+
+def test_peers_without_torch_explains_how_to_install():
+  """torch is never a jaxloss dependency: --peers says how to get it instead of a traceback."""
+  import importlib.util
+
+  from benchmarks import peers
+  if importlib.util.find_spec("torch") is not None:
+    pytest.skip("torch is installed here")
+  with pytest.raises(SystemExit, match=r"pip install torch==2\.13\.0 monai kornia"):
+    peers.run(quick=True)
