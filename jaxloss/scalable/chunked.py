@@ -314,13 +314,25 @@ def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
   .. math::
     \ell_i = L_i - (1 - \alpha) z_{i y_i} - \frac{\alpha}{V} \sum_j z_{ij} + c L_i^2
 
-  The ``(N, V)`` logits are never materialised: the forward pass scans the
-  vocabulary in chunks of ``chunk_size`` rows of ``weight`` keeping a running
-  max / sum (online log-sum-exp), and a ``custom_vjp`` backward pass
-  recomputes each chunk's logits to accumulate the gradients of ``hidden``,
-  ``weight`` and ``bias``. Peak temporary memory is ``O(N * chunk_size + V * D)``
-  instead of ``O(N * V)``. A ``chunk_size`` that does not divide ``V`` pads the
-  last chunk with rows masked to ``-inf``.
+  The ``(N, V)`` logits are never materialised: the forward pass scans token
+  tiles, and within each tile the vocabulary in chunks, keeping a running
+  max / sum per row (online log-sum-exp); a ``custom_vjp`` backward pass
+  recomputes each (chunk, tile) block of logits to accumulate the gradients
+  of ``hidden``, ``weight`` and ``bias`` (vocabulary chunks outside, so each
+  chunk's weight gradient is summed in float32 and written once). The tile
+  and chunk sizes are chosen so the live blocks fit ``max_temp_bytes``
+  (default 16 MiB): peak temporary memory is about ``max_temp_bytes`` instead
+  of ``O(N * V)`` (measured in ``benchmarks/RESULTS.md``: 96x less than the
+  naive loss at N=4096, D=256, V=32768 and 240x less at N=8192, D=1024,
+  V=65536, float32). A tile or chunk that does not divide ``N`` or ``V`` is
+  slid back to end at the last row / class, with the overlap masked: no padded
+  copy of ``hidden`` or ``weight``.
+
+  The matmuls run in the inputs' dtype and accumulate in float32
+  (``preferred_element_type``): bfloat16 ``hidden`` and ``weight`` are not
+  converted to float32 as a whole (this loss opts out of the library's
+  float32 upcast of low-precision inputs); the gradients return in the
+  inputs' dtypes.
 
   Args:
     hidden: floating array ``(..., D)`` of final hidden states (e.g. ``(N, D)``
@@ -329,7 +341,14 @@ def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
       pass ``kernel.T`` for a Flax ``Dense`` kernel ``(D, V)``).
     labels: integer class ids of shape ``hidden.shape[:-1]``.
     bias: optional ``(V,)`` classifier bias (default None). Differentiable.
-    chunk_size: vocabulary rows per chunk (static int, default 4096).
+    chunk_size: vocabulary rows per chunk (static int, default 4096); halved
+      (not below 128) while the chunk's blocks would take more than half of
+      ``max_temp_bytes``.
+    max_temp_bytes: budget for the live per-step blocks (static int, default
+      ``16 * 2**20``): about three ``tile x chunk`` float32 blocks, a
+      ``chunk x D`` float32 weight-gradient accumulator and ``tile x D`` hidden
+      blocks. Larger budgets mean fewer, larger matmuls (faster on
+      accelerators); the token tile is at least 8 rows whatever the budget.
     ignore_index: rows whose label equals it are excluded (default -100, as
       torch; None disables).
     label_smoothing: :math:`\alpha \in [0, 1]` (default 0.0), torch's
@@ -349,7 +368,7 @@ def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
   Raises:
     LossInputError: ``weight`` is not ``(V, D)`` with ``D = hidden.shape[-1]``,
       ``labels`` is not ``hidden.shape[:-1]``, ``bias`` is not ``(V,)``, or
-      ``chunk_size`` is not a positive int.
+      ``chunk_size`` / ``max_temp_bytes`` is not a positive int.
     LossTypeError: ``hidden``/``weight`` not floating or ``labels`` not integer.
 
   Notes:
@@ -360,7 +379,13 @@ def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
     ``linear_cross_entropy`` defaults to None) and an all-ignored mean is 0.
     No gradient flows to ``label_smoothing``, ``z_loss`` or ``logit_soft_cap``.
     Out-of-range labels (other than ``ignore_index``) are not detected unless
-    run under ``chex.chexify``.
+    run under ``chex.chexify``. The dimension ``N`` of the temporary memory is
+    gone, but the hidden-state gradient is accumulated over vocabulary chunks
+    in float32: for bfloat16 ``hidden`` that is one ``N x D`` float32 buffer.
+    On CPU, XLA has no bfloat16 matmul: it converts the operands to float32
+    and hoists that conversion of the whole weight out of the forward loop,
+    so on CPU a bfloat16 weight does get one float32 copy (GPU/TPU matmuls
+    take bfloat16 directly).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss

@@ -12,7 +12,17 @@ with :math:`\\pi` sorting the errors :math:`m` in decreasing order. The
 permutation is computed without gradient; the loss is then an ordinary dot
 product, so its autodiff gradient is the extension's (sub)gradient ``g``.
 Ties are broken by the pixel's flat index (a stable sort), so the gradient
-is deterministic; the value does not depend on the order of ties.
+is deterministic; the value does not depend on the order of ties (tied
+errors are equal, so any order of them gives the same sum).
+
+For float32 errors the sort is one ascending sort of a uint64 key per pixel
+packing the error's bits, the flat index and the foreground bit
+(:func:`_pack_keys`): the sorted keys give back the sorted errors exactly,
+the foreground bits and the permutation, with no argsort and no gathers, and
+all classes (and images) are sorted in one batched call. The gradient is a
+custom JVP (the Jaccard increments scattered back through the permutation).
+Float64 errors take the argsort path (:func:`_lovasz_flat`); both give the
+same value and the same gradient, ties included.
 
 Pixels are ignored (``ignore_index``) by sorting them after every valid
 pixel with a zero error and zero target, which leaves the extension over the
