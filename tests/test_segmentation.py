@@ -610,10 +610,12 @@ def _ref_lovasz_grad_errors(err, fg):
   return out
 
 
-def ref_lovasz_softmax_grad(logits, labels, classes="present", per_image=False, ignore=None):
-  # Gradient of ref_lovasz_softmax w.r.t. the logits (float64, chain rule by hand).
+def ref_lovasz_softmax_grad(logits, labels, classes="present", per_image=False, ignore=None,
+                            activation="softmax"):
+  # Gradient of ref_lovasz_softmax w.r.t. the logits (float64, chain rule by hand);
+  # w.r.t. the probabilities with activation=None.
   logits = np.asarray(logits, np.float64)
-  probs = np_softmax(logits)
+  probs = np_softmax(logits) if activation == "softmax" else logits
   c = probs.shape[-1]
   dp = np.zeros_like(probs)
   sets = [(slice(i, i + 1)) for i in range(len(labels))] if per_image else [slice(None)]
@@ -628,6 +630,8 @@ def ref_lovasz_softmax_grad(logits, labels, classes="present", per_image=False, 
       ge = _ref_lovasz_grad_errors(np.abs(fg - p[keep, k]), fg)
       d[keep, k] += ge * np.sign(p[keep, k] - fg) / len(used)
     dp[sl] = d.reshape(dp[sl].shape) / (len(sets) if per_image else 1)
+  if activation is None:
+    return dp
   return probs * (dp - np.sum(dp * probs, axis=-1, keepdims=True))
 
 
@@ -664,6 +668,16 @@ def test_lovasz_softmax_ties_follow_the_flat_index():
     np.testing.assert_array_equal(g1, g2)
     np.testing.assert_allclose(g1, ref_lovasz_softmax_grad(logits, labels, per_image=per_image),
                                rtol=1e-5, atol=1e-7)
+  # Probabilities of 0.5 (activation=None): foreground and background errors
+  # all tie at 0.5, interleaved, so the Jaccard increments depend on the order.
+  probs = np.full((2, 3, 4, 2), 0.5, np.float32)
+  y2 = labels % 2
+  for per_image in (False, True):
+    g = jax.grad(lambda p, pi=per_image: jaxloss.lovasz_softmax_loss(
+        p, y2, activation=None, per_image=pi))(probs)
+    want = ref_lovasz_softmax_grad(probs, y2, per_image=per_image, activation=None)
+    assert np.ptp(want[..., 0]) > 1e-3   # the order matters here
+    np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("per_image", [True, False])
