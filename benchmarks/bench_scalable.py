@@ -2,6 +2,7 @@
 
     python -m benchmarks.bench_scalable [--sizes 8192x1024x65536 2048x512x16384]
                                         [--chunk 4096] [--repeats 3] [--time-naive-max 2e9]
+                                        [--dtype float32|bfloat16] [--max-temp-bytes B]
 
 For each N x D x V: forward+backward (value_and_grad w.r.t. hidden and weight) of
 ``optax.losses.softmax_cross_entropy_with_integer_labels(hidden @ weight.T, labels)``
@@ -10,6 +11,9 @@ and of ``jaxloss.linear_cross_entropy(hidden, weight, labels, chunk_size=...)`` 
 memory from the compiled executable's ``memory_analysis()`` and the median wall time.
 Sizes whose naive logits exceed ``--time-naive-max`` bytes are compiled (memory) but
 only timed for the chunked version, to keep the run short on a small CPU machine.
+The naive and the chunked ``value_and_grad`` are timed interleaved (one call of each
+per round, ``--repeats`` rounds), so a busy phase of a shared machine hits both alike.
+``--dtype bfloat16`` passes bfloat16 ``hidden`` and ``weight`` to both.
 """
 
 import argparse
@@ -19,7 +23,7 @@ import jax.numpy as jnp
 import optax
 
 import jaxloss
-from benchmarks._timing import markdown, time_fn, write_results
+from benchmarks._timing import markdown, time_fn, time_interleaved, write_results
 
 
 def naive_linear(h, w, y):
@@ -37,37 +41,44 @@ def main():
   parser.add_argument("--chunk", type=int, default=4096)
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--time-naive-max", type=float, default=2**31 + 1)
+  parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
+  parser.add_argument("--max-temp-bytes", type=int, default=None)
   args = parser.parse_args()
+  dt = getattr(jnp, args.dtype)
+  extra = {} if args.max_temp_bytes is None else {"max_temp_bytes": args.max_temp_bytes}
   rows = []
   chunk = args.chunk
   for size in args.sizes:
     n, d, v = (int(s) for s in size.split("x"))
     k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
-    h = jax.random.normal(k1, (n, d), jnp.float32)
-    w = jax.random.normal(k2, (v, d), jnp.float32) / d**0.5
+    h = jax.random.normal(k1, (n, d), jnp.float32).astype(dt)
+    w = (jax.random.normal(k2, (v, d), jnp.float32) / d**0.5).astype(dt)
     y = jax.random.randint(k3, (n,), 0, v)
 
     naive_vg = jax.value_and_grad(naive_linear, (0, 1))
     ours_vg = jax.value_and_grad(
-        lambda h, w, y: jaxloss.linear_cross_entropy(h, w, y, chunk_size=chunk), (0, 1))
+        lambda h, w, y: jaxloss.linear_cross_entropy(h, w, y, chunk_size=chunk, **extra),
+        (0, 1))
     time_naive = n * v * 4 <= args.time_naive_max
-    row = {"op": "linear CE", "N": n, "D": d, "V": v, "chunk": chunk,
+    row = {"op": "linear CE", "dtype": args.dtype, "N": n, "D": d, "V": v, "chunk": chunk,
            "naive_temp_MB": temp_bytes(naive_vg, h, w, y) / 2**20,
            "chunked_temp_MB": temp_bytes(ours_vg, h, w, y) / 2**20}
     row["mem_ratio"] = row["naive_temp_MB"] / row["chunked_temp_MB"]
-    ours = time_fn(ours_vg, h, w, y, repeats=args.repeats)
-    row["chunked_s"] = ours["median_s"]
     if time_naive:
-      base = time_fn(naive_vg, h, w, y, repeats=args.repeats)
+      base, ours = time_interleaved([(naive_vg, (h, w, y)), (ours_vg, (h, w, y))],
+                                    min_repeats=args.repeats, max_repeats=args.repeats)
       row["naive_s"] = base["median_s"]
+      row["chunked_s"] = ours["median_s"]
       row["time_ratio"] = ours["median_s"] / base["median_s"]
       # Same values as the naive loss.
       (v0, _), (v1, _) = naive_vg(h, w, y), ours_vg(h, w, y)
       row["rel_err"] = float(abs(v1 - v0) / abs(v0))
+    else:
+      row["chunked_s"] = time_fn(ours_vg, h, w, y, repeats=args.repeats)["median_s"]
     rows.append(row)
     print(row, flush=True)
 
-    if time_naive:
+    if time_naive and args.dtype == "float32":
       logits = h @ w.T
       naive_c = jax.value_and_grad(
           lambda x, y: jnp.mean(optax.losses.softmax_cross_entropy_with_integer_labels(x, y)))
@@ -85,7 +96,7 @@ def main():
       print(row, flush=True)
       del logits
 
-  cols = ["op", "N", "D", "V", "chunk", "naive_temp_MB", "chunked_temp_MB", "mem_ratio",
+  cols = ["op", "dtype", "N", "D", "V", "chunk", "naive_temp_MB", "chunked_temp_MB", "mem_ratio",
           "naive_s", "chunked_s", "time_ratio", "rel_err"]
   print(markdown(rows, cols))
   print(f"\nwrote {write_results('scalable', rows)}")

@@ -363,7 +363,7 @@ def _range_check(spec: str) -> Callable[[float], bool]:
 def loss_function(fn: Callable | None = None, *, static: Sequence[str] = (),
                   ranges: dict[str, str] | None = None,
                   choices: dict[str, Sequence] | None = None,
-                  jit: bool = True):
+                  jit: bool = True, upcast: bool = True):
   """Wraps a loss with validation, the dtype policy and jit.
 
   Args:
@@ -373,10 +373,14 @@ def loss_function(fn: Callable | None = None, *, static: Sequence[str] = (),
       value is a concrete Python/NumPy number.
     choices: ``{"activation": ("softmax", "sigmoid", None)}`` for static options.
     jit: compile with :func:`jax.jit` (default).
+    upcast: cast bfloat16/float16 array arguments to float32 before the call
+      (default). False hands them over unchanged: the loss then owns its dtype
+      policy (e.g. a bfloat16 matmul accumulating in float32, with no float32
+      copy of a large weight).
   """
   if fn is None:
     return functools.partial(loss_function, static=static, ranges=ranges,
-                             choices=choices, jit=jit)
+                             choices=choices, jit=jit, upcast=upcast)
   sig = inspect.signature(fn)
   params = sig.parameters
   static_names = tuple(dict.fromkeys(
@@ -426,9 +430,10 @@ def loss_function(fn: Callable | None = None, *, static: Sequence[str] = (),
             raise LossInputError(f"{key} must be {spec}, got {kwargs[key]!r}")
       if kwargs.get("where") is not None:
         check_mask("where", kwargs["where"])
-      args = tuple(_upcast_arg(a) for a in args)
-      kwargs = {k: (v if k in static_names else _upcast_arg(v))
-                for k, v in kwargs.items()}
+      if upcast:
+        args = tuple(_upcast_arg(a) for a in args)
+        kwargs = {k: (v if k in static_names else _upcast_arg(v))
+                  for k, v in kwargs.items()}
       if _CHECKS:
         return run_checked(args, kwargs)
       return compiled(*args, **kwargs)

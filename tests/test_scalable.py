@@ -239,9 +239,86 @@ def test_linear_ce_peak_temp_memory_is_much_smaller():
   assert t_chunked * 8 <= t_naive, (t_chunked, t_naive)
 
 
+# ---- token tiles (max_temp_bytes): tiles/chunks that do not divide N/V slide back ----
+
+@pytest.mark.parametrize("opts", [{}, dict(label_smoothing=0.1, z_loss=1e-2, logit_soft_cap=3.0)])
+@pytest.mark.parametrize("chunk", [5, 8])
+def test_linear_ce_token_tiles_match_reference(opts, chunk):
+  # max_temp_bytes=1 forces the smallest token tile (8 rows): N=10 takes two
+  # overlapping tiles; chunk 5 slides the last vocabulary chunk back (V=24).
+  y = Y.copy()
+  y[3] = -100
+  where = np.arange(N) != 6
+  weights = RNG.random(N)
+  ref_opts = {k: v for k, v in opts.items() if k != "logit_soft_cap"}
+  rows, valid = ref_ce_rows(H @ W.T + B, y, where=where, cap=opts.get("logit_soft_cap"),
+                            **ref_opts)
+  for reduction in ("none", "mean"):
+    got = jaxloss.linear_cross_entropy(f32(H), f32(W), jnp.asarray(y), bias=f32(B),
+                                       chunk_size=chunk, max_temp_bytes=1,
+                                       where=jnp.asarray(where), weights=f32(weights),
+                                       reduction=reduction, **opts)
+    np.testing.assert_allclose(got, ref_reduce(rows, valid, reduction, weights), rtol=1e-5,
+                               atol=1e-6)
+  with jax.enable_x64(True):
+    lin = lambda h, w, b: jaxloss.linear_cross_entropy(
+        h, w, jnp.asarray(y), bias=b, chunk_size=chunk, max_temp_bytes=1,
+        where=jnp.asarray(where), **opts)
+    check_grads(lin, (jnp.asarray(H), jnp.asarray(W), jnp.asarray(B)), order=1, modes=["rev"])
+  # float32 gradients equal the untiled ones.
+  tiled, whole = ([jax.grad(lambda h, w, b, m=m: jaxloss.linear_cross_entropy(
+      h, w, jnp.asarray(y), bias=b, chunk_size=chunk, max_temp_bytes=m, **opts), (0, 1, 2))(
+          f32(H), f32(W), f32(B))] for m in (1, 2**24))
+  for a, b in zip(tiled[0], whole[0], strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_linear_ce_bfloat16_token_tiles():
+  # bfloat16 hidden/weight go to the matmuls unconverted (the loss opts out of
+  # the decorator's upcast); value as float64 on the bfloat16-rounded inputs.
+  h, w = f32(H).astype(jnp.bfloat16), f32(W).astype(jnp.bfloat16)
+  out, grads = jax.value_and_grad(lambda h, w: jaxloss.linear_cross_entropy(
+      h, w, jnp.asarray(Y), chunk_size=5, max_temp_bytes=1), (0, 1))(h, w)
+  assert out.dtype == jnp.float32
+  rows, valid = ref_ce_rows(np.asarray(h, np.float64) @ np.asarray(w, np.float64).T, Y)
+  np.testing.assert_allclose(out, ref_reduce(rows, valid, "mean"), rtol=1e-5)
+  assert grads[0].dtype == jnp.bfloat16 and grads[1].dtype == jnp.bfloat16
+  ref = jax.grad(lambda h, w: jnp.mean(optax.losses.softmax_cross_entropy_with_integer_labels(
+      h @ w.T, jnp.asarray(Y))), (0, 1))(f32(h), f32(w))
+  for a, b in zip(grads, ref, strict=True):
+    np.testing.assert_allclose(np.asarray(a, np.float32), b, rtol=2e-2, atol=2e-3)
+  # Mixed dtypes meet at the wider one.
+  mixed = jaxloss.linear_cross_entropy(h, f32(w), jnp.asarray(Y))
+  np.testing.assert_allclose(mixed, out, rtol=1e-5)
+
+
+def test_linear_ce_temp_memory_tiles_tokens():
+  # Token tiles as well as vocabulary chunks: the temporary memory stays near
+  # max_temp_bytes, far below the naive logits (and below one N x chunk block).
+  n, d, v = 2048, 64, 16384
+  h = jax.ShapeDtypeStruct((n, d), jnp.float32)
+  w = jax.ShapeDtypeStruct((v, d), jnp.float32)
+  y = jax.ShapeDtypeStruct((n,), jnp.int32)
+
+  def temp(f):
+    compiled = jax.jit(jax.value_and_grad(f, (0, 1))).lower(h, w, y).compile()
+    return compiled.memory_analysis().temp_size_in_bytes
+
+  naive = temp(lambda h, w, y: jnp.mean(
+      optax.losses.softmax_cross_entropy_with_integer_labels(h @ w.T, y)))
+  budget = 2 * 2**20
+  tiled = temp(lambda h, w, y: jaxloss.linear_cross_entropy(h, w, y, max_temp_bytes=budget))
+  assert naive >= n * v * 4
+  assert tiled <= 2 * budget, (tiled, budget)
+  assert tiled * 30 <= naive, (tiled, naive)
+
+
 # ---- errors ----
 
 def test_errors():
+  for bad in (0, -1, 1.5, True):
+    with pytest.raises(ValueError, match="max_temp_bytes must be a positive int"):
+      jaxloss.linear_cross_entropy(f32(H), f32(W), jnp.asarray(Y), max_temp_bytes=bad)
   h, w, y = f32(H), f32(W), jnp.asarray(Y)
   with pytest.raises(ValueError, match=r"linear_cross_entropy: weight has shape \(24, 6\)"):
     jaxloss.linear_cross_entropy(h, w[:, :-1], y)

@@ -601,6 +601,108 @@ def test_lovasz_ties_deterministic_and_value_order_free():
   np.testing.assert_allclose(g1[0], want, rtol=1e-6)
 
 
+def _ref_lovasz_grad_errors(err, fg):
+  # d(extension)/d(errors) of one set: the Jaccard increments at the stable
+  # decreasing order (ties by flat index), scattered back to the pixels.
+  order = np.argsort(-err, kind="stable")
+  out = np.zeros_like(err)
+  out[order] = ref_lovasz_grad(fg[order])
+  return out
+
+
+def ref_lovasz_softmax_grad(logits, labels, classes="present", per_image=False, ignore=None,
+                            activation="softmax"):
+  # Gradient of ref_lovasz_softmax w.r.t. the logits (float64, chain rule by hand);
+  # w.r.t. the probabilities with activation=None.
+  logits = np.asarray(logits, np.float64)
+  probs = np_softmax(logits) if activation == "softmax" else logits
+  c = probs.shape[-1]
+  dp = np.zeros_like(probs)
+  sets = [(slice(i, i + 1)) for i in range(len(labels))] if per_image else [slice(None)]
+  for sl in sets:
+    p, y, d = probs[sl].reshape(-1, c), labels[sl].reshape(-1), np.zeros(probs[sl].shape)
+    d = d.reshape(-1, c)
+    keep = np.ones(len(y), bool) if ignore is None else y != ignore
+    cls = range(c) if classes in ("present", "all") else classes
+    used = [k for k in cls if classes != "present" or np.any(y[keep] == k)]
+    for k in used:
+      fg = (y[keep] == k).astype(float)
+      ge = _ref_lovasz_grad_errors(np.abs(fg - p[keep, k]), fg)
+      d[keep, k] += ge * np.sign(p[keep, k] - fg) / len(used)
+    dp[sl] = d.reshape(dp[sl].shape) / (len(sets) if per_image else 1)
+  if activation is None:
+    return dp
+  return probs * (dp - np.sum(dp * probs, axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize("classes", ["present", "all", (0, 2)])
+@pytest.mark.parametrize("per_image", [False, True])
+def test_lovasz_softmax_float32_gradient_matches_float64_reference(classes, per_image):
+  # The float32 path (packed sort keys + custom JVP) against a float64 NumPy
+  # gradient of Berman's formula, with ignored pixels.
+  logits, labels = _rand(25, (3, 6, 5), 4)
+  labels[0, :2] = 255
+  labels[1][labels[1] == 3] = 1
+  f = lambda x: jaxloss.lovasz_softmax_loss(x, labels, classes=classes, per_image=per_image,
+                                            ignore_index=255)
+  v, g = jax.value_and_grad(f)(logits)
+  want = ref_lovasz_softmax(logits, labels, classes=classes, per_image=per_image, ignore=255)
+  np.testing.assert_allclose(v, np.mean(want), rtol=RTOL, atol=1e-6)
+  np.testing.assert_allclose(g, ref_lovasz_softmax_grad(logits, labels, classes, per_image,
+                                                        ignore=255), rtol=1e-4, atol=1e-6)
+  # Forward mode agrees with reverse mode (the custom rule is a JVP).
+  t = np.random.default_rng(0).normal(size=logits.shape).astype(np.float32)
+  _, jt = jax.jvp(f, (logits,), (t,))
+  np.testing.assert_allclose(jt, np.sum(np.asarray(g) * t), rtol=1e-4, atol=1e-6)
+
+
+def test_lovasz_softmax_ties_follow_the_flat_index():
+  # Uniform logits: every class error ties across pixels; the gradient follows
+  # the stable (flat index) order of the reference, identically on every call.
+  logits = np.zeros((2, 3, 4, 3), np.float32)
+  labels = np.random.default_rng(26).integers(0, 3, size=(2, 3, 4)).astype(np.int32)
+  for per_image in (False, True):
+    f = jax.jit(jax.grad(lambda x, pi=per_image: jaxloss.lovasz_softmax_loss(
+        x, labels, per_image=pi)))
+    g1, g2 = f(logits), f(logits)
+    np.testing.assert_array_equal(g1, g2)
+    np.testing.assert_allclose(g1, ref_lovasz_softmax_grad(logits, labels, per_image=per_image),
+                               rtol=1e-5, atol=1e-7)
+  # Probabilities of 0.5 (activation=None): foreground and background errors
+  # all tie at 0.5, interleaved, so the Jaccard increments depend on the order.
+  probs = np.full((2, 3, 4, 2), 0.5, np.float32)
+  y2 = labels % 2
+  for per_image in (False, True):
+    g = jax.grad(lambda p, pi=per_image: jaxloss.lovasz_softmax_loss(
+        p, y2, activation=None, per_image=pi))(probs)
+    want = ref_lovasz_softmax_grad(probs, y2, per_image=per_image, activation=None)
+    assert np.ptp(want[..., 0]) > 1e-3   # the order matters here
+    np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("per_image", [True, False])
+def test_lovasz_hinge_float32_gradient_matches_float64_reference(per_image):
+  rng = np.random.default_rng(27)
+  logits = (rng.normal(size=(3, 4, 5)) * 2).astype(np.float32)
+  labels = (rng.uniform(size=(3, 4, 5)) < 0.4).astype(np.int32)
+  labels[1, 0] = 255
+  g = jax.grad(lambda x: jaxloss.lovasz_hinge_loss(x, labels, per_image=per_image,
+                                                   ignore_index=255))(logits)
+  x, y = logits.astype(np.float64), labels
+  want = np.zeros_like(x)
+  sets = [np.s_[i] for i in range(3)] if per_image else [np.s_[:]]
+  for sl in sets:
+    xs, ys = x[sl].reshape(-1), y[sl].reshape(-1)
+    keep = ys != 255
+    s = 2.0 * ys[keep] - 1.0
+    err = 1.0 - xs[keep] * s
+    ge = _ref_lovasz_grad_errors(err, ys[keep].astype(float)) * (err > 0)
+    d = np.zeros_like(xs)
+    d[keep] = -s * ge / (3 if per_image else 1)
+    want[sl] = d.reshape(x[sl].shape)
+  np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-7)
+
+
 def test_lovasz_errors_and_edges():
   logits, labels = _rand(24, (2, 4, 4), 3)
   with pytest.raises(LossTypeError, match="lovasz_softmax_loss: labels must be an integer"):

@@ -85,7 +85,7 @@ KEYWORDS = {
     "label_lengths", "label_paddings", "logit_lengths", "logit_paddings", "zero_infinity",
     "window", "covariance", "precision", "divergence", "image", "order", "occlusion",
     "flow_bw", "fb_alpha1", "fb_alpha2", "penalty", "charbonnier_alpha", "charbonnier_eps",
-    "visible", "loss_fn", "chunk_size", "logit_soft_cap", "z_loss", "mesh", "axis_name",
+    "visible", "loss_fn", "chunk_size", "max_temp_bytes", "logit_soft_cap", "z_loss", "mesh", "axis_name",
     # mixing coefficients of compounds: <part>_weight
     "dice_weight", "ce_weight", "focal_weight", "rce_weight", "kl_weight", "ssim_weight",
     "l1_weight", "shape_weight", "temporal_weight", "triplet_weight", "boundary_weight",

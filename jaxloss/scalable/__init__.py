@@ -4,10 +4,11 @@ Two kinds of scalability (survey: "Interpretability and Scalability of Loss
 Functions"; user-pitfalls section 3):
 
 * **Memory.** :func:`linear_cross_entropy` computes the cross-entropy of
-  ``hidden @ weight.T (+ bias)`` in vocabulary chunks with an online
-  log-sum-exp, so the ``(N, V)`` logits never exist; its ``custom_vjp``
-  recomputes each chunk's logits in the backward pass (memory
-  ``O(N * chunk_size + V * D)`` instead of ``O(N * V)``).
+  ``hidden @ weight.T (+ bias)`` in token tiles x vocabulary chunks with an
+  online log-sum-exp, so the ``(N, V)`` logits never exist; its
+  ``custom_vjp`` recomputes each block of logits in the backward pass
+  (temporary memory about ``max_temp_bytes``, default 16 MiB, instead of
+  ``O(N * V)``).
   :func:`chunked_cross_entropy` runs the same online algorithm over logits
   that already exist, with a backward pass that writes the gradient in one
   fused elementwise pass (no extra ``N x V`` buffers).

@@ -111,77 +111,173 @@ def _dlogits(z, stats, g, col_ids, colvalid, labels, vocab, ls, zl):
 
 
 # ---- linear (fused projection) version -----------------------------------
+#
+# Tokens are tiled as well as the vocabulary: the forward pass is a scan over
+# token tiles of a scan over vocabulary chunks, so the live logits are one
+# (token tile, vocabulary chunk) block. A tile or chunk that does not divide
+# N or V is slid back to end at N or V (no padded copy of hidden or weight):
+# rows/columns it shares with the previous one are recomputed identically
+# (rows) or masked (columns). The backward pass runs the other way round —
+# vocabulary chunks outside, token tiles inside — so each chunk's weight
+# gradient is accumulated in float32 locally and written once in the weight's
+# dtype, and only the hidden-state gradient is carried across the whole pass.
 
 
-def _lce_chunks(weight, bias, chunk):
-  """Weight/bias as (n_chunks, chunk, D) / (n_chunks, chunk), zero-padded."""
-  v, d = weight.shape
-  n = -(-v // chunk)
-  pad = n * chunk - v
-  if pad:
-    # Padded rows are masked to -inf (colvalid) before any reduction.
-    weight = jnp.pad(weight, ((0, pad), (0, 0)))
-    bias = jnp.pad(bias, (0, pad))
-  return weight.reshape(n, chunk, d), bias.reshape(n, chunk), n
+def _block(x, start, size):
+  """``x[start:start + size]`` behind an optimisation barrier.
+
+  Without it XLA:CPU (which has no bfloat16 matmul) hoists the per-block
+  conversion to float32 out of the loop, i.e. converts the whole weight once:
+  a float32 copy of a bfloat16 weight is exactly what the loop avoids.
+  """
+  return jax.lax.optimization_barrier(jax.lax.dynamic_slice_in_dim(x, start, size))
 
 
-def _lce_logits(h, wc, bc, cap, has_cap, dtype):
-  x = jnp.dot(h, wc.T, preferred_element_type=dtype) + bc.astype(dtype)
+def _slide(c, size, total):
+  """Start of block ``c`` of ``size`` within ``total``, slid back to fit."""
+  return jnp.minimum(c * size, total - size)
+
+
+def _tile_logits(h, w, b, cap, has_cap):
+  """Logits of a token tile ``h`` against a weight block ``w``: a matmul in the
+  inputs' dtype (bfloat16 stays bfloat16) accumulating in float32 (float64 under x64)."""
+  acc = nx.compute_dtype(h, w)
+  x = jax.lax.dot_general(h, w, (((1,), (1,)), ((), ())),
+                          preferred_element_type=acc) + b.astype(acc)
   if has_cap:
     return _soft_cap(x, cap)
   return x, None
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
-def _lce(chunk, has_cap, h, weight, bias, labels, valid, ls, zl, cap):
-  return _lce_fwd(chunk, has_cap, h, weight, bias, labels, valid, ls, zl, cap)[0]
+def _lce_tiles(n, v, tile, chunk):
+  return -(-n // tile), -(-v // chunk)
 
 
-def _lce_fwd(chunk, has_cap, h, weight, bias, labels, valid, ls, zl, cap):
-  dtype = nx.compute_dtype(h, weight)
-  vocab = weight.shape[0]
-  wcs, bcs, n = _lce_chunks(weight, bias, chunk)
-
-  ref = _reference(_lce_logits(h, weight[:1], bias[:1], cap, has_cap, dtype)[0][:, 0])
-
-  def step(carry, xs):
-    wc, bc, c = xs
-    z, _ = _lce_logits(h, wc, bc, cap, has_cap, dtype)
-    col_ids = c * chunk + jnp.arange(chunk)
-    return _online_update(carry, z, col_ids, col_ids < vocab, labels, ref), None
-
-  carry, _ = jax.lax.scan(step, _init_carry(h.shape[0], dtype), (wcs, bcs, jnp.arange(n)))
-  loss, stats = _finish(carry, ref, valid, vocab, ls, zl)
-  return loss, (h, weight, bias, labels, valid, ls, zl, cap, stats)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
+def _lce(tile, chunk, has_cap, h, weight, bias, labels, valid, ls, zl, cap):
+  return _lce_fwd(tile, chunk, has_cap, h, weight, bias, labels, valid, ls, zl, cap)[0]
 
 
-def _lce_bwd(chunk, has_cap, res, g):
-  h, weight, bias, labels, valid, ls, zl, cap, stats = res
-  dtype = nx.compute_dtype(h, weight)
-  vocab = weight.shape[0]
-  wcs, bcs, n = _lce_chunks(weight, bias, chunk)
-  g = jnp.where(valid, g, 0.0).astype(dtype)
+def _lce_fwd(tile, chunk, has_cap, h, weight, bias, labels, valid, ls, zl, cap):
+  n, vocab = h.shape[0], weight.shape[0]
+  nt, nv = _lce_tiles(n, vocab, tile, chunk)
+  f32 = nx.compute_dtype(h, weight)   # float32, float64 under x64
 
-  def step(dh, xs):
-    wc, bc, c = xs
-    z, dcap = _lce_logits(h, wc, bc, cap, has_cap, dtype)
-    col_ids = c * chunk + jnp.arange(chunk)
-    dz = _dlogits(z, stats, g, col_ids, col_ids < vocab, labels, vocab, ls, zl)
-    if has_cap:
-      dz = dz * dcap
-    dh = dh + jnp.dot(dz, wc.astype(dtype), preferred_element_type=dtype)
-    dwc = jnp.dot(dz.T, h.astype(dtype), preferred_element_type=dtype)
-    return dh, (dwc, jnp.sum(dz, axis=0))
+  def token_tile(out, t):
+    r0 = _slide(t, tile, n)
+    ok = jax.lax.dynamic_slice_in_dim(valid, r0, tile)
+    # Masked per tile (double where): an ignored row's NaN hidden state never
+    # reaches a matmul, and no masked copy of hidden is made.
+    ht = jnp.where(ok[:, None], _block(h, r0, tile), 0)
+    yt = jax.lax.dynamic_slice_in_dim(labels, r0, tile)
+    ref = _reference(_tile_logits(ht, weight[:1], bias[:1], cap, has_cap)[0][:, 0])
 
-  dh, (dw, db) = jax.lax.scan(step, jnp.zeros(h.shape, dtype), (wcs, bcs, jnp.arange(n)))
-  dw = dw.reshape(-1, weight.shape[1])[:vocab].astype(weight.dtype)
-  db = db.reshape(-1)[:vocab].astype(bias.dtype)
+    def vocab_chunk(carry, c):
+      c0 = _slide(c, chunk, vocab)
+      wc = _block(weight, c0, chunk)
+      bc = jax.lax.dynamic_slice_in_dim(bias, c0, chunk)
+      z, _ = _tile_logits(ht, wc, bc, cap, has_cap)
+      col_ids = c0 + jnp.arange(chunk)
+      return _online_update(carry, z, col_ids, col_ids >= c * chunk, yt, ref), None
+
+    carry, _ = jax.lax.scan(vocab_chunk, _init_carry(tile, f32), jnp.arange(nv))
+    loss, (shift, logs) = _finish(carry, ref, ok, vocab, ls, zl)
+    # Rows shared with the previous tile get the same values again.
+    out = tuple(jax.lax.dynamic_update_slice_in_dim(o, x, r0, 0)
+                for o, x in zip(out, (loss, shift, logs), strict=True))
+    return out, None
+
+  zeros = jnp.zeros((n,), f32)
+  (loss, shift, logs), _ = jax.lax.scan(token_tile, (zeros, zeros, zeros), jnp.arange(nt))
+  return loss, (h, weight, bias, labels, valid, ls, zl, cap, shift, logs)
+
+
+def _lce_bwd(tile, chunk, has_cap, res, g):
+  h, weight, bias, labels, valid, ls, zl, cap, shift, logs = res
+  n, vocab = h.shape[0], weight.shape[0]
+  nt, nv = _lce_tiles(n, vocab, tile, chunk)
+  f32 = nx.compute_dtype(h, weight)   # float32, float64 under x64
+  g = jnp.where(valid, g, 0.0).astype(f32)
+
+  def vocab_chunk(carry, c):
+    dh, dw, db = carry
+    c0 = _slide(c, chunk, vocab)
+    wc = _block(weight, c0, chunk)
+    bc = jax.lax.dynamic_slice_in_dim(bias, c0, chunk)
+    col_ids = c0 + jnp.arange(chunk)
+    fresh_cols = col_ids >= c * chunk
+
+    def token_tile(inner, t):
+      dh, dwc, dbc = inner
+      r0 = _slide(t, tile, n)
+      ok = jax.lax.dynamic_slice_in_dim(valid, r0, tile)
+      ht = jnp.where(ok[:, None], _block(h, r0, tile), 0)
+      z, dcap = _tile_logits(ht, wc, bc, cap, has_cap)
+      stats = (jax.lax.dynamic_slice_in_dim(shift, r0, tile),
+               jax.lax.dynamic_slice_in_dim(logs, r0, tile))
+      gt = jax.lax.dynamic_slice_in_dim(g, r0, tile)
+      yt = jax.lax.dynamic_slice_in_dim(labels, r0, tile)
+      dz = _dlogits(z, stats, gt, col_ids, fresh_cols, yt, vocab, ls, zl)
+      if has_cap:
+        dz = dz * dcap
+      # A row's hidden gradient depends on that row only: rows shared with
+      # the previous tile are added once (zeroed here), columns shared with
+      # the previous chunk are zero in dz.
+      fresh_rows = r0 + jnp.arange(tile) >= t * tile
+      dz = jnp.where(fresh_rows[:, None], dz, 0.0)
+      # float32 products for the gradients: one chunk (not the weight) upcast.
+      dht = jax.lax.dot_general(dz, wc.astype(f32), (((1,), (0,)), ((), ())),
+                                preferred_element_type=f32)
+      dh = jax.lax.dynamic_update_slice_in_dim(
+          dh, jax.lax.dynamic_slice_in_dim(dh, r0, tile) + dht, r0, 0)
+      dwc = dwc + jax.lax.dot_general(dz, ht.astype(f32), (((0,), (0,)), ((), ())),
+                                      preferred_element_type=f32)
+      return (dh, dwc, dbc + jnp.sum(dz, axis=0)), None
+
+    zc = (jnp.zeros((chunk, h.shape[1]), f32), jnp.zeros((chunk,), f32))
+    (dh, dwc, dbc), _ = jax.lax.scan(token_tile, (dh, *zc), jnp.arange(nt))
+    # Rows of a slid-back chunk that belong to the previous chunk keep theirs.
+    dwc, dbc = dwc.astype(dw.dtype), dbc.astype(db.dtype)
+    if vocab % chunk:
+      dwc = jnp.where(fresh_cols[:, None], dwc, jax.lax.dynamic_slice_in_dim(dw, c0, chunk))
+      dbc = jnp.where(fresh_cols, dbc, jax.lax.dynamic_slice_in_dim(db, c0, chunk))
+    dw = jax.lax.dynamic_update_slice_in_dim(dw, dwc, c0, 0)
+    db = jax.lax.dynamic_update_slice_in_dim(db, dbc, c0, 0)
+    return (dh, dw, db), None
+
+  init = (jnp.zeros(h.shape, f32), jnp.zeros(weight.shape, weight.dtype),
+          jnp.zeros(bias.shape, bias.dtype))
+  (dh, dw, db), _ = jax.lax.scan(vocab_chunk, init, jnp.arange(nv))
   # label_smoothing, z_loss and logit_soft_cap are treated as constants.
   return (dh.astype(h.dtype), dw, db, None, None, jnp.zeros_like(ls), jnp.zeros_like(zl),
           jnp.zeros_like(cap))
 
 
 _lce.defvjp(_lce_fwd, _lce_bwd)
+
+
+_DEFAULT_TEMP = 16 * 2**20
+
+
+def _lce_tile_sizes(n, v, d, chunk_size, max_temp_bytes):
+  """(token tile, vocabulary chunk) whose live blocks fit ``max_temp_bytes``.
+
+  Per step the backward pass holds about three ``tile x chunk`` float32 blocks
+  (logits, their exponentials, the logit gradient), the ``chunk x D`` float32
+  weight-gradient accumulator and its merge into the gradient (or a float32
+  copy of a low-precision chunk), and ``tile x D`` hidden blocks. The
+  vocabulary chunk is ``chunk_size``, halved (not below 128) until the chunk
+  blocks and 256 token rows (or N) each take at most half the budget; the
+  token tile then takes what is left.
+  """
+  chunk = min(chunk_size, v)
+  rows = min(n, 256)
+  half = max_temp_bytes // 2
+  while chunk > 128 and (8 * chunk * d > half or 12 * rows * chunk > half):
+    chunk //= 2
+  chunk = min(max(chunk, 1), v)
+  tile = (max_temp_bytes - 8 * chunk * d) // (12 * chunk + 8 * d)
+  return int(min(max(tile, 8), n)), int(chunk)
 
 
 def _ce_common_checks(chunk_size, ignore_index):
@@ -205,9 +301,10 @@ _CE_RANGES = {"label_smoothing": "[0, 1]", "z_loss": ">= 0", "logit_soft_cap": "
           peer="torch.nn.functional.linear_cross_entropy; apple/ml-cross-entropy "
                "linear_cross_entropy (Cut Cross-Entropy)",
           references=(_CCE, _ONLINE, _PALM, _GEMMA2, SURVEY))
-@loss_function(static=("chunk_size", "ignore_index"), ranges=_CE_RANGES)
+@loss_function(static=("chunk_size", "max_temp_bytes", "ignore_index"), ranges=_CE_RANGES,
+               upcast=False)
 def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
-                         ignore_index=-100, label_smoothing=0.0, z_loss=0.0,
+                         max_temp_bytes=_DEFAULT_TEMP, ignore_index=-100, label_smoothing=0.0, z_loss=0.0,
                          logit_soft_cap=None, weights=None, where=None, reduction="mean"):
   r"""Cross-entropy of a linear classifier, computed in vocabulary chunks.
 
@@ -217,13 +314,25 @@ def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
   .. math::
     \ell_i = L_i - (1 - \alpha) z_{i y_i} - \frac{\alpha}{V} \sum_j z_{ij} + c L_i^2
 
-  The ``(N, V)`` logits are never materialised: the forward pass scans the
-  vocabulary in chunks of ``chunk_size`` rows of ``weight`` keeping a running
-  max / sum (online log-sum-exp), and a ``custom_vjp`` backward pass
-  recomputes each chunk's logits to accumulate the gradients of ``hidden``,
-  ``weight`` and ``bias``. Peak temporary memory is ``O(N * chunk_size + V * D)``
-  instead of ``O(N * V)``. A ``chunk_size`` that does not divide ``V`` pads the
-  last chunk with rows masked to ``-inf``.
+  The ``(N, V)`` logits are never materialised: the forward pass scans token
+  tiles, and within each tile the vocabulary in chunks, keeping a running
+  max / sum per row (online log-sum-exp); a ``custom_vjp`` backward pass
+  recomputes each (chunk, tile) block of logits to accumulate the gradients
+  of ``hidden``, ``weight`` and ``bias`` (vocabulary chunks outside, so each
+  chunk's weight gradient is summed in float32 and written once). The tile
+  and chunk sizes are chosen so the live blocks fit ``max_temp_bytes``
+  (default 16 MiB): peak temporary memory is about ``max_temp_bytes`` instead
+  of ``O(N * V)`` (measured in ``benchmarks/RESULTS.md``: 96x less than the
+  naive loss at N=4096, D=256, V=32768 and 240x less at N=8192, D=1024,
+  V=65536, float32). A tile or chunk that does not divide ``N`` or ``V`` is
+  slid back to end at the last row / class, with the overlap masked: no padded
+  copy of ``hidden`` or ``weight``.
+
+  The matmuls run in the inputs' dtype and accumulate in float32
+  (``preferred_element_type``): bfloat16 ``hidden`` and ``weight`` are not
+  converted to float32 as a whole (this loss opts out of the library's
+  float32 upcast of low-precision inputs); the gradients return in the
+  inputs' dtypes.
 
   Args:
     hidden: floating array ``(..., D)`` of final hidden states (e.g. ``(N, D)``
@@ -232,7 +341,14 @@ def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
       pass ``kernel.T`` for a Flax ``Dense`` kernel ``(D, V)``).
     labels: integer class ids of shape ``hidden.shape[:-1]``.
     bias: optional ``(V,)`` classifier bias (default None). Differentiable.
-    chunk_size: vocabulary rows per chunk (static int, default 4096).
+    chunk_size: vocabulary rows per chunk (static int, default 4096); halved
+      (not below 128) while the chunk's blocks would take more than half of
+      ``max_temp_bytes``.
+    max_temp_bytes: budget for the live per-step blocks (static int, default
+      ``16 * 2**20``): about three ``tile x chunk`` float32 blocks, a
+      ``chunk x D`` float32 weight-gradient accumulator and ``tile x D`` hidden
+      blocks. Larger budgets mean fewer, larger matmuls (faster on
+      accelerators); the token tile is at least 8 rows whatever the budget.
     ignore_index: rows whose label equals it are excluded (default -100, as
       torch; None disables).
     label_smoothing: :math:`\alpha \in [0, 1]` (default 0.0), torch's
@@ -252,7 +368,7 @@ def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
   Raises:
     LossInputError: ``weight`` is not ``(V, D)`` with ``D = hidden.shape[-1]``,
       ``labels`` is not ``hidden.shape[:-1]``, ``bias`` is not ``(V,)``, or
-      ``chunk_size`` is not a positive int.
+      ``chunk_size`` / ``max_temp_bytes`` is not a positive int.
     LossTypeError: ``hidden``/``weight`` not floating or ``labels`` not integer.
 
   Notes:
@@ -263,7 +379,13 @@ def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
     ``linear_cross_entropy`` defaults to None) and an all-ignored mean is 0.
     No gradient flows to ``label_smoothing``, ``z_loss`` or ``logit_soft_cap``.
     Out-of-range labels (other than ``ignore_index``) are not detected unless
-    run under ``chex.chexify``.
+    run under ``chex.chexify``. The dimension ``N`` of the temporary memory is
+    gone, but the hidden-state gradient is accumulated over vocabulary chunks
+    in float32: for bfloat16 ``hidden`` that is one ``N x D`` float32 buffer.
+    On CPU, XLA has no bfloat16 matmul: it converts the operands to float32
+    and hoists that conversion of the whole weight out of the forward loop,
+    so on CPU a bfloat16 weight does get one float32 copy (GPU/TPU matmuls
+    take bfloat16 directly).
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
@@ -287,22 +409,33 @@ def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
     raise LossInputError(
         f"labels has shape {shape_of(labels)} but hidden has shape {shape_of(hidden)}; "
         f"expected integer labels of shape {shape_of(hidden)[:-1]}")
+  if not isinstance(max_temp_bytes, (int, np.integer)) or isinstance(max_temp_bytes, bool) \
+      or max_temp_bytes < 1:
+    raise LossInputError(f"max_temp_bytes must be a positive int, got {max_temp_bytes!r}")
   vocab = weight.shape[0]
   dtype = nx.compute_dtype(hidden, weight)
+  # Opted out of the decorator's upcast: the matmuls run in the inputs' dtype
+  # (no float32 copy of a bfloat16 weight); mixed input dtypes meet at the wider.
+  mm = jnp.promote_types(hidden.dtype, weight.dtype)
   if bias is None:
     bias = jnp.zeros((vocab,), dtype)
   elif shape_of(bias) != (vocab,):
     raise LossInputError(f"bias has shape {shape_of(bias)}; expected ({vocab},)")
+  else:
+    check_floating("bias", bias)
   debug_check_labels(labels, vocab, ignore_index)
   valid, ids = _valid_rows(labels, ignore_index, where)
   batch_shape = labels.shape
-  h = nx.mask_fill(hidden.astype(dtype), valid, trailing=1).reshape(-1, d)
+  # Ignored rows are masked per token tile inside the loop (no masked copy).
+  h = hidden.astype(mm).reshape(-1, d)
   has_cap = logit_soft_cap is not None
   cap = jnp.asarray(logit_soft_cap if has_cap else 1.0, dtype)
-  rows = _lce(min(chunk_size, vocab), has_cap, h, weight.astype(dtype), bias.astype(dtype),
+  tile, chunk = _lce_tile_sizes(h.shape[0], vocab, d, chunk_size, max_temp_bytes)
+  rows = _lce(tile, chunk, has_cap, h, weight.astype(mm), bias.astype(dtype),
               ids.reshape(-1), valid.reshape(-1), jnp.asarray(label_smoothing, dtype),
               jnp.asarray(z_loss, dtype), cap)
-  return reduce_loss(rows.reshape(batch_shape), reduction, where=valid, weights=weights)
+  return reduce_loss(rows.reshape(batch_shape), reduction, where=valid,
+                     weights=nx.upcast(weights))
 
 
 # ---- chunked cross-entropy over existing logits --------------------------

@@ -12,7 +12,17 @@ with :math:`\\pi` sorting the errors :math:`m` in decreasing order. The
 permutation is computed without gradient; the loss is then an ordinary dot
 product, so its autodiff gradient is the extension's (sub)gradient ``g``.
 Ties are broken by the pixel's flat index (a stable sort), so the gradient
-is deterministic; the value does not depend on the order of ties.
+is deterministic; the value does not depend on the order of ties (tied
+errors are equal, so any order of them gives the same sum).
+
+For float32 errors the sort is one ascending sort of a uint64 key per pixel
+packing the error's bits, the flat index and the foreground bit
+(:func:`_pack_keys`): the sorted keys give back the sorted errors exactly,
+the foreground bits and the permutation, with no argsort and no gathers, and
+all classes (and images) are sorted in one batched call. The gradient is a
+custom JVP (the Jaccard increments scattered back through the permutation).
+Float64 errors take the argsort path (:func:`_lovasz_flat`); both give the
+same value and the same gradient, ties included.
 
 Pixels are ignored (``ignore_index``) by sorting them after every valid
 pixel with a zero error and zero target, which leaves the extension over the
@@ -48,10 +58,12 @@ _BERMAN = ("Berman, Rannen Triki & Blaschko, The Lovász-Softmax loss: A tractab
 
 
 def _lovasz_flat(errors, fg, valid):
-  """Lovász extension of the Jaccard loss over one flat set of pixels.
+  """Lovász extension of the Jaccard loss over one flat set of pixels (reference path).
 
   ``errors``, ``fg`` (0/1 floats) and ``valid`` (bool) have shape ``(N,)``;
   the result is ``sum_i errors_sorted[i] * grad[i]`` over the valid pixels.
+  Used for float64 errors and sets of more than ``2**31`` pixels, where the
+  errors and the index do not fit one 64-bit sort key (:func:`_lovasz_sets`).
   """
   key = jnp.where(valid, errors, -jnp.inf)
   perm = jnp.argsort(-jax.lax.stop_gradient(key), stable=True)
@@ -64,6 +76,85 @@ def _lovasz_flat(errors, fg, valid):
   jac = 1.0 - nx.safe_div(inter, union)
   grad = jnp.concatenate([jac[:1], jac[1:] - jac[:-1]])
   return jnp.sum(e * jax.lax.stop_gradient(grad * v))
+
+
+# ---- fast path: one packed 64-bit key per pixel ---------------------------
+#
+# XLA:CPU sorts a single operand of a primitive type with a plain std::sort,
+# but a sort with payloads (argsort, or keys plus values) goes through a
+# generic comparator callback and is 5-10x slower. So each pixel's error, its
+# flat index and its foreground bit are packed into ONE uint64 key
+#
+#   key = (0x7FFFFFFF - bits(error)) << 32 | index << 1 | fg     (valid pixel)
+#   key = 0xFFFFFFFF << 32 | index << 1 | fg                      (ignored pixel)
+#
+# For a non-negative float32 the bit pattern is monotone in the value, so an
+# ascending sort of the keys orders the pixels by decreasing error, ties by
+# increasing flat index (exactly the stable argsort of the reference path),
+# with ignored pixels last. The sorted key alone gives back the sorted errors
+# (exactly: a bit pattern), the foreground bits and the permutation, so no
+# gather is needed; the gradient (a custom JVP, linear in the tangent) gathers
+# the tangents through the permutation, which transposes to one scatter.
+
+
+def _pack_keys(errors, fg, valid):
+  """uint64 keys for float32 ``errors`` / bool ``fg`` / bool ``valid`` of shape (S, N)."""
+  bits = jax.lax.bitcast_convert_type(errors, jnp.uint32) & jnp.uint32(0x7FFFFFFF)
+  hi = jnp.where(valid, jnp.uint32(0x7FFFFFFF) - bits, jnp.uint32(0xFFFFFFFF))
+  lo = (jax.lax.broadcasted_iota(jnp.uint32, errors.shape, errors.ndim - 1) << 1) \
+      | fg.astype(jnp.uint32)
+  # uint64 needs the x64 switch while tracing; nothing 64-bit leaves this block.
+  with jax.enable_x64(True):
+    key = (hi.astype(jnp.uint64) << jnp.uint64(32)) | lo.astype(jnp.uint64)
+    key = jax.lax.sort(key, dimension=errors.ndim - 1, is_stable=False)   # keys are unique
+    hi_s = (key >> jnp.uint64(32)).astype(jnp.uint32)
+    lo_s = key.astype(jnp.uint32)
+  return hi_s, lo_s
+
+
+def _lovasz_weights(errors, fg, valid):
+  """Sorted errors, Jaccard increments (0 at ignored pixels) and permutation, per row."""
+  hi_s, lo_s = _pack_keys(errors, fg, valid)
+  v_s = hi_s < jnp.uint32(0x80000000)
+  e_s = jnp.where(v_s, jax.lax.bitcast_convert_type(jnp.uint32(0x7FFFFFFF) - hi_s,
+                                                    jnp.float32), 0.0)
+  g_s = (lo_s & jnp.uint32(1)).astype(jnp.int32)
+  perm = (lo_s >> 1).astype(jnp.int32)
+  # Ignored pixels sort last, so among the first r + 1 sorted pixels of a row
+  # with r < (valid count) there are cumfg foreground and r + 1 - cumfg others:
+  # one exact integer cumsum instead of two float ones.
+  cumfg = jnp.cumsum(g_s, axis=-1)
+  rank = jax.lax.broadcasted_iota(jnp.int32, g_s.shape, g_s.ndim - 1) + 1
+  gts = cumfg[..., -1:]
+  inter = (gts - cumfg).astype(jnp.float32)
+  union = (gts + rank - cumfg).astype(jnp.float32)
+  jac = 1.0 - nx.safe_div(inter, union)
+  prev = jnp.concatenate([jnp.zeros_like(jac[..., :1]), jac[..., :-1]], axis=-1)
+  w = jnp.where(v_s, jac - prev, 0.0)
+  return e_s, w, perm
+
+
+@jax.custom_jvp
+def _lovasz_sets(errors, fg, valid):
+  """The extension of each row of float32 ``errors`` (S, N); ``fg``, ``valid`` bool (S, N)."""
+  e_s, w, _ = _lovasz_weights(errors, fg, valid)
+  return jnp.sum(e_s * w, axis=-1)
+
+
+@_lovasz_sets.defjvp
+def _lovasz_sets_jvp(primals, tangents):
+  errors, fg, valid = primals
+  e_s, w, perm = _lovasz_weights(errors, fg, valid)
+  # Linear in the tangent: under grad this transposes to one scatter of w.
+  t = jnp.take_along_axis(tangents[0], perm, axis=-1, mode="promise_in_bounds")
+  return jnp.sum(e_s * w, axis=-1), jnp.sum(t * w, axis=-1)
+
+
+def _lovasz_rows(errors, fg, valid):
+  """Extension of each row of ``errors`` (S, N) (``fg`` 0/1 floats, ``valid`` bool)."""
+  if errors.dtype == jnp.float32 and errors.shape[-1] < 2**31:
+    return _lovasz_sets(errors, (fg > 0) & valid, valid)
+  return jax.vmap(_lovasz_flat)(errors, fg, valid)
 
 
 def _mask_images(x, where, per_image):
@@ -156,20 +247,22 @@ def lovasz_softmax_loss(logits, labels, *, activation="softmax", classes="presen
   fg = ((ids[..., None] == idx) & valid[..., None]).astype(dtype)
   errors = jnp.abs(fg - probs[..., idx])
 
-  def one_set(err, f, v):   # (N, K), (N, K), (N,)
-    per_class = jax.vmap(_lovasz_flat, in_axes=(1, 1, None))(err, f, v)
-    if classes == "present":
-      use = jnp.any(f > 0, axis=0).astype(dtype)
-      return nx.safe_div(jnp.sum(per_class * use), jnp.sum(use))
-    return jnp.mean(per_class)
-
   k = len(cls)
-  if per_image:
-    b = logits.shape[0]
-    values = jax.vmap(one_set)(errors.reshape(b, -1, k), fg.reshape(b, -1, k),
-                               valid.reshape(b, -1))
+  b = logits.shape[0] if per_image else 1
+  # Sets (per image or the whole batch) x classes as rows: (b, K, n), one
+  # batched sort over all of them.
+  err = jnp.moveaxis(errors.reshape(b, -1, k), 1, 2)
+  f = jnp.moveaxis(fg.reshape(b, -1, k), 1, 2)
+  v = jnp.broadcast_to(valid.reshape(b, 1, -1), err.shape)
+  per_class = _lovasz_rows(err.reshape(b * k, -1), f.reshape(b * k, -1),
+                           v.reshape(b * k, -1)).reshape(b, k)
+  if classes == "present":
+    use = jnp.any(f > 0, axis=-1).astype(dtype)
+    values = nx.safe_div(jnp.sum(per_class * use, axis=-1), jnp.sum(use, axis=-1))
   else:
-    values = one_set(errors.reshape(-1, k), fg.reshape(-1, k), valid.reshape(-1))
+    values = jnp.mean(per_class, axis=-1)
+  if not per_image:
+    values = values[0]
   return reduce_loss(values, reduction, where=where)
 
 
@@ -232,10 +325,8 @@ def lovasz_hinge_loss(logits, labels, *, per_image=True, ignore_index=None, wher
   valid = jnp.ones(labels.shape, bool) if valid is None else valid
   y = ids.astype(dtype)
   errors = jax.nn.relu(1.0 - x * (2.0 * y - 1.0))
-  if per_image:
-    b = logits.shape[0]
-    values = jax.vmap(_lovasz_flat)(errors.reshape(b, -1), y.reshape(b, -1),
-                                    valid.reshape(b, -1))
-  else:
-    values = _lovasz_flat(errors.reshape(-1), y.reshape(-1), valid.reshape(-1))
+  b = logits.shape[0] if per_image else 1
+  values = _lovasz_rows(errors.reshape(b, -1), y.reshape(b, -1), valid.reshape(b, -1))
+  if not per_image:
+    values = values[0]
   return reduce_loss(values, reduction, where=where)
