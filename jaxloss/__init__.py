@@ -220,6 +220,10 @@ from jaxloss.segmentation import (
   tversky_loss,
   unet_weight_map,
 )
+from jaxloss.self_supervised import (
+  barlow_twins_loss,
+  vicreg_loss,
+)
 from jaxloss.tracking import (
   cross_correlation_loss,
   logistic_regression_loss,
@@ -266,6 +270,7 @@ __all__ = [
     "arcface_loss",
     "attention_target_loss",
     "balanced_cross_entropy",
+    "barlow_twins_loss",
     "barron_log_partition",
     "beta_nll",
     "bi_tempered_logistic_loss",
@@ -448,6 +453,7 @@ __all__ = [
     "update_centers",
     "vae_loss",
     "value_loss",
+    "vicreg_loss",
     "wape",
     "warp",
     "weighted_cross_entropy",

@@ -98,6 +98,8 @@ KEYWORDS = {
     # alignment: policy gradients
     "ref_logps", "epsilon_low", "epsilon_high", "importance_level", "max_completion_length",
     "estimator", "clip",
+    # self-supervised (VICReg's sim/std/cov coefficients, Barlow Twins' lambd, as <part>_weight)
+    "invariance_weight", "variance_weight", "covariance_weight", "redundancy_weight",
 }
 
 LOSSES = catalog.all_losses()

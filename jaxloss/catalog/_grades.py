@@ -756,4 +756,14 @@ GRADES = {
         ("low", "no hyperparameter"),
         ("low", "piecewise constant: zero gradient everywhere"),
         BY_JAXLOSS),
+    "vicreg_loss": (
+        ("medium", "two D x D covariance matrices per batch"),
+        ("medium", "three weighted terms (invariance, variance, covariance)"),
+        ("high", "sqrt(var + eps) keeps the variance hinge smooth at collapse"),
+        BY_JAXLOSS),
+    "barlow_twins_loss": (
+        ("medium", "one D x D cross-correlation matrix"),
+        ("low", "one off-diagonal weight"),
+        ("high", "batch-norm epsilon bounds the standardisation of constant features"),
+        BY_JAXLOSS),
 }
