@@ -186,7 +186,7 @@ def barlow_twins_loss(x1, x2, *, redundancy_weight=0.0051, eps=1e-5, where=None)
     0.004426
   """
   a, b, valid, n = _views(x1, x2, where)
-  za, zb = [], []
+  za = []
   for z in (a, b):
     zc = _centred(z, valid, n)
     var = nx.safe_div(jnp.sum(zc * zc, axis=0), n)
