@@ -222,6 +222,7 @@ from jaxloss.segmentation import (
 )
 from jaxloss.self_supervised import (
   barlow_twins_loss,
+  byol_loss,
   vicreg_loss,
 )
 from jaxloss.tracking import (
@@ -279,6 +280,7 @@ __all__ = [
     "boundary_aware_loss",
     "boundary_loss",
     "boxes",
+    "byol_loss",
     "catalog",
     "center_loss",
     "charbonnier_loss",

@@ -181,3 +181,45 @@ def test_barlow_where_and_edges():
   close(v, 6.0)
   chex.assert_tree_all_finite(g)
   assert float(jaxloss.barlow_twins_loss(*f32s(a, b), where=jnp.zeros(10, bool))) == 0.0
+
+
+# ------------------------------------------------------------------------ BYOL
+
+
+def byol_ref(p, z):
+  cos = np.sum(p * z, -1) / (np.linalg.norm(p, axis=-1) * np.linalg.norm(z, axis=-1))
+  return 2.0 - 2.0 * cos
+
+
+def test_byol_matches_reference():
+  a, b = _views(10, n=7, d=5, noise=1.0)
+  close(jaxloss.byol_loss(*f32s(a, b), reduction="none"), byol_ref(a, b))
+  close(jaxloss.byol_loss(*f32s(a, b)), byol_ref(a, b).mean())
+  close(jaxloss.byol_loss(*f32s(a, b), reduction="sum"), byol_ref(a, b).sum())
+  # Any leading shape: [views, N, D].
+  a3, b3 = np.stack([a, b]), np.stack([b, a])
+  close(jaxloss.byol_loss(*f32s(a3, b3), reduction="none"), byol_ref(a3, b3))
+
+
+def test_byol_gradient_and_stop_gradient():
+  a, b = _views(11, n=4, d=3, noise=1.0)
+  gp, gz = jax.grad(jaxloss.byol_loss, argnums=(0, 1))(*f32s(a, b))
+  close(gp, _grad_fd(lambda x: byol_ref(x, b).mean(), a), rtol=1e-3, atol=1e-5)
+  assert np.all(np.asarray(gz) == 0)   # the targets' gradient is stopped
+
+
+def test_byol_edges_and_where():
+  a, b = _views(12, n=6, d=4)
+  close(jaxloss.byol_loss(*f32s(a, 3.0 * a), reduction="none"), np.zeros(6), atol=1e-6)
+  close(jaxloss.byol_loss(*f32s(a, -a), reduction="none"), np.full(6, 4.0))
+  v, g = jax.value_and_grad(jaxloss.byol_loss)(*f32s(np.zeros_like(a), b))
+  close(v, 1.0)    # a zero vector normalises to 0
+  chex.assert_tree_all_finite(g)
+  keep = np.array([True, True, False, True, False, True])
+  bad = a.copy()
+  bad[~keep] = np.nan
+  close(jaxloss.byol_loss(*f32s(bad, b), where=jnp.asarray(keep)), byol_ref(a, b)[keep].mean())
+  g = jax.grad(jaxloss.byol_loss)(*f32s(bad, b), where=jnp.asarray(keep))
+  assert np.all(np.isfinite(np.asarray(g))) and np.all(np.asarray(g)[~keep] == 0)
+  with pytest.raises(LossInputError, match="^byol_loss: targets has shape"):
+    jaxloss.byol_loss(f32(a), f32(b[:, :-1]))

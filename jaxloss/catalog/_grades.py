@@ -766,4 +766,9 @@ GRADES = {
         ("low", "one off-diagonal weight"),
         ("high", "batch-norm epsilon bounds the standardisation of constant features"),
         BY_JAXLOSS),
+    "byol_loss": (
+        ("high", "two normalisations and a dot product per example"),
+        ("low", "no hyperparameter; stop-gradient on the targets"),
+        ("high", "bounded in [0, 4]; normalisation floored at 1e-12"),
+        BY_JAXLOSS),
 }

@@ -37,3 +37,12 @@ case("vicreg_loss", _views_example, edge_cases=_views_edges, grad_argnums=(0, 1)
                                          + kw.get("covariance_weight", 1.0) * parts["covariance"]))
 case("barlow_twins_loss", _views_example, edge_cases=_views_edges, grad_argnums=(0, 1),
      per_example=False, where_shape=_rows)
+
+
+def _byol_edges(key):
+  (a, b), _ = _views_example(key)
+  return [((a, a), {}), ((a, -a), {}), ((jnp.zeros_like(a), b), {}), ((a, jnp.zeros_like(b)), {}),
+          ((a * 1e4, b * 1e-4), {}), ((a * 1e-30, b), {})]
+
+
+case("byol_loss", _views_example, edge_cases=_byol_edges)
