@@ -771,4 +771,24 @@ GRADES = {
         ("low", "no hyperparameter; stop-gradient on the targets"),
         ("high", "bounded in [0, 4]; normalisation floored at 1e-12"),
         BY_JAXLOSS),
+    "dino_loss": (
+        ("medium", "a softmax per crop and a cross-entropy per crop pair"),
+        ("medium", "two temperatures, a centre kept by the caller, multi-crop pairing"),
+        ("high", "log-softmax student, stop-gradient teacher"),
+        BY_JAXLOSS),
+    "ibot_patch_loss": (
+        ("medium", "a softmax and a cross-entropy per patch"),
+        ("medium", "two temperatures, a centre, the patch mask"),
+        ("high", "log-softmax student, stop-gradient teacher; empty masks give 0"),
+        BY_JAXLOSS),
+    "swav_loss": (
+        ("medium", "a few Sinkhorn-Knopp rounds plus a cross-entropy per crop pair"),
+        ("medium", "temperature, epsilon, iterations, assigned crops"),
+        ("high", "codes computed in log space without gradient"),
+        BY_JAXLOSS),
+    "koleo_loss": (
+        ("medium", "one N x N Gram matrix and a nearest-neighbour argmax"),
+        ("low", "one epsilon"),
+        ("medium", "-log distance: large (finite) gradients for near-duplicate rows"),
+        BY_JAXLOSS),
 }
