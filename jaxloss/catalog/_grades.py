@@ -791,4 +791,19 @@ GRADES = {
         ("low", "one epsilon"),
         ("medium", "-log distance: large (finite) gradients for near-duplicate rows"),
         BY_JAXLOSS),
+    "multiple_negatives_ranking_loss": (
+        ("medium", "one N x (N + M) similarity matrix"),
+        ("low", "one scale; optional hard negatives"),
+        ("high", "log-sum-exp of bounded (cosine x scale) logits"),
+        BY_JAXLOSS),
+    "cosent_loss": (
+        ("medium", "an N x N matrix of similarity differences"),
+        ("low", "one scale"),
+        ("high", "masked log-sum-exp of bounded logits"),
+        BY_JAXLOSS),
+    "margin_mse_loss": (
+        ("high", "two dot products per query"),
+        ("low", "no hyperparameter; needs teacher margins"),
+        ("medium", "squared error on unbounded dot-product margins"),
+        BY_JAXLOSS),
 }
