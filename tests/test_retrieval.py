@@ -143,7 +143,7 @@ def test_margin_mse_matches_reference():
 def test_matryoshka_sums_truncated_losses():
   a, p, n = _emb(6, (6, 8), (6, 8), (2, 6, 8))
   dims, w = (8, 4, 2), (1.0, 0.5, 2.0)
-  want = sum(wi * mnrl_ref(a[:, :d], p[:, :d], n[..., :d]).mean() for d, wi in zip(dims, w))
+  want = sum(wi * mnrl_ref(a[:, :d], p[:, :d], n[..., :d]).mean() for d, wi in zip(dims, w, strict=True))
   got = jaxloss.matryoshka_loss(jaxloss.multiple_negatives_ranking_loss, *f32s(a, p), dims=dims,
                                 dim_weights=w, negatives=f32(n))
   close(got, want, rtol=1e-5)
