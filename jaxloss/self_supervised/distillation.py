@@ -29,7 +29,7 @@ from jaxloss._api import (
   reduce_loss,
 )
 from jaxloss.catalog import register
-from jaxloss.embedding._common import row_mask
+from jaxloss.self_supervised._common import row_mask
 
 __all__ = ["dino_loss", "ibot_patch_loss", "koleo_loss", "sinkhorn_knopp", "swav_loss",
            "update_center"]

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from jaxloss import _numerics as nx
 from jaxloss._api import check_floating, check_rank, check_same_shape, loss_function
 from jaxloss.catalog import register
-from jaxloss.embedding._common import row_mask
+from jaxloss.self_supervised._common import row_mask
 
 __all__ = ["barlow_twins_loss", "vicreg_loss"]
 
