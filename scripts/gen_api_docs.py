@@ -60,6 +60,8 @@ FAMILY_INTRO = {
     "video": "Video losses.",
     "alignment": "Training objectives of large models: preference optimisation (DPO and its "
                  "variants, KTO, ORPO, SimPO, CPO) and policy-gradient losses (PPO/GRPO/DAPO/GSPO).",
+    "self_supervised": "Non-contrastive and self-distillation losses over views of the same "
+                       "data (VICReg, Barlow Twins, BYOL, DINO, SwAV).",
     "distillation": "Knowledge distillation (KD, generalized JSD, DKD, logit-standardized KD) and "
                     "mixture-of-experts auxiliary losses.",
 }

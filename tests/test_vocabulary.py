@@ -53,6 +53,8 @@ DOMAIN = {
                             "current and the sampling policy (TRL's per_token_logps, old_...)",
     ("logps", "ref_logps"): "KL penalty estimators: the policy's and the reference policy's "
                             "log-probabilities of the sampled tokens",
+    ("student_logits", "teacher_logits"): "self-distillation (DINO, iBOT): student and teacher "
+                                          "head outputs (the teacher's are the targets)",
     ("values", "old_values"): "PPO's clipped value loss: value predictions now and at rollout "
                               "time (the returns follow)",
 }
@@ -98,6 +100,10 @@ KEYWORDS = {
     # alignment: policy gradients
     "ref_logps", "epsilon_low", "epsilon_high", "importance_level", "max_completion_length",
     "estimator", "clip",
+    # self-supervised (VICReg's sim/std/cov coefficients, Barlow Twins' lambd, as <part>_weight)
+    "invariance_weight", "variance_weight", "covariance_weight", "redundancy_weight",
+    # self-distillation (DINO/iBOT/SwAV, the official names; SwAV's crops_for_assign as a count)
+    "student_temp", "teacher_temp", "centering", "assign_crops",
 }
 
 LOSSES = catalog.all_losses()

@@ -40,6 +40,11 @@ GRADES = {
         ("low", "no hyperparameter"),
         ("high", "weights are constants (stop_gradient); bounded by N/K"),
         BY_JAXLOSS),
+    "barlow_twins_loss": (
+        ("medium", "one D x D cross-correlation matrix"),
+        ("low", "one off-diagonal weight"),
+        ("high", "batch-norm epsilon bounds the standardisation of constant features"),
+        BY_JAXLOSS),
     "beta_nll": (
         ("high", "elementwise, three lgamma"),
         ("low", "two concentration heads"),
@@ -69,6 +74,11 @@ GRADES = {
         ("high", "one product with pre-computed distance maps"),
         ("medium", "needs signed distance maps of the targets"),
         ("high", "linear in the probabilities"),
+        BY_JAXLOSS),
+    "byol_loss": (
+        ("high", "two normalisations and a dot product per example"),
+        ("low", "no hyperparameter; stop-gradient on the targets"),
+        ("high", "bounded in [0, 4]; normalisation floored at 1e-12"),
         BY_JAXLOSS),
     "center_loss": (
         ("high", "one gather and a squared norm per example"),
@@ -120,6 +130,11 @@ GRADES = {
         ("high", "survey: needs pair construction / similarity design"),
         ("low", "survey: imbalanced pairs; hinge kink at d = margin"),
         BY_SURVEY),
+    "cosent_loss": (
+        ("medium", "an N x N matrix of similarity differences"),
+        ("low", "one scale"),
+        ("high", "masked log-sum-exp of bounded logits"),
+        BY_JAXLOSS),
     "cosface_loss": (
         ("high", "one N x C cosine matrix"),
         ("low", "class-weight matrix passed in"),
@@ -194,6 +209,11 @@ GRADES = {
         ("low", "soft-DTW plus autodiff through its alignment recursion"),
         ("medium", "alpha and gamma"),
         ("medium", "second-order terms of soft-DTW; finite for small gamma"),
+        BY_JAXLOSS),
+    "dino_loss": (
+        ("medium", "a softmax per crop and a cross-entropy per crop pair"),
+        ("medium", "two temperatures, a centre kept by the caller, multi-crop pairing"),
+        ("high", "log-softmax student, stop-gradient teacher"),
         BY_JAXLOSS),
     "diou_loss": (
         ("medium", "IoU plus centre distance and enclosing diagonal"),
@@ -325,6 +345,11 @@ GRADES = {
         ("low", "one threshold hyperparameter"),
         ("high", "gradient bounded by delta"),
         BY_JAXLOSS),
+    "ibot_patch_loss": (
+        ("medium", "a softmax and a cross-entropy per patch"),
+        ("medium", "two temperatures, a centre, the patch mask"),
+        ("high", "log-softmax student, stop-gradient teacher; empty masks give 0"),
+        BY_JAXLOSS),
     "infonce_loss": (
         ("medium", "one N x (N + M) similarity matrix"),
         ("medium", "temperature; negatives from the batch or a queue"),
@@ -364,6 +389,11 @@ GRADES = {
         ("medium", "closed-form 2x2 inverse and log-determinants"),
         ("high", "box-to-Gaussian conversion"),
         ("medium", "log-determinants from the sizes; 1/h^2 growth for thin boxes"),
+        BY_JAXLOSS),
+    "koleo_loss": (
+        ("medium", "one N x N Gram matrix and a nearest-neighbour argmax"),
+        ("low", "one epsilon"),
+        ("medium", "-log distance: large (finite) gradients for near-duplicate rows"),
         BY_JAXLOSS),
     "kto_loss": (
         ("high", "elementwise plus one mean for the reference point"),
@@ -445,6 +475,11 @@ GRADES = {
         ("low", "one epsilon"),
         ("low", "gradient ~ 1/|y|: explodes near zero targets"),
         BY_JAXLOSS),
+    "margin_mse_loss": (
+        ("high", "two dot products per query"),
+        ("low", "no hyperparameter; needs teacher margins"),
+        ("medium", "squared error on unbounded dot-product margins"),
+        BY_JAXLOSS),
     "margin_ranking_loss": (
         ("low", "survey: needs pairwise ranking (quadratic in the items)"),
         ("high", "survey: pair construction"),
@@ -489,6 +524,11 @@ GRADES = {
         ("high", "O(C) per example"),
         ("low", "margin and power"),
         ("medium", "piecewise linear (p=1) or quadratic (p=2)"),
+        BY_JAXLOSS),
+    "multiple_negatives_ranking_loss": (
+        ("medium", "one N x (N + M) similarity matrix"),
+        ("low", "one scale; optional hard negatives"),
+        ("high", "log-sum-exp of bounded (cosine x scale) logits"),
         BY_JAXLOSS),
     "negative_binomial_nll": (
         ("high", "elementwise, one betaln"),
@@ -691,6 +731,11 @@ GRADES = {
         ("high", "masked log-sum-exp; 0 with zero gradient without a positive and a negative "
                  "pair"),
         BY_JAXLOSS),
+    "swav_loss": (
+        ("medium", "a few Sinkhorn-Knopp rounds plus a cross-entropy per crop pair"),
+        ("medium", "temperature, epsilon, iterations, assigned crops"),
+        ("high", "codes computed in log space without gradient"),
+        BY_JAXLOSS),
     "symmetric_cross_entropy": (
         ("high", "one log-softmax"),
         ("medium", "alpha, beta and the log-zero clamp A"),
@@ -740,6 +785,11 @@ GRADES = {
         ("high", "elementwise"),
         ("low", "one clip range"),
         ("high", "quadratic; clipping bounds the step of the value head"),
+        BY_JAXLOSS),
+    "vicreg_loss": (
+        ("medium", "two D x D covariance matrices per batch"),
+        ("medium", "three weighted terms (invariance, variance, covariance)"),
+        ("high", "sqrt(var + eps) keeps the variance hinge smooth at collapse"),
         BY_JAXLOSS),
     "wape": (
         ("high", "elementwise plus one sum per series"),

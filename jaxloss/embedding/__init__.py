@@ -5,8 +5,9 @@ The family is a package; every public name is re-exported here:
 :mod:`~jaxloss.embedding.mined` (lifted structure, multi-similarity, circle,
 N-pair, proxy-anchor), :mod:`~jaxloss.embedding.contrastive` (InfoNCE,
 NT-Xent, SupCon, CLIP, SigLIP), :mod:`~jaxloss.embedding.heads` (ArcFace,
-CosFace, SphereFace, centre loss) and :mod:`~jaxloss.embedding.ranking`
-(RankNet, ListNet, ListMLE).
+CosFace, SphereFace, centre loss) :mod:`~jaxloss.embedding.ranking`
+(RankNet, ListNet, ListMLE) and :mod:`~jaxloss.embedding.retrieval`
+(sentence-transformers' MNRL, CoSENT, MarginMSE, Matryoshka).
 
 Conventions:
 
@@ -65,6 +66,12 @@ from jaxloss.embedding.pairs import (
     triplet_margin_loss,
 )
 from jaxloss.embedding.ranking import listmle_loss, listnet_loss, ranknet_loss
+from jaxloss.embedding.retrieval import (
+    cosent_loss,
+    margin_mse_loss,
+    matryoshka_loss,
+    multiple_negatives_ranking_loss,
+)
 
 __all__ = [
     "arcface_loss",
@@ -72,6 +79,7 @@ __all__ = [
     "circle_loss",
     "clip_loss",
     "contrastive_loss",
+    "cosent_loss",
     "cosface_loss",
     "cosine_embedding_loss",
     "hinge_embedding_loss",
@@ -79,8 +87,11 @@ __all__ = [
     "lifted_structure_loss",
     "listmle_loss",
     "listnet_loss",
+    "margin_mse_loss",
     "margin_ranking_loss",
+    "matryoshka_loss",
     "multi_similarity_loss",
+    "multiple_negatives_ranking_loss",
     "npair_loss",
     "nt_xent_loss",
     "pairwise_distances",

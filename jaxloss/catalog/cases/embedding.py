@@ -271,3 +271,55 @@ def _rank_edges(key):
 for _name in ("ranknet_loss", "listnet_loss", "listmle_loss"):
   case(_name, _rank_example, edge_cases=_rank_edges, grad_argnums=(0,),
        where_shape=lambda args, kwargs: args[0].shape)   # a mask over the list items
+
+
+# --------------------------------------------------------------------------
+# Retrieval (retrieval.py): sentence-transformers' bi-encoder losses.
+# --------------------------------------------------------------------------
+
+
+def _mnrl_edges(key):
+  (a, b), _ = _pairs_example(key)
+  neg = ex.normal(jax.random.fold_in(key, 1), (2, 8, 6))
+  return [((a, a), {}), ((a * 1e3, b * 1e3), {"scale": 100.0}),
+          ((jnp.tile(a[:1], (8, 1)), b), {}), ((a[:1], b[:1]), {}),
+          ((a, b), {"negatives": neg}), ((a, b), {"negatives": neg[0], "scale": 1e3}),
+                  ((a * 1e3, b), {"negatives": jnp.zeros((3, 6))})]
+
+
+case("multiple_negatives_ranking_loss", _pairs_example, edge_cases=_mnrl_edges,
+     grad_argnums=(0, 1), per_example=False)
+
+
+def _cosent_example(key):
+  (a, b), _ = _pairs_example(key)
+  return (a, b, ex.uniform(jax.random.fold_in(key, 2), (8,), 0.0, 5.0)), {}
+
+
+def _cosent_edges(key):
+  (a, b, y), _ = _cosent_example(key)
+  return [((a, b, jnp.zeros(8)), {}),                    # no ordered pair: 0
+          ((a, a, y), {}), ((a * 1e3, b, y), {"scale": 1e3}), ((jnp.zeros_like(a), b, y), {}),
+          ((a[:1], b[:1], y[:1]), {})]
+
+
+case("cosent_loss", _cosent_example, edge_cases=_cosent_edges, grad_argnums=(0, 1),
+     per_example=False, where_shape=lambda args, kw: (args[0].shape[0],))
+
+
+def _margin_mse_example(key):
+  k1, k2, k3, k4 = jax.random.split(key, 4)
+  return (ex.normal(k1, (8, 6)), ex.normal(k2, (8, 6)), ex.normal(k3, (8, 6)),
+          ex.normal(k4, (8,))), {}
+
+
+def _margin_mse_edges(key):
+  (q, p, n, y), _ = _margin_mse_example(key)
+  multi = jnp.stack([n, p, -n], axis=1)
+  return [((q, p, p, jnp.zeros(8)), {}), ((q, p, multi, jnp.zeros((8, 3))), {}),
+          ((q, p, n, y), {"normalize": True}), ((jnp.zeros_like(q), p, n, y), {"normalize": True}),
+          ((q * 1e3, p, n, y), {})]
+
+
+case("margin_mse_loss", _margin_mse_example, edge_cases=_margin_mse_edges,
+     grad_argnums=(0, 1, 2), per_example=False)
