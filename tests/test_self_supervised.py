@@ -61,7 +61,7 @@ def test_vicreg_matches_reference(seed):
   close(parts["invariance"], inv)
   close(parts["variance"], var)
   close(parts["covariance"], cov)
-  kw = {"invariance_weight": 1.0, "variance_weight": 2.0, "covariance_weight": 0.5, "eps": 1e-3}
+  kw = {"sim_coeff": 1.0, "std_coeff": 2.0, "cov_coeff": 0.5, "eps": 1e-3}
   close(jaxloss.vicreg_loss(*f32s(a, b), **kw), vicreg_ref(a, b, 1.0, 2.0, 0.5, 1e-3)[0])
   # "sum": the invariance term summed over the samples; the batch terms unchanged.
   close(jaxloss.vicreg_loss(*f32s(a, b), reduction="sum"),
@@ -138,7 +138,7 @@ def barlow_ref(x, y, lambd=0.0051, eps=1e-5):
 def test_barlow_matches_reference(seed):
   a, b = _views(seed, n=12, d=5)
   close(jaxloss.barlow_twins_loss(*f32s(a, b)), barlow_ref(a, b)[0])
-  close(jaxloss.barlow_twins_loss(*f32s(a, b), redundancy_weight=0.5, eps=1e-3),
+  close(jaxloss.barlow_twins_loss(*f32s(a, b), lambd=0.5, eps=1e-3),
         barlow_ref(a, b, 0.5, 1e-3)[0])
 
 
@@ -346,10 +346,10 @@ def test_sinkhorn_matches_official_algorithm():
   r = rng(25)
   out = np.clip(r.normal(size=(7, 4)) * 0.5, -1, 1).astype(np.float32).astype(np.float64)
   close(jaxloss.sinkhorn_knopp(f32(out)), sinkhorn_ref(out), rtol=1e-4, atol=1e-6)
-  close(jaxloss.sinkhorn_knopp(f32(out), epsilon=0.1, num_iters=7),
+  close(jaxloss.sinkhorn_knopp(f32(out), epsilon=0.1, iters=7),
         sinkhorn_ref(out, 0.1, 7), rtol=1e-4, atol=1e-6)
   # Rows sum to 1; columns approach N / K with iterations.
-  q = np.asarray(jaxloss.sinkhorn_knopp(f32(out), epsilon=1.0, num_iters=20), np.float64)
+  q = np.asarray(jaxloss.sinkhorn_knopp(f32(out), epsilon=1.0, iters=20), np.float64)
   close(q.sum(1), np.ones(7))
   close(q.sum(0), np.full(4, 7 / 4), rtol=1e-3)
   # Log space: scores far beyond exp's float32 range stay finite.
@@ -431,7 +431,7 @@ def test_swav_matches_reference(s, assign):
   close(jaxloss.swav_loss(f32(x), assign_crops=assign, reduction="none"), want, rtol=1e-4)
   close(jaxloss.swav_loss(f32(x), assign_crops=assign), want.mean(), rtol=1e-4)
   close(jaxloss.swav_loss(f32(x), assign_crops=assign, temperature=0.2, epsilon=0.1,
-                          num_iters=5),
+                          iters=5),
         swav_ref(x, 0.2, 0.1, 5, tuple(range(assign))).mean(), rtol=1e-4)
 
 

@@ -100,8 +100,9 @@ KEYWORDS = {
     # alignment: policy gradients
     "ref_logps", "epsilon_low", "epsilon_high", "importance_level", "max_completion_length",
     "estimator", "clip",
-    # self-supervised (VICReg's sim/std/cov coefficients, Barlow Twins' lambd, as <part>_weight)
-    "invariance_weight", "variance_weight", "covariance_weight", "redundancy_weight",
+    # self-supervised: the official names, which issue 22 makes the contract (VICReg's
+    # sim/std/cov coefficients, Barlow Twins' lambd, Sinkhorn-Knopp's iters)
+    "sim_coeff", "std_coeff", "cov_coeff", "lambd", "iters",
     # self-distillation (DINO/iBOT/SwAV, the official names; SwAV's crops_for_assign as a count)
     "student_temp", "teacher_temp", "centering", "assign_crops",
 }

@@ -51,7 +51,7 @@ CENTERINGS = ("center", "sinkhorn_knopp")
 # --------------------------------------------------------------------------
 
 
-def _sinkhorn_log(scaled, valid, num_iters):
+def _sinkhorn_log(scaled, valid, iters):
   """Sinkhorn-Knopp on ``exp(scaled)`` ``[N, K]`` over the valid rows, in log space.
 
   Alternately every prototype (column) gets total mass ``1/K`` and every
@@ -65,7 +65,7 @@ def _sinkhorn_log(scaled, valid, num_iters):
   n = jnp.sum(valid, dtype=scaled.dtype)
   log_q = jnp.where(rows, scaled, neg)
   log_q = log_q - nx.logsumexp(log_q.reshape(-1))
-  for _ in range(num_iters):
+  for _ in range(iters):
     log_q = log_q - nx.logsumexp(log_q, axis=0, keepdims=True) - np.log(k)
     log_q = jnp.where(rows, log_q, neg)
     log_q = log_q - nx.logsumexp(log_q, axis=1, keepdims=True) - jnp.log(n)
@@ -73,8 +73,8 @@ def _sinkhorn_log(scaled, valid, num_iters):
   return jnp.where(rows, jnp.exp(jnp.where(rows, log_q + jnp.log(n), 0.0)), 0.0)
 
 
-@functools.partial(jax.jit, static_argnames=("num_iters",))
-def sinkhorn_knopp(logits, *, epsilon=0.05, num_iters=3, where=None):
+@functools.partial(jax.jit, static_argnames=("iters",))
+def sinkhorn_knopp(logits, *, epsilon=0.05, iters=3, where=None):
   r"""Sinkhorn-Knopp soft assignment of samples to prototypes (SwAV codes, DINOv2 teacher).
 
   .. math::
@@ -86,7 +86,7 @@ def sinkhorn_knopp(logits, *, epsilon=0.05, num_iters=3, where=None):
     logits: floating ``[N, K]`` scores of ``N`` samples against ``K`` prototypes.
     epsilon: > 0 entropic regularisation (default 0.05, SwAV's; DINOv2 passes
       its teacher temperature).
-    num_iters: number of row/column normalisation rounds (default 3), static.
+    iters: number of row/column normalisation rounds (default 3), static.
     where: optional boolean ``[N]``; False samples take no part (their rows
       are 0) and ``N`` counts the valid samples only.
 
@@ -112,7 +112,7 @@ def sinkhorn_knopp(logits, *, epsilon=0.05, num_iters=3, where=None):
   x = jax.lax.stop_gradient(nx.upcast(logits).astype(dtype))
   valid = row_mask(where, x.shape[0])
   x = nx.mask_fill(x, valid, trailing=1)
-  return _sinkhorn_log(x / jnp.asarray(epsilon, dtype), valid, num_iters)
+  return _sinkhorn_log(x / jnp.asarray(epsilon, dtype), valid, iters)
 
 
 @jax.jit
@@ -372,9 +372,9 @@ def ibot_patch_loss(student_logits, teacher_logits, center, *, student_temp=0.1,
           peer="facebookresearch/swav main_swav.py (train loop loss and distributed_sinkhorn)",
           references=(_SWAV,),
           input_kind="logits")
-@loss_function(static=("num_iters", "assign_crops"),
+@loss_function(static=("iters", "assign_crops"),
                ranges={"temperature": "> 0", "epsilon": "> 0"})
-def swav_loss(logits, *, temperature=0.1, epsilon=0.05, num_iters=3, assign_crops=2,
+def swav_loss(logits, *, temperature=0.1, epsilon=0.05, iters=3, assign_crops=2,
               where=None, reduction="mean"):
   r"""SwAV swapped prediction: each crop predicts the Sinkhorn codes of the other crops.
 
@@ -392,7 +392,7 @@ def swav_loss(logits, *, temperature=0.1, epsilon=0.05, num_iters=3, assign_crop
       codes are computed first).
     temperature: > 0 softmax temperature (default 0.1); may be traced.
     epsilon: > 0 Sinkhorn-Knopp regularisation (default 0.05).
-    num_iters: Sinkhorn-Knopp rounds (default 3), static.
+    iters: Sinkhorn-Knopp rounds (default 3), static.
     assign_crops: number ``T`` of leading crops whose codes are computed
       (SwAV's ``crops_for_assign = [0, 1]``: default 2), static.
     where: optional boolean ``[B]``; False images are removed (also from the
@@ -427,7 +427,7 @@ def swav_loss(logits, *, temperature=0.1, epsilon=0.05, num_iters=3, assign_crop
         f"logits has shape {tuple(x.shape)} with assign_crops={assign_crops}; expected "
         f"(S, B, K) with S >= 2 and 1 <= assign_crops <= S")
   scores = jax.lax.stop_gradient(x[:assign_crops])
-  codes = jnp.stack([_sinkhorn_log(scores[i] / epsilon, valid, num_iters)
+  codes = jnp.stack([_sinkhorn_log(scores[i] / epsilon, valid, iters)
                      for i in range(assign_crops)])
   values = _pair_cross_entropy(jax.nn.log_softmax(x / temperature, axis=-1), codes)
   return reduce_loss(values, reduction, where=None if where is None else valid)

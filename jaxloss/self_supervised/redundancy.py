@@ -57,10 +57,10 @@ def _off_diagonal_sq_sum(c):
           input_kind="embeddings",
           components=("invariance", "variance", "covariance"))
 @loss_function(static=("return_components",), choices={"reduction": ("mean", "sum")},
-               ranges={"eps": "> 0", "invariance_weight": ">= 0", "variance_weight": ">= 0",
-                       "covariance_weight": ">= 0"})
-def vicreg_loss(x1, x2, *, invariance_weight=25.0, variance_weight=25.0,
-                covariance_weight=1.0, eps=1e-4, where=None, reduction="mean",
+               ranges={"eps": "> 0", "sim_coeff": ">= 0", "std_coeff": ">= 0",
+                       "cov_coeff": ">= 0"})
+def vicreg_loss(x1, x2, *, sim_coeff=25.0, std_coeff=25.0,
+                cov_coeff=1.0, eps=1e-4, where=None, reduction="mean",
                 return_components=False):
   r"""VICReg: invariance + variance + covariance regularisation of two views.
 
@@ -78,9 +78,9 @@ def vicreg_loss(x1, x2, *, invariance_weight=25.0, variance_weight=25.0,
   Args:
     x1: floating ``[N, D]`` embeddings (projector outputs) of the first view.
     x2: ``[N, D]`` embeddings of the second view (``x2[i]`` pairs with ``x1[i]``).
-    invariance_weight: :math:`\lambda`, the official ``sim_coeff`` (default 25).
-    variance_weight: :math:`\mu`, the official ``std_coeff`` (default 25).
-    covariance_weight: :math:`\nu`, the official ``cov_coeff`` (default 1).
+    sim_coeff: :math:`\lambda`, the official ``sim_coeff`` (default 25).
+    std_coeff: :math:`\mu`, the official ``std_coeff`` (default 25).
+    cov_coeff: :math:`\nu`, the official ``cov_coeff`` (default 1).
     eps: added to the variance under the square root (default 1e-4, as the
       official code).
     where: optional boolean ``[N]``; False rows are removed from the batch.
@@ -130,8 +130,8 @@ def vicreg_loss(x1, x2, *, invariance_weight=25.0, variance_weight=25.0,
   any_valid = n > 0
   variance = jnp.where(any_valid, total_var, 0.0)
   covariance = jnp.where(any_valid, total_cov, 0.0)
-  total = (invariance_weight * invariance + variance_weight * variance
-           + covariance_weight * covariance)
+  total = (sim_coeff * invariance + std_coeff * variance
+           + cov_coeff * covariance)
   if return_components:
     return total, {"invariance": invariance, "variance": variance, "covariance": covariance}
   return total
@@ -141,8 +141,8 @@ def vicreg_loss(x1, x2, *, invariance_weight=25.0, variance_weight=25.0,
           peer="facebookresearch/barlowtwins main.py (BarlowTwins.forward)",
           references=(_BARLOW,),
           input_kind="embeddings")
-@loss_function(ranges={"eps": "> 0", "redundancy_weight": ">= 0"})
-def barlow_twins_loss(x1, x2, *, redundancy_weight=0.0051, eps=1e-5, where=None):
+@loss_function(ranges={"eps": "> 0", "lambd": ">= 0"})
+def barlow_twins_loss(x1, x2, *, lambd=0.0051, eps=1e-5, where=None):
   r"""Barlow Twins: drive the cross-correlation of two views to the identity.
 
   .. math::
@@ -156,7 +156,7 @@ def barlow_twins_loss(x1, x2, *, redundancy_weight=0.0051, eps=1e-5, where=None)
   Args:
     x1: floating ``[N, D]`` embeddings (projector outputs) of the first view.
     x2: ``[N, D]`` embeddings of the second view.
-    redundancy_weight: :math:`\lambda`, the weight of the off-diagonal
+    lambd: :math:`\lambda`, the weight of the off-diagonal
       (redundancy-reduction) term; the official ``lambd`` (default 0.0051).
     eps: batch-norm epsilon (default 1e-5, torch's ``BatchNorm1d``).
     where: optional boolean ``[N]``; False rows are removed from the batch.
@@ -195,4 +195,4 @@ def barlow_twins_loss(x1, x2, *, redundancy_weight=0.0051, eps=1e-5, where=None)
   any_valid = n > 0
   invariance = jnp.where(any_valid, jnp.sum((jnp.diagonal(c) - 1.0) ** 2), 0.0)
   redundancy = jnp.where(any_valid, _off_diagonal_sq_sum(c), 0.0)
-  return invariance + redundancy_weight * redundancy
+  return invariance + lambd * redundancy

@@ -32,9 +32,9 @@ def _rows(args, kwargs):
 
 case("vicreg_loss", _views_example, edge_cases=_views_edges, grad_argnums=(0, 1),
      per_example=False, where_shape=_rows, reductions=("mean", "sum"),
-     components_total=lambda parts, kw: (kw.get("invariance_weight", 25.0) * parts["invariance"]
-                                         + kw.get("variance_weight", 25.0) * parts["variance"]
-                                         + kw.get("covariance_weight", 1.0) * parts["covariance"]))
+     components_total=lambda parts, kw: (kw.get("sim_coeff", 25.0) * parts["invariance"]
+                                         + kw.get("std_coeff", 25.0) * parts["variance"]
+                                         + kw.get("cov_coeff", 1.0) * parts["covariance"]))
 case("barlow_twins_loss", _views_example, edge_cases=_views_edges, grad_argnums=(0, 1),
      per_example=False, where_shape=_rows)
 
@@ -113,7 +113,7 @@ def _swav_example(key):
 def _swav_edges(key):
   (x,), _ = _swav_example(key)
   return [((jnp.zeros_like(x),), {}), ((1e4 * x,), {}), ((x,), {"assign_crops": 1}),
-          ((x[:2],), {}), ((x,), {"assign_crops": 4, "num_iters": 10}),
+          ((x[:2],), {}), ((x,), {"assign_crops": 4, "iters": 10}),
           ((x[:, :1],), {})]
 
 
