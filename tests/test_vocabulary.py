@@ -46,10 +46,15 @@ DOMAIN = {
     ("real", "fake"): "WGAN-GP gradient penalty on real and generated samples",
     ("model_fn_or_prediction", "x0"): "denoising diffusion: a model or its prediction, clean data",
     ("hidden", "weight"): "fused linear + cross-entropy: hidden states and the output matrix",
+    ("student_logits", "teacher_logits"): "knowledge distillation: two models' logits, as TRL's "
+                                          "generalized_jsd_loss and mdistiller name them",
+    ("router_probs", "expert_indices"): "MoE load balancing: router probabilities and the chosen "
+                                        "experts (transformers' load_balancing_loss_func)",
 }
 
 # Losses of a single positional input.
-SINGLE = {"logits", "predictions", "x", "flow", "real", "fake", "fake_logits"}
+SINGLE = {"logits", "predictions", "x", "flow", "real", "fake", "fake_logits",
+          "router_logits"}
 
 RETIRED = {"target", "label", "weight_map", "return_parts", "proxies", "scores", "probs",
            "boxes1", "boxes2", "pred", "input1", "input2", "inputs"}

@@ -34,7 +34,7 @@ SURVEY = ("Elharrouss et al., Loss Functions in Deep Learning: A Comprehensive R
 FAMILIES = (
     "regression", "classification", "segmentation", "detection", "tracking",
     "embedding", "generative", "image", "probabilistic", "adaptive",
-    "scalable", "video",
+    "scalable", "video", "distillation",
 )
 
 

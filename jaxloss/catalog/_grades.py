@@ -189,6 +189,16 @@ GRADES = {
         ("medium", "overlap and enclosing-box geometry"),
         ("medium", "bounded penalty, gradient without overlap"),
         BY_JAXLOSS),
+    "distillation_loss": (
+        ("high", "two log-softmaxes and one KL per token"),
+        ("low", "one temperature; the classic KD recipe"),
+        ("high", "log space; T^2 keeps the gradient scale fixed across temperatures"),
+        BY_JAXLOSS),
+    "dkd_loss": (
+        ("high", "two log-softmaxes and two masked log-sum-exps per example"),
+        ("medium", "labels, two weights and a temperature; target/non-target split"),
+        ("high", "binary and non-target parts in log space; target excluded exactly"),
+        BY_JAXLOSS),
     "eiou_loss": (
         ("medium", "DIoU plus two squared size differences"),
         ("medium", "enclosing-box geometry"),
@@ -263,6 +273,11 @@ GRADES = {
         ("medium", "per-class sums and one weighted ratio"),
         ("medium", "class weights from the target volumes"),
         ("medium", "1/volume^2 weights are large for tiny classes"),
+        BY_JAXLOSS),
+    "generalized_jsd_loss": (
+        ("medium", "two log-softmaxes and a log-space mixture per token"),
+        ("medium", "beta endpoints are the forward/reverse KL"),
+        ("high", "mixture ratios from expm1 of non-positive arguments; exact 0 at t == s"),
         BY_JAXLOSS),
     "gini_impurity": (
         ("high", "one softmax and a sum of squares"),
@@ -374,6 +389,11 @@ GRADES = {
         ("low", "cross-entropy between two distributions"),
         ("high", "log-softmax"),
         BY_JAXLOSS),
+    "load_balancing_loss": (
+        ("high", "two means over tokens and one E-vector dot product"),
+        ("low", "routing probabilities and the chosen experts"),
+        ("high", "linear in the probabilities; the dispatch fractions are constants"),
+        BY_JAXLOSS),
     "log_cosh_dice_loss": (
         ("medium", "Dice plus an elementwise log-cosh"),
         ("medium", "Dice options"),
@@ -393,6 +413,11 @@ GRADES = {
         ("high", "one softplus per score"),
         ("low", "no hyperparameter"),
         ("high", "computed from logits"),
+        BY_JAXLOSS),
+    "logit_standardized_kd": (
+        ("high", "a per-row z-score plus KD"),
+        ("low", "a base temperature; no new hyperparameter"),
+        ("high", "scale-invariant; constant rows standardise to 0 with finite gradients"),
         BY_JAXLOSS),
     "lovasz_hinge_loss": (
         ("medium", "one sort of the pixels"),
@@ -553,6 +578,11 @@ GRADES = {
         ("medium", "N x C logits plus an N x N distance matrix"),
         ("medium", "two terms, three hyperparameters"),
         ("high", "log-softmax CE; safe-sqrt distances"),
+        BY_JAXLOSS),
+    "router_z_loss": (
+        ("high", "one log-sum-exp per token"),
+        ("low", "no hyperparameter"),
+        ("high", "gradient 2 log Z softmax(x), bounded for bounded logits"),
         BY_JAXLOSS),
     "sequence_loss": (
         ("high", "N evaluations of the per-step loss, vmapped"),
