@@ -53,14 +53,18 @@ DOMAIN = {
                             "current and the sampling policy (TRL's per_token_logps, old_...)",
     ("logps", "ref_logps"): "KL penalty estimators: the policy's and the reference policy's "
                             "log-probabilities of the sampled tokens",
-    ("student_logits", "teacher_logits"): "self-distillation (DINO, iBOT): student and teacher "
-                                          "head outputs (the teacher's are the targets)",
     ("values", "old_values"): "PPO's clipped value loss: value predictions now and at rollout "
                               "time (the returns follow)",
+    ("student_logits", "teacher_logits"): "knowledge distillation and self-distillation (KD, GKD, "
+                                          "DKD; DINO, iBOT): the student's and teacher's logits, "
+                                          "as TRL, mdistiller and dinov2 name them",
+    ("router_probs", "expert_indices"): "MoE load balancing: router probabilities and the chosen "
+                                        "experts (transformers' load_balancing_loss_func)",
 }
 
 # Losses of a single positional input.
-SINGLE = {"logits", "predictions", "x", "flow", "real", "fake", "fake_logits"}
+SINGLE = {"logits", "predictions", "x", "flow", "real", "fake", "fake_logits",
+          "router_logits"}
 
 RETIRED = {"target", "label", "weight_map", "return_parts", "proxies", "scores", "probs",
            "boxes1", "boxes2", "pred", "input1", "input2", "inputs"}

@@ -806,4 +806,34 @@ GRADES = {
         ("low", "no hyperparameter"),
         ("low", "piecewise constant: zero gradient everywhere"),
         BY_JAXLOSS),
+    "distillation_loss": (
+        ("high", "two log-softmaxes and one KL per token"),
+        ("low", "one temperature; the classic KD recipe"),
+        ("high", "log space; T^2 keeps the gradient scale fixed across temperatures"),
+        BY_JAXLOSS),
+    "dkd_loss": (
+        ("high", "two log-softmaxes and two masked log-sum-exps per example"),
+        ("medium", "labels, two weights and a temperature; target/non-target split"),
+        ("high", "binary and non-target parts in log space; target excluded exactly"),
+        BY_JAXLOSS),
+    "generalized_jsd_loss": (
+        ("medium", "two log-softmaxes and a log-space mixture per token"),
+        ("medium", "beta endpoints are the forward/reverse KL"),
+        ("high", "mixture ratios from expm1 of non-positive arguments; exact 0 at t == s"),
+        BY_JAXLOSS),
+    "load_balancing_loss": (
+        ("high", "two means over tokens and one E-vector dot product"),
+        ("low", "routing probabilities and the chosen experts"),
+        ("high", "linear in the probabilities; the dispatch fractions are constants"),
+        BY_JAXLOSS),
+    "logit_standardized_kd": (
+        ("high", "a per-row z-score plus KD"),
+        ("low", "a base temperature; no new hyperparameter"),
+        ("high", "scale-invariant; constant rows standardise to 0 with finite gradients"),
+        BY_JAXLOSS),
+    "router_z_loss": (
+        ("high", "one log-sum-exp per token"),
+        ("low", "no hyperparameter"),
+        ("high", "gradient 2 log Z softmax(x), bounded for bounded logits"),
+        BY_JAXLOSS),
 }
