@@ -40,6 +40,11 @@ GRADES = {
         ("low", "no hyperparameter"),
         ("high", "weights are constants (stop_gradient); bounded by N/K"),
         BY_JAXLOSS),
+    "balanced_l1_loss": (
+        ("high", "elementwise with one select"),
+        ("low", "three scalars"),
+        ("high", "gradient bounded by gamma"),
+        BY_JAXLOSS),
     "beta_nll": (
         ("high", "elementwise, three lgamma"),
         ("low", "two concentration heads"),
@@ -200,6 +205,11 @@ GRADES = {
         ("medium", "overlap and enclosing-box geometry"),
         ("medium", "bounded penalty, gradient without overlap"),
         BY_JAXLOSS),
+    "distribution_focal_loss": (
+        ("high", "one log-softmax over n + 1 bins and two gathers"),
+        ("medium", "discretised distance bins (reg_max) in the head"),
+        ("high", "log-softmax cross-entropy"),
+        BY_JAXLOSS),
     "dpo_loss": (
         ("high", "elementwise over pairs of precomputed log-probabilities"),
         ("medium", "twelve loss types; needs reference-model log-probabilities"),
@@ -250,6 +260,12 @@ GRADES = {
         ("high", "two networks trained against each other"),
         ("medium", "minimax saturates early; non-saturating is the default"),
         BY_SURVEY),
+    "gaussian_focal_loss": (
+        ("high", "elementwise over the heatmap"),
+        ("medium", "Gaussian-splatted target heatmaps; positives normaliser"),
+        ("medium", "probability input: logs guarded by eps = 1e-12 (gradients up to 1e12); "
+                   "logits input is stable"),
+        BY_JAXLOSS),
     "gaussian_kl": (
         ("medium", "elementwise closed form, one exp per entry"),
         ("medium", "closed form, but log-variance parametrisation matters"),
@@ -550,6 +566,11 @@ GRADES = {
         ("low", "data_range only"),
         ("high", "eps keeps identical images finite; gradient ~ 1/MSE grows near 0"),
         BY_JAXLOSS),
+    "quality_focal_loss": (
+        ("high", "one N x C elementwise pass and a class sum"),
+        ("medium", "class ids plus a quality score per location"),
+        ("high", "log-sigmoid BCE; safe power of |y - p|, finite at saturated logits"),
+        BY_JAXLOSS),
     "quantile_loss": (
         ("high", "elementwise over the quantile axis"),
         ("low", "one quantile vector"),
@@ -740,6 +761,11 @@ GRADES = {
         ("high", "elementwise"),
         ("low", "one clip range"),
         ("high", "quadratic; clipping bounds the step of the value head"),
+        BY_JAXLOSS),
+    "varifocal_loss": (
+        ("high", "elementwise sigmoid BCE times a weight"),
+        ("low", "two exponents and an IoU-aware target map"),
+        ("high", "log-sigmoid BCE; safe power of |p - q|, finite at saturated logits"),
         BY_JAXLOSS),
     "wape": (
         ("high", "elementwise plus one sum per series"),
