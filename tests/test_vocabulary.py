@@ -28,7 +28,8 @@ STANDARD = {
 DOMAIN = {
     ("log_probs", "labels"): "nll_loss takes log-probabilities (torch.nn.functional.nll_loss)",
     ("probabilities", "labels"): "binary cross-entropy on probabilities",
-    ("logits", "targets"): "divergence of predicted logits from a target distribution",
+    ("logits", "targets"): "divergence of predicted logits from a target distribution; GFL's "
+                           "distribution focal loss: bin logits and continuous targets",
     ("logits", "distance_maps"): "Kervadec's boundary loss takes precomputed distance maps",
     ("anchors", "positives"): "explicit anchor/positive(/negative) tuples (torch, PML)",
     ("distances", "labels"): "hinge embedding loss on precomputed distances",
@@ -109,6 +110,8 @@ KEYWORDS = {
     "sim_coeff", "std_coeff", "cov_coeff", "lambd", "iters",
     # self-distillation (DINO/iBOT/SwAV, the official names; SwAV's crops_for_assign as a count)
     "student_temp", "teacher_temp", "centering", "assign_crops",
+    # detection (mmdetection's names)
+    "iou_weighted",
 }
 
 LOSSES = catalog.all_losses()

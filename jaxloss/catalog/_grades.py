@@ -836,4 +836,30 @@ GRADES = {
         ("low", "no hyperparameter"),
         ("high", "gradient 2 log Z softmax(x), bounded for bounded logits"),
         BY_JAXLOSS),
+    "balanced_l1_loss": (
+        ("high", "elementwise with one select"),
+        ("low", "three scalars"),
+        ("high", "gradient bounded by gamma"),
+        BY_JAXLOSS),
+    "distribution_focal_loss": (
+        ("high", "one log-softmax over n + 1 bins and two gathers"),
+        ("medium", "discretised distance bins (reg_max) in the head"),
+        ("high", "log-softmax cross-entropy"),
+        BY_JAXLOSS),
+    "gaussian_focal_loss": (
+        ("high", "elementwise over the heatmap"),
+        ("medium", "Gaussian-splatted target heatmaps; positives normaliser"),
+        ("medium", "probability input: logs guarded by eps = 1e-12 (gradients up to 1e12); "
+                   "logits input is stable"),
+        BY_JAXLOSS),
+    "quality_focal_loss": (
+        ("high", "one N x C elementwise pass and a class sum"),
+        ("medium", "class ids plus a quality score per location"),
+        ("high", "log-sigmoid BCE; safe power of |y - p|, finite at saturated logits"),
+        BY_JAXLOSS),
+    "varifocal_loss": (
+        ("high", "elementwise sigmoid BCE times a weight"),
+        ("low", "two exponents and an IoU-aware target map"),
+        ("high", "log-sigmoid BCE; safe power of |p - q|, finite at saturated logits"),
+        BY_JAXLOSS),
 }

@@ -23,6 +23,8 @@ Conventions of this module:
 
 The survey (Elharrouss et al. 2025, "Object Detection", "Object Tracking")
 lists Smooth L1, IoU/GIoU/DIoU/CIoU and Gaussian Wasserstein for localisation;
+the quality-aware classification losses of dense detectors (varifocal, quality and
+distribution focal, Gaussian focal heatmaps) and balanced L1 follow mmdetection 3.x;
 the tracking losses are in :mod:`jaxloss.tracking`.
 """
 
@@ -38,16 +40,28 @@ from jaxloss.detection.iou import (
     iou_loss,
     siou_loss,
 )
+from jaxloss.detection.quality import (
+    balanced_l1_loss,
+    distribution_focal_loss,
+    gaussian_focal_loss,
+    quality_focal_loss,
+    varifocal_loss,
+)
 
 __all__ = [
     "alpha_iou_loss",
+    "balanced_l1_loss",
     "ciou_loss",
     "diou_loss",
+    "distribution_focal_loss",
     "eiou_loss",
+    "gaussian_focal_loss",
     "gaussian_wasserstein_loss",
     "giou_loss",
     "iou_loss",
     "kld_loss",
+    "quality_focal_loss",
     "siou_loss",
     "smooth_l1_box_loss",
+    "varifocal_loss",
 ]

@@ -84,3 +84,102 @@ def _delta_edges(key):
 
 case("smooth_l1_box_loss", _delta_example, edge_cases=_delta_edges, grad_argnums=(0, 1),
      where_trailing=1)
+
+
+# ---- quality-aware classification of dense detectors (VFNet, GFL) ----
+
+def _iou_aware_targets(key, shape=(8, 5)):
+  k1, k2, k3 = jax.random.split(key, 3)
+  cls = jax.random.randint(k1, shape[:-1], 0, shape[-1])
+  pos = jax.random.bernoulli(k2, 0.5, shape[:-1])
+  iou = ex.uniform(k3, shape[:-1], 0.05, 1.0)
+  return jnp.where(jax.nn.one_hot(cls, shape[-1], dtype=bool) & pos[..., None],
+                   iou[..., None], 0.0)
+
+
+def _vfl_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (8, 5), 2.0), _iou_aware_targets(k2)), {}
+
+
+def _vfl_edges(key):
+  (x, q), _ = _vfl_example(key)
+  perfect = jnp.where(q > 0, 1e4, -1e4)
+  return [((perfect, (q > 0).astype(q.dtype)), {}),       # confident and right, q = 1
+          ((x * 1e4, q), {}), ((-x * 1e4, q), {}),         # saturated either way
+          ((x, jnp.zeros_like(q)), {}),                    # no positive
+          ((x, q), {"gamma": 0.5, "iou_weighted": False}),
+          ((x, q), {"gamma": 0})]
+
+
+case("varifocal_loss", _vfl_example, edge_cases=_vfl_edges)
+
+
+def _qfl_example(key):
+  k1, k2, k3 = jax.random.split(key, 3)
+  labels = jax.random.randint(k2, (8,), 0, 6)            # 5 = background (mmdet: C)
+  return (ex.normal(k1, (8, 5), 2.0), labels, ex.uniform(k3, (8,))), {}
+
+
+def _qfl_edges(key):
+  (x, labels, s), _ = _qfl_example(key)
+  fg = labels < 5
+  perfect = jnp.where(jax.nn.one_hot(labels, 5, dtype=bool), 1e4, -1e4)
+  return [((perfect, labels, fg.astype(s.dtype)), {}),     # perfect, quality 1
+          ((x * 1e4, labels, s), {}),
+          ((x, jnp.full_like(labels, 5), s), {}),            # all background
+          ((x, labels, jnp.zeros_like(s)), {}),              # zero quality
+          ((x, labels, s), {"beta": 0.5})]
+
+
+case("quality_focal_loss", _qfl_example, edge_cases=_qfl_edges)
+
+
+def _dfl_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (8, 9), 2.0), ex.uniform(k2, (8,), 0.0, 8.0)), {}
+
+
+def _dfl_edges(key):
+  (x, t), _ = _dfl_example(key)
+  ints = jnp.arange(8.0).at[0].set(8.0)                  # on the bins, the last bin included
+  perfect = jnp.where(jax.nn.one_hot(ints.astype(int), 9, dtype=bool), 1e4, -1e4)
+  return [((perfect, ints), {}), ((x * 1e4, t), {}), ((x, jnp.zeros_like(t)), {}),
+          ((x, jnp.full_like(t, 8.0)), {})]
+
+
+case("distribution_focal_loss", _dfl_example, edge_cases=_dfl_edges, grad_argnums=(0, 1))
+
+
+# ---- CornerNet / CenterNet heatmaps ----
+
+def _heatmap_example(key):
+  k1, k2 = jax.random.split(key)
+  y = ex.uniform(k1, (2, 6, 6, 3), 0.0, 0.95).at[0, 2, 3, 0].set(1.0).at[1, 4, 1, 2].set(1.0)
+  return (ex.uniform(k2, (2, 6, 6, 3), 0.02, 0.98), y), {}
+
+
+def _heatmap_edges(key):
+  (p, y), _ = _heatmap_example(key)
+  peaks = (y == 1).astype(y.dtype)
+  x = ex.normal(key, p.shape, 3.0)
+  return [((peaks, peaks), {}),                            # perfect
+          ((jnp.zeros_like(p), y), {}), ((jnp.ones_like(p), y), {}),   # 0/1 probabilities
+          ((p, jnp.zeros_like(y)), {}),                    # no peak
+          ((p, y), {"normalize": True}), ((p, jnp.zeros_like(y)), {"normalize": True}),
+          ((x * 1e4, y), {"activation": "sigmoid"}), ((x, y), {"activation": "sigmoid"}),
+          ((p, y), {"alpha": 0.5, "gamma": 0})]
+
+
+case("gaussian_focal_loss", _heatmap_example, edge_cases=_heatmap_edges)
+
+
+# ---- Libra R-CNN ----
+
+def _balanced_l1_edges(key):
+  (d, t), _ = _delta_example(key)
+  return [((t, t), {}), ((d * 1e4, t), {}), ((d, t), {"beta": 0.5, "alpha": 1.0}),
+          ((t + 1.0, t), {})]                              # exactly at |d| = beta
+
+
+case("balanced_l1_loss", _delta_example, edge_cases=_balanced_l1_edges, grad_argnums=(0, 1))
