@@ -225,6 +225,11 @@ GRADES = {
         ("medium", "twelve loss types; needs reference-model log-probabilities"),
         ("high", "log-sigmoid and bounded forms; DiscoPOP's exponential in log space"),
         BY_JAXLOSS),
+    "edm_loss": (
+        ("low", "one model pass per step; elementwise MSE"),
+        ("medium", "four preconditioning coefficients and a noise-level weight"),
+        ("high", "effective-target form: unit weight at every sigma"),
+        BY_JAXLOSS),
     "eiou_loss": (
         ("medium", "DIoU plus two squared size differences"),
         ("medium", "enclosing-box geometry"),
@@ -234,6 +239,11 @@ GRADES = {
         ("high", "batch means of features already computed by D"),
         ("low", "a distance between two mean vectors per layer"),
         ("high", "quadratic in the feature statistics"),
+        BY_JAXLOSS),
+    "flow_matching_loss": (
+        ("low", "one model pass per step; elementwise MSE"),
+        ("medium", "path, endpoint convention and weighting must agree"),
+        ("high", "plain MSE; VP time clipped, sigma_sqrt weight floored"),
         BY_JAXLOSS),
     "flow_smoothness_loss": (
         ("high", "finite differences, one fused pass"),

@@ -7,6 +7,8 @@ Sub-modules (each re-exported here and at ``jaxloss.<name>``):
 * :mod:`jaxloss.generative.vae` — Gaussian KL, VAE negative ELBO;
 * :mod:`jaxloss.generative.diffusion` — noise schedules, ``q_sample``,
   parametrisation conversion, the denoising loss with min-SNR weighting;
+* :mod:`jaxloss.generative.flow` — flow matching (rectified, cosine, VP
+  paths; SD3 timestep densities and weights) and the EDM loss;
 * :mod:`jaxloss.generative.features` — cycle consistency, reconstruction,
   perceptual, style (Gram) and contextual losses over a user-supplied feature
   extractor;
@@ -34,6 +36,13 @@ from jaxloss.generative.features import (
     style_loss,
     text_image_matching_loss,
 )
+from jaxloss.generative.flow import (
+    edm_loss,
+    flow_matching_loss,
+    flow_weighting,
+    sample_edm_sigmas,
+    sample_timesteps,
+)
 from jaxloss.generative.gan import (
     GAN_KINDS,
     feature_matching_loss,
@@ -46,6 +55,11 @@ from jaxloss.generative.gan import (
 from jaxloss.generative.vae import gaussian_kl, vae_loss
 
 __all__ = [
+    "sample_timesteps",
+    "sample_edm_sigmas",
+    "flow_weighting",
+    "flow_matching_loss",
+    "edm_loss",
     "contextual_loss",
     "convert_prediction",
     "cosine_schedule",

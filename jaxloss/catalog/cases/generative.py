@@ -233,3 +233,56 @@ def _diff_edges(key):
 
 
 case("diffusion_loss", _diff_example, edge_cases=_diff_edges, per_example=False)
+
+# --------------------------------------------------------------------------
+# Flow matching and EDM.
+# --------------------------------------------------------------------------
+
+
+def _flow_example(key):
+  k1, k2, k3, k4 = jax.random.split(key, 4)
+  return ((ex.normal(k1, (6, 4, 2)), ex.normal(k2, (6, 4, 2)), ex.normal(k3, (6, 4, 2)),
+           ex.uniform(k4, (6,), 0.05, 0.95)), {"weighting": "cosmap"})
+
+
+def _flow_edges(key):
+  (p, x0, n, _), kw = _flow_example(key)
+  ends = jnp.array([0.0, 1.0, 0.0, 1.0, 1e-7, 1.0 - 1e-7])
+  out = []
+  for path in ("rectified", "cosine", "vp"):
+    for weighting in (None, "sigma_sqrt", "cosmap"):
+      out.append(((p, x0, n, ends), {"path": path, "weighting": weighting}))
+  out.append(((n - x0, x0, n, ends), {}))     # perfect rectified-flow prediction
+  return out
+
+
+def _flow_bad(key):
+  (p, x0, n, t), kw = _flow_example(key)
+  return (p, x0, n, t[:-1]), kw
+
+
+case("flow_matching_loss", _flow_example, edge_cases=_flow_edges, bad_input=_flow_bad,
+     grad_argnums=(0, 1, 2), per_example=False)   # x0 is [B, ...] with one t per example
+
+
+def _edm_example(key):
+  k1, k2, k3, k4 = jax.random.split(key, 4)
+  return ((ex.normal(k1, (6, 4, 2)), ex.normal(k2, (6, 4, 2)), ex.normal(k3, (6, 4, 2)),
+           jaxloss.sample_edm_sigmas(k4, 6)), {})
+
+
+def _edm_edges(key):
+  (p, x0, n, _), kw = _edm_example(key)
+  sig = jnp.array([1e-4, 1e-3, 0.5, 80.0, 1e3, 1e4])
+  return [((p, x0, n, sig), {}), ((p, x0, n, sig), {"prediction_type": "x0"}),
+          ((x0, x0, n, sig), {"prediction_type": "x0"}),
+          ((p * 0.0, x0 * 0.0, n * 0.0, sig), {"sigma_data": 1e-3})]
+
+
+def _edm_bad(key):
+  (p, x0, n, s), kw = _edm_example(key)
+  return (p, x0, n, s[:-1]), kw
+
+
+case("edm_loss", _edm_example, edge_cases=_edm_edges, bad_input=_edm_bad,
+     grad_argnums=(0, 1, 2), per_example=False)   # x0 is [B, ...] with one sigma per example
