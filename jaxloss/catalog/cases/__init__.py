@@ -46,7 +46,6 @@ class Case:
   bad_input: Example | None = None
   grad_argnums: tuple[int, ...] = (0,)
   per_example: bool = True
-  where_trailing: int | None = 0   # deprecated: ignored by the tests (issue 19.17)
   where_shape: Callable[[tuple, dict], tuple[int, ...]] | None = None
   reductions: tuple[str, ...] = ("mean", "sum", "none")
   components_total: Callable[[dict, dict], Any] | None = None

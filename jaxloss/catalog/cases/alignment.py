@@ -188,7 +188,6 @@ def _policy_edges(key):
 
 
 case("clipped_policy_loss", _policy_example, edge_cases=_policy_edges, per_example=False,
-     where_trailing=None,
      components_total=lambda parts, kw: parts["policy"] + kw.get("beta", 0.0) * parts["kl"])
 
 

@@ -116,14 +116,14 @@ def _zero_one_example(key):
   return (logits, labels), {}
 
 
-case("cross_entropy", _ce_example, edge_cases=_ce_edges, where_trailing=1)
-case("nll_loss", _nll_example, edge_cases=_nll_edges, where_trailing=1)
-case("weighted_cross_entropy", _wce_example, edge_cases=_wce_edges, where_trailing=1)
-case("balanced_cross_entropy", _balanced_example, edge_cases=_balanced_edges, where_trailing=1,
+case("cross_entropy", _ce_example, edge_cases=_ce_edges)
+case("nll_loss", _nll_example, edge_cases=_nll_edges)
+case("weighted_cross_entropy", _wce_example, edge_cases=_wce_edges)
+case("balanced_cross_entropy", _balanced_example, edge_cases=_balanced_edges,
      per_example=False)
-case("focal_loss", _focal_example, edge_cases=_focal_edges, where_trailing=1)
-case("poly1_cross_entropy", _ce_example, edge_cases=_poly_edges, where_trailing=1)
-case("zero_one_loss", _zero_one_example, where_trailing=1,
+case("focal_loss", _focal_example, edge_cases=_focal_edges)
+case("poly1_cross_entropy", _ce_example, edge_cases=_poly_edges)
+case("zero_one_loss", _zero_one_example,
      edge_cases=lambda key: _ignored(key, (8, 5)))
 
 # --------------------------------------------------------------------------
@@ -196,7 +196,7 @@ case("sigmoid_focal_loss", _binary_example, edge_cases=_sfocal_edges)
 case("logistic_loss", _signs_example, edge_cases=_logistic_edges)
 case("hinge_loss", _signs_example, edge_cases=_hinge_edges)
 case("squared_hinge_loss", _signs_example, edge_cases=_hinge_edges)
-case("multiclass_hinge_loss", _ce_example, edge_cases=_mc_edges, where_trailing=1)
+case("multiclass_hinge_loss", _ce_example, edge_cases=_mc_edges)
 
 # --------------------------------------------------------------------------
 # Divergences and impurities (divergence.py).
@@ -230,9 +230,9 @@ def _gini_edges(key):
           ((jax.nn.one_hot(jnp.arange(8) % 5, 5),), {"activation": None})]
 
 
-case("kl_divergence", _div_example, edge_cases=_div_edges, where_trailing=1, grad_argnums=(0, 1))
-case("js_divergence", _div_example, edge_cases=_div_edges, where_trailing=1, grad_argnums=(0, 1))
-case("gini_impurity", _gini_example, edge_cases=_gini_edges, where_trailing=1)
+case("kl_divergence", _div_example, edge_cases=_div_edges, grad_argnums=(0, 1))
+case("js_divergence", _div_example, edge_cases=_div_edges, grad_argnums=(0, 1))
+case("gini_impurity", _gini_example, edge_cases=_gini_edges)
 
 # --------------------------------------------------------------------------
 # Noise-robust losses (robust.py).
@@ -262,10 +262,10 @@ def _sce_total(parts, kw):
   return kw.get("ce_weight", 0.1) * parts["ce"] + kw.get("rce_weight", 1.0) * parts["rce"]
 
 
-case("generalized_cross_entropy", _ce_example, edge_cases=_robust_edges, where_trailing=1)
-case("symmetric_cross_entropy", _ce_example, edge_cases=_robust_edges, where_trailing=1,
+case("generalized_cross_entropy", _ce_example, edge_cases=_robust_edges)
+case("symmetric_cross_entropy", _ce_example, edge_cases=_robust_edges,
      components_total=_sce_total)
-case("bi_tempered_logistic_loss", _bt_example, edge_cases=_bt_edges, where_trailing=1)
+case("bi_tempered_logistic_loss", _bt_example, edge_cases=_bt_edges)
 
 # --------------------------------------------------------------------------
 # Hierarchical cross-entropy (hierarchical.py).
@@ -290,5 +290,5 @@ def _tree_bad(key):
   return (logits, labels[:, None]), {"parents": (0, 0, 1, 1, 2, 2)}
 
 
-case("hierarchical_cross_entropy", _tree_example, edge_cases=_tree_edges, where_trailing=1,
+case("hierarchical_cross_entropy", _tree_example, edge_cases=_tree_edges,
      bad_input=_tree_bad)

@@ -41,7 +41,7 @@ def _box_edges(key, kwargs=None):
 
 for _name in ("iou_loss", "giou_loss", "diou_loss", "ciou_loss", "eiou_loss", "siou_loss",
               "alpha_iou_loss"):
-  case(_name, _iou_example, edge_cases=_box_edges, grad_argnums=(0, 1), where_trailing=1)
+  case(_name, _iou_example, edge_cases=_box_edges, grad_argnums=(0, 1))
 
 
 # ---- rotated boxes (cx, cy, w, h, angle): the Gaussian losses ----
@@ -67,7 +67,7 @@ def _rbox_edges(key):
 
 
 for _name in ("gaussian_wasserstein_loss", "kld_loss"):
-  case(_name, _rbox_example, edge_cases=_rbox_edges, grad_argnums=(0, 1), where_trailing=1)
+  case(_name, _rbox_example, edge_cases=_rbox_edges, grad_argnums=(0, 1))
 
 
 # ---- encoded box deltas ----
@@ -82,8 +82,7 @@ def _delta_edges(key):
   return [((t, t), {}), ((d * 1e3, t), {}), ((d, t), {"beta": 0.0})]
 
 
-case("smooth_l1_box_loss", _delta_example, edge_cases=_delta_edges, grad_argnums=(0, 1),
-     where_trailing=1)
+case("smooth_l1_box_loss", _delta_example, edge_cases=_delta_edges, grad_argnums=(0, 1))
 
 
 # ---- quality-aware classification of dense detectors (VFNet, GFL) ----

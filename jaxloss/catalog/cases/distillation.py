@@ -62,11 +62,9 @@ def _dkd_edges(key):
   ]
 
 
-case("distillation_loss", _pair_example, edge_cases=_pair_edges, grad_argnums=(0, 1),
-     where_trailing=1)
-case("generalized_jsd_loss", _pair_example, edge_cases=_jsd_edges, grad_argnums=(0, 1),
-     where_trailing=1)
-case("dkd_loss", _dkd_example, edge_cases=_dkd_edges, grad_argnums=(0, 1), where_trailing=1,
+case("distillation_loss", _pair_example, edge_cases=_pair_edges, grad_argnums=(0, 1))
+case("generalized_jsd_loss", _pair_example, edge_cases=_jsd_edges, grad_argnums=(0, 1))
+case("dkd_loss", _dkd_example, edge_cases=_dkd_edges, grad_argnums=(0, 1),
      components_total=lambda parts, kw: (kw.get("alpha", 1.0) * parts["tckd"]
                                          + kw.get("beta", 8.0) * parts["nckd"]))
 case("logit_standardized_kd", _pair_example,
@@ -75,7 +73,7 @@ case("logit_standardized_kd", _pair_example,
          ((jnp.ones((4, 3, 7)), jnp.ones((4, 3, 7))), {}),             # zero spread
          ((jnp.ones((4, 3, 7)), jnp.ones((4, 3, 7))), {"eps": 0.0}),
          ((jnp.ones((4, 3, 1)), jnp.ones((4, 3, 1))), {})],            # a single class
-     grad_argnums=(0, 1), where_trailing=1)
+     grad_argnums=(0, 1))
 
 # --------------------------------------------------------------------------
 # Router auxiliaries (jaxloss/distillation/moe.py).
@@ -108,8 +106,10 @@ def _lb_edges(key):
           ((p, idx), {**kw, "where": jnp.arange(6) < 3})]              # padding
 
 
-case("router_z_loss", _router_example, edge_cases=_router_edges, where_trailing=1,
+case("router_z_loss", _router_example, edge_cases=_router_edges,
      bad_input=lambda key: ((jnp.float32(1.0),), {}))
+
+
 def _lb_bad(key):
   # Not the default (the last axis of (B, S, K) indices shortened is valid top-(K-1) routing).
   (p, idx), kw = _lb_example(key)
@@ -117,4 +117,4 @@ def _lb_bad(key):
 
 
 case("load_balancing_loss", _lb_example, edge_cases=_lb_edges, bad_input=_lb_bad,
-     per_example=False, where_trailing=None)
+     per_example=False, where_shape=lambda args, kwargs: args[0].shape[:-1])  # token mask

@@ -25,8 +25,7 @@ def _pair_edges(key):
   return [((a, a, y), {}), ((a * 1e3, b, y), {}), ((a, a + 1e-7, y), {})]
 
 
-case("contrastive_loss", _pair_example, edge_cases=_pair_edges, grad_argnums=(0, 1),
-     where_trailing=1)
+case("contrastive_loss", _pair_example, edge_cases=_pair_edges, grad_argnums=(0, 1))
 
 
 def _ranking_example(key):
@@ -65,7 +64,7 @@ def _triplet_edges(key):
 
 
 case("triplet_margin_loss", _triplet_example, edge_cases=_triplet_edges,
-     grad_argnums=(0, 1, 2), where_trailing=1)
+     grad_argnums=(0, 1, 2))
 
 
 def _cos_emb_example(key):
@@ -79,7 +78,7 @@ def _cos_emb_edges(key):
 
 
 case("cosine_embedding_loss", _cos_emb_example, edge_cases=_cos_emb_edges,
-     grad_argnums=(0, 1), where_trailing=1)
+     grad_argnums=(0, 1))
 
 
 # --------------------------------------------------------------------------
@@ -109,7 +108,7 @@ def _rows(args, kwargs):
   return args[0].shape[:1]
 
 
-_BATCH = dict(edge_cases=_batch_edges, grad_argnums=(0,), per_example=False, where_trailing=1)
+_BATCH = dict(edge_cases=_batch_edges, grad_argnums=(0,), per_example=False)
 
 for _name in ("triplet_loss", "multi_similarity_loss", "circle_loss", "supcon_loss"):
   case(_name, _batch_example, **_BATCH)
@@ -133,7 +132,7 @@ def _reid_bad(key):
 
 
 case("reid_loss", _reid_example, edge_cases=_reid_edges, grad_argnums=(0, 2),
-     per_example=False, where_trailing=1, bad_input=_reid_bad,
+     per_example=False, bad_input=_reid_bad,
      components_total=lambda parts, kw: (kw.get("ce_weight", 1.0) * parts["ce"]
                                           + kw.get("triplet_weight", 1.0) * parts["triplet"]))
 
@@ -150,7 +149,7 @@ def _npair_edges(key):
 
 
 case("npair_loss", _npair_example, edge_cases=_npair_edges, grad_argnums=(0, 1),
-     per_example=False, where_trailing=1)
+     per_example=False)
 
 
 def _proxy_example(key):
@@ -191,8 +190,7 @@ def _views_edges(key):
 
 
 for _name in ("infonce_loss", "nt_xent_loss"):
-  case(_name, _views_example, edge_cases=_views_edges, grad_argnums=(0, 1), per_example=False,
-       where_trailing=1)
+  case(_name, _views_example, edge_cases=_views_edges, grad_argnums=(0, 1), per_example=False)
 
 
 def _pairs_example(key):
@@ -209,8 +207,7 @@ def _clip_edges(key):
 
 
 for _name in ("clip_loss", "siglip_loss"):
-  case(_name, _pairs_example, edge_cases=_clip_edges, grad_argnums=(0, 1), per_example=False,
-       where_trailing=1)
+  case(_name, _pairs_example, edge_cases=_clip_edges, grad_argnums=(0, 1), per_example=False)
 
 
 # --------------------------------------------------------------------------
@@ -238,8 +235,7 @@ def _head_bad(key):
 
 
 for _name in ("arcface_loss", "cosface_loss", "sphereface_loss"):
-  case(_name, _head_example, edge_cases=_head_edges, grad_argnums=(0, 2), per_example=False,
-       where_trailing=1, bad_input=_head_bad)
+  case(_name, _head_example, edge_cases=_head_edges, grad_argnums=(0, 2), per_example=False, bad_input=_head_bad)
 
 
 def _center_edges(key):
@@ -248,7 +244,7 @@ def _center_edges(key):
 
 
 case("center_loss", _head_example, edge_cases=_center_edges, grad_argnums=(0, 2),
-     per_example=False, where_trailing=1, bad_input=_head_bad)
+     per_example=False, bad_input=_head_bad)
 
 
 # --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def _kl_edges(key):
           ((m, lv), {"prior_mean": z + 1.0, "prior_log_var": z - 20.0})]
 
 
-case("gaussian_kl", _kl_example, edge_cases=_kl_edges, grad_argnums=(0, 1), where_trailing=1)
+case("gaussian_kl", _kl_example, edge_cases=_kl_edges, grad_argnums=(0, 1))
 
 
 def _vae_example(key):
@@ -152,8 +152,7 @@ def _fm_edges(key):
   return [((r, r), {}), (([f, f[:, :2]], [r, r[:, :2]]), {"distance": "l1"})]
 
 
-case("feature_matching_loss", _fm_example, edge_cases=_fm_edges, per_example=False,
-     where_trailing=None)
+case("feature_matching_loss", _fm_example, edge_cases=_fm_edges, per_example=False)
 
 # --------------------------------------------------------------------------
 # Pixel and feature space.
@@ -201,8 +200,7 @@ def _tim_edges(key):
   return [((a, a), {}), ((a * 1e3, b), {"temperature": 0.01}), ((jnp.zeros_like(a), b), {})]
 
 
-case("text_image_matching_loss", _tim_example, edge_cases=_tim_edges, per_example=False,
-     where_trailing=1)
+case("text_image_matching_loss", _tim_example, edge_cases=_tim_edges, per_example=False)
 
 # --------------------------------------------------------------------------
 # Diffusion.

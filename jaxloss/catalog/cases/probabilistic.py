@@ -150,8 +150,7 @@ def _ens_bad(key):
   return (x, y[..., :-1]), {}
 
 
-case("crps_ensemble", _ens_example, edge_cases=_ens_edges, bad_input=_ens_bad,
-     where_trailing=1)
+case("crps_ensemble", _ens_example, edge_cases=_ens_edges, bad_input=_ens_bad)
 
 
 def _interval_example(key):
@@ -166,7 +165,7 @@ def _interval_edges(key):
   return [((jnp.stack([y, y], -1), y), {}), ((iv * 1e4, y), {"alpha": 0.01})]
 
 
-case("interval_score", _interval_example, edge_cases=_interval_edges, where_trailing=1)
+case("interval_score", _interval_example, edge_cases=_interval_edges)
 
 # --------------------------------------------------------------------------
 # Point-forecast errors and the trend-aware loss.
@@ -251,7 +250,7 @@ def _ctc_bad(key):
   return (logits, labels[:-1]), kw
 
 
-case("ctc_loss", _ctc_example, edge_cases=_ctc_edges, bad_input=_ctc_bad, where_trailing=2)
+case("ctc_loss", _ctc_example, edge_cases=_ctc_edges, bad_input=_ctc_bad)
 
 
 def _dtw_example(key):
@@ -272,7 +271,7 @@ def _dtw_bad(key):
 
 
 case("soft_dtw", _dtw_example, edge_cases=_dtw_edges, bad_input=_dtw_bad,
-     grad_argnums=(0, 1), where_trailing=2)
+     grad_argnums=(0, 1))
 
 
 def _div_edges(key):
@@ -281,7 +280,7 @@ def _div_edges(key):
 
 
 case("soft_dtw_divergence", _dtw_example, edge_cases=_div_edges, bad_input=_dtw_bad,
-     grad_argnums=(0, 1), where_trailing=2)
+     grad_argnums=(0, 1))
 
 
 def _dilate_example(key):
@@ -295,6 +294,5 @@ def _dilate_edges(key):
 
 
 case("dilate_loss", _dilate_example, edge_cases=_dilate_edges, bad_input=_dtw_bad,
-     where_trailing=2,
      components_total=lambda parts, kw: (kw.get("shape_weight", 0.5) * parts["shape"]
                                          + kw.get("temporal_weight", 0.5) * parts["temporal"]))

@@ -66,5 +66,4 @@ def _cos_edges(key):
           ((-t, t), {})]
 
 
-case("cosine_similarity_loss", _cos_example, edge_cases=_cos_edges, grad_argnums=(0, 1),
-     where_trailing=1)
+case("cosine_similarity_loss", _cos_example, edge_cases=_cos_edges, grad_argnums=(0, 1))

@@ -34,7 +34,7 @@ def _lce_bad(key):
 
 
 case("linear_cross_entropy", _lce_example, edge_cases=_lce_edges, bad_input=_lce_bad,
-     grad_argnums=(0, 1), per_example=False, where_trailing=1)
+     grad_argnums=(0, 1), per_example=False)
 
 
 def _cce_example(key):
@@ -51,8 +51,7 @@ def _cce_edges(key):
           ((x * 1e3, y), {**kw, "logit_soft_cap": 30.0})]
 
 
-case("chunked_cross_entropy", _cce_example, edge_cases=_cce_edges, per_example=True,
-     where_trailing=1)
+case("chunked_cross_entropy", _cce_example, edge_cases=_cce_edges, per_example=True)
 
 
 # ---- sharded losses (on a 1-D "data" mesh over the available devices) ----
@@ -86,7 +85,7 @@ def _pair_bad(key):
 
 for _name in ("sharded_clip_loss", "sharded_siglip_loss"):
   case(_name, _pair_example, edge_cases=_pair_edges, bad_input=_pair_bad, grad_argnums=(0, 1),
-       per_example=False, where_trailing=None)
+       per_example=False)
 
 
 def _region_example(key):
@@ -108,5 +107,4 @@ def _region_edges(key):
 
 
 for _name in ("sharded_dice_loss", "sharded_tversky_loss"):
-  case(_name, _region_example, edge_cases=_region_edges, grad_argnums=(0,), per_example=False,
-       where_trailing=None)
+  case(_name, _region_example, edge_cases=_region_edges, grad_argnums=(0,), per_example=False)

@@ -85,7 +85,7 @@ case("combo_loss", _seg_example, **_COMPOUND,
 case("lovasz_softmax_loss", lambda k: (_seg_example(k)[0], {"per_image": True}),
      edge_cases=lambda k: [(a, {**kw, "per_image": True})
                            for a, kw in _seg_edges(k)[:6] + _seg_ignored(k)],
-     per_example=False, where_trailing=0)
+     per_example=False)
 
 
 def _hinge_example(key):
@@ -103,8 +103,7 @@ def _hinge_edges(key):
           ((logits, labels.astype(jnp.float32)), {"per_image": False})]
 
 
-case("lovasz_hinge_loss", _hinge_example, edge_cases=_hinge_edges, per_example=False,
-     where_trailing=0)
+case("lovasz_hinge_loss", _hinge_example, edge_cases=_hinge_edges, per_example=False)
 
 
 # ---- boundary losses ------------------------------------------------------

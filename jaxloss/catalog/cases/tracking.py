@@ -19,7 +19,7 @@ def _xcorr_edges(key):
           ((r, jnp.zeros_like(y)), {}), ((r, jnp.full_like(y, 0.5)), {})]
 
 
-case("cross_correlation_loss", _xcorr_example, edge_cases=_xcorr_edges, where_trailing=2)
+case("cross_correlation_loss", _xcorr_example, edge_cases=_xcorr_edges)
 
 
 def _logreg_example(key):
@@ -52,5 +52,4 @@ def _maha_edges(key):
           ((m, m), {"precision": prec}), ((x, m), {"covariance": jnp.eye(4) * 1e-6})]
 
 
-case("mahalanobis_loss", _maha_example, edge_cases=_maha_edges, grad_argnums=(0, 1),
-     where_trailing=1)
+case("mahalanobis_loss", _maha_example, edge_cases=_maha_edges, grad_argnums=(0, 1))

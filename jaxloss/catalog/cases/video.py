@@ -126,7 +126,7 @@ def _attn_edges(key):
           ((probs.at[..., 0].set(0.0), t), {"activation": None, "divergence": "mse"})]
 
 
-case("attention_target_loss", _attn_example, edge_cases=_attn_edges, where_trailing=1)
+case("attention_target_loss", _attn_example, edge_cases=_attn_edges)
 
 
 def _rank_example(key):
@@ -142,4 +142,4 @@ def _rank_edges(key):
           ((s, jnp.full_like(t, 0.1)), kw)]                     # all ties: no pairs
 
 
-case("rank_preservation_loss", _rank_example, edge_cases=_rank_edges, where_trailing=1)
+case("rank_preservation_loss", _rank_example, edge_cases=_rank_edges)
