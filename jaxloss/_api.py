@@ -127,6 +127,13 @@ def broadcast_mask(name: str, mask, shape: Sequence[int], target: str):
   return jnp.broadcast_to(jnp.asarray(mask), tuple(shape))
 
 
+def broadcast_where(where, shape: Sequence[int]):
+  """``where`` validated and broadcast to the unreduced loss ``shape`` (or None)."""
+  if where is None:
+    return None
+  return broadcast_mask("where", where, tuple(shape), "unreduced loss")
+
+
 def check_option(name: str, value, allowed: Sequence) -> None:
   if value not in tuple(allowed):
     raise LossInputError(

@@ -112,6 +112,8 @@ KEYWORDS = {
     "student_temp", "teacher_temp", "centering", "assign_crops",
     # detection (mmdetection's names)
     "iou_weighted",
+    # generative flows: the probability path (SiT/torchcfm "path") and EDM's sigma_data
+    "path", "sigma_data",
 }
 
 LOSSES = catalog.all_losses()

@@ -7,20 +7,13 @@ import jax.numpy as jnp
 from jaxloss import _numerics as nx
 from jaxloss._api import (
     LossInputError,
-    broadcast_mask,
+    broadcast_where,
     check_floating,
     check_same_shape,
     class_labels,
     debug_check_labels,
     debug_check_soft_labels,
 )
-
-
-def broadcast_where(where, shape):
-  """``where`` validated and broadcast to the unreduced loss ``shape`` (or None)."""
-  if where is None:
-    return None
-  return broadcast_mask("where", where, tuple(shape), "unreduced loss")
 
 
 def class_inputs(logits, labels, axis, where, *, logits_name="logits",
