@@ -3,6 +3,9 @@
     python scripts/gen_api_docs.py           # rewrite docs/api/*.md
     python scripts/gen_api_docs.py --check   # exit 1 if a committed page is stale
 
+It also writes ``jaxloss/catalog/snapshot.json`` (the catalog as JSON, which
+``jaxloss list`` and ``jaxloss show`` read without importing JAX).
+
 One page per catalog family, listing every loss of the family (a summary
 table, then a ``::: jaxloss.<name>`` block rendered by mkdocstrings, with the
 loss's aliases anchored beside it); one page for the public names of
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import json
 import pathlib
 import sys
 
@@ -202,6 +206,9 @@ def generate() -> dict[str, str]:
     pages[f"{stem}.md"] = module_page(module, title, intro)
   pages["index.md"] = index_page(catalog, fams, len(helpers))
   pages["../catalog.md"] = catalog_page(catalog)
+  # The catalog as JSON, shipped in the package: `jaxloss list` / `show` read it without JAX.
+  pages["../../jaxloss/catalog/snapshot.json"] = json.dumps(
+      catalog.snapshot(), indent=1, ensure_ascii=False) + "\n"
   return pages
 
 

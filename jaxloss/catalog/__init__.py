@@ -214,3 +214,25 @@ def markdown_table() -> str:
     peer = (i.peer or "—").replace("|", "\\|")
     rows.append(f"| {i.family} | {names} | `{i.module}` | {peer} | {refs} | {grades} |")
   return "\n".join(rows)
+
+
+def snapshot() -> dict:
+  """The catalog as plain JSON data, for ``jaxloss list`` / ``show`` without JAX.
+
+  Written to ``jaxloss/catalog/snapshot.json`` by ``scripts/gen_api_docs.py``;
+  ``tests/test_cli.py`` fails when the file is stale.
+  """
+  import inspect
+
+  rows = []
+  for i in all_losses():
+    rows.append({
+        "name": i.name, "family": i.family, "module": i.module, "tasks": list(i.tasks),
+        "input_kind": i.input_kind, "peer": i.peer, "references": list(i.references),
+        "efficiency": [i.efficiency.level, i.efficiency.note],
+        "complexity": [i.complexity.level, i.complexity.note],
+        "stability": [i.stability.level, i.stability.note],
+        "graded_by": i.graded_by, "aliases": list(i.aliases), "components": list(i.components),
+        "signature": str(inspect.signature(i.fn)), "doc": i.fn.__doc__ or "",
+    })
+  return {"families": list(families()), "losses": rows}

@@ -110,6 +110,13 @@ def _picture_segmentation(model, split, seed, path, plt):
   axes[0, 0].set_title("image", loc="left")
   axes[1, 0].set_title("truth", loc="left")
   axes[2, 0].set_title("prediction", loc="left")
+  import matplotlib.patches as mpatches
+
+  cmap = plt.get_cmap("viridis")
+  names = split.info.get("class_names", [str(c) for c in range(4)])
+  handles = [mpatches.Patch(color=cmap(c / 3), label=n) for c, n in enumerate(names)]
+  fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8)
+  fig.subplots_adjust(bottom=0.08)
   return fig
 
 
@@ -200,12 +207,15 @@ def _forward_forecast(model, batch, split):
                            "df": jnp.asarray(5.0, loc.dtype)}
 
 
-def _uses_scale(info):
-  names = {p.name for p in inspect.signature(info.fn).parameters.values()}
+def _uses_scale(fn):
+  """Whether a loss trains the forecaster's scale head (it takes a var/std/scale)."""
+  if fn is None:
+    return True
+  names = {p.name for p in inspect.signature(fn).parameters.values()}
   return bool(names & {"var", "std", "scale", "sigma"})
 
 
-def _eval_forecast(model, split, seed, info=None):
+def _eval_forecast(model, split, seed, fn=None):
   out = [jax.device_get(_logits(model, jnp.asarray(split.x_test[i:i + 512])))
          for i in range(0, len(split.x_test), 512)]
   loc = np.concatenate([o[0] for o in out])
@@ -219,14 +229,15 @@ def _eval_forecast(model, split, seed, info=None):
   naive = np.mean(np.abs(y))            # "no change" forecast (0 relative to the last value)
   mae = float(np.mean(np.abs(loc - y)))
   naive = float(naive)
-  if info is not None and not _uses_scale(info):
-    # a point forecast: its scale head was never trained; CRPS of a point mass is the MAE
-    return {"mae": mae, "crps": mae, "mae_vs_naive": mae / naive, "coverage90": 0.0}
+  if not _uses_scale(fn):
+    # a point forecast: its scale head was never trained, so it has no interval (coverage
+    # n/a) and its CRPS is that of a point mass, the MAE
+    return {"mae": mae, "crps": mae, "mae_vs_naive": mae / naive, "coverage90": None}
   return {"mae": mae, "crps": float(np.mean(crps)), "mae_vs_naive": mae / naive,
           "coverage90": float(np.mean(np.abs(z) < 1.6449))}
 
 
-def _picture_forecast(model, split, seed, path, plt):
+def _picture_forecast(model, split, seed, path, plt, fn=None):
   loc, scale = jax.device_get(_logits(model, jnp.asarray(split.x_test[:4])))
   c, h = split.x_test.shape[1], split.y_test.shape[1]
   fig, axes = plt.subplots(1, 4, figsize=(12, 2.5))
@@ -234,7 +245,10 @@ def _picture_forecast(model, split, seed, path, plt):
     ax.plot(range(c), split.x_test[i], "k-", lw=1)
     ax.plot(range(c, c + h), split.y_test[i], "g-", lw=1.5, label="truth")
     ax.plot(range(c, c + h), loc[i], "r-", lw=1.5, label="forecast")
-    ax.fill_between(range(c, c + h), loc[i] - 1.64 * scale[i], loc[i] + 1.64 * scale[i],
-                    color="r", alpha=0.2)
+    if _uses_scale(fn):   # a point-forecast loss never trained the scale head: no band
+      ax.fill_between(range(c, c + h), loc[i] - 1.64 * scale[i], loc[i] + 1.64 * scale[i],
+                      color="r", alpha=0.2, label="90% interval")
+    ax.set_xlabel("day")
+  axes[0].set_ylabel("log price (standardised)")
   axes[0].legend(fontsize=7)
   return fig

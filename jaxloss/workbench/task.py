@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import jax.numpy as jnp
@@ -33,6 +34,13 @@ class Task:
       ``optimizers(model, lr)`` for multi-phase tasks (GAN); else one phase.
     picture: optional ``picture(model, split, seed, path)`` writing a PNG.
     stochastic: the objective uses ``batch["key"]``.
+    accepts: the catalog input kinds (first word of a loss's ``input_kind``:
+      "logits", "values", "boxes", ...) this task's model output can be; a
+      catalog loss of another kind is rejected before training.
+    output: the model output in words, for the rejection message.
+    curve_every: evaluate the held-out metrics every this many steps for the
+      metric-against-steps plot (0: no curve; the generative tasks' metrics
+      need sampling and are too slow to repeat).
   """
 
   name: str
@@ -54,6 +62,9 @@ class Task:
   picture: Callable | None = None
   stochastic: bool = False
   static_extras: Callable[[data.Split], dict] | None = None
+  accepts: tuple[str, ...] = ()
+  output: str = ""
+  curve_every: int = 0
 
 
 def _xy(split):
@@ -65,6 +76,9 @@ def _predict_batches(fn, model, x, bs=512):
                          for i in range(0, len(x), bs)])
 
 def _info_of(fn):
+  """The catalog entry of ``fn`` (seeing through ``functools.partial``), or None."""
+  while isinstance(fn, functools.partial):
+    fn = fn.func
   for i in catalog.all_losses():
     if i.fn is fn:
       return i

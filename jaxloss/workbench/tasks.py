@@ -40,6 +40,11 @@ from jaxloss.workbench.task import Task
 
 _CLS_LOSSES = ("cross_entropy", "focal_loss", "poly1_cross_entropy", "multiclass_hinge_loss",
                "symmetric_cross_entropy", "generalized_cross_entropy", "bi_tempered_logistic_loss")
+# The catalog input kinds (first word of ``input_kind``) a model output can be: class
+# logits also feed margin losses on raw scores; real-valued outputs feed regression
+# losses and Poisson's log-rates.
+_CLS_KINDS = ("logits", "scores")
+_VALUE_KINDS = ("values", "log-rates")
 _IMB_LOSSES = ("cross_entropy", "weighted_cross_entropy", "balanced_cross_entropy", "focal_loss",
                "poly1_cross_entropy")
 
@@ -51,7 +56,8 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          build=lambda sp, r: models.CNNClassifier(1, 10, width=16, rngs=r),
          forward=_forward_logits, evaluate=_eval_classification,
          primary="accuracy", higher_is_better=True, preferred=_CLS_LOSSES,
-         columns=("accuracy", "macro_f1"), steps=200, static_extras=_class_weights),
+         columns=("accuracy", "macro_f1"), steps=200, static_extras=_class_weights,
+         accepts=_CLS_KINDS, output="class logits (N, 10)", curve_every=25),
     Task("imbalanced-classification",
          "long-tailed digits (class 9 has 1/20 of class 0), CNN; macro-F1 on a balanced test set",
          ("image classification",),
@@ -60,7 +66,8 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          forward=_forward_logits, evaluate=_eval_classification,
          primary="macro_f1", higher_is_better=True, preferred=_IMB_LOSSES,
          columns=("macro_f1", "accuracy", "tail_recall"), steps=200,
-         static_extras=_class_weights),
+         static_extras=_class_weights, accepts=_CLS_KINDS, output="class logits (N, 10)",
+         curve_every=25),
     Task("tabular-regression", "diabetes (10 features), MLP; test MAE in target units",
          ("tabular regression", "regression"),
          load=lambda s: data.diabetes(s),
@@ -69,7 +76,8 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          primary="mae", higher_is_better=False,
          preferred=("mse", "mae", "huber_loss", "log_cosh_loss", "general_robust_loss",
                     "quantile_loss"),
-         columns=("mae", "rmse", "r2"), steps=150, lr=3e-3, picture=_picture_regression),
+         columns=("mae", "rmse", "r2"), steps=150, lr=3e-3, picture=_picture_regression,
+         accepts=_VALUE_KINDS, output="real values (N,)", curve_every=15),
     Task("segmentation",
          "procedural shapes (32x32, 4 classes, rare tiny squares), U-Net; IoU of the rarest class",
          ("semantic segmentation",),
@@ -80,7 +88,8 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          preferred=("cross_entropy", "dice_loss", "focal_loss", "tversky_loss",
                     "lovasz_softmax_loss", "dice_ce_loss"),
          columns=("rare_iou", "mean_iou", "pixel_accuracy"), steps=250, batch_size=16, lr=5e-3,
-         picture=_picture_segmentation, static_extras=_class_weights),
+         picture=_picture_segmentation, static_extras=_class_weights,
+         accepts=("logits",), output="per-pixel class logits (N, 32, 32, 4)", curve_every=25),
     Task("detection", "one shape per noisy 32x32 image, box regressor; mean box IoU",
          ("bounding-box regression", "object detection"),
          load=lambda s: data.detection_shapes(s),
@@ -90,7 +99,8 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          preferred=("smooth_l1_loss", "iou_loss", "giou_loss", "diou_loss", "ciou_loss",
                     "eiou_loss", "siou_loss"),
          columns=("mean_iou", "ap50", "ap75"), steps=300, batch_size=32, lr=3e-3,
-         picture=_picture_detection),
+         picture=_picture_detection, accepts=("boxes", "values"),
+         output="one xyxy box per image (N, 4)", curve_every=30),
     Task("embedding", "digits, train on classes 0-6, test on unseen 7-9; Recall@1",
          ("metric learning",),
          load=lambda s: data.digits_heldout_classes(s),
@@ -101,7 +111,8 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          preferred=("contrastive_loss", "triplet_loss", "supcon_loss", "multi_similarity_loss",
                     "circle_loss", "proxy_anchor_loss", "arcface_loss"),
          columns=("recall_at_1", "map_at_r"), steps=300, batch_size=128, lr=1e-3,
-         picture=_picture_embedding),
+         picture=_picture_embedding, accepts=("embeddings",), output="embeddings (N, 32)",
+         curve_every=30),
     Task("forecasting", "Google daily log price (matplotlib sample data), 1-D conv; MAE / CRPS",
          ("time-series forecasting", "probabilistic forecasting"),
          load=lambda s: data.series(s),
@@ -112,7 +123,8 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          preferred=("mse", "mae", "huber_loss", "quantile_loss", "gaussian_nll", "laplace_nll",
                     "crps_gaussian", "student_t_nll"),
          columns=("mae", "crps", "mae_vs_naive", "coverage90"), steps=300, lr=1e-3,
-         picture=_picture_forecast),
+         picture=_picture_forecast, accepts=_VALUE_KINDS,
+         output="a forecast (N, 8) and its scale (N, 8)", curve_every=30),
     Task("vae", "digit images, MLP VAE; ELBO (Gaussian decoder, sigma 0.1), sample score",
          ("image reconstruction", "image generation"),
          load=lambda s: data.digit_images(s),
@@ -121,7 +133,8 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          primary="elbo", higher_is_better=True,
          preferred=("vae_loss", "mse", "mae", "charbonnier_loss", "log_cosh_loss"),
          columns=("elbo", "recon_mse", "kl", "sample_score"), steps=400, lr=2e-3,
-         picture=_picture_vae),
+         picture=_picture_vae, accepts=("values", "images", "logits"),
+         output="reconstructed images (N, 8, 8, 1) with a Gaussian posterior"),
     Task("gan", "digit images, DCGAN; sample score of a digit classifier",
          ("image generation",),
          load=lambda s: data.digit_images(s),
@@ -129,7 +142,9 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          evaluate=_eval_gan, objective=_gan_objective, optimizers=_gan_optimizers,
          stochastic=True, primary="sample_score", higher_is_better=True,
          preferred=("binary_cross_entropy", "mse", "hinge_loss"),
-         columns=("sample_score", "confidence"), steps=400, lr=1e-3, picture=_picture_gan),
+         columns=("sample_score", "confidence"), steps=400, lr=1e-3, picture=_picture_gan,
+         accepts=("logits", "scores", "values"),
+         output="discriminator logits on real and generated images"),
     Task("diffusion", "digit images, DDPM denoiser (100 steps); sample score",
          ("image generation",),
          load=lambda s: data.digit_images(s),
@@ -138,7 +153,8 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          primary="sample_score", higher_is_better=True,
          preferred=("diffusion_loss", "mse", "mae", "huber_loss", "charbonnier_loss"),
          columns=("sample_score", "confidence"), steps=400, lr=2e-3,
-         picture=_picture_diffusion),
+         picture=_picture_diffusion, accepts=("values", "images", "model"),
+         output="predicted noise (N, 8, 8, 1)"),
 ]}
 
 
