@@ -79,23 +79,60 @@ _SYMBOLS = {
     "geq": "≥", "neq": "≠", "ne": "≠", "approx": "≈", "infty": "∞", "in": "∈", "to": "→",
     "rightarrow": "→", "mapsto": "↦", "partial": "∂", "nabla": "∇", "sqrt": "√", "pm": "±",
     "lVert": "‖", "rVert": "‖", "|": "‖", "langle": "⟨", "rangle": "⟩", "quad": "  ",
-    "qquad": "    ", ",": " ", ";": " ", "!": "", "lfloor": "⌊", "rfloor": "⌋",
+    "qquad": "    ", ",": " ", ";": " ", "!": "", " ": " ", "lfloor": "⌊", "rfloor": "⌋",
     "lceil": "⌈", "rceil": "⌉", "odot": "⊙", "circ": "∘", "top": "ᵀ", "cup": "∪", "cap": "∩",
-    "log": "log", "exp": "exp", "max": "max", "min": "min", "sin": "sin", "cos": "cos",
-    "arccos": "arccos", "tanh": "tanh", "det": "det", "tr": "tr", "operatorname": "",
+    "log": "log ", "exp": "exp ", "max": "max ", "min": "min ", "sin": "sin ", "cos": "cos ",
+    "arccos": "arccos ", "tanh": "tanh ", "det": "det ", "tr": "tr ", "operatorname": "",
+    "argmax": "argmax ", "argmin": "argmin ", "sup": "sup ", "inf": "inf ", "lim": "lim ",
+    "mid": "|", "lbrace": "{", "rbrace": "}", "prime": "′", "forall": "∀", "ldots": "…",
     "mathbb": "", "mathrm": "", "mathbf": "", "text": "", "textrm": "", "mathcal": "",
     "boldsymbol": "", "bm": "", "left": "", "right": "", "big": "", "Big": "", "bigl": "",
     "bigr": "", "Bigl": "", "Bigr": "", "displaystyle": "", "hat": "", "tilde": "", "bar": "",
-    "overline": "", "mathbb{E}": "E", "ldots": "…", "dots": "…", "cdots": "⋯",
+    "overline": "", "dots": "…", "cdots": "⋯", "sim": "~", "propto": "∝", "equiv": "≡",
+    "cases": "", "aligned": "",
 }
+
+
+def _group(s: str, i: int) -> tuple[str, int]:
+  """The brace group starting at ``s[i] == "{"`` (nested braces kept) and the index after it."""
+  depth = 0
+  for j in range(i, len(s)):
+    depth += {"{": 1, "}": -1}.get(s[j], 0)
+    if depth == 0:
+      return s[i + 1:j], j + 1
+  return s[i + 1:], len(s)
+
+
+def _fracs(s: str) -> str:
+  """``\\frac{a}{b}`` (and ``\\sqrt{a}``) -> ``(a)/(b)`` (``√(a)``), nested groups included."""
+  out, i = [], 0
+  while i < len(s):
+    m = re.compile(r"\\(?:[dt]?frac|sqrt)\s*\{").match(s, i)
+    if not m:
+      out.append(s[i])
+      i += 1
+      continue
+    a, j = _group(s, m.end() - 1)
+    if "sqrt" in m.group(0):
+      out.append(f"√({_fracs(a)})")
+      i = j
+      continue
+    while j < len(s) and s[j] == " ":
+      j += 1
+    b, j = _group(s, j) if j < len(s) and s[j] == "{" else ("", j)
+    out.append(f"({_fracs(a)})/({_fracs(b)})")
+    i = j
+  return "".join(out)
 
 
 def _latex(s: str) -> str:
   """LaTeX as readable plain text (Greek letters and symbols as Unicode)."""
   s = s.replace(r"\\", "; ")
-  for _ in range(3):
-    s = re.sub(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)", s)
-  s = re.sub(r"\\sqrt\{([^{}]*)\}", r"√(\1)", s)
+  s = re.sub(r"\\(begin|end)\{\w+\*?\}(\{[lcr|]*\})?", " ", s)
+  s = re.sub(r"\\[dt]?frac(\d)(\d)", r"\1/\2", s)
+  while (m := re.search(r"\\(?:overset|underset|stackrel)\s*\{", s)):
+    s = s[:m.start()] + s[_group(s, m.end() - 1)[1]:]   # drop the annotation, keep the symbol
+  s = _fracs(s)
 
   def cmd(m):
     name = m.group(1)
@@ -105,7 +142,7 @@ def _latex(s: str) -> str:
       return _SYMBOLS[name]
     return name
 
-  s = re.sub(r"\\([A-Za-z]+|[|,;!])", cmd, s)
+  s = re.sub(r"\\([A-Za-z]+|[|,;! ])", cmd, s)
   s = s.replace("\\{", "{").replace("\\}", "}").replace("\\_", "_").replace("&", "")
   s = re.sub(r"\{([^{}]*)\}", r"\1", s)
   s = re.sub(r"\{([^{}]*)\}", r"\1", s)
@@ -121,28 +158,34 @@ def plain_text(doc: str) -> str:
   if lines and lines[0] and not lines[0].startswith(" "):   # the summary line is not indented
     rest = textwrap.dedent("\n".join(lines[1:])).split("\n")
     lines = [lines[0], *rest]
-  out, in_math = [], None
+  out, math, indent = [], None, 0
+
+  def flush():
+    if math:   # a display formula: its lines joined, LaTeX as text
+      for part in _latex(" ".join(math)).split("; "):
+        out.append(" " * (indent + 4) + part.strip())
+      out.append("")
+
   for ln in lines:
     stripped = ln.strip()
     if stripped.startswith(".. math::"):
-      in_math = len(ln) - len(ln.lstrip())
-      tail = stripped[len(".. math::"):].strip()
-      if tail:
-        out.append(" " * (in_math + 4) + _latex(tail))
+      flush()
+      indent = len(ln) - len(ln.lstrip())
+      math = [stripped[len(".. math::"):].strip()]
       continue
-    if in_math is not None:
-      if stripped and len(ln) - len(ln.lstrip()) <= in_math:
-        in_math = None
-      else:
+    if math is not None:
+      if not stripped or len(ln) - len(ln.lstrip()) > indent:
         if stripped:
-          out.append(" " * (in_math + 4) + _latex(stripped))
-        elif out and out[-1] != "":
-          out.append("")
+          math.append(stripped)
         continue
-    ln = re.sub(r":math:`([^`]*)`", lambda m: _latex(m.group(1)), ln)
-    ln = re.sub(r":[a-z]+:`~?([^`]*)`", r"\1", ln)
-    ln = re.sub(r"``([^`]*)``", r"\1", ln)
+      flush()
+      math = None
     out.append(ln.rstrip())
+  flush()
+  text = "\n".join(out)   # roles and code spans may wrap across lines
+  text = re.sub(r":math:`([^`]*)`", lambda m: _latex(m.group(1)), text)
+  text = re.sub(r":[a-z]+:`~?([^`]*)`", r"\1", text)
+  out = re.sub(r"``(.*?)``", r"\1", text, flags=re.S).split("\n")
   return "\n".join(out).strip("\n") + "\n"
 
 
@@ -434,7 +477,11 @@ def main(argv=None) -> int:
   p.add_argument("--top", type=int, default=8, help="how many to list")
   p.set_defaults(run=_recommend)
   args = parser.parse_args(argv)
-  return args.run(args)
+  try:
+    return args.run(args)
+  except BrokenPipeError:   # `jaxloss list | head`: the reader left; not an error
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+    return 0
 
 
 if __name__ == "__main__":

@@ -114,9 +114,9 @@ def test_cli_list_and_show(capsys):
   assert cli.main(["list", "--family", "regression"]) == 0
   out = capsys.readouterr().out
   assert "huber_loss" in out and "torch.nn.functional.huber_loss" in out
-  assert cli.main(["show", "l1_loss"]) == 0
-  assert "mae  [regression]" in capsys.readouterr().out
-  assert cli.main(["show", "no_such_loss"]) == 1
+  assert cli.main(["show", "l1_loss"]) == 0   # an alias shows its loss
+  assert "mae(predictions, targets" in capsys.readouterr().out
+  assert cli.main(["show", "no_such_loss"]) == 2
 
 
 def test_workbench_modules_load_on_attribute_access():

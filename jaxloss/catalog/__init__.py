@@ -198,7 +198,7 @@ def families() -> list[str]:
 
 def _load_all() -> None:
   # Importing the package imports every family module, which registers them.
-  import jaxloss  # noqa: F401
+  import jaxloss._exports  # noqa: F401
 
 
 def markdown_table() -> str:

@@ -129,7 +129,7 @@ def rank_preservation_loss(predictions, targets, *, margin=0.0, weights=None, wh
     \quad \mathcal P = \{i < j: A_i \ne A_j\}
 
   ``A`` is the teacher's (full-precision) attention row (``targets``),
-  ``\hat A`` the student's (quantised; ``predictions``); ``theta = margin``. Every pair term is
+  :math:`\hat A` the student's (quantised; ``predictions``); ``theta = margin``. Every pair term is
   :func:`jaxloss.margin_ranking_loss` with targets ``sign(A_i - A_j)``.
   Teacher ties carry no order and are skipped; no gradient reaches the
   teacher.

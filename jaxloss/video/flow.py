@@ -200,7 +200,7 @@ def flow_smoothness_loss(flow, *, image=None, order=1, edge_weight=1.0, penalty=
          + \operatorname{mean}_{p,c}\, \rho(\partial_y^k f_c(p))\, e^{-\lambda |\partial_y I(p)|}
 
   ``k = order``: forward differences ``f[x+1] - f[x]`` (1) or
-  ``f[x-1] - 2 f[x] + f[x+1]`` (2); ``|\partial I|`` is the channel mean of
+  ``f[x-1] - 2 f[x] + f[x+1]`` (2); :math:`|\partial I|` is the channel mean of
   the image's absolute forward difference (for order 2 the one leaving the
   centre pixel, ARFlow's choice), ``lambda = edge_weight``. Without an image
   the weights are 1 (UnFlow's plain smoothness).

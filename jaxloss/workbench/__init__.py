@@ -20,7 +20,7 @@ compute budget).
 """
 
 from jaxloss.workbench._binding import KW_DEFAULTS, LossIncompatible, bind_loss
-from jaxloss.workbench.recommend import recommend
+from jaxloss.workbench.recommend import load_evidence, recommend
 from jaxloss.workbench.runner import (
     aggregate,
     best_rows,
@@ -40,4 +40,4 @@ from jaxloss.workbench.tasks import TASKS, get_task, task_names
 __all__ = ["Task", "TASKS", "LossIncompatible", "task_names", "get_task", "default_losses",
            "compare", "run_one", "bind_loss", "recommend", "format_table", "candidate_losses",
            "check_loss", "KW_DEFAULTS", "LossSpec", "as_spec", "parse_loss", "aggregate",
-           "best_rows", "format_timing", "new_run_dir"]
+           "best_rows", "format_timing", "new_run_dir", "load_evidence"]

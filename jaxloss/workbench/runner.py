@@ -108,11 +108,8 @@ def check_loss(task: Task, loss, split: data.Split, seed: int = 0) -> None:
     batch["key"] = jax.eval_shape(lambda: jax.random.key(0))
   try:
     for ph in _phases(task, spec.fn, split):
-      out = jax.eval_shape(lambda s, b, ph=ph: ph.objective(nnx.merge(graphdef, s), b),
-                           state, batch)
-      loss_val = out[0] if ph.has_aux else out
-      if loss_val.shape != ():
-        raise LossIncompatible(f"{spec.label} does not reduce to a scalar on this task")
+      # (the objective averages whatever the loss returns, so any shape that traces fits)
+      jax.eval_shape(lambda s, b, ph=ph: ph.objective(nnx.merge(graphdef, s), b), state, batch)
   except LossIncompatible:
     raise
   except Exception as e:  # the loss's own validation says why it does not fit
@@ -121,10 +118,10 @@ def check_loss(task: Task, loss, split: data.Split, seed: int = 0) -> None:
                            f"{msg}") from None
 
 
-def _call_with(fn, *args, **maybe):
-  """``fn(*args, **kw)`` passing only the keywords ``fn`` declares."""
-  params = inspect.signature(fn).parameters
-  return fn(*args, **{k: v for k, v in maybe.items() if k in params})
+def _call_with(func, *args, **maybe):
+  """``func(*args, **kw)`` passing only the keywords ``func`` declares."""
+  params = inspect.signature(func).parameters
+  return func(*args, **{k: v for k, v in maybe.items() if k in params})
 
 
 def _curve_steps(task, steps):
@@ -413,9 +410,9 @@ def compare(task_name: str, losses: Sequence | None = None, *, steps: int | None
       pairs; a label given twice trains once. Default: the task's set.
     seeds: train each loss at each seed (data split, initialisation and batch
       order) and report mean ± std; default ``(seed,)``.
-    out: a folder for ``results.json``, ``summary.png``, ``curves.png``,
-      ``metrics.png`` and one picture per loss, rewritten after every finished
-      loss (an interruption keeps the finished ones). An existing non-empty
+    out: a folder for ``results.json`` (rewritten after every finished loss, so
+      an interruption keeps the finished ones), one picture per loss, and at the
+      end ``summary.png``, ``curves.png`` and ``metrics.png``. An existing non-empty
       folder is refused unless ``force`` (which clears its earlier results).
     split: data to use instead of ``task.load(seed)`` (one seed only).
     on_result: called with each loss's aggregated result when it finishes.
@@ -460,14 +457,14 @@ def compare(task_name: str, losses: Sequence | None = None, *, steps: int | None
     results.append(aggregate(runs))
     if on_result is not None:
       on_result(results[-1])
-    if out:
-      t = time.perf_counter()
+    if out:   # after every loss, so an interruption keeps the finished ones
       meta["timing"] = _timing(results, t_start, plot_s)
       _write(task, results, out, meta, complete=len(results) == len(specs))
-      if plt is not None:
-        _write_plots(task, results, out, plt)
-      plot_s += time.perf_counter() - t
   if out:
+    t = time.perf_counter()
+    if plt is not None:
+      _write_plots(task, results, out, plt)
+    plot_s += time.perf_counter() - t
     meta["timing"] = _timing(results, t_start, plot_s)
     _write(task, results, out, meta, complete=True)
   return results

@@ -1,0 +1,63 @@
+"""Measures the workbench tasks over several seeds and writes the evidence that
+``jaxloss recommend`` ranks by (``jaxloss/workbench/evidence.json``).
+
+    python scripts/make_evidence.py                       # every supervised task, seeds 0,1,2
+    python scripts/make_evidence.py segmentation --seeds 0,1,2,3,4
+
+Each task's default losses are trained with ``jaxloss.workbench.compare`` at the
+task's default steps; the file records the mean and standard deviation of every
+metric per loss, the seeds, steps, versions and machine, so a recommendation
+can quote them. Results are one machine's: float rounding differs between CPUs,
+which is why several seeds are recorded and recommend prints the spread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+SUPERVISED = ("segmentation", "imbalanced-classification", "classification",
+              "tabular-regression", "detection", "embedding", "forecasting")
+
+
+def main(argv=None) -> int:
+  from jaxloss import workbench as wb
+  from jaxloss.workbench.recommend import EVIDENCE_PATH, load_evidence
+  from jaxloss.workbench.runner import _versions
+
+  p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  p.add_argument("tasks", nargs="*", default=list(SUPERVISED))
+  p.add_argument("--seeds", default="0,1,2")
+  p.add_argument("--out", default=EVIDENCE_PATH)
+  args = p.parse_args(argv)
+  seeds = [int(s) for s in args.seeds.split(",")]
+  evidence = load_evidence(args.out)
+  for name in args.tasks:
+    task = wb.get_task(name)
+    t0 = time.perf_counter()
+    res = wb.compare(name, seeds=seeds, progress=False)
+    evidence[name] = {
+        "seeds": seeds, "steps": task.steps, "primary": task.primary,
+        "higher_is_better": task.higher_is_better, "versions": _versions(),
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        "losses": {r["loss"]: {"mean": r["metrics"][task.primary],
+                               "std": r["metrics_std"][task.primary],
+                               "metrics": r["metrics"], "metrics_std": r["metrics_std"]}
+                   for r in res},
+    }
+    print(wb.format_table(task, res), flush=True)
+    print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as f:
+      json.dump(evidence, f, indent=1, sort_keys=True, default=float)
+      f.write("\n")
+    os.replace(tmp, args.out)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
