@@ -61,6 +61,7 @@ from jaxloss.classification import (
   zero_one_loss,
 )
 from jaxloss.detection import (
+  adaptive_wing_loss,
   alpha_iou_loss,
   balanced_l1_loss,
   boxes,
@@ -70,13 +71,18 @@ from jaxloss.detection import (
   eiou_loss,
   gaussian_focal_loss,
   gaussian_wasserstein_loss,
+  ghm_c_loss,
+  ghm_r_loss,
   giou_loss,
   iou_loss,
   kld_loss,
   quality_focal_loss,
+  seesaw_loss,
   siou_loss,
   smooth_l1_box_loss,
+  update_class_counts,
   varifocal_loss,
+  wing_loss,
 )
 from jaxloss.distillation import (
   distillation_loss,
@@ -293,6 +299,7 @@ def __getattr__(name):
 
 __all__ = [
     "adaptive_robust_loss",
+    "adaptive_wing_loss",
     "AdaptiveRobustLoss",
     "adversarial_training_loss",
     "alpha_iou_loss",
@@ -374,6 +381,8 @@ __all__ = [
     "generalized_cross_entropy",
     "generalized_dice_loss",
     "generalized_jsd_loss",
+    "ghm_c_loss",
+    "ghm_r_loss",
     "gini_impurity",
     "giou_loss",
     "global_masked_mean",
@@ -464,6 +473,7 @@ __all__ = [
     "router_z_loss",
     "sample_edm_sigmas",
     "sample_timesteps",
+    "seesaw_loss",
     "self_paced_weights",
     "sequence_loss",
     "set_checks",
@@ -506,6 +516,7 @@ __all__ = [
     "unet_weight_map",
     "update_center",
     "update_centers",
+    "update_class_counts",
     "vae_loss",
     "value_loss",
     "varifocal_loss",
@@ -513,6 +524,7 @@ __all__ = [
     "wape",
     "warp",
     "weighted_cross_entropy",
+    "wing_loss",
     "winkler_score",
     "zero_one_loss",
 ]
