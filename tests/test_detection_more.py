@@ -133,7 +133,8 @@ RNG = np.random.default_rng(0)
 
 @pytest.mark.parametrize("omega,epsilon", [(10.0, 2.0), (5.0, 0.5)])
 def test_wing_matches_reference(omega, epsilon):
-  p = RNG.normal(0, 8, (4, 5, 2)); t = RNG.normal(0, 8, (4, 5, 2))
+  p = RNG.normal(0, 8, (4, 5, 2))
+  t = RNG.normal(0, 8, (4, 5, 2))
   out = jaxloss.wing_loss(f32(p), f32(t), omega=omega, epsilon=epsilon, reduction="none")
   close(out, ref_wing(p, t, omega, epsilon), rtol=1e-5, atol=1e-5)
   # mmpose's value: sum over keypoints and coordinates, mean over the batch.
@@ -148,7 +149,8 @@ def test_wing_continuous_at_omega_and_grad():
   lo, hi = jaxloss.wing_loss(jnp.array([10.0 - eps, 10.0 + eps]), t, reduction="none")
   assert abs(float(hi - lo)) < 1e-2
   with jax.enable_x64(True):
-    p64 = jnp.asarray(RNG.normal(0, 8, (6,))); t64 = jnp.asarray(RNG.normal(0, 8, (6,)))
+    p64 = jnp.asarray(RNG.normal(0, 8, (6,)))
+    t64 = jnp.asarray(RNG.normal(0, 8, (6,)))
     check_grads(lambda a: jaxloss.wing_loss(a, t64), (p64,), order=1, modes=("rev",))
   g = jax.grad(lambda a: jaxloss.wing_loss(a, jnp.zeros(3), reduction="sum"))(
       jnp.array([0.0, 1e-3, 50.0]))
@@ -158,7 +160,8 @@ def test_wing_continuous_at_omega_and_grad():
 
 @pytest.mark.parametrize("kw", [{}, {"alpha": 2.5, "omega": 10.0, "epsilon": 0.5, "theta": 0.3}])
 def test_adaptive_wing_matches_reference(kw):
-  y = RNG.uniform(0, 1, (2, 6, 6, 3)); y[0, 1, 1, 0] = 1.0
+  y = RNG.uniform(0, 1, (2, 6, 6, 3))
+  y[0, 1, 1, 0] = 1.0
   p = y + RNG.normal(0, 0.4, y.shape)
   out = jaxloss.adaptive_wing_loss(f32(p), f32(y), reduction="none", **kw)
   close(out, ref_awing(p, y, **kw), rtol=1e-5, atol=1e-5)
@@ -204,7 +207,8 @@ def test_landmarks_edges_and_bad_inputs():
 
 
 def test_landmarks_where():
-  p = RNG.normal(0, 5, (4, 3)); t = RNG.normal(0, 5, (4, 3))
+  p = RNG.normal(0, 5, (4, 3))
+  t = RNG.normal(0, 5, (4, 3))
   m = RNG.uniform(size=(4, 3)) < 0.6
   pn = np.where(m, p, np.nan)
   out = jaxloss.wing_loss(f32(pn), f32(t), where=jnp.asarray(m))
@@ -385,15 +389,18 @@ def test_ghm_momentum_state_matches_mmdet_buffer():
   acc_ref = np.zeros(10)
   acc = jnp.zeros(10)
   for _ in range(3):     # three steps of the moving average, as mmdet's buffer evolves
-    x = r.normal(0, 3, (12, 3)); y = (r.uniform(size=(12, 3)) < 0.4).astype(float)
+    x = r.normal(0, 3, (12, 3))
+    y = (r.uniform(size=(12, 3)) < 0.4).astype(float)
     ref, acc_ref, _ = ref_ghmc(x, y, mmt=0.75, acc=acc_ref)
     out, acc = jaxloss.ghm_c_loss(f32(x), f32(y), momentum=0.75, acc_sum=acc,
                                   return_acc_sum=True)
     close(out, ref, rtol=1e-5)
     close(acc, acc_ref, rtol=1e-5)
-  acc_ref = np.zeros(10); acc = jnp.zeros(10)
+  acc_ref = np.zeros(10)
+  acc = jnp.zeros(10)
   for _ in range(2):
-    p = r.normal(0, 0.1, (8, 4)); t = r.normal(0, 0.1, (8, 4))
+    p = r.normal(0, 0.1, (8, 4))
+    t = r.normal(0, 0.1, (8, 4))
     ref, acc_ref, _ = ref_ghmr(p, t, mmt=0.5, acc=acc_ref)
     out, acc = jaxloss.ghm_r_loss(f32(p), f32(t), momentum=0.5, acc_sum=acc,
                                   return_acc_sum=True)
@@ -406,7 +413,8 @@ def test_ghm_momentum_state_matches_mmdet_buffer():
 
 @pytest.mark.parametrize("mu,bins", [(0.02, 10), (0.5, 5)])
 def test_ghmr_matches_mmdet(mu, bins):
-  p = RNG.normal(0, 0.2, (16, 4)); t = RNG.normal(0, 0.2, (16, 4))
+  p = RNG.normal(0, 0.2, (16, 4))
+  t = RNG.normal(0, 0.2, (16, 4))
   ref, _, w = ref_ghmr(p, t, mu=mu, bins=bins)
   close(jaxloss.ghm_r_loss(f32(p), f32(t), mu=mu, bins=bins), ref, rtol=1e-5)
   d = p - t
@@ -418,12 +426,14 @@ def test_ghmr_matches_mmdet(mu, bins):
 
 
 def test_ghm_where_masks_density_and_loss():
-  x = RNG.normal(0, 3, (8, 4)); y = (RNG.uniform(size=(8, 4)) < 0.3).astype(float)
+  x = RNG.normal(0, 3, (8, 4))
+  y = (RNG.uniform(size=(8, 4)) < 0.3).astype(float)
   m = RNG.uniform(size=(8, 4)) < 0.6
   xn = np.where(m, x, np.nan)
   close(jaxloss.ghm_c_loss(f32(xn), f32(y), where=jnp.asarray(m)), ref_ghmc(x, y, m)[0],
         rtol=1e-5)
-  p = RNG.normal(0, 0.1, (8, 4)); t = RNG.normal(0, 0.1, (8, 4))
+  p = RNG.normal(0, 0.1, (8, 4))
+  t = RNG.normal(0, 0.1, (8, 4))
   close(jaxloss.ghm_r_loss(f32(np.where(m, p, np.inf)), f32(t), where=jnp.asarray(m)),
         ref_ghmr(p, t, m)[0], rtol=1e-5)
   # nothing unmasked: 0, finite gradient

@@ -124,11 +124,11 @@ def ghm_c_loss(logits, labels, *, bins=10, momentum=0.0, acc_sum=None, where=Non
     >>> import jax.numpy as jnp, jaxloss
     >>> x = jnp.array([[4., -4.], [0.5, -0.2], [-3., 3.]]); y = jnp.array([0, 1, 1])
     >>> print(round(float(jaxloss.ghm_c_loss(x, y)), 4))
-    1.5116
+    0.6019
     >>> loss, acc = jaxloss.ghm_c_loss(x, y, momentum=0.75, acc_sum=jnp.zeros(10),
     ...                                return_acc_sum=True)
     >>> print(acc.tolist())
-    [0.25, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.75]
+    [1.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.25, 0.0, 0.0, 0.0]
   """
   _check_bins(bins)
   check_floating("logits", logits)
@@ -204,7 +204,7 @@ def ghm_r_loss(predictions, targets, *, mu=0.02, bins=10, momentum=0.0, acc_sum=
     >>> import jax.numpy as jnp, jaxloss
     >>> d = jnp.array([0.0, 0.01, 0.5, 2.0]); t = jnp.zeros(4)
     >>> print(round(float(jaxloss.ghm_r_loss(d, t)), 4))
-    0.6044
+    0.4109
   """
   _check_bins(bins)
   check_floating("predictions", predictions)
