@@ -290,6 +290,8 @@ def test_seesaw_counts_state_and_mmdet_buffer():
                                        where=jnp.asarray(m))
   assert counts.dtype == jnp.int32
   close(counts, np.bincount(labels[m], minlength=c + 1), rtol=0)
+  with pytest.raises(LossTypeError, match="^update_class_counts: labels must be an integer"):
+    jaxloss.update_class_counts(jnp.zeros(3), jnp.zeros(3))
   # ids outside the counts are not counted
   close(jaxloss.update_class_counts(jnp.zeros(3), jnp.array([-1, 0, 3, 2])), [1, 0, 1], rtol=0)
 
@@ -449,6 +451,12 @@ def test_ghm_edges():
   for xs in (perfect, -perfect, RNG.normal(0, 1, (8, 4)) * 1e4):
     v, g = jax.value_and_grad(lambda a: jaxloss.ghm_c_loss(a, f32(y)))(f32(xs))
     chex.assert_tree_all_finite((v, g))
+  # no positive at all, and every entry in one bin
+  v, g = jax.value_and_grad(lambda a: jaxloss.ghm_c_loss(a, jnp.zeros((8, 4))))(f32(perfect))
+  chex.assert_tree_all_finite((v, g))
+  x = RNG.normal(0, 2, (8, 4))
+  close(jaxloss.ghm_c_loss(f32(x), jnp.zeros((8, 4))), ref_ghmc(x, np.zeros((8, 4)))[0],
+        rtol=1e-5)
   # every entry in one bin: the loss is the mean BCE
   v = jaxloss.ghm_c_loss(f32(perfect), f32(y))
   assert abs(float(v)) < 1e-6

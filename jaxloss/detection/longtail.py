@@ -14,6 +14,7 @@ import jax.numpy as jnp
 from jaxloss import _numerics as nx
 from jaxloss._api import (
   LossInputError,
+  LossTypeError,
   broadcast_where,
   check_floating,
   check_integer,
@@ -55,7 +56,9 @@ def update_class_counts(cum_samples, labels, *, where=None):
     [2.0, 0.0, 1.0, 3.0]
   """
   counts = jnp.asarray(cum_samples)
-  check_integer("labels", labels)
+  if not jnp.issubdtype(jnp.asarray(labels).dtype, jnp.integer):
+    raise LossTypeError(f"update_class_counts: labels must be an integer array, got dtype "
+                        f"{jnp.asarray(labels).dtype}")
   if counts.ndim != 1:
     raise LossInputError(f"update_class_counts: cum_samples has shape {counts.shape}; "
                          "expected (K,) (one count per class)")
@@ -182,7 +185,9 @@ def seesaw_loss(logits, labels, cum_samples, *, p=0.8, q=2.0, eps=1e-2, objectne
   where_b = broadcast_where(where, lead)
   x = nx.mask_fill(x.astype(dtype), where_b, trailing=1)
   labels = jnp.asarray(labels)
-  debug_check_labels(labels, num_classes + 1 if objectness else num_classes)
+  # Masked samples may hold any id (e.g. an ignore id): only the unmasked ones are checked.
+  debug_check_labels(labels if where_b is None else jnp.where(where_b, labels, 0),
+                     num_classes + 1 if objectness else num_classes)
   counts = jax.lax.stop_gradient(counts[:num_classes].astype(dtype))
 
   cls = x[..., :num_classes]
