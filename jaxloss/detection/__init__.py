@@ -24,10 +24,11 @@ Conventions of this module:
 The survey (Elharrouss et al. 2025, "Object Detection", "Object Tracking")
 lists Smooth L1, IoU/GIoU/DIoU/CIoU and Gaussian Wasserstein for localisation;
 the quality-aware classification losses of dense detectors (varifocal, quality and
-distribution focal, Gaussian focal heatmaps) and balanced L1 follow mmdetection 3.x;
-Wing and Adaptive Wing (landmarks and heatmaps) follow mmpose 1.x, Seesaw (long-tailed
-classification, with its class-count state passed in) and GHM-C/GHM-R (gradient-density
-weights) follow mmdetection 3.x; the tracking losses are in :mod:`jaxloss.tracking`.
+distribution focal, Gaussian focal heatmaps), balanced L1, Seesaw (long-tailed
+classification, its class-count state passed in) and GHM-C/GHM-R (gradient-density
+weights, their moving-average state passed in and out) follow mmdetection 3.x; Wing and
+Adaptive Wing (landmarks and heatmaps) follow mmpose 1.x; the tracking losses are in
+:mod:`jaxloss.tracking`.
 """
 
 from jaxloss.detection import boxes  # noqa: F401  (jaxloss.detection.boxes: box utilities)

@@ -111,8 +111,9 @@ def ghm_c_loss(logits, labels, *, bins=10, momentum=0.0, acc_sum=None, where=Non
 
   Notes:
     Matches ``mmdet.models.losses.GHMC`` (``use_sigmoid=True``, the only mode
-    mmdet implements), whose value is our ``"mean"``: mmdet returns
-    ``sum(BCE * w) / N``. The weights are computed from detached
+    mmdet implements) in all three reductions: mmdet reduces ``BCE * w`` with
+    ``avg_factor = N``, so its ``"mean"`` is ``sum(BCE * w) / N`` (ours), its
+    ``"sum"`` and ``"none"`` are ours too. The weights are computed from detached
     probabilities (no gradient flows through the density), the bin edges are
     ``i / bins`` with the last bin closed, and with ``momentum > 0`` the
     running count of a bin is updated only when the batch has entries in it,
@@ -193,9 +194,11 @@ def ghm_r_loss(predictions, targets, *, mu=0.02, bins=10, momentum=0.0, acc_sum=
 
   Notes:
     Matches ``mmdet.models.losses.GHMR`` (defaults mu = 0.02, bins = 10,
-    momentum = 0), whose value is our ``"mean"``: mmdet divides by the sum of
-    ``label_weight`` the same total it multiplied into the weights, so the
-    value is :math:`\sum_i ASL1_i / (n\, GD(g_i))` either way. Weights are
+    momentum = 0) in all three reductions (mmdet reduces ``ASL1 * w`` with
+    ``avg_factor = N``). With a non-binary ``label_weight`` mmdet's :math:`N`
+    is its sum, which cancels in ``"mean"`` (:math:`\sum_i ASL1_i / (n\,
+    GD(g_i))` either way) but not in ``"sum"``/``"none"``; here ``where``
+    selects entries and :math:`N` is their number. Weights are
     computed without gradient. ASL1 is evaluated as
     :math:`|d| \cdot |d| / (\mathrm{hypot}(d, \mu) + \mu)` (no cancellation at
     small :math:`d`, no overflow at large :math:`d`).
