@@ -39,10 +39,12 @@ def _harmonizing_weights(g, valid, bins, momentum, acc_sum, dtype):
   upper edge). The bin is found by comparing with the edges, as mmdet does,
   not by ``floor(g * bins)``, which rounds differently at the edges.
   """
-  edges = jnp.arange(1, bins, dtype=dtype) / bins
-  idx = jnp.sum(g[..., None] >= edges, axis=-1)
-  onehot = (idx[..., None] == jnp.arange(bins)) & valid[..., None]
-  counts = jnp.sum(onehot.reshape(-1, bins), axis=0, dtype=dtype)
+  idx = jnp.zeros(g.shape, jnp.int32)
+  for i in range(1, bins):
+    idx = idx + (g >= jnp.asarray(i / bins, dtype)).astype(jnp.int32)
+  # Masked entries go to an extra slot that is dropped (a scatter-add, not an N x bins one-hot).
+  counts = jnp.bincount(jnp.where(valid, idx, bins).ravel(), length=bins + 1)[:bins]
+  counts = counts.astype(dtype)
   tot = jnp.maximum(jnp.sum(valid, dtype=dtype), 1.0)
   if acc_sum is None:
     acc = jnp.zeros((bins,), dtype)
