@@ -201,7 +201,8 @@ def seesaw_loss(logits, labels, cum_samples, *, p=0.8, q=2.0, eps=1e-2, objectne
   log_self = jnp.maximum(nx.take_along_last(logp, label), jnp.log(jnp.asarray(eps, dtype)))
   log_comp = q * jnp.maximum(logp - log_self[..., None], 0.0)
   adjusted = cls + jnp.where(onehot, 0.0, log_mit + log_comp)
-  ce_cls = nx.logsumexp(adjusted, axis=-1) - nx.take_along_last(cls, label)
+  # Every adjusted logit is finite (the log-factors are), so the plain logsumexp is safe.
+  ce_cls = jax.nn.logsumexp(adjusted, axis=-1) - nx.take_along_last(cls, label)
 
   if objectness:
     fg = (labels >= 0) & (labels < num_classes)
