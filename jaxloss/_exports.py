@@ -49,6 +49,7 @@ from jaxloss.classification import (
   zero_one_loss,
 )
 from jaxloss.detection import (
+  adaptive_wing_loss,
   alpha_iou_loss,
   balanced_l1_loss,
   boxes,
@@ -58,13 +59,18 @@ from jaxloss.detection import (
   eiou_loss,
   gaussian_focal_loss,
   gaussian_wasserstein_loss,
+  ghm_c_loss,
+  ghm_r_loss,
   giou_loss,
   iou_loss,
   kld_loss,
   quality_focal_loss,
+  seesaw_loss,
   siou_loss,
   smooth_l1_box_loss,
+  update_class_counts,
   varifocal_loss,
+  wing_loss,
 )
 from jaxloss.distillation import (
   distillation_loss,
@@ -264,6 +270,7 @@ sys.modules["jaxloss"].boxes = boxes
 
 __all__ = [
     "adaptive_robust_loss",
+    "adaptive_wing_loss",
     "adversarial_training_loss",
     "alpha_iou_loss",
     "arcface_loss",
@@ -344,6 +351,8 @@ __all__ = [
     "generalized_cross_entropy",
     "generalized_dice_loss",
     "generalized_jsd_loss",
+    "ghm_c_loss",
+    "ghm_r_loss",
     "gini_impurity",
     "giou_loss",
     "global_masked_mean",
@@ -434,6 +443,7 @@ __all__ = [
     "router_z_loss",
     "sample_edm_sigmas",
     "sample_timesteps",
+    "seesaw_loss",
     "self_paced_weights",
     "sequence_loss",
     "set_checks",
@@ -476,6 +486,7 @@ __all__ = [
     "unet_weight_map",
     "update_center",
     "update_centers",
+    "update_class_counts",
     "vae_loss",
     "value_loss",
     "varifocal_loss",
@@ -483,6 +494,7 @@ __all__ = [
     "wape",
     "warp",
     "weighted_cross_entropy",
+    "wing_loss",
     "winkler_score",
     "zero_one_loss",
 ]

@@ -112,6 +112,9 @@ KEYWORDS = {
     "student_temp", "teacher_temp", "centering", "assign_crops",
     # detection (mmdetection's names)
     "iou_weighted",
+    # detection (mmdetection/mmpose names): Wing's omega, Seesaw's objectness branch, GHM's
+    # bins/momentum/mu and its moving-average state in and out (acc_sum, mmdet's buffer)
+    "omega", "objectness", "bins", "momentum", "mu", "acc_sum", "return_acc_sum",
     # generative flows: the probability path (SiT/torchcfm "path") and EDM's sigma_data
     "path", "sigma_data",
 }

@@ -846,6 +846,11 @@ GRADES = {
         ("low", "no hyperparameter"),
         ("high", "gradient 2 log Z softmax(x), bounded for bounded logits"),
         BY_JAXLOSS),
+    "adaptive_wing_loss": (
+        ("high", "elementwise with a few powers"),
+        ("medium", "four hyperparameters; target-dependent exponent"),
+        ("high", "continuous value and slope at theta; safe power, zero gradient at d = 0"),
+        BY_JAXLOSS),
     "balanced_l1_loss": (
         ("high", "elementwise with one select"),
         ("low", "three scalars"),
@@ -862,14 +867,34 @@ GRADES = {
         ("medium", "probability input: logs guarded by eps = 1e-12 (gradients up to 1e12); "
                    "logits input is stable"),
         BY_JAXLOSS),
+    "ghm_c_loss": (
+        ("medium", "elementwise BCE plus a histogram of gradient norms over the batch"),
+        ("medium", "bins and an optional moving-average state (acc_sum) passed in and out"),
+        ("high", "log-sigmoid BCE; density weights detached and bounded by the batch size"),
+        BY_JAXLOSS),
+    "ghm_r_loss": (
+        ("medium", "elementwise ASL1 plus a histogram of gradient norms over the batch"),
+        ("medium", "mu, bins and an optional moving-average state passed in and out"),
+        ("high", "ASL1 gradient bounded by 1; density weights detached"),
+        BY_JAXLOSS),
     "quality_focal_loss": (
         ("high", "one N x C elementwise pass and a class sum"),
         ("medium", "class ids plus a quality score per location"),
         ("high", "log-sigmoid BCE; safe power of |y - p|, finite at saturated logits"),
         BY_JAXLOSS),
+    "seesaw_loss": (
+        ("high", "one softmax over C classes plus a C-vector of class counts"),
+        ("medium", "cumulative class counts kept by the caller; objectness branch"),
+        ("high", "factors applied as log-offsets to the logits; detached compensation"),
+        BY_JAXLOSS),
     "varifocal_loss": (
         ("high", "elementwise sigmoid BCE times a weight"),
         ("low", "two exponents and an IoU-aware target map"),
         ("high", "log-sigmoid BCE; safe power of |p - q|, finite at saturated logits"),
+        BY_JAXLOSS),
+    "wing_loss": (
+        ("high", "elementwise with one select"),
+        ("low", "two scalars"),
+        ("high", "continuous at omega; gradient bounded by omega / epsilon"),
         BY_JAXLOSS),
 }

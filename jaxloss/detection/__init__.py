@@ -24,13 +24,17 @@ Conventions of this module:
 The survey (Elharrouss et al. 2025, "Object Detection", "Object Tracking")
 lists Smooth L1, IoU/GIoU/DIoU/CIoU and Gaussian Wasserstein for localisation;
 the quality-aware classification losses of dense detectors (varifocal, quality and
-distribution focal, Gaussian focal heatmaps) and balanced L1 follow mmdetection 3.x;
-the tracking losses are in :mod:`jaxloss.tracking`.
+distribution focal, Gaussian focal heatmaps), balanced L1, Seesaw (long-tailed
+classification, its class-count state passed in) and GHM-C/GHM-R (gradient-density
+weights, their moving-average state passed in and out) follow mmdetection 3.x; Wing and
+Adaptive Wing (landmarks and heatmaps) follow mmpose 1.x; the tracking losses are in
+:mod:`jaxloss.tracking`.
 """
 
 from jaxloss.detection import boxes  # noqa: F401  (jaxloss.detection.boxes: box utilities)
 from jaxloss.detection.deltas import smooth_l1_box_loss
 from jaxloss.detection.gaussian import gaussian_wasserstein_loss, kld_loss
+from jaxloss.detection.ghm import ghm_c_loss, ghm_r_loss
 from jaxloss.detection.iou import (
     alpha_iou_loss,
     ciou_loss,
@@ -40,6 +44,8 @@ from jaxloss.detection.iou import (
     iou_loss,
     siou_loss,
 )
+from jaxloss.detection.landmarks import adaptive_wing_loss, wing_loss
+from jaxloss.detection.longtail import seesaw_loss, update_class_counts
 from jaxloss.detection.quality import (
     balanced_l1_loss,
     distribution_focal_loss,
@@ -49,6 +55,7 @@ from jaxloss.detection.quality import (
 )
 
 __all__ = [
+    "adaptive_wing_loss",
     "alpha_iou_loss",
     "balanced_l1_loss",
     "ciou_loss",
@@ -57,11 +64,16 @@ __all__ = [
     "eiou_loss",
     "gaussian_focal_loss",
     "gaussian_wasserstein_loss",
+    "ghm_c_loss",
+    "ghm_r_loss",
     "giou_loss",
     "iou_loss",
     "kld_loss",
     "quality_focal_loss",
+    "seesaw_loss",
     "siou_loss",
     "smooth_l1_box_loss",
+    "update_class_counts",
     "varifocal_loss",
+    "wing_loss",
 ]

@@ -182,3 +182,96 @@ def _balanced_l1_edges(key):
 
 
 case("balanced_l1_loss", _delta_example, edge_cases=_balanced_l1_edges, grad_argnums=(0, 1))
+
+
+# ---- landmarks (Wing) and heatmaps (Adaptive Wing) ----
+
+def _landmark_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (8, 5, 2), 8.0), ex.normal(k2, (8, 5, 2), 8.0)), {}
+
+
+def _wing_edges(key):
+  (p, t), _ = _landmark_example(key)
+  return [((t, t), {}), ((p * 1e4, t), {}), ((t + 10.0, t), {}),          # at |d| = omega
+          ((p, t), {"omega": 2.0, "epsilon": 0.5})]
+
+
+case("wing_loss", _landmark_example, edge_cases=_wing_edges, grad_argnums=(0, 1))
+
+
+def _awing_example(key):
+  (_, y), _ = _heatmap_example(key)
+  return (y + ex.normal(key, y.shape, 0.3), y), {}
+
+
+def _awing_edges(key):
+  (p, y), _ = _awing_example(key)
+  return [((y, y), {}), ((p * 1e4, y), {}), ((y + 0.5, y), {}),           # at |d| = theta
+          ((p, jnp.zeros_like(y)), {}), ((p, y), {"alpha": 1.5, "theta": 0.2, "epsilon": 0.5})]
+
+
+case("adaptive_wing_loss", _awing_example, edge_cases=_awing_edges, grad_argnums=(0, 1))
+
+
+# ---- Seesaw (long-tailed classification; C = 5 classes + 2 objectness logits) ----
+
+def _seesaw_example(key):
+  k1, k2 = jax.random.split(key)
+  labels = jax.random.randint(k2, (8,), 0, 6)            # 5 = background (mmdet: C)
+  counts = jnp.array([0.0, 3.0, 50.0, 200.0, 7.0])       # cumulative class counts
+  return (ex.normal(k1, (8, 7), 2.0), labels, counts), {}
+
+
+def _seesaw_edges(key):
+  (x, labels, counts), _ = _seesaw_example(key)
+  fg = labels < 5
+  cls = jnp.where(jax.nn.one_hot(labels, 5, dtype=bool), 1e4, -1e4)
+  obj = jnp.stack([jnp.where(fg, 1e4, -1e4), jnp.where(fg, -1e4, 1e4)], -1)
+  return [((jnp.concatenate([cls, obj], -1), labels, counts), {}),          # perfect
+          ((x * 1e4, labels, counts), {}), ((-x * 1e4, labels, counts), {}),
+          ((x, jnp.full_like(labels, 5), counts), {}),                     # no foreground
+          ((x, labels, jnp.zeros_like(counts)), {}),                       # nothing seen yet
+          ((x, labels, counts), {"p": 0.0, "q": 0.0}),
+          ((x[:, :5], jnp.minimum(labels, 4), counts), {"objectness": False})]
+
+
+# cum_samples is shared by all samples (not batched): vmap-vs-batched is tested in
+# tests/test_detection_more.py with in_axes=(0, 0, None).
+case("seesaw_loss", _seesaw_example, edge_cases=_seesaw_edges, per_example=False,
+     components_total=lambda parts, kw: parts["classes"] + parts["objectness"])
+
+
+# ---- GHM: gradient-density weights over the batch (not per example) ----
+
+def _ghmc_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (8, 5), 3.0),
+          jax.random.bernoulli(k2, 0.3, (8, 5)).astype(jnp.float32)), {}
+
+
+def _ghmc_edges(key):
+  (x, y), _ = _ghmc_example(key)
+  perfect = jnp.where(y > 0, 1e4, -1e4)
+  ids = jax.random.randint(key, (8,), 0, 6)               # 5: background row
+  return [((perfect, y), {}), ((-perfect, y), {}), ((x * 1e4, y), {}),
+          ((x, ids), {}), ((x, y), {"bins": 3}),
+          ((x, y), {"momentum": 0.75, "acc_sum": jnp.full((10,), 4.0)})]
+
+
+case("ghm_c_loss", _ghmc_example, edge_cases=_ghmc_edges, per_example=False)
+
+
+def _ghmr_example(key):
+  k1, k2 = jax.random.split(key)
+  return (ex.normal(k1, (8, 4), 0.1), ex.normal(k2, (8, 4), 0.1)), {}
+
+
+def _ghmr_edges(key):
+  (d, t), _ = _ghmr_example(key)
+  return [((t, t), {}), ((d * 1e4, t), {}), ((t + 1e20, t), {}), ((d, t), {"mu": 1.0}),
+          ((d, t), {"momentum": 0.5, "acc_sum": jnp.ones((10,))})]
+
+
+case("ghm_r_loss", _ghmr_example, edge_cases=_ghmr_edges, grad_argnums=(0, 1),
+     per_example=False)
