@@ -77,7 +77,7 @@ def fast_ap_loss(embeddings, labels, *, num_bins=10, weights=None, where=None,
     >>> import jax.numpy as jnp, jaxloss
     >>> x = jnp.array([[1., 0.], [0.8, 0.6], [0., 1.], [0.6, 0.8]])
     >>> print(round(float(jaxloss.fast_ap_loss(x, jnp.array([0, 0, 1, 1]))), 4))
-    0.1667
+    0.25
   """
   x, valid, dtype = _batch_inputs(embeddings, labels, where, True)
   pos, neg = _label_masks(labels, valid)
@@ -151,9 +151,8 @@ def smooth_ap_loss(embeddings, labels, *, temperature=0.01, weights=None, where=
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> x = jnp.array([[1., 0.], [0.8, 0.6], [0., 1.], [0.6, 0.8]])
-    >>> print(round(float(jaxloss.smooth_ap_loss(x, jnp.array([0, 0, 1, 1]),
-    ...                                           temperature=0.1)), 4))
-    0.0
+    >>> print(round(float(jaxloss.smooth_ap_loss(x, jnp.array([0, 0, 1, 1]))), 4))
+    0.0878
   """
   x, valid, dtype = _batch_inputs(embeddings, labels, where, True)
   n = x.shape[0]

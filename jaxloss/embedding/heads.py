@@ -275,7 +275,7 @@ def subcenter_arcface_loss(embeddings, labels, centers, *, margin=0.5, scale=64.
     >>> x = jnp.array([[0.6, 0.8], [0., 1.]])
     >>> print(round(float(jaxloss.subcenter_arcface_loss(x, jnp.array([0, 1]), w,
     ...                                                   sub_centers=2, scale=1.0)), 4))
-    0.5594
+    0.6551
   """
   x, w = _check_multi_head(embeddings, labels, centers, int(sub_centers), "sub_centers")
   return _margin_softmax(x, labels, w, lambda c: _arcface_target(c, margin), scale,

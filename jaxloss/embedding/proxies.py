@@ -133,7 +133,7 @@ def soft_triple_loss(embeddings, labels, centers, *, centers_per_class=10, la=20
     >>> x = jnp.array([[1., 0.], [0., 1.]])
     >>> print(round(float(jaxloss.soft_triple_loss(x, jnp.array([0, 1]), c,
     ...                                             centers_per_class=2, la=1.0)), 4))
-    0.3198
+    0.4602
   """
   x, w = _check_multi_head(embeddings, labels, centers, int(centers_per_class),
                            "centers_per_class")
