@@ -339,7 +339,7 @@ def _calls(x, y, w3):
 def test_edges_finite_gradients(name):
   x, y, w = _heads_data(15, n=8)
   w3 = f32(w.reshape(4, 3, 6))
-  fn = _calls(x, y, w3)[name]
+  vg = jax.jit(jax.value_and_grad(_calls(x, y, w3)[name]))     # one compile per shape
   xs = f32(x)
   for e, lab in [(jnp.tile(xs[:1], (8, 1)), jnp.asarray(y)),     # identical embeddings
                  (xs, jnp.zeros(8, jnp.int32)),                  # all the same label
@@ -347,7 +347,7 @@ def test_edges_finite_gradients(name):
                  (jnp.zeros_like(xs), jnp.asarray(y)),           # zero embeddings
                  (w3[jnp.asarray(y), 0], jnp.asarray(y)),        # on a (sub-)centre
                  (xs[:1], jnp.asarray(y)[:1])]:                  # batch of one
-    v, g = jax.value_and_grad(fn)(e, lab)
+    v, g = vg(e, lab)
     chex.assert_tree_all_finite((v, g))
 
 
