@@ -383,3 +383,28 @@ def test_errors():
     jaxloss.smooth_ap_loss(xs[0], ys[:1])
   with pytest.raises(ValueError, match="temperature"):
     jaxloss.smooth_ap_loss(xs, ys, temperature=0.0)
+
+
+# Printed by pytorch-metric-learning 2.9.0 (torch, float64, default options; its weight
+# matrices set to `centers` transposed) on the inputs of test_matches_pml_2_9_printed_values.
+PML_SUBCENTER_ARCFACE = 56.54056095827907      # SubCenterArcFaceLoss(margin=28.6 degrees)
+PML_PROXY_NCA = 1.617869908447248
+PML_SOFT_TRIPLE = 8.945169534278616             # SoftTripleLoss(centers_per_class=3)
+PML_FAST_AP = 0.5673641957505182
+PML_SMOOTH_AP = 0.33363092287907076             # 3 classes x 3, sorted (PML's layout)
+
+
+def test_matches_pml_2_9_printed_values():
+  x, y, w = _heads_data(20)
+  xs, ys = rng(21).normal(size=(9, 6)), np.repeat(np.arange(3), 3)
+  with jax.enable_x64(True):
+    xx, yy, ww = jnp.asarray(x), jnp.asarray(y), jnp.asarray(w)
+    got = [
+        jaxloss.subcenter_arcface_loss(xx, yy, ww, margin=float(np.radians(28.6))),
+        jaxloss.proxy_nca_loss(xx, yy, ww[:4]),
+        jaxloss.soft_triple_loss(xx, yy, ww, centers_per_class=3),
+        jaxloss.fast_ap_loss(xx, yy),
+        jaxloss.smooth_ap_loss(jnp.asarray(xs), jnp.asarray(ys)),
+    ]
+  want = [PML_SUBCENTER_ARCFACE, PML_PROXY_NCA, PML_SOFT_TRIPLE, PML_FAST_AP, PML_SMOOTH_AP]
+  np.testing.assert_allclose(np.array([float(g) for g in got]), want, rtol=1e-12)
