@@ -8,11 +8,14 @@ implementation. The PML_* constants at the end were printed by pytorch-metric-le
 """
 
 import chex
+import hypothesis.extra.numpy as hnp
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import f32, rng
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jax.test_util import check_grads
 
 import jaxloss
@@ -364,6 +367,31 @@ def test_bfloat16_close_to_float32(name):
   chex.assert_tree_all_finite(jax.grad(fn)(xs.astype(jnp.bfloat16), jnp.asarray(y)))
   # bf16 rounds the inputs (8 bits); scale-64 ArcFace logits amplify it.
   np.testing.assert_allclose(v16, v32, rtol=5e-2, atol=5e-2)
+
+
+def test_centre_losses_vmap_per_example():
+  # Each sample's loss depends on itself and the centres only.
+  x, y, w = _heads_data(18, n=6)
+  xs, ys, w3 = f32(x), jnp.asarray(y), f32(w.reshape(4, 3, 6))
+  for fn, c in ((jaxloss.subcenter_arcface_loss, w3),
+                (lambda *a, **k: jaxloss.soft_triple_loss(*a, centers_per_class=3, **k), w3),
+                (jaxloss.proxy_nca_loss, w3[:, 0])):
+    batched = fn(xs, ys, c, reduction="none")
+    mapped = jax.vmap(lambda a, b, fn=fn, c=c: fn(a[None], b[None], c, reduction="none")[0])(
+        xs, ys)
+    np.testing.assert_allclose(batched, mapped, rtol=1e-5, atol=1e-6)
+
+
+_EMB = hnp.arrays(np.float32, (6, 3), elements=st.floats(-3, 3, width=32))
+
+
+@settings(max_examples=15, deadline=None)
+@given(_EMB, st.sampled_from([(0, 0, 1, 1, 2, 2), (0, 1, 0, 1, 0, 1), (0, 0, 0, 0, 1, 2)]))
+def test_ap_losses_in_unit_interval_property(x, labels):
+  y = jnp.asarray(labels)
+  for fn in (jaxloss.fast_ap_loss, jaxloss.smooth_ap_loss):
+    v = np.asarray(fn(jnp.asarray(x), y, reduction="none"))
+    assert np.all(np.isfinite(v)) and np.all(v >= -1e-6) and np.all(v <= 1 + 1e-6)
 
 
 def test_errors():
