@@ -117,6 +117,8 @@ KEYWORDS = {
     "omega", "objectness", "bins", "momentum", "mu", "acc_sum", "return_acc_sum",
     # generative flows: the probability path (SiT/torchcfm "path") and EDM's sigma_data
     "path", "sigma_data",
+    # metric learning (PML's names): sub-center ArcFace, SoftTriple, ProxyNCA, FastAP
+    "sub_centers", "centers_per_class", "la", "softmax_scale", "num_bins",
 }
 
 LOSSES = catalog.all_losses()

@@ -235,6 +235,12 @@ GRADES = {
         ("medium", "enclosing-box geometry"),
         ("medium", "all penalties bounded, no arctangent"),
         BY_JAXLOSS),
+    "fast_ap_loss": (
+        ("medium", "an N x N distance matrix and an N x N x (B+1) soft histogram"),
+        ("medium", "bins only, but a histogram-based AP estimate"),
+        ("medium", "triangular bin kernels: piecewise-linear in the distance, safe division "
+                   "on empty bins"),
+        BY_JAXLOSS),
     "feature_matching_loss": (
         ("high", "batch means of features already computed by D"),
         ("low", "a distance between two mean vectors per layer"),
@@ -590,6 +596,11 @@ GRADES = {
         ("medium", "learnable proxies passed in"),
         ("medium", "alpha = 32 scale; masked log-sum-exp"),
         BY_JAXLOSS),
+    "proxy_nca_loss": (
+        ("high", "one N x C distance matrix"),
+        ("medium", "learnable proxies passed in"),
+        ("high", "log-softmax over bounded distances (normalised, in [0, 4])"),
+        BY_JAXLOSS),
     "psnr": (
         ("high", "one elementwise pass and a log per image"),
         ("low", "data_range only"),
@@ -685,6 +696,11 @@ GRADES = {
         ("low", "one epsilon"),
         ("medium", "bounded by 2, but the gradient grows near p = y = 0"),
         BY_JAXLOSS),
+    "smooth_ap_loss": (
+        ("low", "N x N x N sigmoid rank comparisons (memory cubic in the batch)"),
+        ("medium", "one temperature; positive sets from the labels"),
+        ("medium", "sigmoid ranks; tau = 0.01 gives gradients only near rank swaps"),
+        BY_JAXLOSS),
     "smooth_l1_box_loss": (
         ("high", "elementwise with one select"),
         ("low", "one threshold; boxes encoded beforehand"),
@@ -704,6 +720,11 @@ GRADES = {
         ("medium", "three soft-DTW passes"),
         ("medium", "DP with a custom backward recursion"),
         ("high", "log-space soft-min; exactly 0 at x = y"),
+        BY_JAXLOSS),
+    "soft_triple_loss": (
+        ("high", "one N x (C K) cosine matrix"),
+        ("medium", "K centres per class passed in, three hyperparameters"),
+        ("high", "softmax over bounded cosines; log-softmax cross-entropy"),
         BY_JAXLOSS),
     "sphereface_loss": (
         ("high", "one N x C cosine matrix"),
@@ -734,6 +755,12 @@ GRADES = {
         ("medium", "feature pass plus a C x C Gram matrix per layer"),
         ("high", "needs a feature extractor and per-layer weights"),
         ("medium", "quartic in the features; scale the weight per layer"),
+        BY_JAXLOSS),
+    "subcenter_arcface_loss": (
+        ("high", "one N x (C K) cosine matrix and a max over K"),
+        ("medium", "K sub-centres per class passed in"),
+        ("medium", "ArcFace's (no arccos, sqrt gradient masked at |c| = 1); the max sends "
+                   "the gradient to one sub-centre"),
         BY_JAXLOSS),
     "supcon_loss": (
         ("medium", "one N x N cosine matrix"),

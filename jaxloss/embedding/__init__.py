@@ -5,7 +5,10 @@ The family is a package; every public name is re-exported here:
 :mod:`~jaxloss.embedding.mined` (lifted structure, multi-similarity, circle,
 N-pair, proxy-anchor), :mod:`~jaxloss.embedding.contrastive` (InfoNCE,
 NT-Xent, SupCon, CLIP, SigLIP), :mod:`~jaxloss.embedding.heads` (ArcFace,
-CosFace, SphereFace, centre loss) :mod:`~jaxloss.embedding.ranking`
+sub-center ArcFace, CosFace, SphereFace, centre loss),
+:mod:`~jaxloss.embedding.proxies` (ProxyNCA, SoftTriple),
+:mod:`~jaxloss.embedding.average_precision` (FastAP, Smooth-AP),
+:mod:`~jaxloss.embedding.ranking`
 (RankNet, ListNet, ListMLE) and :mod:`~jaxloss.embedding.retrieval`
 (sentence-transformers' MNRL, CoSENT, MarginMSE, Matryoshka).
 
@@ -35,6 +38,7 @@ Conventions:
 """
 
 from jaxloss.embedding._common import pairwise_distances
+from jaxloss.embedding.average_precision import fast_ap_loss, smooth_ap_loss
 from jaxloss.embedding.contrastive import (
     clip_loss,
     infonce_loss,
@@ -47,6 +51,7 @@ from jaxloss.embedding.heads import (
     center_loss,
     cosface_loss,
     sphereface_loss,
+    subcenter_arcface_loss,
     update_centers,
 )
 from jaxloss.embedding.mined import (
@@ -65,6 +70,7 @@ from jaxloss.embedding.pairs import (
     triplet_loss,
     triplet_margin_loss,
 )
+from jaxloss.embedding.proxies import proxy_nca_loss, soft_triple_loss
 from jaxloss.embedding.ranking import listmle_loss, listnet_loss, ranknet_loss
 from jaxloss.embedding.retrieval import (
     cosent_loss,
@@ -82,6 +88,7 @@ __all__ = [
     "cosent_loss",
     "cosface_loss",
     "cosine_embedding_loss",
+    "fast_ap_loss",
     "hinge_embedding_loss",
     "infonce_loss",
     "lifted_structure_loss",
@@ -96,10 +103,14 @@ __all__ = [
     "nt_xent_loss",
     "pairwise_distances",
     "proxy_anchor_loss",
+    "proxy_nca_loss",
     "ranknet_loss",
     "reid_loss",
     "siglip_loss",
+    "smooth_ap_loss",
+    "soft_triple_loss",
     "sphereface_loss",
+    "subcenter_arcface_loss",
     "supcon_loss",
     "triplet_loss",
     "triplet_margin_loss",

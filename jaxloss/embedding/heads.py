@@ -1,4 +1,5 @@
-"""Margin-softmax heads for face recognition / re-ID (ArcFace, CosFace, SphereFace) and centre loss.
+"""Margin-softmax heads for face recognition / re-ID (ArcFace, sub-center ArcFace, CosFace,
+SphereFace) and centre loss.
 
 The class-centre matrix ``centers`` ``(C, D)`` (the margin heads' class weight
 matrix, or the centre loss's centres) is an explicit argument -- in
@@ -32,7 +33,8 @@ from jaxloss._api import (
 from jaxloss.catalog import register
 from jaxloss.embedding._common import _PML
 
-__all__ = ["arcface_loss", "center_loss", "cosface_loss", "sphereface_loss", "update_centers"]
+__all__ = ["arcface_loss", "center_loss", "cosface_loss", "sphereface_loss",
+           "subcenter_arcface_loss", "update_centers"]
 
 
 def _check_head(embeddings, labels, centers):
@@ -51,6 +53,31 @@ def _check_head(embeddings, labels, centers):
   debug_check_labels(labels, centers.shape[0])
   dtype = nx.compute_dtype(embeddings, centers)
   return embeddings.astype(dtype), centers.astype(dtype)
+
+
+def _check_multi_head(embeddings, labels, centers, k: int, k_name: str):
+  """Validates ``K`` centres per class: ``centers`` ``(C * K, D)`` or ``(C, K, D)``.
+
+  Returns ``(x, w)`` with ``w`` of shape ``(C, K, D)``. A 2-D matrix is split
+  as pytorch-metric-learning splits its weight matrix (``view(-1, C, K)`` of
+  the ``[N, C*K]`` cosines): rows ``c*K .. c*K + K - 1`` belong to class ``c``.
+  """
+  if k < 1:
+    raise LossInputError(f"{k_name} must be >= 1, got {k}")
+  check_floating("embeddings", embeddings)
+  check_rank("embeddings", embeddings, 2, "[N, D]")
+  d = embeddings.shape[1]
+  shape = tuple(jnp.shape(centers))
+  if len(shape) == 2 and shape[1] == d and shape[0] % k == 0 and shape[0] > 0:
+    c2 = jnp.reshape(centers, (shape[0] // k, k, d))
+  elif len(shape) == 3 and shape[1:] == (k, d):
+    c2 = centers
+  else:
+    raise LossInputError(
+        f"centers has shape {shape}; expected (C * {k_name}, {d}) or (C, {k_name}, {d}) "
+        f"with {k_name}={k}")
+  x, _ = _check_head(embeddings, labels, c2[:, 0])
+  return x, c2.astype(x.dtype)
 
 
 def _sin_of_angle(cos):
@@ -99,9 +126,18 @@ def _chebyshev(c, m: int):
 
 def _margin_softmax(x, labels, w, target_fn, scale, where, weights, reduction,
                     scale_by_norm=False):
-  """Cross-entropy of ``scale * logits`` where the target logit is ``target_fn(cos)``."""
+  """Cross-entropy of ``scale * logits`` where the target logit is ``target_fn(cos)``.
+
+  ``w`` is ``[C, D]``, or ``[C, K, D]`` (sub-centres): then a class's cosine is
+  the largest over its ``K`` sub-centres (gradient to the arg-max, as
+  ``torch.max(dim)``).
+  """
   x = nx.mask_fill(x, where, trailing=1)
-  cos = nx.l2_normalize(x) @ nx.l2_normalize(w).T            # [N, C]
+  xn = nx.l2_normalize(x)
+  if w.ndim == 3:
+    cos = nx.max_select(jnp.einsum("nd,ckd->nck", xn, nx.l2_normalize(w)), axis=-1)
+  else:
+    cos = xn @ nx.l2_normalize(w).T                          # [N, C]
   onehot = jax.nn.one_hot(labels, w.shape[0], dtype=bool)
   cos_t = nx.take_along_last(cos, labels)
   logits = jnp.where(onehot, target_fn(cos_t)[:, None], cos)
@@ -176,6 +212,72 @@ def arcface_loss(embeddings, labels, centers, *, margin=0.5, scale=64.0, weights
     0.347685
   """
   x, w = _check_head(embeddings, labels, centers)
+  return _margin_softmax(x, labels, w, lambda c: _arcface_target(c, margin), scale,
+                         where, weights, reduction)
+
+
+@register(tasks=_TASKS, peer="pytorch_metric_learning.losses.SubCenterArcFaceLoss "
+                             "(margin in degrees)",
+          references=("Deng et al., Sub-center ArcFace: Boosting Face Recognition by "
+                      "Large-scale Noisy Web Faces, ECCV 2020", _PML),
+          input_kind="embeddings")
+@loss_function(static=("sub_centers",), ranges={"scale": "> 0"})
+def subcenter_arcface_loss(embeddings, labels, centers, *, margin=0.5, scale=64.0, sub_centers=3,
+                           weights=None, where=None, reduction="mean"):
+  r"""Sub-center ArcFace: ArcFace on the closest of ``K`` sub-centres per class.
+
+  .. math::
+    \cos\theta_j = \max_{k} \hat x_i \cdot \hat c_{jk},\qquad
+    \ell_i = -\log\frac{e^{s\,\phi(\theta_{y_i})}}
+      {e^{s\,\phi(\theta_{y_i})} + \sum_{j \ne y_i} e^{s\cos\theta_j}}
+
+  with ``phi`` the ArcFace target of :func:`arcface_loss` (``cos(theta + m)``
+  while ``theta <= pi - m``, else ``cos(theta) - m sin m``): the same code
+  path, with each class cosine the maximum over its sub-centres (the gradient
+  goes to the arg-max sub-centre, as ``torch.max(dim)``). With
+  ``sub_centers=1`` it is :func:`arcface_loss`.
+
+  Args:
+    embeddings: floating ``[N, D]``.
+    labels: integer ``[N]`` in ``[0, C)``.
+    centers: floating sub-centres, ``[C * K, D]`` (rows ``c*K .. c*K + K - 1``
+      are class ``c``'s, the layout of pytorch-metric-learning's weight matrix
+      ``W`` ``[D, C*K]`` transposed) or ``[C, K, D]``; ``K = sub_centers``.
+      Normalised inside.
+    margin: additive angle in RADIANS (default 0.5, as :func:`arcface_loss`);
+      may be traced.
+    scale: logit scale ``s`` > 0 (default 64.0); may be traced.
+    sub_centers: ``K`` >= 1 sub-centres per class (default 3), static.
+    weights: optional per-example weights ``[N]``.
+    where: optional boolean ``[N]``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``[N]`` for "none".
+
+  Raises:
+    LossInputError: inconsistent shapes (``centers`` neither ``[C*K, D]`` nor
+      ``[C, K, D]``).
+
+  Notes:
+    Equals pytorch-metric-learning 2.9's ``SubCenterArcFaceLoss(num_classes=C,
+    sub_centers=K, margin=np.degrees(margin), scale=scale)`` with ``W.T`` as
+    ``centers`` (default reducer: the mean over the batch). PML takes the
+    margin in DEGREES, default 28.6 = 0.49916 rad; the default here is 0.5 rad
+    (28.65 degrees), the papers' and :func:`arcface_loss`'s -- pass
+    ``margin=np.radians(28.6)`` for PML's default exactly. PML's
+    ``get_outliers`` (dropping samples far from the dominant sub-centre, for
+    cleaning a data set between trainings) is not a loss and is not provided.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> w = jnp.array([[[1., 0.], [0.6, 0.8]], [[0., 1.], [-1., 0.]]])
+    >>> x = jnp.array([[0.6, 0.8], [0., 1.]])
+    >>> print(round(float(jaxloss.subcenter_arcface_loss(x, jnp.array([0, 1]), w,
+    ...                                                   sub_centers=2, scale=1.0)), 4))
+    0.6551
+  """
+  x, w = _check_multi_head(embeddings, labels, centers, int(sub_centers), "sub_centers")
   return _margin_softmax(x, labels, w, lambda c: _arcface_target(c, margin), scale,
                          where, weights, reduction)
 

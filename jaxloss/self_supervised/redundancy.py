@@ -170,9 +170,11 @@ def barlow_twins_loss(x1, x2, *, lambd=0.0051, eps=1e-5, where=None):
   Notes:
     Matches the official ``BarlowTwins.forward``: ``bn(z1).T @ bn(z2)``
     divided by the batch size, ``(diag - 1)^2`` summed plus ``lambd`` times
-    the summed squared off-diagonal entries. The official code all-reduces
-    ``C`` over devices (it divides by the per-device batch size, so the
-    effective batch is the global one); here the batch is what is passed.
+    the summed squared off-diagonal entries. On several devices the official
+    code divides each device's ``C`` by the GLOBAL batch size
+    (``args.batch_size``) and all-reduces (sums) it, with ``SyncBatchNorm``
+    statistics, so ``C`` is the global batch's; here the batch is what is
+    passed (gather it first under ``shard_map``).
     MONAI's ``BarlowTwinsLoss`` differs: it standardises with the *unbiased*
     ``std`` plus 1e-6 (not ``sqrt(biased var + 1e-5)``) and defaults
     ``lambd = 5e-3``, so its values differ from the official ones by

@@ -115,6 +115,17 @@ for _name in ("triplet_loss", "multi_similarity_loss", "circle_loss", "supcon_lo
 case("lifted_structure_loss", _batch_example, **{**_BATCH, "where_shape": _rows})
 
 
+def _ap_edges(key):
+  x = ex.normal(key, (8, 5))
+  return _batch_edges(key) + [((jnp.tile(x[:1], (2, 1)), jnp.zeros(2, jnp.int32)), {}),
+                              ((x, _LABELS8), {"temperature": 1e-4})]      # near-step ranks
+
+
+for _name in ("fast_ap_loss", "smooth_ap_loss"):
+  case(_name, _batch_example, edge_cases=_ap_edges if _name == "smooth_ap_loss"
+       else _batch_edges, grad_argnums=(0,), per_example=False)
+
+
 def _reid_example(key):
   k1, k2 = jax.random.split(key)
   return (ex.normal(k1, (8, 5)), _LABELS8, ex.normal(k2, (8, 3), 2.0)), {}
@@ -236,6 +247,50 @@ def _head_bad(key):
 
 for _name in ("arcface_loss", "cosface_loss", "sphereface_loss"):
   case(_name, _head_example, edge_cases=_head_edges, grad_argnums=(0, 2), per_example=False, bad_input=_head_bad)
+
+
+def _multi_head_example(key, k=3):
+  k1, k2, k3 = jax.random.split(key, 3)
+  return (ex.normal(k1, (8, 6)), jax.random.randint(k2, (8,), 0, 4),
+          ex.normal(k3, (4 * k, 6))), {}
+
+
+def _multi_head_edges(kw, k=3):
+  def edges(key):
+    (x, y, c), _ = _multi_head_example(key, k)
+    c3 = c.reshape(4, k, 6)
+    return [((c3[y, 0], y, c), kw),                 # embedding == a sub-centre (cos = 1)
+            ((-c3[y, 0], y, c), kw),                # cos = -1
+            ((jnp.zeros_like(x), y, c), kw),        # zero embeddings
+            ((jnp.tile(x[:1], (8, 1)), y, c), kw),  # identical embeddings
+            ((x, jnp.zeros(8, jnp.int32), c), kw),  # a single class in the batch
+            ((x, y, jnp.tile(c[:1], (4 * k, 1))), kw),  # identical centres (max ties)
+            ((x * 1e3, y, c3), kw)]                 # large norms, (C, K, D) layout
+  return edges
+
+
+def _multi_head_bad(key):
+  (x, y, c), _ = _multi_head_example(key)
+  return (x, y, c[:-1]), {}
+
+
+case("subcenter_arcface_loss", _multi_head_example, edge_cases=_multi_head_edges({}),
+     grad_argnums=(0, 2), per_example=False, bad_input=_multi_head_bad)
+case("soft_triple_loss", lambda key: (_multi_head_example(key)[0], {"centers_per_class": 3}),
+     edge_cases=_multi_head_edges({"centers_per_class": 3}), grad_argnums=(0, 2),
+     per_example=False,
+     bad_input=lambda key: (_multi_head_bad(key)[0], {"centers_per_class": 3}))
+
+
+def _proxy_nca_edges(key):
+  (x, y, c), _ = _head_example(key)
+  return [((c[y], y, c), {}), ((jnp.zeros_like(x), y, c), {}),
+          ((jnp.tile(x[:1], (8, 1)), y, c), {}), ((x, jnp.zeros(8, jnp.int32), c), {}),
+          ((x * 1e3, y, c), {"softmax_scale": 100.0})]
+
+
+case("proxy_nca_loss", _head_example, edge_cases=_proxy_nca_edges, grad_argnums=(0, 2),
+     per_example=False, bad_input=_head_bad)
 
 
 def _center_edges(key):
