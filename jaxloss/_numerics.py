@@ -395,3 +395,85 @@ def class_ids(labels, ignore_index=None, where=None):
   if valid is None:
     return None, labels
   return valid, jnp.where(valid, labels, jnp.zeros((), labels.dtype))
+
+
+# --------------------------------------------------------------------------
+# Softmax cross-entropy on class ids: one fused pass forward, one backward.
+# --------------------------------------------------------------------------
+
+
+def softmax_ce_ids(logits, labels, mask, coef_y, smooth=None):
+  """Per-entry softmax cross-entropy on integer class ids, with its log-partition.
+
+  .. math::
+    v_i = a_i\\,(\\log Z_i - x_{i,y_i}) + \\sum_c s_c\\,(\\log Z_i - x_{i,c}),
+    \\qquad \\log Z_i = \\log\\sum_c e^{x_{i,c}}
+
+  (``a = coef_y``, the target's weight; ``s = smooth``, per-class smoothing
+  weights, e.g. ``eps / C * class_weights``). Returns ``(v, log Z)``, both 0
+  where ``mask`` is False. A custom JVP (so forward mode and Hessians work): the
+  tangent is ``where(mask, (A p - a onehot - s) . dx, 0)`` with ``p`` the softmax
+  and ``A = a + sum(s)``, whose transpose is one fused pass; no masked copy of
+  the logits and no scatter of the one-hot is materialised (optax's autodiff
+  form needs both), and a NaN/inf in a masked row reaches neither output nor
+  gradient (the select discards it). ``log Z - x`` is formed as ``l - (x - m)`` with ``m`` the row
+  max, exact for a large common offset. ``s_c = 0`` terms are exactly 0 even
+  at ``x_c = -inf``. Cotangents flow to ``coef_y`` and ``smooth`` too (a traced
+  label smoothing or class weight stays differentiable).
+
+  Args:
+    logits: ``(..., C)`` floating.
+    labels: ``(...)`` integer ids in ``[0, C)`` (made safe by the caller).
+    mask: ``(...)`` boolean (True = kept).
+    coef_y: ``(...)`` floating.
+    smooth: ``(C,)`` floating, or None for no smoothing term.
+  """
+  return _ce_ids(logits, labels, mask, coef_y, smooth)
+
+
+def _ce_ids_parts(x, labels, mask, coef_y, smooth):
+  m = jax.lax.stop_gradient(jnp.max(x, axis=-1, keepdims=True))
+  l = jnp.log(jnp.sum(jnp.exp(x - m), axis=-1, keepdims=True))
+  xm_y = take_along_last(x, labels) - m[..., 0]
+  v = coef_y * (l[..., 0] - xm_y)
+  if smooth is not None:
+    v = v + jnp.sum(jnp.where(smooth == 0, 0.0, smooth * (l - (x - m))), axis=-1)
+  zero = jnp.zeros((), x.dtype)
+  return jnp.where(mask, v, zero), jnp.where(mask, m[..., 0] + l[..., 0], zero), (m, l, xm_y)
+
+
+@jax.custom_jvp
+def _ce_ids(x, labels, mask, coef_y, smooth):
+  v, lse, _ = _ce_ids_parts(x, labels, mask, coef_y, smooth)
+  return v, lse
+
+
+def _ce_ids_jvp(primals, tangents):
+  from jax.custom_derivatives import SymbolicZero
+
+  x, labels, mask, coef_y, smooth = primals
+  dx, _, _, dcoef, dsmooth = tangents
+  v, lse, (m, l, xm_y) = _ce_ids_parts(x, labels, mask, coef_y, smooth)
+  zero = jnp.zeros((), x.dtype)
+  tv = jnp.zeros_like(v)
+  tz = jnp.zeros_like(lse)
+  if type(dx) is not SymbolicZero:
+    # d(log Z) = p . dx; d(log Z - x_y) = p . dx - dx_y; the smoothing term adds
+    # sum(s) p . dx - s . dx. Written with the exact softmax of the row.
+    # masked rows: p is 0, not NaN, so the transpose (cotangent * p) stays clean
+    p = jnp.where(mask[..., None], jnp.exp((x - m) - l), zero)
+    pdx = jnp.sum(p * dx, axis=-1)
+    dx_y = take_along_last(dx, labels)
+    tv = coef_y * (pdx - dx_y)
+    if smooth is not None:
+      tv = tv + jnp.sum(smooth) * pdx - jnp.sum(smooth * dx, axis=-1)
+    tz = pdx
+  if type(dcoef) is not SymbolicZero:
+    tv = tv + dcoef * jnp.where(mask, l[..., 0] - xm_y, zero)
+  if smooth is not None and type(dsmooth) is not SymbolicZero:
+    gap = jnp.where(mask[..., None] & (smooth != 0), l - (x - m), zero)
+    tv = tv + jnp.sum(dsmooth * gap, axis=-1)
+  return (v, lse), (jnp.where(mask, tv, zero), jnp.where(mask, tz, zero))
+
+
+_ce_ids.defjvp(_ce_ids_jvp, symbolic_zeros=True)

@@ -17,7 +17,7 @@ from jaxloss._api import (
 
 
 def class_inputs(logits, labels, axis, where, *, logits_name="logits",
-                 ignore_index=None, dense_ignore="raise"):
+                 ignore_index=None, dense_ignore="raise", fill_id_logits=True):
   """Validates (logits, labels) with the class axis ``axis``.
 
   Returns ``(logits, labels, kind, where)`` with the class axis moved last,
@@ -30,6 +30,11 @@ def class_inputs(logits, labels, axis, where, *, logits_name="logits",
   value nor the gradient; pass the returned ``where`` to the reduction.
   Dense labels are soft labels: the value check (``jaxloss.set_checks``)
   requires rows >= 0 that sum to 1 (a one-hot of any dtype does).
+
+  ``fill_id_logits=False`` leaves the logits of excluded entries as they are
+  when the labels are class ids: for a caller whose arithmetic already
+  discards them exactly (:func:`jaxloss._numerics.softmax_ce_ids`), saving a
+  masked copy of the logits.
 
   ``dense_ignore``: what an ``ignore_index`` does with one-hot/soft labels:
   "raise" (a :class:`LossInputError`, for the losses whose ``ignore_index``
@@ -59,7 +64,8 @@ def class_inputs(logits, labels, axis, where, *, logits_name="logits",
   else:
     debug_check_labels(labels, logits.shape[-1], ignore_index)
     where, labels = nx.class_ids(labels, ignore_index, where)
-  logits = nx.mask_fill(logits, where, trailing=1)
+  if kind == "dense" or fill_id_logits:
+    logits = nx.mask_fill(logits, where, trailing=1)
   return logits, labels, kind, where
 
 

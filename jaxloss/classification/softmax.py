@@ -86,11 +86,30 @@ def _squeeze(x):
   return x[..., 0] if jnp.ndim(x) else x
 
 
+def _is_static_zero(x):
+  """Whether ``x`` is a concrete zero (an untraced default), so its term can be skipped."""
+  return not isinstance(x, jax.core.Tracer) and jnp.ndim(x) == 0 and float(x) == 0.0
+
+
 def _cross_entropy(logits, labels, *, class_weights, ignore_index, label_smoothing, axis,
                    weights, where, reduction):
   logits, labels, kind, where = class_inputs(logits, labels, axis, where,
-                                             ignore_index=ignore_index, dense_ignore="skip")
-  w = class_vector("class_weights", class_weights, logits.shape[-1], logits.dtype)
+                                             ignore_index=ignore_index, dense_ignore="skip",
+                                             fill_id_logits=False)
+  num_classes = logits.shape[-1]
+  w = class_vector("class_weights", class_weights, num_classes, logits.dtype)
+  if kind == "int":
+    # One fused pass each way (custom VJP); excluded rows are discarded by a select, so
+    # their logits need no masked copy (a NaN there reaches neither value nor gradient).
+    eps = jnp.asarray(label_smoothing, logits.dtype)
+    w_y = None if w is None else jnp.take(w, labels)
+    coef_y = jnp.broadcast_to((1.0 - eps) * (1.0 if w_y is None else w_y), labels.shape)
+    smooth = None
+    if not _is_static_zero(label_smoothing):
+      smooth = eps / num_classes * (jnp.ones((num_classes,), logits.dtype) if w is None else w)
+    mask = jnp.ones(labels.shape, bool) if where is None else where
+    values, _ = nx.softmax_ce_ids(logits, labels, mask, coef_y.astype(logits.dtype), smooth)
+    return reduce_loss(values, reduction, where=where, weights=weights, normalizer=w_y)
   m = jax.lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
   lse = jnp.log(jnp.sum(jnp.exp(logits - m), axis=-1, keepdims=True))
   values, norm = _nll_terms(logits, labels, kind, w, label_smoothing, where, shift=(m, lse))
