@@ -86,6 +86,13 @@ from jaxloss.distillation import (
   logit_standardized_kd,
   router_z_loss,
 )
+from jaxloss.distribution import (
+  energy_distance,
+  energy_score,
+  mmd_loss,
+  sinkhorn_divergence,
+  sliced_wasserstein,
+)
 from jaxloss.embedding import (
   arcface_loss,
   center_loss,
@@ -352,6 +359,8 @@ __all__ = [
     "dynamic_weight_average",
     "edm_loss",
     "eiou_loss",
+    "energy_distance",
+    "energy_score",
     "euclidean_loss",
     "fb_consistency_mask",
     "feature_matching_loss",
@@ -429,6 +438,7 @@ __all__ = [
     "matryoshka_loss",
     "meta_gradient",
     "meta_learn_loss_params",
+    "mmd_loss",
     "ms_ssim",
     "ms_ssim_loss",
     "MS_SSIM_WEIGHTS",
@@ -477,8 +487,10 @@ __all__ = [
     "sigmoid_schedule",
     "signed_distance_map",
     "simpo_loss",
+    "sinkhorn_divergence",
     "sinkhorn_knopp",
     "siou_loss",
+    "sliced_wasserstein",
     "smape",
     "smooth_l1_box_loss",
     "smooth_l1_loss",
