@@ -191,6 +191,7 @@ def sinkhorn_divergence(x, y, *, epsilon=None, x_weights=None, y_weights=None, t
     to about ``threshold`` (relative): lower it for a tighter estimate.
 
   Examples:
+    >>> import pytest; _ = pytest.importorskip("ott")  # needs ott-jax: pip install jaxloss[ot]
     >>> import jax.numpy as jnp, jaxloss
     >>> x = jnp.array([[0., 0.], [1., 0.]])
     >>> print(round(float(jaxloss.sinkhorn_divergence(x, x + 1.0, epsilon=0.1, threshold=1e-6)), 3))
