@@ -200,8 +200,8 @@ def test_mmd_gradients_match_finite_differences():
   x, y = _sets(5, 4, 2)
   with jax.enable_x64(True):
     for kw in ({}, {"estimator": "biased", "kernel": "imq", "bandwidths": (0.5, 2.0)}):
-      check_grads(lambda a, b: jaxloss.mmd_loss(a, b, **kw), (jnp.asarray(x), jnp.asarray(y)),
-                  order=1, modes=["rev"])
+      check_grads(lambda a, b, kw=kw: jaxloss.mmd_loss(a, b, **kw),
+                  (jnp.asarray(x), jnp.asarray(y)), order=1, modes=["rev"])
 
 
 @pytest.mark.parametrize("kernel", ["rbf", "imq", "laplacian"])
@@ -337,9 +337,9 @@ def test_sliced_wasserstein_batch_shares_directions():
 def test_sliced_wasserstein_zero_and_finite_grad_at_equal_sets():
   x, _ = f32s(*_sets())
   for p in (1.0, 2.0, 3.0):
-    v, g = jax.value_and_grad(lambda a, b: jaxloss.sliced_wasserstein(a, b, jax.random.key(0),
-                                                                      p=p),
-                              argnums=(0, 1))(x, x)
+    v, g = jax.value_and_grad(
+        lambda a, b, p=p: jaxloss.sliced_wasserstein(a, b, jax.random.key(0), p=p),
+        argnums=(0, 1))(x, x)
     assert float(v) == 0.0
     chex.assert_tree_all_finite(g)
 

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxloss import _numerics as nx
-from jaxloss._api import LossInputError, check_integer, loss_function, reduce_loss
+from jaxloss._api import check_integer, loss_function, reduce_loss
 from jaxloss.catalog import register
 from jaxloss.distribution._common import sample_sets, sample_weights
 
