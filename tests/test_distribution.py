@@ -15,6 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import close, f32s
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jax.test_util import check_grads
 from scipy import stats
 from scipy.special import logsumexp
@@ -440,3 +442,24 @@ def test_where_excludes_a_set():
     v = fn(bad_x, y, where=where)
     close(v, np.mean(np.asarray(fn(x, y, reduction="none"))[[0, 2]], dtype=np.float64),
           rtol=1e-5)
+
+
+_coords = st.lists(st.floats(-50, 50, allow_nan=False, width=32), min_size=18, max_size=18)
+
+
+@settings(max_examples=25, deadline=None)
+@given(_coords)
+def test_v_statistics_are_nonnegative_and_symmetric(c):
+  """Biased MMD^2 (a squared RKHS norm) and the V-statistic energy distance are >= 0 and
+  symmetric; the sliced Wasserstein distance too (fixed shapes: one compilation each)."""
+  pts = np.asarray(c, np.float64).reshape(9, 2)
+  x, y = f32s(pts[:5], pts[5:])
+  for fn, kw in ((jaxloss.mmd_loss, {"estimator": "biased", "bandwidths": (1.0, 10.0)}),
+                 (jaxloss.energy_distance, {})):
+    a, b = float(fn(x, y, **kw)), float(fn(y, x, **kw))
+    tol = 1e-5 * (1 + np.abs(pts).max())   # float32 cancellation of O(|x|) terms
+    assert a >= -tol and a == pytest.approx(b, rel=1e-4, abs=tol)
+  key = jax.random.key(0)
+  a = float(jaxloss.sliced_wasserstein(x, y, key))
+  assert a >= 0 and a == pytest.approx(float(jaxloss.sliced_wasserstein(y, x, key)), rel=1e-4,
+                                       abs=1e-4)
