@@ -90,7 +90,8 @@ def sliced_wasserstein(x, y, key, *, n_projections=50, p=2.0, weights=None, wher
     projections=theta)`` for the same directions ``theta`` (POT draws its own
     from a NumPy seed, so values agree in distribution, not per call). With
     ``D == 1`` every direction is ``+-1`` and the result is the exact 1-D
-    ``W_p`` (``scipy.stats.wasserstein_distance`` for ``p = 1``).
+    ``W_p`` (``scipy.stats.wasserstein_distance`` for ``p = 1``). POT's
+    per-sample weights ``a`` / ``b`` are not supported (uniform samples only).
 
   Examples:
     >>> import jax, jax.numpy as jnp, jaxloss
