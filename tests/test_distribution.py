@@ -407,17 +407,14 @@ def test_sinkhorn_divergence_gradient_and_zero_at_equal_sets():
   close(g, np.zeros_like(y), atol=1e-3)
 
 
-def test_ott_is_optional_and_its_absence_names_the_extra():
-  """``import jaxloss`` does not import ott; without ott the call names ``jaxloss[ot]``."""
-  import subprocess
-  code = ("import sys, jaxloss; print('ott' in sys.modules); sys.modules['ott'] = None\n"
-          "import jax.numpy as jnp\n"
-          "try:\n  jaxloss.sinkhorn_divergence(jnp.ones((3, 2)), jnp.ones((3, 2)))\n"
-          "except ImportError as e:\n  print(e)\n")
-  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-  first, msg = out.stdout.strip().split("\n", 1)
-  assert first == "False"
-  assert "pip install jaxloss[ot]" in msg
+def test_without_ott_the_error_names_the_extra(monkeypatch):
+  """ott-jax is optional (``import jaxloss`` never imports it: tests/test_api.py); a call
+  without it raises an ImportError naming ``pip install jaxloss[ot]``."""
+  from jaxloss.distribution import transport
+  monkeypatch.setitem(sys.modules, "ott.geometry", None)   # None: "import ott.geometry" fails
+  monkeypatch.setitem(sys.modules, "ott.tools", None)
+  with pytest.raises(ImportError, match=r"pip install jaxloss\[ot\]"):
+    transport._import_ott()
 
 
 # ------------------------------------------------------------ shared behaviour
