@@ -68,6 +68,8 @@ FAMILY_INTRO = {
                        "data (VICReg, Barlow Twins, BYOL, DINO, SwAV).",
     "distillation": "Knowledge distillation (KD, generalized JSD, DKD, logit-standardized KD) and "
                     "mixture-of-experts auxiliary losses.",
+    "distribution": "Distances between distributions given by samples: MMD, energy distance and "
+                    "energy score, sliced Wasserstein, debiased Sinkhorn divergence.",
 }
 
 

@@ -40,9 +40,9 @@ def test_readme_is_short_and_its_snippet_runs():
 
 def test_import_is_light():
   """``import jaxloss`` imports JAX, NumPy and optax only: no Flax, sklearn, matplotlib, chex,
-  no workbench and no test fixtures (the cases table)."""
+  no ott-jax (the optional ``[ot]`` extra), no workbench and no test fixtures (the cases table)."""
   code = ("import sys, jaxloss; heavy = [m for m in ('flax', 'sklearn', 'matplotlib', 'chex', "
-          "'scipy', 'jaxloss.workbench', 'jaxloss.models', 'jaxloss.data', 'jaxloss.training', "
+          "'scipy', 'ott', 'jaxloss.workbench', 'jaxloss.models', 'jaxloss.data', 'jaxloss.training', "
           "'jaxloss.catalog.cases._inputs') if m in sys.modules]; print(heavy)")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
   assert out.stdout.strip() == "[]", out.stdout

@@ -59,6 +59,8 @@ DOMAIN = {
     ("student_logits", "teacher_logits"): "knowledge distillation and self-distillation (KD, GKD, "
                                           "DKD; DINO, iBOT): the student's and teacher's logits, "
                                           "as TRL, mdistiller and dinov2 name them",
+    ("x", "y"): "two-sample distances between sample sets (MMD, energy distance, sliced "
+                "Wasserstein, Sinkhorn divergence), as geomloss, ott and the papers name them",
     ("router_probs", "expert_indices"): "MoE load balancing: router probabilities and the chosen "
                                         "experts (transformers' load_balancing_loss_func)",
 }
@@ -119,6 +121,11 @@ KEYWORDS = {
     "path", "sigma_data",
     # metric learning (PML's names): sub-center ArcFace, SoftTriple, ProxyNCA, FastAP
     "sub_centers", "centers_per_class", "la", "softmax_scale", "num_bins",
+    # distribution distances: MMD's kernel/bandwidths, per-sample weights of the two sets
+    # (scipy's u_weights/v_weights, ott's a/b, named after the positional x/y), the sliced
+    # Wasserstein's projection count (POT's n_projections) and ott's Sinkhorn stopping rule
+    "kernel", "bandwidths", "x_weights", "y_weights", "n_projections", "threshold",
+    "max_iterations",
 }
 
 LOSSES = catalog.all_losses()

@@ -35,7 +35,7 @@ FAMILIES = (
     "regression", "classification", "segmentation", "detection", "tracking",
     "embedding", "generative", "image", "probabilistic", "adaptive",
     "scalable", "video", "alignment", "self_supervised",
-    "distillation",
+    "distillation", "distribution",
 )
 
 

@@ -235,6 +235,16 @@ GRADES = {
         ("medium", "enclosing-box geometry"),
         ("medium", "all penalties bounded, no arctangent"),
         BY_JAXLOSS),
+    "energy_distance": (
+        ("medium", "three O(N M) pairwise-distance matrices (one matmul each)"),
+        ("low", "no hyperparameter; V- or U-statistic"),
+        ("high", "distances bounded-gradient; zero (sub)gradient at coincident points"),
+        BY_JAXLOSS),
+    "energy_score": (
+        ("medium", "O(M^2 D) pairwise differences per observation"),
+        ("low", "no hyperparameter; nrg or fair spread term"),
+        ("high", "norms have unit-bounded gradients; zero at coincident members"),
+        BY_JAXLOSS),
     "fast_ap_loss": (
         ("medium", "an N x N distance matrix and an N x N x (B+1) soft histogram"),
         ("medium", "bins only, but a histogram-based AP estimate"),
@@ -511,6 +521,11 @@ GRADES = {
         ("low", "two region weights"),
         ("high", "bounded L1 gradients"),
         BY_JAXLOSS),
+    "mmd_loss": (
+        ("medium", "three O(N M) kernel matrices (one matmul each) per bandwidth"),
+        ("medium", "kernel, bandwidths and estimator to choose"),
+        ("high", "smooth kernels of clamped squared distances; no square root (RBF/IMQ)"),
+        BY_JAXLOSS),
     "ms_ssim": (
         ("medium", "SSIM at 5 scales (~1.33x one SSIM)"),
         ("medium", "pooling, clamping and the image-size constraint"),
@@ -686,10 +701,20 @@ GRADES = {
         ("low", "two hyperparameters on length-normalised log-probabilities"),
         ("high", "log-sigmoid; bounded gradient"),
         BY_JAXLOSS),
+    "sinkhorn_divergence": (
+        ("low", "three iterative Sinkhorn solves of O(N M) per iteration"),
+        ("high", "entropic OT solver (ott-jax), epsilon and stopping rule"),
+        ("medium", "log-domain, implicit-differentiated; small epsilon converges slowly"),
+        BY_JAXLOSS),
     "siou_loss": (
         ("medium", "IoU plus angle, distance and shape costs (exp, sqrt)"),
         ("high", "three extra cost terms and a branch on the angle"),
         ("medium", "angle cost in closed form, no arcsin at 1"),
+        BY_JAXLOSS),
+    "sliced_wasserstein": (
+        ("high", "L projections and sorts, O(L (N + M) log(N + M))"),
+        ("low", "random directions and 1-D sorted matching"),
+        ("medium", "piecewise-linear through the sort; Monte-Carlo noise from the directions"),
         BY_JAXLOSS),
     "smape": (
         ("high", "elementwise"),
