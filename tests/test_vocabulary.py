@@ -114,6 +114,9 @@ KEYWORDS = {
     "iou_weighted",
     # generative flows: the probability path (SiT/torchcfm "path") and EDM's sigma_data
     "path", "sigma_data",
+    # image quality (piq's names): GMSD's T, MS-GMSD's chromatic term, MDSI's constants and
+    # pooling, HaarPSI's constant and subsampling, VIF's visual-noise variance
+    "t", "chromatic", "beta1", "beta2", "beta3",
 }
 
 LOSSES = catalog.all_losses()

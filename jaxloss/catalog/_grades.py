@@ -320,6 +320,11 @@ GRADES = {
         ("medium", "overlap and enclosing-box geometry"),
         ("medium", "gradient without overlap; slow when one box encloses the other"),
         BY_JAXLOSS),
+    "gmsd_loss": (
+        ("high", "a 2x2 pooling, two 3x3 gradient maps and one pass of moments"),
+        ("low", "luma, pooling, Prewitt magnitudes and a standard deviation"),
+        ("high", "denominators >= T > 0; guarded square roots: finite gradient at identical images"),
+        BY_JAXLOSS),
     "gradient_loss": (
         ("high", "one pass of neighbour differences"),
         ("low", "no hyperparameter"),
@@ -504,6 +509,11 @@ GRADES = {
         ("high", "one elementwise pass"),
         ("low", "two region weights"),
         ("high", "bounded L1 gradients"),
+        BY_JAXLOSS),
+    "ms_gmsd_loss": (
+        ("high", "GMSD at 4 scales (~1.33x one full-resolution GMSD)"),
+        ("medium", "scales, masking coefficient and the optional chromatic term"),
+        ("high", "denominators >= T > 0; guarded square roots: finite gradient at identical images"),
         BY_JAXLOSS),
     "ms_ssim": (
         ("medium", "SSIM at 5 scales (~1.33x one SSIM)"),

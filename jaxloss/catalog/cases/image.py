@@ -156,3 +156,46 @@ case("masked_reconstruction_loss", _inpaint_example, edge_cases=_inpaint_edges,
      grad_argnums=(0,),
      components_total=lambda parts, kw: (kw.get("hole_weight", 6.0) * parts["hole"]
                                          + kw.get("valid_weight", 1.0) * parts["valid"]))
+
+# --------------------------------------------------------------------------
+# Full-reference image quality (piq): GMSD, MS-GMSD, MDSI, HaarPSI, VIF.
+# --------------------------------------------------------------------------
+
+
+def _iqa_example(key, shape=(2, 20, 18, 3)):
+  p, t = _images_example(key, shape)
+  return (p, t), {}
+
+
+def _iqa_edges(key, shape=(2, 20, 18, 3), **kw):
+  p, t = _images_example(key, shape)
+  return [((t, t), kw),                                        # identical
+          ((jnp.zeros_like(t), jnp.zeros_like(t)), kw),        # flat, zero gradients
+          ((jnp.full_like(t, 0.5), t), kw),                    # one flat image
+          ((1.0 - t, t), kw),                                  # inverted
+          ((t + 1e-7, t), kw),                                 # round-off level difference
+          ((255.0 * p, 255.0 * t), {**kw, "data_range": 255.0})]
+
+
+def _iqa_bad_channels(key, shape=(2, 20, 18, 2)):
+  p, t = _images_example(key, shape)  # two channels: neither grey nor RGB
+  return (p, t), {}
+
+
+case("gmsd_loss", _iqa_example, edge_cases=_iqa_edges, bad_input=_iqa_bad_channels,
+     grad_argnums=(0, 1))
+
+
+def _ms_gmsd_edges(key):
+  p, t = _images_example(key, (2, 20, 18, 3))
+  return _iqa_edges(key) + [((p, t), {"chromatic": True}), ((t, t), {"chromatic": True}),
+                            ((p[..., :1], t[..., :1]), {"scale_weights": (1.0, 2.0)})]
+
+
+def _ms_gmsd_bad(key):
+  p, t = _images_example(key, (2, 16, 18, 3))  # needs H, W >= 17 for 4 scales
+  return (p, t), {}
+
+
+case("ms_gmsd_loss", _iqa_example, edge_cases=_ms_gmsd_edges, bad_input=_ms_gmsd_bad,
+     grad_argnums=(0, 1))

@@ -1,0 +1,328 @@
+"""Full-reference image quality measures of piq as losses: GMSD, MS-GMSD, MDSI, HaarPSI, VIF.
+
+Each loss is the value of the corresponding ``piq`` (0.8) *loss class* per
+image, re-derived from the papers and piq's formulas. The conventions are
+those of :mod:`jaxloss.image`: images ``(..., H, W, C)`` channels last (piq is
+NCHW ``(N, C, H, W)``: pass ``jnp.moveaxis(x, 1, -1)``), every leading axis a
+batch axis, ``where``/``weights`` per image. Colour images are RGB
+(``C == 3``); greyscale images have ``C == 1``; other channel counts are
+rejected (piq fails on them too). ``data_range`` defaults to 1.0 as in piq;
+piq asserts the values lie in ``[0, data_range]``, jaxloss does not check it.
+
+Where piq's loss applies the reduction *before* turning the index into a loss
+(``HaarPSILoss`` is ``1 - mean(HaarPSI)``, ``VIFLoss`` is
+``1 - clamp(mean(VIF), 0, 1)``), jaxloss converts each image first and then
+reduces: identical for ``reduction="mean"`` (VIF: when every image's VIF is
+in [0, 1]) and different for ``"sum"`` (piq's ``1 - sum``).
+
+The square roots of piq (gradient magnitudes, standard deviations) have an
+infinite derivative at 0, which makes torch's gradient NaN at identical or
+flat images; here they are guarded (double ``where``), so value and gradient
+are finite everywhere.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss import _numerics as nx
+from jaxloss._api import (
+  LossInputError,
+  loss_function,
+  reduce_loss,
+)
+from jaxloss.catalog import register
+from jaxloss.image._common import _IMAGE_TASKS, _image_pair
+
+__all__ = ["MS_GMSD_WEIGHTS", "gmsd_loss", "ms_gmsd_loss"]
+
+_XUE14 = ("Xue, Zhang, Mou & Bovik, Gradient Magnitude Similarity Deviation: A Highly "
+          "Efficient Perceptual Image Quality Index, IEEE TIP 2014")
+_ZHANG17 = ("Zhang, Sander & Bermak, Gradient Magnitude Similarity Deviation on Multiple "
+            "Scales for Color Image Quality Assessment, ICASSP 2017")
+_NAFCHI16 = ("Nafchi, Shahkolaei, Hedjam & Cheriet, Mean Deviation Similarity Index: Efficient "
+             "and Reliable Full-Reference Image Quality Evaluator, IEEE Access 2016")
+_REISENHOFER18 = ("Reisenhofer, Bosse, Kutyniok & Wiegand, A Haar Wavelet-Based Perceptual "
+                  "Similarity Index for Image Quality Assessment, Signal Processing: Image "
+                  "Communication 2018")
+_SHEIKH06 = ("Sheikh & Bovik, Image Information and Visual Quality, IEEE TIP 2006 "
+             "(pixel-domain VIF, vifp)")
+_IQA_TASKS = ("image quality assessment",) + _IMAGE_TASKS
+
+# Luma of ITU-R BT.601 and the YIQ rows (piq.functional.rgb2yiq).
+_YIQ = ((0.299, 0.587, 0.114),
+        (0.5959, -0.2746, -0.3213),
+        (0.2115, -0.5227, 0.3112))
+# MDSI's LHM colour space (piq.functional.rgb2lhm).
+_LHM = ((0.2989, 0.587, 0.114),
+        (0.3, 0.04, -0.35),
+        (0.34, -0.6, 0.17))
+
+# MS-GMSD's scale weights (Zhang et al. 2017; piq's default).
+MS_GMSD_WEIGHTS = (0.096, 0.596, 0.289, 0.019)
+
+
+# --------------------------------------------------------------------------
+# Shared helpers: (..., H, W, C) arrays throughout.
+# --------------------------------------------------------------------------
+
+
+def _pair(name, predictions, targets, where, *, channels=(1, 3), min_size=1):
+  """Validated image pair; checks the channel count and the minimum spatial size."""
+  x, y = _image_pair(predictions, targets, where)
+  h, w, c = x.shape[-3:]
+  if c not in channels:
+    raise LossInputError(
+        f"predictions has shape {x.shape}: {c} channels; expected "
+        f"{' or '.join(str(k) for k in channels)} (RGB or greyscale, channels last)")
+  if min(h, w) < min_size:
+    raise LossInputError(
+        f"predictions has shape {x.shape}: spatial size ({h}, {w}) is too small for "
+        f"{name}; expected H, W >= {min_size}")
+  return x, y
+
+
+def _colour(x, matrix, rows):
+  """Rows ``rows`` of a 3x3 colour transform applied to RGB ``(..., 3)``."""
+  m = jnp.asarray([matrix[r] for r in rows], x.dtype)  # (k, 3)
+  return jnp.einsum("...c,kc->...k", x, m)
+
+
+def _pool2(x):
+  """piq's 2x2 average pooling (stride 2) of ``(..., H, W, C)``.
+
+  piq pads the bottom *and* right by ``max(H % 2, W % 2)`` zeros (counted in
+  the average), then pools with floor: a padded odd side gains its last
+  row/column averaged with zeros, a padded even side drops the pad.
+  """
+  h, w = x.shape[-3], x.shape[-2]
+  p = max(h % 2, w % 2)
+  x = jnp.pad(x, [(0, 0)] * (x.ndim - 3) + [(0, p), (0, p), (0, 0)])
+  h2, w2 = (h + p) // 2, (w + p) // 2
+  x = x[..., :2 * h2, :2 * w2, :]
+  x = x.reshape(x.shape[:-3] + (h2, 2, w2, 2, x.shape[-1]))
+  return jnp.mean(x, axis=(-4, -2))
+
+
+def _shift_sum(x, axis, offsets):
+  n = x.shape[axis] - (max(offsets) - min(offsets))
+  lo = -min(offsets)
+  return sum(jax.lax.slice_in_dim(x, lo + o, lo + o + n, axis=axis) for o in offsets)
+
+
+def _prewitt_magnitude(x):
+  """Prewitt gradient magnitude (zero padding, same size), per channel.
+
+  The kernels are piq's ``[[-1, 0, 1]] * 3 / 3`` and its transpose; the
+  square root is guarded so a flat region has gradient 0, not NaN.
+  """
+  nd = x.ndim
+  ha, wa = nd - 3, nd - 2
+  xp = jnp.pad(x, [(0, 0)] * (nd - 3) + [(1, 1), (1, 1), (0, 0)])
+  rows = _shift_sum(xp, ha, (-1, 0, 1))          # (..., H, W + 2, C)
+  cols = _shift_sum(xp, wa, (-1, 0, 1))          # (..., H + 2, W, C)
+  w = x.shape[-2]
+  h = x.shape[-3]
+  gx = (jax.lax.slice_in_dim(rows, 2, w + 2, axis=wa)
+        - jax.lax.slice_in_dim(rows, 0, w, axis=wa)) / 3.0
+  gy = (jax.lax.slice_in_dim(cols, 2, h + 2, axis=ha)
+        - jax.lax.slice_in_dim(cols, 0, h, axis=ha)) / 3.0
+  return nx.safe_sqrt(gx * gx + gy * gy)
+
+
+def _similarity(a, b, c, alpha=0.0):
+  """piq's ``similarity_map``: ``(2ab - alpha ab + c) / (a^2 + b^2 - alpha ab + c)``."""
+  ab = a * b
+  return (2.0 * ab - alpha * ab + c) / (a * a + b * b - alpha * ab + c)
+
+
+def _deviation_sq(gms):
+  """Per-image variance (population) of a map ``(..., H, W, 1)``."""
+  mean = jnp.mean(gms, axis=(-3, -2, -1), keepdims=True)
+  return jnp.mean(jnp.square(gms - mean), axis=(-3, -2, -1))
+
+
+def _gms_variance(x, y, t, alpha=0.0):
+  """Squared GMSD of luminance maps ``(..., H, W, 1)``."""
+  gms = _similarity(_prewitt_magnitude(x), _prewitt_magnitude(y), t, alpha)
+  return _deviation_sq(gms)
+
+
+def _scale_weights(scale_weights, dtype, default):
+  if scale_weights is None:
+    scale_weights = default
+  if isinstance(scale_weights, (tuple, list)):
+    levels = len(scale_weights)
+    sw = jnp.stack([jnp.asarray(s, dtype) for s in scale_weights]) if levels else None
+  else:
+    sw = jnp.asarray(scale_weights, dtype)
+    if sw.ndim != 1:
+      raise LossInputError(
+          f"scale_weights must be a 1-D sequence of per-scale weights, got shape {sw.shape}")
+    levels = sw.shape[0]
+  if levels < 1:
+    raise LossInputError("scale_weights must hold at least one weight, got shape (0,)")
+  return sw, levels
+
+
+# --------------------------------------------------------------------------
+# GMSD.
+# --------------------------------------------------------------------------
+
+
+@register(tasks=_IQA_TASKS, input_kind="images",
+          peer="piq.GMSDLoss / piq.gmsd (0.8; NCHW there)",
+          references=(_XUE14,))
+@loss_function(ranges={"data_range": "> 0", "t": "> 0"})
+def gmsd_loss(predictions, targets, *, data_range=1.0, t=170.0 / 255.0 ** 2, weights=None,
+              where=None, reduction="mean"):
+  r"""Gradient Magnitude Similarity Deviation (GMSD, Xue et al. 2014) per image.
+
+  .. math::
+    \mathrm{GMS} = \frac{2\,m_p m_t + T}{m_p^2 + m_t^2 + T},\qquad
+    \ell_b = \operatorname{std}_{i}\,\mathrm{GMS}_i
+
+  Both images are divided by ``data_range``; RGB images are reduced to their
+  luma ``Y = 0.299 R + 0.587 G + 0.114 B``; both are 2x2 average-pooled
+  (piq's padding of odd sizes: the bottom and right get
+  ``max(H % 2, W % 2)`` zeros); ``m`` is the Prewitt gradient magnitude
+  (3x3 kernels ``[-1, 0, 1] / 3``, zero padding) and the loss is the
+  population standard deviation of the GMS map over the pixels. GMSD is
+  itself a distance (0 for identical images, lower is better): piq's
+  ``GMSDLoss`` returns it unchanged, and so does this loss.
+
+  Args:
+    predictions: floating images ``(..., H, W, C)``, ``C`` 1 (grey) or 3
+      (RGB), ``H, W >= 2``.
+    targets: images of the same shape.
+    data_range: value range of the images (default 1.0 as piq; 255.0 for
+      8-bit), > 0.
+    t: stability constant ``T`` on the [0, 1] scale (default
+      ``170 / 255**2``, the paper's 170 for 8-bit images).
+    weights: optional per-image weights, broadcastable to ``(...)``.
+    where: optional boolean mask over images, broadcastable to ``(...)``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``predictions.shape[:-3]`` for "none".
+
+  Raises:
+    LossInputError: shape mismatch, rank < 3, ``C`` not 1 or 3, ``H`` or
+      ``W`` < 2, concrete ``data_range <= 0`` or ``t <= 0``.
+    LossTypeError: ``predictions`` is not floating.
+
+  Notes:
+    piq is NCHW; ``gmsd_loss(p, t) == piq.GMSDLoss()(p_nchw, t_nchw)`` with
+    ``p = jnp.moveaxis(p_nchw, 1, -1)``. The guarded square roots give a
+    finite gradient at identical images, where torch's is NaN.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> x = jnp.linspace(0., 1., 16 * 16 * 3).reshape(1, 16, 16, 3)
+    >>> print(round(float(jaxloss.gmsd_loss(x, x)), 6), round(float(jaxloss.gmsd_loss(x, x ** 2)), 4))
+    0.0 0.1946
+  """
+  x, y = _pair("gmsd_loss", predictions, targets, where, min_size=2)
+  data_range = jnp.asarray(data_range, x.dtype)
+  x, y = x / data_range, y / data_range
+  if x.shape[-1] == 3:
+    x, y = _colour(x, _YIQ, (0,)), _colour(y, _YIQ, (0,))
+  x, y = _pool2(x), _pool2(y)
+  values = nx.safe_sqrt(_gms_variance(x, y, jnp.asarray(t, x.dtype)))
+  return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+# --------------------------------------------------------------------------
+# MS-GMSD.
+# --------------------------------------------------------------------------
+
+
+@register(tasks=_IQA_TASKS, input_kind="images",
+          peer="piq.MultiScaleGMSDLoss / piq.multi_scale_gmsd (0.8; NCHW there)",
+          references=(_ZHANG17, _XUE14))
+@loss_function(static=("chromatic",),
+               ranges={"data_range": "> 0", "t": "> 0", "alpha": "[0, 2)", "beta1": ">= 0",
+                       "beta2": ">= 0", "beta3": ">= 0"})
+def ms_gmsd_loss(predictions, targets, *, data_range=1.0, scale_weights=None, chromatic=False,
+                 alpha=0.5, beta1=0.01, beta2=0.32, beta3=15.0, t=170.0, weights=None,
+                 where=None, reduction="mean"):
+  r"""Multi-scale GMSD (MS-GMSD, Zhang et al. 2017) per image; MS-GMSDc with ``chromatic``.
+
+  .. math::
+    \mathrm{GMS}^{(j)} = \frac{(2 - \alpha)\,m_p m_t + T}
+      {m_p^2 + m_t^2 - \alpha\,m_p m_t + T},\qquad
+    D = \sqrt{\textstyle\sum_j w_j \operatorname{var}_i \mathrm{GMS}^{(j)}_i}
+
+  Images are rescaled to [0, 255] (``x / data_range * 255``), RGB converted to
+  YIQ. At scale ``j`` (the first at full resolution, each next one 2x2
+  average-pooled as :func:`gmsd_loss`) the masked GMS map of the luma's
+  Prewitt magnitudes ``m`` gives a variance; ``w`` are the normalised
+  ``scale_weights``. With ``chromatic=True`` (RGB only) the loss is
+  MS-GMSDc:
+
+  .. math::
+    \gamma = \frac{2}{1 + \beta_2 e^{-\beta_3 D}} - 1,\qquad
+    \ell = \gamma D + (1 - \gamma)\,\beta_1\,
+      \sqrt{\operatorname{mean}(\Delta I^2) + \operatorname{mean}(\Delta Q^2)}
+
+  with the chroma ``I, Q`` of the coarsest scale. Without ``chromatic`` the
+  loss is ``D``: a distance, 0 for identical images, as piq's loss.
+
+  Args:
+    predictions: floating images ``(..., H, W, C)``, ``C`` 1 or 3 (3 when
+      ``chromatic``), ``H, W >= 2**M + 1`` for ``M`` scales (17 by default).
+    targets: images of the same shape.
+    data_range: value range of the images (default 1.0 as piq), > 0.
+    scale_weights: per-scale weights, normalised to sum 1; their number is the
+      number of scales ``M``. Default (None): ``(0.096, 0.596, 0.289, 0.019)``.
+    chromatic: add the chromatic term (MS-GMSDc; default False), static.
+    alpha: masking coefficient (default 0.5).
+    beta1: weight of the chromatic term (default 0.01).
+    beta2: constant of ``gamma`` (default 0.32).
+    beta3: constant of ``gamma`` (default 15.0).
+    t: stability constant on the [0, 255] scale (default 170).
+    weights: optional per-image weights, broadcastable to ``(...)``.
+    where: optional boolean mask over images, broadcastable to ``(...)``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``predictions.shape[:-3]`` for "none".
+
+  Raises:
+    LossInputError: shape mismatch, rank < 3, ``C`` not 1 or 3 (not 3 with
+      ``chromatic``), images smaller than ``2**M + 1``, empty
+      ``scale_weights``, or concrete out-of-range options.
+    LossTypeError: ``predictions`` is not floating.
+
+  Notes:
+    Matches ``piq.MultiScaleGMSDLoss`` (NCHW there). Its square roots are
+    guarded: finite gradient at identical images (torch: NaN).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> x = jnp.linspace(0., 1., 32 * 32 * 3).reshape(1, 32, 32, 3)
+    >>> print(round(float(jaxloss.ms_gmsd_loss(x, x)), 6), round(float(jaxloss.ms_gmsd_loss(x, x ** 2)), 4))
+    0.0 0.2039
+  """
+  sw, levels = _scale_weights(scale_weights, nx.compute_dtype(predictions, targets),
+                              MS_GMSD_WEIGHTS)
+  x, y = _pair("ms_gmsd_loss", predictions, targets, where,
+               channels=(3,) if chromatic else (1, 3), min_size=2 ** levels + 1)
+  sw = sw / jnp.sum(sw)
+  scale = 255.0 / jnp.asarray(data_range, x.dtype)
+  x, y = x * scale, y * scale
+  if x.shape[-1] == 3:
+    x, y = _colour(x, _YIQ, (0, 1, 2)), _colour(y, _YIQ, (0, 1, 2))
+  t = jnp.asarray(t, x.dtype)
+  total = 0.0
+  for level in range(levels):
+    if level:
+      x, y = _pool2(x), _pool2(y)
+    total = total + sw[level] * _gms_variance(x[..., :1], y[..., :1], t, alpha)
+  values = nx.safe_sqrt(total)
+  if chromatic:
+    chroma = nx.safe_sqrt(jnp.mean(jnp.square(x[..., 1:] - y[..., 1:]), axis=(-3, -2, -1)) * 2.0)
+    gamma = 2.0 / (1.0 + beta2 * jnp.exp(-beta3 * values)) - 1.0
+    values = gamma * values + (1.0 - gamma) * beta1 * chroma
+  return reduce_loss(values, reduction, where=where, weights=weights)

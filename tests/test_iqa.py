@@ -1,0 +1,195 @@
+"""Tests of the piq image-quality losses against independent float64 NumPy/SciPy references.
+
+The references are written from the papers and piq 0.8's formulas (NCHW there;
+here one (H, W, C) image at a time with SciPy filters); they never call
+jaxloss or torch.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.ndimage
+
+import jaxloss
+
+YIQ = np.array([[0.299, 0.587, 0.114], [0.5959, -0.2746, -0.3213], [0.2115, -0.5227, 0.3112]])
+PREWITT = np.array([[-1.0, 0.0, 1.0]] * 3) / 3.0
+
+
+# --------------------------------------------------------------------------
+# References (float64, one (H, W, C) image).
+# --------------------------------------------------------------------------
+
+
+def _pool(a):
+  """piq: pad bottom/right by max(H % 2, W % 2) zeros, 2x2 mean, floor."""
+  h, w = a.shape[:2]
+  p = max(h % 2, w % 2)
+  a = np.pad(a, [(0, p), (0, p)] + [(0, 0)] * (a.ndim - 2))
+  h2, w2 = a.shape[0] // 2, a.shape[1] // 2
+  out = np.zeros((h2, w2) + a.shape[2:])
+  for i in range(h2):
+    for j in range(w2):
+      out[i, j] = a[2 * i:2 * i + 2, 2 * j:2 * j + 2].mean(axis=(0, 1))
+  return out
+
+
+def _grad_mag(a):
+  gx = scipy.ndimage.correlate(a, PREWITT, mode="constant")
+  gy = scipy.ndimage.correlate(a, PREWITT.T, mode="constant")
+  return np.sqrt(gx ** 2 + gy ** 2)
+
+
+def _gms(a, b, t, alpha=0.0):
+  ga, gb = _grad_mag(a), _grad_mag(b)
+  return ((2 - alpha) * ga * gb + t) / (ga ** 2 + gb ** 2 - alpha * ga * gb + t)
+
+
+def ref_gmsd(x, y, L=1.0, t=170 / 255 ** 2):
+  x, y = np.asarray(x, np.float64) / L, np.asarray(y, np.float64) / L
+  if x.shape[-1] == 3:
+    x, y = x @ YIQ[0], y @ YIQ[0]
+  else:
+    x, y = x[..., 0], y[..., 0]
+  return np.std(_gms(_pool(x), _pool(y), t))
+
+
+def ref_ms_gmsd(x, y, L=1.0, scale_weights=(0.096, 0.596, 0.289, 0.019), chromatic=False,
+                alpha=0.5, beta1=0.01, beta2=0.32, beta3=15.0, t=170.0):
+  x, y = np.asarray(x, np.float64) * 255 / L, np.asarray(y, np.float64) * 255 / L
+  if x.shape[-1] == 3:
+    x, y = x @ YIQ.T, y @ YIQ.T
+  w = np.asarray(scale_weights, np.float64)
+  w = w / w.sum()
+  total = 0.0
+  for j in range(len(w)):
+    if j:
+      x, y = _pool(x), _pool(y)
+    total += w[j] * np.var(_gms(x[..., 0], y[..., 0], t, alpha))
+  d = np.sqrt(total)
+  if not chromatic:
+    return d
+  rmse = np.sqrt(sum(np.mean((x[..., c] - y[..., c]) ** 2) for c in (1, 2)))
+  g = 2 / (1 + beta2 * np.exp(-beta3 * d)) - 1
+  return g * d + (1 - g) * beta1 * rmse
+
+
+def _batch(ref, preds, targs, **kw):
+  return np.array([ref(a, b, **kw)
+                   for a, b in zip(np.asarray(preds), np.asarray(targs), strict=True)])
+
+
+def _images(shape, seed=0, noise=0.2):
+  rng = np.random.default_rng(seed)
+  t = rng.uniform(size=shape)
+  p = np.clip(t + noise * rng.normal(size=shape), 0.0, 1.0)
+  return jnp.asarray(p, jnp.float32), jnp.asarray(t, jnp.float32)
+
+
+def _close(got, want, rtol=1e-5, atol=1e-6):
+  np.testing.assert_allclose(np.asarray(got, np.float64), want, rtol=rtol, atol=atol)
+
+
+def _finite_grads(f, p, t):
+  for g in jax.grad(f, argnums=(0, 1))(p, t):
+    assert np.all(np.isfinite(np.asarray(g)))
+
+
+# --------------------------------------------------------------------------
+# GMSD.
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(2, 32, 32, 3), (2, 17, 20, 1), (1, 16, 15, 3)])
+def test_gmsd_matches_reference(shape):
+  p, t = _images(shape)
+  want = _batch(ref_gmsd, p, t)
+  _close(jaxloss.gmsd_loss(p, t, reduction="none"), want)
+  _close(jaxloss.gmsd_loss(p, t), want.mean())
+  _close(jaxloss.gmsd_loss(p, t, reduction="sum"), want.sum())
+
+
+def test_gmsd_data_range_and_t():
+  p, t = _images((2, 20, 22, 3), seed=1)
+  _close(jaxloss.gmsd_loss(255 * p, 255 * t, data_range=255.0, reduction="none"),
+         _batch(ref_gmsd, p, t), rtol=1e-4)
+  _close(jaxloss.gmsd_loss(p, t, t=0.01, reduction="none"), _batch(ref_gmsd, p, t, t=0.01))
+
+
+def test_gmsd_identical_and_gradients():
+  p, t = _images((2, 16, 16, 3), seed=2)
+  assert float(jaxloss.gmsd_loss(t, t)) == 0.0
+  _finite_grads(jaxloss.gmsd_loss, t, t)
+  _finite_grads(jaxloss.gmsd_loss, jnp.zeros_like(t), jnp.zeros_like(t))
+  out = jaxloss.gmsd_loss(p.astype(jnp.bfloat16), t.astype(jnp.bfloat16))
+  assert out.dtype == jnp.float32 and np.isfinite(float(out))
+  assert abs(float(out) - float(jaxloss.gmsd_loss(p, t))) < 2e-2
+
+
+def test_gmsd_gradient_matches_finite_differences():
+  p, t = _images((1, 8, 8, 1), seed=3)
+  p64, t64 = np.asarray(p, np.float64), np.asarray(t, np.float64)
+  g = np.asarray(jax.grad(jaxloss.gmsd_loss)(p, t))[0]
+  eps = 1e-4
+  for (i, j) in [(0, 0), (3, 4), (7, 5)]:
+    e = np.zeros_like(p64)
+    e[0, i, j, 0] = eps
+    fd = (ref_gmsd((p64 + e)[0], t64[0]) - ref_gmsd((p64 - e)[0], t64[0])) / (2 * eps)
+    assert abs(g[i, j, 0] - fd) < 1e-3 * max(1.0, abs(fd))
+
+
+@pytest.mark.parametrize("shape", [(2, 16, 16, 2), (2, 16, 16, 4), (16, 16)])
+def test_gmsd_rejects_bad_channels_and_rank(shape):
+  x = jnp.zeros(shape)
+  with pytest.raises(jaxloss.LossInputError, match="gmsd_loss"):
+    jaxloss.gmsd_loss(x, x)
+
+
+def test_gmsd_rejects_too_small():
+  x = jnp.zeros((2, 1, 16, 3))
+  with pytest.raises(jaxloss.LossInputError, match=r"H, W >= 2"):
+    jaxloss.gmsd_loss(x, x)
+
+
+# --------------------------------------------------------------------------
+# MS-GMSD.
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape,chromatic", [((2, 32, 32, 3), False), ((2, 33, 30, 3), True),
+                                             ((2, 20, 17, 1), False)])
+def test_ms_gmsd_matches_reference(shape, chromatic):
+  p, t = _images(shape, seed=4)
+  want = _batch(ref_ms_gmsd, p, t, chromatic=chromatic)
+  _close(jaxloss.ms_gmsd_loss(p, t, chromatic=chromatic, reduction="none"), want)
+  _close(jaxloss.ms_gmsd_loss(p, t, chromatic=chromatic), want.mean())
+
+
+def test_ms_gmsd_options():
+  p, t = _images((2, 24, 24, 3), seed=5)
+  kw = dict(scale_weights=(1.0, 3.0), alpha=0.2, beta1=0.1, beta2=0.5, beta3=5.0, t=100.0)
+  _close(jaxloss.ms_gmsd_loss(255 * p, 255 * t, data_range=255.0, chromatic=True,
+                              reduction="none", **kw),
+         _batch(ref_ms_gmsd, p, t, chromatic=True, **kw), rtol=1e-4)
+  _close(jaxloss.ms_gmsd_loss(p, t, scale_weights=jnp.array([1.0, 3.0]), reduction="none"),
+         _batch(ref_ms_gmsd, p, t, scale_weights=(1.0, 3.0)))
+
+
+def test_ms_gmsd_identical_and_gradients():
+  _, t = _images((2, 17, 17, 3), seed=6)
+  assert float(jaxloss.ms_gmsd_loss(t, t)) == 0.0
+  _finite_grads(jaxloss.ms_gmsd_loss, t, t)
+  _finite_grads(lambda a, b: jaxloss.ms_gmsd_loss(a, b, chromatic=True), t, t)
+
+
+def test_ms_gmsd_errors():
+  x = jnp.zeros((2, 16, 40, 3))
+  with pytest.raises(jaxloss.LossInputError, match=r"H, W >= 17"):
+    jaxloss.ms_gmsd_loss(x, x)
+  jaxloss.ms_gmsd_loss(x, x, scale_weights=(0.5, 0.5))  # 2 scales need 5
+  g = jnp.zeros((2, 20, 20, 1))
+  with pytest.raises(jaxloss.LossInputError, match="3"):
+    jaxloss.ms_gmsd_loss(g, g, chromatic=True)
+  with pytest.raises(jaxloss.LossInputError, match="at least one"):
+    jaxloss.ms_gmsd_loss(g, g, scale_weights=())
