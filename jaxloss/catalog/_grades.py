@@ -510,6 +510,11 @@ GRADES = {
         ("low", "two region weights"),
         ("high", "bounded L1 gradients"),
         BY_JAXLOSS),
+    "mdsi_loss": (
+        ("high", "three 3x3 gradient maps, a colour transform and one pass of moments"),
+        ("medium", "LHM colour space, three similarity maps, complex fractional powers"),
+        ("high", "denominators >= C > 0; guarded roots, powers and atan2: finite gradient at identical images"),
+        BY_JAXLOSS),
     "ms_gmsd_loss": (
         ("high", "GMSD at 4 scales (~1.33x one full-resolution GMSD)"),
         ("medium", "scales, masking coefficient and the optional chromatic term"),

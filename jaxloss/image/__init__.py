@@ -29,6 +29,7 @@ The Charbonnier loss of image restoration is :func:`jaxloss.charbonnier_loss`
 from jaxloss.image.iqa import (
     MS_GMSD_WEIGHTS,
     gmsd_loss,
+    mdsi_loss,
     ms_gmsd_loss,
 )
 from jaxloss.image.pixel import (
@@ -54,6 +55,7 @@ __all__ = [
     "gradient_loss",
     "l1_ssim_loss",
     "masked_reconstruction_loss",
+    "mdsi_loss",
     "ms_gmsd_loss",
     "MS_GMSD_WEIGHTS",
     "ms_ssim",

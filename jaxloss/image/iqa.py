@@ -35,7 +35,7 @@ from jaxloss._api import (
 from jaxloss.catalog import register
 from jaxloss.image._common import _IMAGE_TASKS, _image_pair
 
-__all__ = ["MS_GMSD_WEIGHTS", "gmsd_loss", "ms_gmsd_loss"]
+__all__ = ["MS_GMSD_WEIGHTS", "gmsd_loss", "mdsi_loss", "ms_gmsd_loss"]
 
 _XUE14 = ("Xue, Zhang, Mou & Bovik, Gradient Magnitude Similarity Deviation: A Highly "
           "Efficient Perceptual Image Quality Index, IEEE TIP 2014")
@@ -325,4 +325,134 @@ def ms_gmsd_loss(predictions, targets, *, data_range=1.0, scale_weights=None, ch
     chroma = nx.safe_sqrt(jnp.mean(jnp.square(x[..., 1:] - y[..., 1:]), axis=(-3, -2, -1)) * 2.0)
     gamma = 2.0 / (1.0 + beta2 * jnp.exp(-beta3 * values)) - 1.0
     values = gamma * values + (1.0 - gamma) * beta1 * chroma
+  return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+# --------------------------------------------------------------------------
+# MDSI.
+# --------------------------------------------------------------------------
+
+
+def _avg_pool_k(x, k):
+  """MDSI's pre-filter: zero padding ``(k-1)//2`` before and ``k//2`` after, ``k x k`` mean
+  with stride ``k`` (floor), as piq for ``k > 1``."""
+  if k == 1:
+    return x
+  lo, hi = (k - 1) // 2, k // 2
+  x = jnp.pad(x, [(0, 0)] * (x.ndim - 3) + [(lo, hi), (lo, hi), (0, 0)])
+  h2, w2 = x.shape[-3] // k, x.shape[-2] // k
+  x = x[..., :k * h2, :k * w2, :]
+  x = x.reshape(x.shape[:-3] + (h2, k, w2, k, x.shape[-1]))
+  return jnp.mean(x, axis=(-4, -2))
+
+
+def _signed_power(v, p):
+  """Modulus and phase of the complex power ``v ** p`` of a real ``v`` (phase 0 or p*pi)."""
+  return nx.safe_pow(jnp.abs(v), p), jnp.where(v < 0, jnp.pi * p, 0.0)
+
+
+@register(tasks=_IQA_TASKS, input_kind="images",
+          peer="piq.MDSILoss / piq.mdsi (0.8; NCHW there)",
+          references=(_NAFCHI16,))
+@loss_function(static=("combination",), choices={"combination": ("sum", "mult")},
+               ranges={"data_range": "> 0", "c1": "> 0", "c2": "> 0", "c3": "> 0",
+                       "rho": "> 0", "q": "> 0", "o": "> 0"})
+def mdsi_loss(predictions, targets, *, data_range=1.0, c1=140.0, c2=55.0, c3=550.0,
+              combination="sum", alpha=0.6, beta=0.1, gamma=0.2, rho=1.0, q=0.25, o=0.25,
+              weights=None, where=None, reduction="mean"):
+  r"""Mean Deviation Similarity Index (MDSI, Nafchi et al. 2016) per image; lower is better.
+
+  .. math::
+    \mathrm{GS} = S(g_p, g_t; C_1) + S(g_p, g_a; C_2) - S(g_t, g_a; C_2),\qquad
+    \mathrm{CS} = \frac{2(H_p H_t + M_p M_t) + C_3}{H_p^2 + H_t^2 + M_p^2 + M_t^2 + C_3}
+
+  .. math::
+    \mathrm{GCS} = \alpha\,\mathrm{GS} + (1 - \alpha)\,\mathrm{CS},\qquad
+    \ell = \Big(\operatorname{mean}_i \big|\mathrm{GCS}_i^{\,q}
+      - \operatorname{mean}_j \mathrm{GCS}_j^{\,q}\big|^{\rho}\Big)^{o/\rho}
+
+  with ``S(a, b; C) = (2ab + C) / (a^2 + b^2 + C)``. Images are rescaled to
+  [0, 255], average-pooled by ``k = max(1, round(min(H, W) / 256))`` (none
+  below 384 pixels), converted to the LHM colour space (``L = 0.2989 R + 0.587
+  G + 0.114 B``, ``H``, ``M``); ``g`` are Prewitt gradient magnitudes of
+  ``L`` of the prediction, the target and their average ``a``. Powers of
+  negative ``GCS`` are complex (``|v|^q e^{i q \pi}``) and the deviation is a
+  complex modulus, as in the paper's code. ``combination="mult"`` replaces
+  GCS by piq's ``GS^gamma * CS^beta`` (real parts multiplied, imaginary parts
+  added). MDSI is a distance (0 for identical images); piq's ``MDSILoss``
+  returns it unchanged, and so does this loss.
+
+  Args:
+    predictions: floating images ``(..., H, W, C)``, ``C`` 3 (RGB) or 1
+      (grey, copied to three channels as piq does).
+    targets: images of the same shape.
+    data_range: value range of the images (default 1.0 as piq), > 0.
+    c1: gradient-similarity constant (default 140).
+    c2: constant of the similarities to the average image (default 55).
+    c3: chromaticity-similarity constant (default 550).
+    combination: "sum" (default) | "mult", static.
+    alpha: weight of GS in the sum (default 0.6).
+    beta: power of CS in "mult" (default 0.1).
+    gamma: power of GS in "mult" (default 0.2).
+    rho: order of the Minkowski pooling of the deviations (default 1).
+    q: power applied to GCS (default 0.25).
+    o: final power pooling (default 0.25).
+    weights: optional per-image weights, broadcastable to ``(...)``.
+    where: optional boolean mask over images, broadcastable to ``(...)``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``predictions.shape[:-3]`` for "none".
+
+  Raises:
+    LossInputError: shape mismatch, rank < 3, ``C`` not 1 or 3, an unknown
+      ``combination`` or concrete non-positive constants.
+    LossTypeError: ``predictions`` is not floating.
+
+  Notes:
+    Matches ``piq.MDSILoss`` (NCHW there). The guarded square root and
+    fractional powers keep the gradient finite at identical images (the loss
+    is 0 there; torch's gradient is NaN).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> x = jnp.linspace(0., 1., 16 * 16 * 3).reshape(1, 16, 16, 3)
+    >>> print(round(float(jaxloss.mdsi_loss(x, x)), 6), round(float(jaxloss.mdsi_loss(x, x ** 2)), 4))
+    0.0 0.3436
+  """
+  x, y = _pair("mdsi_loss", predictions, targets, where)
+  if x.shape[-1] == 1:
+    x = jnp.broadcast_to(x, x.shape[:-1] + (3,))
+    y = jnp.broadcast_to(y, y.shape[:-1] + (3,))
+  scale = 255.0 / jnp.asarray(data_range, x.dtype)
+  x, y = x * scale, y * scale
+  k = max(1, round(min(x.shape[-3], x.shape[-2]) / 256))
+  x, y = _avg_pool_k(x, k), _avg_pool_k(y, k)
+  x, y = _colour(x, _LHM, (0, 1, 2)), _colour(y, _LHM, (0, 1, 2))
+  lx, ly = x[..., :1], y[..., :1]
+  gx, gy = _prewitt_magnitude(lx), _prewitt_magnitude(ly)
+  ga = _prewitt_magnitude((lx + ly) / 2.0)
+  gs = _similarity(gx, gy, c1) + _similarity(gx, ga, c2) - _similarity(gy, ga, c2)
+  hx, mx, hy, my = x[..., 1:2], x[..., 2:], y[..., 1:2], y[..., 2:]
+  cs = (2.0 * (hx * hy + mx * my) + c3) / (hx * hx + hy * hy + mx * mx + my * my + c3)
+  if combination == "sum":
+    # GCS ** q: modulus |GCS|^q, phase q*pi for negative GCS.
+    mod, phase = _signed_power(alpha * gs + (1.0 - alpha) * cs, q)
+  else:
+    gm, gp = _signed_power(gs, gamma)
+    cm, cp = _signed_power(cs, beta)
+    re = gm * jnp.cos(gp) * cm * jnp.cos(cp)
+    im = gm * jnp.sin(gp) + cm * jnp.sin(cp)
+    r2 = re * re + im * im
+    nonzero = r2 > 0
+    # atan2's gradient is NaN at (0, 0): evaluate it at (1, 0) there (double where).
+    phase = jnp.where(nonzero, jnp.arctan2(jnp.where(nonzero, im, 0.0),
+                                           jnp.where(nonzero, re, 1.0)), 0.0) * q
+    mod = nx.safe_pow(r2, q / 2.0)
+  zr, zi = mod * jnp.cos(phase), mod * jnp.sin(phase)
+  axes = (-3, -2, -1)
+  dr = zr - jnp.mean(zr, axis=axes, keepdims=True)
+  di = zi - jnp.mean(zi, axis=axes, keepdims=True)
+  dev = nx.safe_sqrt(dr * dr + di * di)
+  values = nx.safe_pow(jnp.mean(nx.safe_pow(dev, rho), axis=axes), o / rho)
   return reduce_loss(values, reduction, where=where, weights=weights)

@@ -199,3 +199,13 @@ def _ms_gmsd_bad(key):
 
 case("ms_gmsd_loss", _iqa_example, edge_cases=_ms_gmsd_edges, bad_input=_ms_gmsd_bad,
      grad_argnums=(0, 1))
+
+
+def _mdsi_edges(key):
+  p, t = _images_example(key, (2, 20, 18, 3))
+  return _iqa_edges(key) + [((p, t), {"combination": "mult"}), ((t, t), {"combination": "mult"}),
+                            ((p[..., :1], t[..., :1]), {"rho": 2.0})]
+
+
+case("mdsi_loss", _iqa_example, edge_cases=_mdsi_edges, bad_input=_iqa_bad_channels,
+     grad_argnums=(0, 1))
