@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.ndimage
+import scipy.signal
 
 import jaxloss
 
@@ -269,3 +270,71 @@ def test_mdsi_identical_and_gradients():
   assert out.dtype == jnp.float32 and np.isfinite(float(out))
   with pytest.raises(jaxloss.LossInputError, match="mdsi_loss"):
     jaxloss.mdsi_loss(p[..., :2], t[..., :2])
+
+
+# --------------------------------------------------------------------------
+# HaarPSI.
+# --------------------------------------------------------------------------
+
+
+def _haar(a, k):
+  """piq's Haar responses: +-1/k kernels, zero padding k/2 - 1 before and k/2 after."""
+  kern = np.ones((k, k)) / k
+  kern[k // 2:] *= -1
+  ap = np.pad(a, [(k // 2 - 1, k // 2)] * 2)
+  return (scipy.signal.correlate2d(ap, kern, mode="valid"),
+          scipy.signal.correlate2d(ap, kern.T, mode="valid"))
+
+
+def ref_haarpsi_loss(x, y, L=1.0, subsample=True, c=30.0, alpha=4.2):
+  x, y = np.asarray(x, np.float64) * 255 / L, np.asarray(y, np.float64) * 255 / L
+  rgb = x.shape[-1] == 3
+  if rgb:
+    x, y = x @ YIQ.T, y @ YIQ.T
+  if subsample:
+    x, y = _pool(x), _pool(y)
+  hx = [_haar(x[..., 0], 2 ** (s + 1)) for s in range(3)]
+  hy = [_haar(y[..., 0], 2 ** (s + 1)) for s in range(3)]
+  sims = [(_sim(abs(hx[0][o]), abs(hy[0][o]), c) + _sim(abs(hx[1][o]), abs(hy[1][o]), c)) / 2
+          for o in range(2)]
+  wts = [np.maximum(abs(hx[2][o]), abs(hy[2][o])) for o in range(2)]
+  if rgb:
+    box = np.ones((2, 2)) / 4
+    ch = lambda v: abs(scipy.signal.correlate2d(np.pad(v, [(0, 1), (0, 1)]), box, "valid"))  # noqa: E731
+    sims.append((_sim(ch(x[..., 1]), ch(y[..., 1]), c) + _sim(ch(x[..., 2]), ch(y[..., 2]), c)) / 2)
+    wts.append((wts[0] + wts[1]) / 2)
+  sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+  eps = np.finfo(np.float32).eps
+  r = (sum(np.sum(sig(alpha * s) * w) for s, w in zip(sims, wts, strict=True)) + eps) / (
+      sum(np.sum(w) for w in wts) + eps)
+  return 1 - (np.log(r / (1 - r)) / alpha) ** 2
+
+
+@pytest.mark.parametrize("shape,subsample", [((2, 32, 32, 3), True), ((2, 17, 23, 1), True),
+                                             ((1, 20, 16, 3), False)])
+def test_haarpsi_matches_reference(shape, subsample):
+  p, t = _images(shape, seed=11)
+  want = _batch(ref_haarpsi_loss, p, t, subsample=subsample)
+  _close(jaxloss.haarpsi_loss(p, t, subsample=subsample, reduction="none"), want, atol=1e-5)
+  _close(jaxloss.haarpsi_loss(p, t, subsample=subsample), want.mean(), atol=1e-5)
+
+
+def test_haarpsi_options():
+  p, t = _images((2, 24, 24, 3), seed=12)
+  _close(jaxloss.haarpsi_loss(255 * p, 255 * t, data_range=255.0, c=10.0, alpha=3.0,
+                              reduction="none"),
+         _batch(ref_haarpsi_loss, p, t, c=10.0, alpha=3.0), atol=1e-5)
+
+
+def test_haarpsi_identical_blank_and_gradients():
+  p, t = _images((2, 16, 16, 3), seed=13)
+  assert abs(float(jaxloss.haarpsi_loss(t, t))) < 1e-6
+  z = jnp.zeros_like(t)
+  assert float(jaxloss.haarpsi_loss(z, z)) == 0.0  # piq: -inf (logit of eps / eps)
+  for a, b in [(t, t), (z, z), (p, t)]:
+    _finite_grads(jaxloss.haarpsi_loss, a, b)
+  assert float(jaxloss.haarpsi_loss(p, t)) > 0.0
+  out = jaxloss.haarpsi_loss(p.astype(jnp.bfloat16), t.astype(jnp.bfloat16))
+  assert out.dtype == jnp.float32 and np.isfinite(float(out))
+  with pytest.raises(jaxloss.LossInputError, match=r"H, W >= 16"):
+    jaxloss.haarpsi_loss(p[:, :15], t[:, :15])

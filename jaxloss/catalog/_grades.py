@@ -335,6 +335,11 @@ GRADES = {
         ("medium", "interpolates, input gradients, per-example norms"),
         ("high", "safe norm: finite value and gradient at a zero input-gradient"),
         BY_JAXLOSS),
+    "haarpsi_loss": (
+        ("high", "six separable Haar filters (2 to 8 taps) and one pass of sums"),
+        ("medium", "YIQ, pooling, three Haar scales, chroma term, logit pooling"),
+        ("high", "denominators >= C > 0; pooled ratio capped below 1: finite at identical and blank images"),
+        BY_JAXLOSS),
     "hausdorff_dt_loss": (
         ("low", "two distance transforms per image and class"),
         ("high", "distance transforms of prediction and target"),

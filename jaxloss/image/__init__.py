@@ -29,6 +29,7 @@ The Charbonnier loss of image restoration is :func:`jaxloss.charbonnier_loss`
 from jaxloss.image.iqa import (
     MS_GMSD_WEIGHTS,
     gmsd_loss,
+    haarpsi_loss,
     mdsi_loss,
     ms_gmsd_loss,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "focal_frequency_loss",
     "gmsd_loss",
     "gradient_loss",
+    "haarpsi_loss",
     "l1_ssim_loss",
     "masked_reconstruction_loss",
     "mdsi_loss",

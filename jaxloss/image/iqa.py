@@ -35,7 +35,7 @@ from jaxloss._api import (
 from jaxloss.catalog import register
 from jaxloss.image._common import _IMAGE_TASKS, _image_pair
 
-__all__ = ["MS_GMSD_WEIGHTS", "gmsd_loss", "mdsi_loss", "ms_gmsd_loss"]
+__all__ = ["MS_GMSD_WEIGHTS", "gmsd_loss", "haarpsi_loss", "mdsi_loss", "ms_gmsd_loss"]
 
 _XUE14 = ("Xue, Zhang, Mou & Bovik, Gradient Magnitude Similarity Deviation: A Highly "
           "Efficient Perceptual Image Quality Index, IEEE TIP 2014")
@@ -456,3 +456,131 @@ def mdsi_loss(predictions, targets, *, data_range=1.0, c1=140.0, c2=55.0, c3=550
   dev = nx.safe_sqrt(dr * dr + di * di)
   values = nx.safe_pow(jnp.mean(nx.safe_pow(dev, rho), axis=axes), o / rho)
   return reduce_loss(values, reduction, where=where, weights=weights)
+
+
+# --------------------------------------------------------------------------
+# HaarPSI.
+# --------------------------------------------------------------------------
+
+_HAAR_SCALES = 3
+
+
+def _haar_coefficients(x, k):
+  """Horizontal and vertical Haar responses of size ``k`` (``(..., H, W, 1)`` each).
+
+  piq's kernel is ``+1/k`` on the top ``k/2`` rows and ``-1/k`` below (and its
+  transpose), applied as a correlation after zero padding ``k/2 - 1`` before
+  and ``k/2`` after (MATLAB's ``conv2(..., 'same')``); it is separable into a
+  signed step along one axis and a box along the other.
+  """
+  nd = x.ndim
+  ha, wa = nd - 3, nd - 2
+  lo, hi = k // 2 - 1, k // 2
+  xp = jnp.pad(x, [(0, 0)] * (nd - 3) + [(lo, hi), (lo, hi), (0, 0)])
+  step = jnp.asarray([1.0] * (k // 2) + [-1.0] * (k // 2), x.dtype) / k
+  box = jnp.ones((k,), x.dtype)
+  horizontal = nx.filter_valid(nx.filter_valid(xp, step, ha), box, wa)
+  vertical = nx.filter_valid(nx.filter_valid(xp, box, ha), step, wa)
+  return horizontal, vertical
+
+
+@register(tasks=_IQA_TASKS, input_kind="images",
+          peer="piq.HaarPSILoss (1 - piq.haarpsi; 0.8, NCHW there)",
+          references=(_REISENHOFER18,))
+@loss_function(static=("subsample",),
+               ranges={"data_range": "> 0", "c": "> 0", "alpha": "> 0"})
+def haarpsi_loss(predictions, targets, *, data_range=1.0, subsample=True, c=30.0, alpha=4.2,
+                 weights=None, where=None, reduction="mean"):
+  r"""Haar wavelet-based perceptual similarity loss ``1 - HaarPSI`` (Reisenhofer et al. 2018).
+
+  .. math::
+    S_o = \tfrac12 \sum_{s=1}^{2} \frac{2|h^{p}_{s,o}||h^{t}_{s,o}| + C}
+                                      {|h^{p}_{s,o}|^2 + |h^{t}_{s,o}|^2 + C},\qquad
+    W_o = \max(|h^{p}_{3,o}|, |h^{t}_{3,o}|)
+
+  .. math::
+    \mathrm{HaarPSI} = \Big(\frac{1}{\alpha}\operatorname{logit}
+      \frac{\sum_{o,i} \sigma(\alpha S_{o,i})\,W_{o,i} + \epsilon}
+           {\sum_{o,i} W_{o,i} + \epsilon}\Big)^{2},\qquad
+    \ell = 1 - \mathrm{HaarPSI}
+
+  Images are rescaled to [0, 255], RGB converted to YIQ, 2x2 average-pooled
+  when ``subsample`` (as :func:`gmsd_loss`); ``h_{s,o}`` are the Haar
+  responses of the luma at scale ``s`` (kernel ``2^s``) in orientation ``o``
+  (horizontal, vertical); the coarsest scale weights the pixels. For RGB a
+  third "orientation" compares the 2x2-averaged magnitudes of the chroma
+  ``I`` and ``Q`` (mean of their two similarities) with the mean of the two
+  weights. ``epsilon`` is the dtype's machine epsilon, as piq.
+
+  Args:
+    predictions: floating images ``(..., H, W, C)``, ``C`` 1 or 3,
+      ``H, W >= 16``.
+    targets: images of the same shape.
+    data_range: value range of the images (default 1.0 as piq), > 0.
+    subsample: 2x2 average pooling first (default True), static.
+    c: similarity constant (default 30).
+    alpha: sigmoid sharpness (default 4.2).
+    weights: optional per-image weights, broadcastable to ``(...)``.
+    where: optional boolean mask over images, broadcastable to ``(...)``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``predictions.shape[:-3]`` for "none".
+
+  Raises:
+    LossInputError: shape mismatch, rank < 3, ``C`` not 1 or 3, ``H`` or
+      ``W`` < 16, or concrete non-positive constants.
+    LossTypeError: ``predictions`` is not floating.
+
+  Notes:
+    piq's ``HaarPSILoss`` is ``1 - reduce(HaarPSI)``: the same for "mean",
+    ``1 - sum`` for "sum" (here the sum of the per-image losses). The logit
+    is computed as ``log(S + eps) - log(sum(sigmoid(-alpha S_i) W_i))``
+    (equal, without piq's ``1 - r`` cancellation) and capped at ``alpha``,
+    its value for identical images: the loss is >= 0, identical images give 0
+    up to round-off (< 1e-6), and an all-zero pair (no Haar energy, where
+    piq's ``eps / eps = 1`` makes the logit infinite) gives 0.
+    piq has a ``scales`` option but only works for its default 3; it is
+    fixed at 3 here.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> x = jnp.linspace(0., 1., 16 * 16 * 3).reshape(1, 16, 16, 3)
+    >>> print(round(float(jaxloss.haarpsi_loss(x, x)), 6), round(float(jaxloss.haarpsi_loss(x, x ** 2)), 4))
+    0.0 0.2047
+  """
+  x, y = _pair("haarpsi_loss", predictions, targets, where, min_size=2 ** (_HAAR_SCALES + 1))
+  rgb = x.shape[-1] == 3
+  scale = 255.0 / jnp.asarray(data_range, x.dtype)
+  x, y = x * scale, y * scale
+  if rgb:
+    x, y = _colour(x, _YIQ, (0, 1, 2)), _colour(y, _YIQ, (0, 1, 2))
+  if subsample:
+    x, y = _pool2(x), _pool2(y)
+  cx = [_haar_coefficients(x[..., :1], 2 ** (s + 1)) for s in range(_HAAR_SCALES)]
+  cy = [_haar_coefficients(y[..., :1], 2 ** (s + 1)) for s in range(_HAAR_SCALES)]
+  sims, wts = [], []
+  for o in range(2):
+    wts.append(jnp.maximum(jnp.abs(cx[-1][o]), jnp.abs(cy[-1][o])))
+    sims.append(sum(_similarity(jnp.abs(cx[s][o]), jnp.abs(cy[s][o]), c)
+                    for s in range(_HAAR_SCALES - 1)) / (_HAAR_SCALES - 1))
+  if rgb:
+    def chroma(v):  # |2x2 mean| of I, Q after one zero row/column at the bottom/right
+      vp = jnp.pad(v[..., 1:], [(0, 0)] * (v.ndim - 3) + [(0, 1), (0, 1), (0, 0)])
+      return jnp.abs(_shift_sum(_shift_sum(vp, v.ndim - 3, (0, 1)), v.ndim - 2, (0, 1)) / 4.0)
+    sims.append(jnp.mean(_similarity(chroma(x), chroma(y), c), axis=-1, keepdims=True))
+    wts.append((wts[0] + wts[1]) / 2.0)
+  sim, wt = jnp.concatenate(sims, axis=-1), jnp.concatenate(wts, axis=-1)
+  alpha = jnp.asarray(alpha, x.dtype)
+  eps = jnp.finfo(x.dtype).eps
+  axes = (-3, -2, -1)
+  # logit((S + eps) / (W + eps)) = log(S + eps) - log(W - S), with
+  # W - S = sum(sigmoid(-alpha s) w) summed directly: no 1 - r cancellation.
+  num = jnp.sum(jax.nn.sigmoid(alpha * sim) * wt, axis=axes) + eps
+  den = jnp.sum(jax.nn.sigmoid(-alpha * sim) * wt, axis=axes)
+  positive = den > 0
+  logit = jnp.where(positive, jnp.log(num) - jnp.log(jnp.where(positive, den, 1.0)), alpha)
+  # s <= 1 bounds the logit by alpha (HaarPSI <= 1); the cap removes the eps
+  # excess and round-off, and covers blank images (W = 0, piq: infinite).
+  index = jnp.square(jnp.where(logit < alpha, logit / alpha, 1.0))
+  return reduce_loss(1.0 - index, reduction, where=where, weights=weights)

@@ -209,3 +209,18 @@ def _mdsi_edges(key):
 
 case("mdsi_loss", _iqa_example, edge_cases=_mdsi_edges, bad_input=_iqa_bad_channels,
      grad_argnums=(0, 1))
+
+
+def _haarpsi_edges(key):
+  p, t = _images_example(key, (2, 20, 18, 3))
+  return _iqa_edges(key) + [((p, t), {"subsample": False}),
+                            ((p[..., :1], t[..., :1]), {"c": 5.0, "alpha": 2.0})]
+
+
+def _haarpsi_bad(key):
+  p, t = _images_example(key, (2, 15, 18, 3))  # needs H, W >= 16
+  return (p, t), {}
+
+
+case("haarpsi_loss", _iqa_example, edge_cases=_haarpsi_edges, bad_input=_haarpsi_bad,
+     grad_argnums=(0, 1))
