@@ -168,6 +168,7 @@ from jaxloss.image import (
   ssim,
   ssim_loss,
   total_variation_loss,
+  vif_loss,
 )
 from jaxloss.objectives import (
   adversarial_training_loss,
@@ -520,6 +521,7 @@ __all__ = [
     "value_loss",
     "varifocal_loss",
     "vicreg_loss",
+    "vif_loss",
     "wape",
     "warp",
     "weighted_cross_entropy",

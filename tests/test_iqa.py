@@ -92,9 +92,12 @@ def _close(got, want, rtol=1e-5, atol=1e-6):
   np.testing.assert_allclose(np.asarray(got, np.float64), want, rtol=rtol, atol=atol)
 
 
-def _finite_grads(f, p, t):
-  for g in jax.grad(f, argnums=(0, 1))(p, t):
-    assert np.all(np.isfinite(np.asarray(g)))
+def _finite_grads(f, *pairs):
+  """The gradient in both images is finite at every pair (one compile per call)."""
+  grad = jax.jit(jax.grad(f, argnums=(0, 1)))
+  for p, t in pairs:
+    for g in grad(p, t):
+      assert np.all(np.isfinite(np.asarray(g)))
 
 
 # --------------------------------------------------------------------------
@@ -121,8 +124,7 @@ def test_gmsd_data_range_and_t():
 def test_gmsd_identical_and_gradients():
   p, t = _images((2, 16, 16, 3), seed=2)
   assert float(jaxloss.gmsd_loss(t, t)) == 0.0
-  _finite_grads(jaxloss.gmsd_loss, t, t)
-  _finite_grads(jaxloss.gmsd_loss, jnp.zeros_like(t), jnp.zeros_like(t))
+  _finite_grads(jaxloss.gmsd_loss, (t, t), (jnp.zeros_like(t), jnp.zeros_like(t)))
   out = jaxloss.gmsd_loss(p.astype(jnp.bfloat16), t.astype(jnp.bfloat16))
   assert out.dtype == jnp.float32 and np.isfinite(float(out))
   assert abs(float(out) - float(jaxloss.gmsd_loss(p, t))) < 2e-2
@@ -131,7 +133,7 @@ def test_gmsd_identical_and_gradients():
 def test_gmsd_gradient_matches_finite_differences():
   p, t = _images((1, 8, 8, 1), seed=3)
   p64, t64 = np.asarray(p, np.float64), np.asarray(t, np.float64)
-  g = np.asarray(jax.grad(jaxloss.gmsd_loss)(p, t))[0]
+  g = np.asarray(jax.jit(jax.grad(jaxloss.gmsd_loss))(p, t))[0]
   eps = 1e-4
   for (i, j) in [(0, 0), (3, 4), (7, 5)]:
     e = np.zeros_like(p64)
@@ -180,8 +182,8 @@ def test_ms_gmsd_options():
 def test_ms_gmsd_identical_and_gradients():
   _, t = _images((2, 17, 17, 3), seed=6)
   assert float(jaxloss.ms_gmsd_loss(t, t)) == 0.0
-  _finite_grads(jaxloss.ms_gmsd_loss, t, t)
-  _finite_grads(lambda a, b: jaxloss.ms_gmsd_loss(a, b, chromatic=True), t, t)
+  _finite_grads(lambda a, b: jaxloss.ms_gmsd_loss(a, b, chromatic=True), (t, t),
+                (jnp.zeros_like(t), jnp.zeros_like(t)))
 
 
 def test_ms_gmsd_errors():
@@ -263,9 +265,8 @@ def test_mdsi_pools_large_images():
 def test_mdsi_identical_and_gradients():
   p, t = _images((2, 16, 16, 3), seed=10)
   assert float(jaxloss.mdsi_loss(t, t)) == 0.0
-  _finite_grads(jaxloss.mdsi_loss, t, t)
-  _finite_grads(lambda a, b: jaxloss.mdsi_loss(a, b, combination="mult"), t, t)
-  _finite_grads(jaxloss.mdsi_loss, 1.0 - t, t)
+  _finite_grads(jaxloss.mdsi_loss, (t, t), (1.0 - t, t))
+  _finite_grads(lambda a, b: jaxloss.mdsi_loss(a, b, combination="mult"), (t, t), (1.0 - t, t))
   out = jaxloss.mdsi_loss(p.astype(jnp.bfloat16), t.astype(jnp.bfloat16))
   assert out.dtype == jnp.float32 and np.isfinite(float(out))
   with pytest.raises(jaxloss.LossInputError, match="mdsi_loss"):
@@ -331,10 +332,81 @@ def test_haarpsi_identical_blank_and_gradients():
   assert abs(float(jaxloss.haarpsi_loss(t, t))) < 1e-6
   z = jnp.zeros_like(t)
   assert float(jaxloss.haarpsi_loss(z, z)) == 0.0  # piq: -inf (logit of eps / eps)
-  for a, b in [(t, t), (z, z), (p, t)]:
-    _finite_grads(jaxloss.haarpsi_loss, a, b)
+  _finite_grads(jaxloss.haarpsi_loss, (t, t), (z, z), (p, t))
   assert float(jaxloss.haarpsi_loss(p, t)) > 0.0
   out = jaxloss.haarpsi_loss(p.astype(jnp.bfloat16), t.astype(jnp.bfloat16))
   assert out.dtype == jnp.float32 and np.isfinite(float(out))
   with pytest.raises(jaxloss.LossInputError, match=r"H, W >= 16"):
     jaxloss.haarpsi_loss(p[:, :15], t[:, :15])
+
+
+# --------------------------------------------------------------------------
+# VIF.
+# --------------------------------------------------------------------------
+
+
+def ref_vif(x, y, L=1.0, sigma_n_sq=2.0):
+  """vifp_mscale (Sheikh & Bovik's reference code) as piq: y is the reference."""
+  eps = 1e-8
+  x, y = np.asarray(x, np.float64) * 255 / L, np.asarray(y, np.float64) * 255 / L
+  x = x @ YIQ[0] if x.shape[-1] == 3 else x[..., 0]
+  y = y @ YIQ[0] if y.shape[-1] == 3 else y[..., 0]
+  num = den = 0.0
+  for j in range(4):
+    n = 2 ** (4 - j) + 1
+    c = np.arange(n) - (n - 1) / 2
+    win = np.exp(-(c[:, None] ** 2 + c[None] ** 2) / (2 * (n / 5) ** 2))
+    win /= win.sum()
+    f = lambda a, win=win: scipy.signal.correlate2d(a, win, mode="valid")  # noqa: E731
+    if j:
+      x, y = f(x)[::2, ::2], f(y)[::2, ::2]
+    mx, my = f(x), f(y)
+    sxx = np.maximum(f(x * x) - mx ** 2, 0)
+    syy = np.maximum(f(y * y) - my ** 2, 0)
+    sxy = f(x * y) - mx * my
+    g = sxy / (syy + eps)
+    sv = sxx - g * sxy
+    g[syy < eps], sv[syy < eps] = 0, sxx[syy < eps]
+    syy[syy < eps] = 0
+    g[sxx < eps], sv[sxx < eps] = 0, 0
+    sv[g < 0] = sxx[g < 0]
+    g[g < 0] = 0
+    sv[sv <= eps] = eps
+    num += np.sum(np.log10(1 + g ** 2 * syy / (sv + sigma_n_sq)))
+    den += np.sum(np.log10(1 + syy / sigma_n_sq))
+  return (num + eps) / (den + eps)
+
+
+def ref_vif_loss(x, y, **kw):
+  return 1 - np.clip(ref_vif(x, y, **kw), 0, 1)
+
+
+@pytest.mark.parametrize("shape", [(2, 48, 48, 3), (1, 41, 45, 1)])
+def test_vif_matches_reference(shape):
+  p, t = _images(shape, seed=14)
+  want = _batch(ref_vif_loss, p, t)
+  _close(jaxloss.vif_loss(p, t, reduction="none"), want, rtol=1e-4, atol=1e-5)
+  _close(jaxloss.vif_loss(p, t), want.mean(), rtol=1e-4, atol=1e-5)
+
+
+def test_vif_options_asymmetry_and_clip():
+  p, t = _images((2, 44, 41, 1), seed=15)
+  _close(jaxloss.vif_loss(255 * p, 255 * t, data_range=255.0, sigma_n_sq=0.5, reduction="none"),
+         _batch(ref_vif_loss, p, t, sigma_n_sq=0.5), rtol=1e-4, atol=1e-5)
+  assert abs(float(jaxloss.vif_loss(p, t)) - float(jaxloss.vif_loss(t, p))) > 1e-3
+  # More contrast than the reference: VIF > 1, clipped, loss 0 with a zero gradient.
+  q = 0.5 + 1.5 * (t - 0.5)
+  assert ref_vif(np.asarray(q[0]), np.asarray(t[0])) > 1
+  assert float(jaxloss.vif_loss(q, t)) == 0.0
+  assert float(jnp.abs(jax.jit(jax.grad(jaxloss.vif_loss))(q, t)).max()) == 0.0
+
+
+def test_vif_identical_and_gradients():
+  p, t = _images((1, 41, 41, 3), seed=16)
+  assert abs(float(jaxloss.vif_loss(t, t))) < 1e-4
+  z = jnp.zeros_like(t)
+  _finite_grads(jaxloss.vif_loss, (t, t), (z, z), (p, t), (jnp.full_like(t, 0.5), t))
+  out = jaxloss.vif_loss(p.astype(jnp.bfloat16), t.astype(jnp.bfloat16))
+  assert out.dtype == jnp.float32 and np.isfinite(float(out))
+  with pytest.raises(jaxloss.LossInputError, match=r"H, W >= 41"):
+    jaxloss.vif_loss(p[:, :40], t[:, :40])

@@ -117,7 +117,7 @@ KEYWORDS = {
     # image quality (piq's names): GMSD's T, MS-GMSD's chromatic term, MDSI's constants and
     # pooling, HaarPSI's constant and subsampling, VIF's visual-noise variance
     "t", "chromatic", "beta1", "beta2", "beta3", "c1", "c2", "c3", "combination", "rho", "o",
-    "subsample", "c",
+    "subsample", "c", "sigma_n_sq",
 }
 
 LOSSES = catalog.all_losses()

@@ -821,6 +821,11 @@ GRADES = {
         ("medium", "three weighted terms (invariance, variance, covariance)"),
         ("high", "sqrt(var + eps) keeps the variance hinge smooth at collapse"),
         BY_JAXLOSS),
+    "vif_loss": (
+        ("medium", "5 Gaussian-filtered moment maps at 4 scales (17- to 3-tap windows)"),
+        ("medium", "4 scales, decimation and the reference code's degenerate-variance rules"),
+        ("medium", "denominators >= eps; clipped at VIF 1 (zero gradient above); float32 variances lose ~1e-4"),
+        BY_JAXLOSS),
     "wape": (
         ("high", "elementwise plus one sum per series"),
         ("low", "one epsilon"),

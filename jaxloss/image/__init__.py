@@ -32,6 +32,7 @@ from jaxloss.image.iqa import (
     haarpsi_loss,
     mdsi_loss,
     ms_gmsd_loss,
+    vif_loss,
 )
 from jaxloss.image.pixel import (
     focal_frequency_loss,
@@ -68,4 +69,5 @@ __all__ = [
     "ssim",
     "ssim_loss",
     "total_variation_loss",
+    "vif_loss",
 ]

@@ -35,7 +35,8 @@ from jaxloss._api import (
 from jaxloss.catalog import register
 from jaxloss.image._common import _IMAGE_TASKS, _image_pair
 
-__all__ = ["MS_GMSD_WEIGHTS", "gmsd_loss", "haarpsi_loss", "mdsi_loss", "ms_gmsd_loss"]
+__all__ = ["MS_GMSD_WEIGHTS", "gmsd_loss", "haarpsi_loss", "mdsi_loss", "ms_gmsd_loss",
+           "vif_loss"]
 
 _XUE14 = ("Xue, Zhang, Mou & Bovik, Gradient Magnitude Similarity Deviation: A Highly "
           "Efficient Perceptual Image Quality Index, IEEE TIP 2014")
@@ -584,3 +585,137 @@ def haarpsi_loss(predictions, targets, *, data_range=1.0, subsample=True, c=30.0
   # excess and round-off, and covers blank images (W = 0, piq: infinite).
   index = jnp.square(jnp.where(logit < alpha, logit / alpha, 1.0))
   return reduce_loss(1.0 - index, reduction, where=where, weights=weights)
+
+
+# --------------------------------------------------------------------------
+# VIF (pixel domain).
+# --------------------------------------------------------------------------
+
+_VIF_MIN_SIZE = 41
+_VIF_EPS = 1e-8
+
+
+def _vif_window(k, dtype):
+  """piq's ``gaussian_filter(k, k / 5)`` as its normalised 1-D factor."""
+  coords = jnp.arange(k, dtype=dtype) - (k - 1) / 2.0
+  g = jnp.exp(-(coords * coords) / (2.0 * (k / 5.0) ** 2))
+  return g / jnp.sum(g)
+
+
+def _gauss_valid(x, win):
+  """Valid separable filtering of ``(..., H, W, C)`` by ``win`` along H and W.
+
+  One depthwise convolution per axis: with VIF's 17-tap window XLA compiles
+  it (and its transpose) much faster than the shifted-slice sums SSIM uses.
+  """
+  lead, (h, w, c) = x.shape[:-3], x.shape[-3:]
+  v = x.reshape((-1, h, w, c))
+  k = win.shape[0]
+  dn = ("NHWC", "HWIO", "NHWC")
+  for shape in ((k, 1, 1, 1), (1, k, 1, 1)):
+    kern = jnp.broadcast_to(win.reshape(shape), shape[:3] + (c,))
+    v = jax.lax.conv_general_dilated(v, kern, (1, 1), "VALID", dimension_numbers=dn,
+                                     feature_group_count=c)
+  return v.reshape(lead + v.shape[1:])
+
+
+def _vif_terms(x, y, sigma_n_sq):
+  """Summed numerator and denominator information of VIF over 4 scales, per image."""
+  eps = _VIF_EPS
+  num = den = 0.0
+  for level in range(4):
+    k = 2 ** (4 - level) + 1
+    win = _vif_window(k, x.dtype)
+    if level:
+      x, y = (v[..., ::2, ::2, :] for v in jnp.split(_gauss_valid(jnp.concatenate([x, y], -1),
+                                                                   win), 2, axis=-1))
+    stats = _gauss_valid(jnp.concatenate([x, y, x * x, y * y, x * y], axis=-1), win)
+    mu_x, mu_y, e_xx, e_yy, e_xy = jnp.split(stats, 5, axis=-1)
+    sxx = jnp.maximum(e_xx - mu_x * mu_x, 0.0)
+    syy = jnp.maximum(e_yy - mu_y * mu_y, 0.0)
+    sxy = e_xy - mu_x * mu_y
+    # The target y is the reference: distortion model x = g y + v (Sheikh & Bovik).
+    g = sxy / (syy + eps)
+    sv = sxx - g * sxy
+    ok_y = syy >= eps
+    g = jnp.where(ok_y, g, 0.0)
+    sv = jnp.where(ok_y, sv, sxx)
+    syy = jnp.where(ok_y, syy, 0.0)
+    ok_x = sxx >= eps
+    g = jnp.where(ok_x, g, 0.0)
+    sv = jnp.where(ok_x, sv, 0.0)
+    sv = jnp.where(g >= 0, sv, sxx)
+    g = jnp.maximum(g, 0.0)
+    sv = jnp.maximum(sv, eps)  # piq: sv if sv > eps else eps
+    axes = (-3, -2, -1)
+    num = num + jnp.sum(jnp.log10(1.0 + g * g * syy / (sv + sigma_n_sq)), axis=axes)
+    den = den + jnp.sum(jnp.log10(1.0 + syy / sigma_n_sq), axis=axes)
+  return num, den
+
+
+@register(tasks=_IQA_TASKS, input_kind="images",
+          peer="piq.VIFLoss (1 - clamp(piq.vif_p, 0, 1); 0.8, NCHW there)",
+          references=(_SHEIKH06,))
+@loss_function(ranges={"data_range": "> 0", "sigma_n_sq": "> 0"})
+def vif_loss(predictions, targets, *, data_range=1.0, sigma_n_sq=2.0, weights=None, where=None,
+             reduction="mean"):
+  r"""Visual information fidelity loss ``1 - clip(VIF, 0, 1)`` (pixel domain, Sheikh & Bovik).
+
+  .. math::
+    \mathrm{VIF} = \frac{\sum_{j,i} \log_{10}\big(1 + g_{j,i}^2\,\sigma_{t;j,i}^2
+                           / (\sigma_{v;j,i}^2 + \sigma_n^2)\big) + \epsilon}
+                        {\sum_{j,i} \log_{10}\big(1 + \sigma_{t;j,i}^2 / \sigma_n^2\big)
+                           + \epsilon},\qquad
+    g = \frac{\sigma_{pt}}{\sigma_t^2 + \epsilon},\quad
+    \sigma_v^2 = \sigma_p^2 - g\,\sigma_{pt}
+
+  The *target* is the reference image and the prediction its distorted
+  version (VIF is not symmetric). Images are rescaled to [0, 255], RGB
+  reduced to luma; at 4 scales ``j`` local moments are taken with Gaussian
+  windows of size ``2^{5-j} + 1`` (sigma = size / 5, valid), the image being
+  filtered and decimated by 2 between scales; the degenerate-variance rules
+  of the reference code (``vifp_mscale``) with ``epsilon = 1e-8`` follow.
+  VIF is usually in [0, 1] (above 1 for contrast enhancement); the loss
+  clips it to [0, 1] as piq's ``VIFLoss``.
+
+  Args:
+    predictions: floating images ``(..., H, W, C)``, ``C`` 1 or 3,
+      ``H, W >= 41``.
+    targets: reference images of the same shape.
+    data_range: value range of the images (default 1.0 as piq), > 0.
+    sigma_n_sq: variance of the visual noise (default 2.0, on the [0, 255]
+      scale).
+    weights: optional per-image weights, broadcastable to ``(...)``.
+    where: optional boolean mask over images, broadcastable to ``(...)``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``predictions.shape[:-3]`` for "none".
+
+  Raises:
+    LossInputError: shape mismatch, rank < 3, ``C`` not 1 or 3, ``H`` or
+      ``W`` < 41, concrete ``data_range <= 0`` or ``sigma_n_sq <= 0``.
+    LossTypeError: ``predictions`` is not floating.
+
+  Notes:
+    piq's ``VIFLoss`` is ``1 - clamp(reduce(VIF), 0, 1)``; here each image's
+    VIF is clipped, then the losses are reduced: the same for "mean" when
+    every VIF lies in [0, 1], different for "sum". Where VIF > 1 the loss is
+    0 with a zero gradient. The variances are ``E[x^2] - E[x]^2`` of the
+    [0, 255]-scaled images, as piq: float32 round-off there is ~1e-4
+    relative in VIF (pass float64 for more).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> x = jnp.linspace(0., 1., 48 * 48).reshape(1, 48, 48, 1)
+    >>> print(round(float(jaxloss.vif_loss(x, x)), 4), round(float(jaxloss.vif_loss(x ** 2, x)), 4))
+    0.0 0.1828
+  """
+  x, y = _pair("vif_loss", predictions, targets, where, min_size=_VIF_MIN_SIZE)
+  scale = 255.0 / jnp.asarray(data_range, x.dtype)
+  x, y = x * scale, y * scale
+  if x.shape[-1] == 3:
+    x, y = _colour(x, _YIQ, (0,)), _colour(y, _YIQ, (0,))
+  num, den = _vif_terms(x, y, jnp.asarray(sigma_n_sq, x.dtype))
+  vif = (num + _VIF_EPS) / (den + _VIF_EPS)
+  return reduce_loss(1.0 - jnp.clip(vif, 0.0, 1.0), reduction, where=where, weights=weights)

@@ -224,3 +224,24 @@ def _haarpsi_bad(key):
 
 case("haarpsi_loss", _iqa_example, edge_cases=_haarpsi_edges, bad_input=_haarpsi_bad,
      grad_argnums=(0, 1))
+
+_VIF_SHAPE = (2, 41, 44, 3)
+
+
+def _vif_example(key):
+  return _iqa_example(key, _VIF_SHAPE)
+
+
+def _vif_edges(key):
+  p, t = _images_example(key, _VIF_SHAPE)
+  return _iqa_edges(key, _VIF_SHAPE) + [((t, p), {"sigma_n_sq": 0.5}),
+                                        ((1.5 * t, t), {}),         # contrast up: VIF > 1
+                                        ((p[..., :1], t[..., :1]), {})]
+
+
+def _vif_bad(key):
+  p, t = _images_example(key, (2, 40, 44, 3))  # needs H, W >= 41
+  return (p, t), {}
+
+
+case("vif_loss", _vif_example, edge_cases=_vif_edges, bad_input=_vif_bad, grad_argnums=(0, 1))
