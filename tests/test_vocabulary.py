@@ -118,6 +118,8 @@ KEYWORDS = {
     # pooling, HaarPSI's constant and subsampling, VIF's visual-noise variance
     "t", "chromatic", "beta1", "beta2", "beta3", "c1", "c2", "c3", "combination", "rho", "o",
     "subsample", "c", "sigma_n_sq",
+    # FSIM's phase congruency (piq's names of Kovesi's parameters)
+    "scales", "orientations", "min_length", "mult", "sigma_f", "delta_theta", "k",
 }
 
 LOSSES = catalog.all_losses()

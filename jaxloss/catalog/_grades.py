@@ -265,6 +265,11 @@ GRADES = {
         ("medium", "three hyperparameters"),
         ("medium", "power < 1 steepens near a perfect score; kept finite there"),
         BY_JAXLOSS),
+    "fsim_loss": (
+        ("low", "16 log-Gabor filters by FFT, a median per orientation, gradient maps"),
+        ("low", "Kovesi phase congruency with its noise model, colour similarity"),
+        ("medium", "guarded roots and powers; max/median/clip pass subgradients"),
+        BY_JAXLOSS),
     "gamma_nll": (
         ("high", "elementwise, one lgamma"),
         ("low", "shape and rate heads"),

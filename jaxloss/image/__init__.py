@@ -28,6 +28,7 @@ The Charbonnier loss of image restoration is :func:`jaxloss.charbonnier_loss`
 
 from jaxloss.image.iqa import (
     MS_GMSD_WEIGHTS,
+    fsim_loss,
     gmsd_loss,
     haarpsi_loss,
     mdsi_loss,
@@ -53,6 +54,7 @@ from jaxloss.image.structural import (
 
 __all__ = [
     "focal_frequency_loss",
+    "fsim_loss",
     "gmsd_loss",
     "gradient_loss",
     "haarpsi_loss",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxloss import _numerics as nx
 from jaxloss._api import (
@@ -35,7 +36,7 @@ from jaxloss._api import (
 from jaxloss.catalog import register
 from jaxloss.image._common import _IMAGE_TASKS, _image_pair
 
-__all__ = ["MS_GMSD_WEIGHTS", "gmsd_loss", "haarpsi_loss", "mdsi_loss", "ms_gmsd_loss",
+__all__ = ["MS_GMSD_WEIGHTS", "fsim_loss", "gmsd_loss", "haarpsi_loss", "mdsi_loss", "ms_gmsd_loss",
            "vif_loss"]
 
 _XUE14 = ("Xue, Zhang, Mou & Bovik, Gradient Magnitude Similarity Deviation: A Highly "
@@ -49,6 +50,8 @@ _REISENHOFER18 = ("Reisenhofer, Bosse, Kutyniok & Wiegand, A Haar Wavelet-Based 
                   "Communication 2018")
 _SHEIKH06 = ("Sheikh & Bovik, Image Information and Visual Quality, IEEE TIP 2006 "
              "(pixel-domain VIF, vifp)")
+_ZHANG11 = ("Zhang, Zhang, Mou & Zhang, FSIM: A Feature Similarity Index for Image Quality "
+            "Assessment, IEEE TIP 2011")
 _IQA_TASKS = ("image quality assessment",) + _IMAGE_TASKS
 
 # Luma of ITU-R BT.601 and the YIQ rows (piq.functional.rgb2yiq).
@@ -74,9 +77,11 @@ def _pair(name, predictions, targets, where, *, channels=(1, 3), min_size=1):
   x, y = _image_pair(predictions, targets, where)
   h, w, c = x.shape[-3:]
   if c not in channels:
+    hint = ("RGB or greyscale, channels last" if len(channels) > 1 else
+            "RGB, channels last: chromatic=True needs colour; pass chromatic=False for greyscale")
     raise LossInputError(
         f"predictions has shape {x.shape}: {c} channels; expected "
-        f"{' or '.join(str(k) for k in channels)} (RGB or greyscale, channels last)")
+        f"{' or '.join(str(k) for k in channels)} ({hint})")
   if min(h, w) < min_size:
     raise LossInputError(
         f"predictions has shape {x.shape}: spatial size ({h}, {w}) is too small for "
@@ -719,3 +724,189 @@ def vif_loss(predictions, targets, *, data_range=1.0, sigma_n_sq=2.0, weights=No
   num, den = _vif_terms(x, y, jnp.asarray(sigma_n_sq, x.dtype))
   vif = (num + _VIF_EPS) / (den + _VIF_EPS)
   return reduce_loss(1.0 - jnp.clip(vif, 0.0, 1.0), reduction, where=where, weights=weights)
+
+
+# --------------------------------------------------------------------------
+# FSIM.
+# --------------------------------------------------------------------------
+
+
+def _fsim_filters(h, w, scales, orientations, min_length, mult, sigma_f, delta_theta):
+  """Log-Gabor filters ``(O, S, H, W)`` in the (unshifted) frequency domain, and
+  ``sum_s f_s^2`` and ``sum_{s < s'} f_s f_{s'}`` of their spatial responses, per
+  orientation (Kovesi's phase congruency, as piq). Built in NumPy float64 from the
+  static sizes: constants of the traced program."""
+  def axis(n):
+    if n % 2:
+      return np.arange(-(n - 1) / 2, n / 2) / (n - 1)
+    return np.arange(-n / 2, n / 2) / n
+  gx, gy = np.meshgrid(axis(h), axis(w), indexing="ij")
+  radius = np.sqrt(gx ** 2 + gy ** 2)
+  theta = np.arctan2(-gy, gx)
+  lowpass = np.fft.ifftshift(1.0 / (1.0 + (radius / 0.45) ** 30))
+  radius, theta = np.fft.ifftshift(radius), np.fft.ifftshift(theta)
+  radius[0, 0] = 1.0
+  log_gabor = []
+  for s in range(scales):
+    omega = 1.0 / (min_length * mult ** s)
+    g = np.exp(-np.log(radius / omega) ** 2 / (2 * np.log(sigma_f) ** 2)) * lowpass
+    g[0, 0] = 0.0
+    log_gabor.append(g)
+  theta_sigma = np.pi / (orientations * delta_theta)
+  spread = []
+  for o in range(orientations):
+    a = o * np.pi / orientations
+    ds = np.sin(theta) * np.cos(a) - np.cos(theta) * np.sin(a)
+    dc = np.cos(theta) * np.cos(a) + np.sin(theta) * np.sin(a)
+    spread.append(np.exp(-np.arctan2(ds, dc) ** 2 / (2 * theta_sigma ** 2)))
+  filters = np.stack(spread)[:, None] * np.stack(log_gabor)[None]  # (O, S, H, W)
+  spatial = np.fft.ifft2(filters).real * np.sqrt(h * w)
+  sum_sq = np.sum(spatial ** 2, axis=(1, 2, 3))
+  cross = sum(np.sum(spatial[:, s:s + 1] * spatial[:, s + 1:], axis=(1, 2, 3))
+              for s in range(scales - 1)) if scales > 1 else np.zeros(orientations)
+  em_n = np.sum(filters[:, 0] ** 2, axis=(1, 2))
+  return filters, sum_sq, cross, em_n
+
+
+def _phase_congruency(lum, filt, k):
+  """Phase congruency map ``(..., H, W)`` of a luma ``(..., H, W)`` (piq's Kovesi variant)."""
+  filters, sum_sq, cross, em_n = filt
+  dtype = lum.dtype
+  eps = jnp.finfo(dtype).eps
+  h, w = lum.shape[-2:]
+  eo = jnp.fft.ifft2(jnp.fft.fft2(lum)[..., None, None, :, :] * jnp.asarray(filters, dtype))
+  even, odd = jnp.real(eo).astype(dtype), jnp.imag(eo).astype(dtype)  # (..., O, S, H, W)
+  amplitude = nx.safe_sqrt(even * even + odd * odd)
+  sum_e = jnp.sum(even, axis=-3, keepdims=True)
+  sum_o = jnp.sum(odd, axis=-3, keepdims=True)
+  norm = nx.safe_sqrt(sum_e * sum_e + sum_o * sum_o) + eps
+  mean_e, mean_o = sum_e / norm, sum_o / norm
+  energy = jnp.sum(even * mean_e + odd * mean_o - jnp.abs(even * mean_o - odd * mean_e), axis=-3)
+  # Noise from the smallest scale: torch.median is the lower median.
+  e2 = (even[..., 0, :, :] ** 2 + odd[..., 0, :, :] ** 2).reshape(even.shape[:-4] + (-1, h * w))
+  median = jnp.sort(e2, axis=-1)[..., (h * w - 1) // 2]  # (..., O)
+  noise_power = (-median / np.log(0.5)) / jnp.asarray(em_n, dtype)
+  noise_energy2 = (2.0 * noise_power * jnp.asarray(sum_sq, dtype)
+                   + 4.0 * noise_power * jnp.asarray(cross, dtype))
+  tau = nx.safe_sqrt(noise_energy2 / 2.0)
+  threshold = (tau * np.sqrt(np.pi / 2) + k * np.sqrt(2 - np.pi / 2) * tau) / 1.7
+  energy = jnp.maximum(energy - threshold[..., None, None], 0.0)  # (..., O, H, W)
+  return (jnp.sum(energy, axis=-3) + eps) / (jnp.sum(amplitude, axis=(-4, -3)) + eps)
+
+
+def _scharr_magnitude(x):
+  """Scharr gradient magnitude ``[[-3, 0, 3], [-10, 0, 10], [-3, 0, 3]] / 16`` (zero padding)."""
+  nd = x.ndim
+  ha, wa = nd - 3, nd - 2
+  h, w = x.shape[-3], x.shape[-2]
+  xp = jnp.pad(x, [(0, 0)] * (nd - 3) + [(1, 1), (1, 1), (0, 0)])
+  sl = jax.lax.slice_in_dim
+  rows = 3.0 * sl(xp, 0, h, axis=ha) + 10.0 * sl(xp, 1, h + 1, axis=ha) + 3.0 * sl(xp, 2, h + 2,
+                                                                                   axis=ha)
+  cols = 3.0 * sl(xp, 0, w, axis=wa) + 10.0 * sl(xp, 1, w + 1, axis=wa) + 3.0 * sl(xp, 2, w + 2,
+                                                                                   axis=wa)
+  gx = (sl(rows, 2, w + 2, axis=wa) - sl(rows, 0, w, axis=wa)) / 16.0
+  gy = (sl(cols, 2, h + 2, axis=ha) - sl(cols, 0, h, axis=ha)) / 16.0
+  return nx.safe_sqrt(gx * gx + gy * gy)
+
+
+@register(tasks=_IQA_TASKS, input_kind="images",
+          peer="piq.FSIMLoss (1 - clamp(piq.fsim, 0, 1); 0.8, NCHW there)",
+          references=(_ZHANG11,))
+@loss_function(static=("chromatic", "scales", "orientations"),
+               ranges={"data_range": "> 0", "scales": ">= 1", "orientations": ">= 1",
+                       "min_length": "> 0", "mult": "> 0", "sigma_f": "(0, 1)",
+                       "delta_theta": "> 0", "k": ">= 0"})
+def fsim_loss(predictions, targets, *, data_range=1.0, chromatic=True, scales=4, orientations=4,
+              min_length=6, mult=2, sigma_f=0.55, delta_theta=1.2, k=2.0, weights=None,
+              where=None, reduction="mean"):
+  r"""Feature similarity loss ``1 - clip(FSIM, 0, 1)`` (Zhang et al. 2011); FSIMc by default.
+
+  .. math::
+    S_{PC} = \frac{2 PC_p PC_t + T_1}{PC_p^2 + PC_t^2 + T_1},\quad
+    S_{G} = \frac{2 G_p G_t + T_2}{G_p^2 + G_t^2 + T_2},\quad
+    \mathrm{FSIM} = \frac{\sum_i S_{PC,i} S_{G,i} [S_{I,i} S_{Q,i}]^{\lambda} PC_{m,i}}
+                         {\sum_i PC_{m,i}}
+
+  Images are rescaled to [0, 255], average-pooled by
+  ``max(1, round(min(H, W) / 256))`` (stride = size, no padding), RGB
+  converted to YIQ. ``PC`` is the phase congruency of the luma (log-Gabor
+  filters over ``scales`` x ``orientations`` applied by FFT, noise threshold
+  from the median smallest-scale energy, as Kovesi's code in piq), ``G``
+  the Scharr gradient magnitude, ``PC_m = max(PC_p, PC_t)``; ``T_1 = 0.85``,
+  ``T_2 = 160``. With ``chromatic`` (FSIMc, piq's default) the chroma
+  similarities ``S_I, S_Q`` (constant 200) enter with power ``lambda = 0.03``.
+
+  Args:
+    predictions: floating images ``(..., H, W, C)``, ``C`` 3 (``C`` 1 needs
+      ``chromatic=False``), ``H, W >= 2`` after the pooling.
+    targets: images of the same shape.
+    data_range: value range of the images (default 1.0 as piq), > 0.
+    chromatic: FSIMc (default True, as piq), static.
+    scales: number of log-Gabor scales (default 4), static.
+    orientations: number of filter orientations (default 4), static.
+    min_length: wavelength of the smallest scale (default 6).
+    mult: wavelength ratio of successive scales (default 2).
+    sigma_f: bandwidth ratio of the log-Gabor filters (default 0.55).
+    delta_theta: angular spacing / angular sigma (default 1.2).
+    k: noise standard deviations in the threshold (default 2.0).
+    weights: optional per-image weights, broadcastable to ``(...)``.
+    where: optional boolean mask over images, broadcastable to ``(...)``.
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    A scalar for "mean"/"sum"; ``predictions.shape[:-3]`` for "none".
+
+  Raises:
+    LossInputError: shape mismatch, rank < 3, ``C`` not 1 or 3 (not 3 with
+      ``chromatic``), images under 2 x 2 after pooling, or concrete
+      out-of-range options.
+    LossTypeError: ``predictions`` is not floating.
+
+  Notes:
+    piq's ``FSIMLoss`` is ``1 - clamp(reduce(FSIM), 0, 1)``; here each image
+    is clipped, then reduced (the same for "mean" while every FSIM is in
+    [0, 1]). ``min_length``, ``mult``, ``sigma_f`` and ``delta_theta`` shape
+    constant filters: they must be concrete numbers. Square roots are
+    guarded (finite gradient at identical and blank images).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> x = jnp.linspace(0., 1., 16 * 16 * 3).reshape(1, 16, 16, 3)
+    >>> print(round(float(jaxloss.fsim_loss(x, x)), 4), round(float(jaxloss.fsim_loss(x, x ** 2)), 4))
+    0.0 0.1696
+  """
+  x, y = _pair("fsim_loss", predictions, targets, where, channels=(3,) if chromatic else (1, 3))
+  scale = 255.0 / jnp.asarray(data_range, x.dtype)
+  x, y = x * scale, y * scale
+  p = max(1, round(min(x.shape[-3], x.shape[-2]) / 256))
+  if p > 1:
+    h2, w2 = x.shape[-3] // p, x.shape[-2] // p
+    pool = lambda v: jnp.mean(v[..., :h2 * p, :w2 * p, :].reshape(  # noqa: E731
+        v.shape[:-3] + (h2, p, w2, p, v.shape[-1])), axis=(-4, -2))
+    x, y = pool(x), pool(y)
+  if min(x.shape[-3], x.shape[-2]) < 2:
+    raise LossInputError(f"predictions has shape {predictions.shape}: spatial size is too small "
+                         f"for fsim_loss; expected H, W >= 2 (after {p}x{p} pooling)")
+  try:
+    consts = tuple(float(v) for v in (min_length, mult, sigma_f, delta_theta))
+  except (TypeError, jax.errors.ConcretizationTypeError):
+    raise LossInputError("min_length, mult, sigma_f and delta_theta must be concrete numbers "
+                         "(they build constant filters)") from None
+  if x.shape[-1] == 3:
+    x, y = _colour(x, _YIQ, (0, 1, 2)), _colour(y, _YIQ, (0, 1, 2))
+  filt = _fsim_filters(x.shape[-3], x.shape[-2], scales, orientations, *consts)
+  k = jnp.asarray(k, x.dtype)
+  pc_x = _phase_congruency(x[..., 0], filt, k)[..., None]
+  pc_y = _phase_congruency(y[..., 0], filt, k)[..., None]
+  s_pc = _similarity(pc_x, pc_y, 0.85)
+  s_g = _similarity(_scharr_magnitude(x[..., :1]), _scharr_magnitude(y[..., :1]), 160.0)
+  pc_max = jnp.maximum(pc_x, pc_y)
+  score = s_g * s_pc * pc_max
+  if chromatic:
+    s_iq = (_similarity(x[..., 1:2], y[..., 1:2], 200.0)
+            * _similarity(x[..., 2:], y[..., 2:], 200.0))
+    score = score * nx.safe_pow(jnp.abs(s_iq), 0.03)
+  axes = (-3, -2, -1)
+  value = jnp.sum(score, axis=axes) / jnp.sum(pc_max, axis=axes)
+  return reduce_loss(1.0 - jnp.clip(value, 0.0, 1.0), reduction, where=where, weights=weights)

@@ -245,3 +245,17 @@ def _vif_bad(key):
 
 
 case("vif_loss", _vif_example, edge_cases=_vif_edges, bad_input=_vif_bad, grad_argnums=(0, 1))
+
+
+def _fsim_edges(key):
+  p, t = _images_example(key, (2, 20, 18, 3))
+  return _iqa_edges(key) + [((p[..., :1], t[..., :1]), {"chromatic": False}),
+                            ((p, t), {"scales": 2, "orientations": 3, "k": 0.5})]
+
+
+def _fsim_bad(key):
+  p, t = _images_example(key, (2, 20, 18, 1))  # greyscale with the default chromatic=True
+  return (p, t), {}
+
+
+case("fsim_loss", _iqa_example, edge_cases=_fsim_edges, bad_input=_fsim_bad, grad_argnums=(0, 1))
