@@ -410,3 +410,106 @@ def test_vif_identical_and_gradients():
   assert out.dtype == jnp.float32 and np.isfinite(float(out))
   with pytest.raises(jaxloss.LossInputError, match=r"H, W >= 41"):
     jaxloss.vif_loss(p[:, :40], t[:, :40])
+
+
+# --------------------------------------------------------------------------
+# FSIM.
+# --------------------------------------------------------------------------
+
+
+def _log_gabor_bank(h, w, scales=4, orientations=4, min_length=6, mult=2, sigma_f=0.55,
+                    delta_theta=1.2):
+  """Kovesi's log-Gabor bank (O, S, H, W), DC at [0, 0], from the FSIM/phasecong code."""
+  def coords(n):  # normalised frequencies, odd sizes spanning [-0.5, 0.5]
+    return (np.arange(n) - n // 2) / (n - 1 if n % 2 else n)
+  u, v = np.meshgrid(coords(h), coords(w), indexing="ij")
+  r = np.fft.ifftshift(np.hypot(u, v))
+  th = np.fft.ifftshift(np.arctan2(-v, u))
+  lp = 1 / (1 + (r / 0.45) ** 30)
+  r[0, 0] = 1
+  bank = np.zeros((orientations, scales, h, w))
+  for o in range(orientations):
+    a = o * np.pi / orientations
+    dth = np.abs(np.angle(np.exp(1j * (th - a))))  # wrapped angular distance
+    spread = np.exp(-dth ** 2 / (2 * (np.pi / orientations / delta_theta) ** 2))
+    for s in range(scales):
+      f0 = 1 / (min_length * mult ** s)
+      lg = np.exp(-np.log(r / f0) ** 2 / (2 * np.log(sigma_f) ** 2)) * lp
+      lg[0, 0] = 0
+      bank[o, s] = spread * lg
+  return bank
+
+
+def _pc(img, bank, k=2.0):
+  o_n, s_n, h, w = bank.shape
+  eps = np.finfo(np.float32).eps
+  eo = np.fft.ifft2(np.fft.fft2(img)[None, None] * bank)      # (O, S, H, W)
+  spatial = np.fft.ifft2(bank).real * np.sqrt(h * w)
+  energy_sum, amp_sum = 0.0, np.abs(eo).sum(axis=(0, 1))
+  for o in range(o_n):
+    se, so = eo[o].real.sum(0), eo[o].imag.sum(0)
+    mag = np.hypot(se, so) + eps
+    me, mo = se / mag, so / mag
+    e = sum(eo[o, s].real * me + eo[o, s].imag * mo - np.abs(eo[o, s].real * mo - eo[o, s].imag * me)
+            for s in range(s_n))
+    a2 = np.sort((np.abs(eo[o, 0]) ** 2).ravel())
+    med = a2[(a2.size - 1) // 2]                 # torch.median: the lower median
+    noise = (-med / np.log(0.5)) / np.sum(bank[o, 0] ** 2)
+    an2 = np.sum(spatial[o] ** 2)
+    aiaj = sum(np.sum(spatial[o, i] * spatial[o, j]) for i in range(s_n) for j in range(i + 1, s_n))
+    tau = np.sqrt((2 * noise * an2 + 4 * noise * aiaj) / 2)
+    thr = (tau * np.sqrt(np.pi / 2) + k * np.sqrt(2 - np.pi / 2) * tau) / 1.7
+    energy_sum = energy_sum + np.maximum(e - thr, 0)
+  return (energy_sum + eps) / (amp_sum + eps)
+
+
+def _scharr(a):
+  kx = np.array([[-3.0, 0, 3], [-10, 0, 10], [-3, 0, 3]]) / 16
+  return np.hypot(scipy.ndimage.correlate(a, kx, mode="constant"),
+                  scipy.ndimage.correlate(a, kx.T, mode="constant"))
+
+
+def ref_fsim_loss(x, y, L=1.0, chromatic=True, **kw):
+  x, y = np.asarray(x, np.float64) * 255 / L, np.asarray(y, np.float64) * 255 / L
+  p = max(1, round(min(x.shape[:2]) / 256))
+  if p > 1:
+    h2, w2 = x.shape[0] // p, x.shape[1] // p
+    x = x[:h2 * p, :w2 * p].reshape(h2, p, w2, p, -1).mean(axis=(1, 3))
+    y = y[:h2 * p, :w2 * p].reshape(h2, p, w2, p, -1).mean(axis=(1, 3))
+  if x.shape[-1] == 3:
+    x, y = x @ YIQ.T, y @ YIQ.T
+  k = kw.pop("k", 2.0)
+  bank = _log_gabor_bank(*x.shape[:2], **kw)
+  pcx, pcy = _pc(x[..., 0], bank, k), _pc(y[..., 0], bank, k)
+  pcm = np.maximum(pcx, pcy)
+  score = _sim(pcx, pcy, 0.85) * _sim(_scharr(x[..., 0]), _scharr(y[..., 0]), 160.0) * pcm
+  if chromatic:
+    score *= np.abs(_sim(x[..., 1], y[..., 1], 200.0) * _sim(x[..., 2], y[..., 2], 200.0)) ** 0.03
+  return 1 - np.clip(score.sum() / pcm.sum(), 0, 1)
+
+
+@pytest.mark.parametrize("shape,chromatic", [((2, 32, 32, 3), True), ((2, 21, 26, 1), False),
+                                             ((1, 24, 27, 3), False)])
+def test_fsim_matches_reference(shape, chromatic):
+  p, t = _images(shape, seed=17)
+  want = _batch(ref_fsim_loss, p, t, chromatic=chromatic)
+  _close(jaxloss.fsim_loss(p, t, chromatic=chromatic, reduction="none"), want, atol=1e-5)
+  _close(jaxloss.fsim_loss(p, t, chromatic=chromatic), want.mean(), atol=1e-5)
+
+
+def test_fsim_options():
+  p, t = _images((2, 24, 20, 3), seed=18)
+  kw = dict(scales=3, orientations=6, min_length=4, mult=2.5, sigma_f=0.6, delta_theta=1.5, k=1.0)
+  _close(jaxloss.fsim_loss(255 * p, 255 * t, data_range=255.0, reduction="none", **kw),
+         _batch(ref_fsim_loss, p, t, **kw), atol=1e-5)
+
+
+def test_fsim_identical_and_gradients():
+  p, t = _images((2, 16, 16, 3), seed=19)
+  assert abs(float(jaxloss.fsim_loss(t, t))) < 1e-6
+  z = jnp.zeros_like(t)
+  _finite_grads(jaxloss.fsim_loss, (t, t), (z, z), (p, t))
+  out = jaxloss.fsim_loss(p.astype(jnp.bfloat16), t.astype(jnp.bfloat16))
+  assert out.dtype == jnp.float32 and np.isfinite(float(out))
+  with pytest.raises(jaxloss.LossInputError, match="chromatic=False"):
+    jaxloss.fsim_loss(p[..., :1], t[..., :1])

@@ -813,7 +813,8 @@ def _scharr_magnitude(x):
 @register(tasks=_IQA_TASKS, input_kind="images",
           peer="piq.FSIMLoss (1 - clamp(piq.fsim, 0, 1); 0.8, NCHW there)",
           references=(_ZHANG11,))
-@loss_function(static=("chromatic", "scales", "orientations"),
+@loss_function(static=("chromatic", "scales", "orientations", "min_length", "mult", "sigma_f",
+                       "delta_theta"),
                ranges={"data_range": "> 0", "scales": ">= 1", "orientations": ">= 1",
                        "min_length": "> 0", "mult": "> 0", "sigma_f": "(0, 1)",
                        "delta_theta": "> 0", "k": ">= 0"})
@@ -845,10 +846,10 @@ def fsim_loss(predictions, targets, *, data_range=1.0, chromatic=True, scales=4,
     chromatic: FSIMc (default True, as piq), static.
     scales: number of log-Gabor scales (default 4), static.
     orientations: number of filter orientations (default 4), static.
-    min_length: wavelength of the smallest scale (default 6).
-    mult: wavelength ratio of successive scales (default 2).
-    sigma_f: bandwidth ratio of the log-Gabor filters (default 0.55).
-    delta_theta: angular spacing / angular sigma (default 1.2).
+    min_length: wavelength of the smallest scale (default 6), static.
+    mult: wavelength ratio of successive scales (default 2), static.
+    sigma_f: bandwidth ratio of the log-Gabor filters (default 0.55), static.
+    delta_theta: angular spacing / angular sigma (default 1.2), static.
     k: noise standard deviations in the threshold (default 2.0).
     weights: optional per-image weights, broadcastable to ``(...)``.
     where: optional boolean mask over images, broadcastable to ``(...)``.
@@ -867,7 +868,7 @@ def fsim_loss(predictions, targets, *, data_range=1.0, chromatic=True, scales=4,
     piq's ``FSIMLoss`` is ``1 - clamp(reduce(FSIM), 0, 1)``; here each image
     is clipped, then reduced (the same for "mean" while every FSIM is in
     [0, 1]). ``min_length``, ``mult``, ``sigma_f`` and ``delta_theta`` shape
-    constant filters: they must be concrete numbers. Square roots are
+    the filters, built once per shape in NumPy: they are static. Square roots are
     guarded (finite gradient at identical and blank images).
 
   Examples:
@@ -888,11 +889,7 @@ def fsim_loss(predictions, targets, *, data_range=1.0, chromatic=True, scales=4,
   if min(x.shape[-3], x.shape[-2]) < 2:
     raise LossInputError(f"predictions has shape {predictions.shape}: spatial size is too small "
                          f"for fsim_loss; expected H, W >= 2 (after {p}x{p} pooling)")
-  try:
-    consts = tuple(float(v) for v in (min_length, mult, sigma_f, delta_theta))
-  except (TypeError, jax.errors.ConcretizationTypeError):
-    raise LossInputError("min_length, mult, sigma_f and delta_theta must be concrete numbers "
-                         "(they build constant filters)") from None
+  consts = tuple(float(v) for v in (min_length, mult, sigma_f, delta_theta))
   if x.shape[-1] == 3:
     x, y = _colour(x, _YIQ, (0, 1, 2)), _colour(y, _YIQ, (0, 1, 2))
   filt = _fsim_filters(x.shape[-3], x.shape[-2], scales, orientations, *consts)
