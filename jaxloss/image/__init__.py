@@ -1,5 +1,6 @@
 """Image fidelity losses: structural (SSIM, MS-SSIM), PSNR, smoothness, spectral, inpainting,
-and piq's weight-free full-reference quality measures (GMSD, MS-GMSD, MDSI, HaarPSI, VIF).
+and piq's weight-free full-reference quality measures (GMSD, MS-GMSD, MDSI, HaarPSI, VIF,
+FSIM), in :mod:`jaxloss.image.iqa`.
 
 Conventions of this module:
 

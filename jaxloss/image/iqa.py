@@ -1,4 +1,4 @@
-"""Full-reference image quality measures of piq as losses: GMSD, MS-GMSD, MDSI, HaarPSI, VIF.
+"""Full-reference image quality measures of piq as losses: GMSD, MS-GMSD, MDSI, HaarPSI, VIF, FSIM.
 
 Each loss is the value of the corresponding ``piq`` (0.8) *loss class* per
 image, re-derived from the papers and piq's formulas. The conventions are
@@ -10,10 +10,10 @@ rejected (piq fails on them too). ``data_range`` defaults to 1.0 as in piq;
 piq asserts the values lie in ``[0, data_range]``, jaxloss does not check it.
 
 Where piq's loss applies the reduction *before* turning the index into a loss
-(``HaarPSILoss`` is ``1 - mean(HaarPSI)``, ``VIFLoss`` is
-``1 - clamp(mean(VIF), 0, 1)``), jaxloss converts each image first and then
-reduces: identical for ``reduction="mean"`` (VIF: when every image's VIF is
-in [0, 1]) and different for ``"sum"`` (piq's ``1 - sum``).
+(``HaarPSILoss`` is ``1 - mean(HaarPSI)``, ``VIFLoss`` and ``FSIMLoss`` are
+``1 - clamp(mean(index), 0, 1)``), jaxloss converts each image first and then
+reduces: identical for ``reduction="mean"`` (VIF, FSIM: when every image's
+index is in [0, 1]) and different for ``"sum"`` (piq's ``1 - sum``).
 
 The square roots of piq (gradient magnitudes, standard deviations) have an
 infinite derivative at 0, which makes torch's gradient NaN at identical or
