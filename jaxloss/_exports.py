@@ -157,6 +157,8 @@ from jaxloss.generative import (
   vae_loss,
 )
 from jaxloss.image import (
+  MS_GMSD_WEIGHTS,
+  MS_SSIM_WEIGHTS,
   focal_frequency_loss,
   fsim_loss,
   gmsd_loss,
@@ -166,10 +168,8 @@ from jaxloss.image import (
   masked_reconstruction_loss,
   mdsi_loss,
   ms_gmsd_loss,
-  MS_GMSD_WEIGHTS,
   ms_ssim,
   ms_ssim_loss,
-  MS_SSIM_WEIGHTS,
   psnr,
   psnr_loss,
   ssim,

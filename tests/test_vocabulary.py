@@ -126,6 +126,12 @@ KEYWORDS = {
     # Wasserstein's projection count (POT's n_projections) and ott's Sinkhorn stopping rule
     "kernel", "bandwidths", "x_weights", "y_weights", "n_projections", "threshold",
     "max_iterations",
+    # image quality (piq's names): GMSD's T, MS-GMSD's chromatic term, MDSI's constants and
+    # pooling, HaarPSI's constant and subsampling, VIF's visual-noise variance
+    "t", "chromatic", "beta1", "beta2", "beta3", "c1", "c2", "c3", "combination", "rho", "o",
+    "subsample", "c", "sigma_n_sq",
+    # FSIM's phase congruency (piq's names of Kovesi's parameters)
+    "scales", "orientations", "min_length", "mult", "sigma_f", "delta_theta", "k",
 }
 
 LOSSES = catalog.all_losses()

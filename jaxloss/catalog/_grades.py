@@ -281,6 +281,11 @@ GRADES = {
         ("medium", "three hyperparameters"),
         ("medium", "power < 1 steepens near a perfect score; kept finite there"),
         BY_JAXLOSS),
+    "fsim_loss": (
+        ("low", "16 log-Gabor filters by FFT, a median per orientation, gradient maps"),
+        ("low", "Kovesi phase congruency with its noise model, colour similarity"),
+        ("medium", "guarded roots and powers; max/median/clip pass subgradients"),
+        BY_JAXLOSS),
     "gamma_nll": (
         ("high", "elementwise, one lgamma"),
         ("low", "shape and rate heads"),
@@ -336,6 +341,11 @@ GRADES = {
         ("medium", "overlap and enclosing-box geometry"),
         ("medium", "gradient without overlap; slow when one box encloses the other"),
         BY_JAXLOSS),
+    "gmsd_loss": (
+        ("high", "a 2x2 pooling, two 3x3 gradient maps and one pass of moments"),
+        ("low", "luma, pooling, Prewitt magnitudes and a standard deviation"),
+        ("high", "denominators >= T > 0; guarded square roots: finite gradient at identical images"),
+        BY_JAXLOSS),
     "gradient_loss": (
         ("high", "one pass of neighbour differences"),
         ("low", "no hyperparameter"),
@@ -345,6 +355,11 @@ GRADES = {
         ("low", "one extra backward pass and double backprop"),
         ("medium", "interpolates, input gradients, per-example norms"),
         ("high", "safe norm: finite value and gradient at a zero input-gradient"),
+        BY_JAXLOSS),
+    "haarpsi_loss": (
+        ("high", "six separable Haar filters (2 to 8 taps) and one pass of sums"),
+        ("medium", "YIQ, pooling, three Haar scales, chroma term, logit pooling"),
+        ("high", "denominators >= C > 0; pooled ratio capped below 1: finite at identical and blank images"),
         BY_JAXLOSS),
     "hausdorff_dt_loss": (
         ("low", "two distance transforms per image and class"),
@@ -521,10 +536,20 @@ GRADES = {
         ("low", "two region weights"),
         ("high", "bounded L1 gradients"),
         BY_JAXLOSS),
+    "mdsi_loss": (
+        ("high", "three 3x3 gradient maps, a colour transform and one pass of moments"),
+        ("medium", "LHM colour space, three similarity maps, complex fractional powers"),
+        ("high", "denominators >= C > 0; guarded roots, powers and atan2: finite gradient at identical images"),
+        BY_JAXLOSS),
     "mmd_loss": (
         ("medium", "three O(N M) kernel matrices (one matmul each) per bandwidth"),
         ("medium", "kernel, bandwidths and estimator to choose"),
         ("high", "smooth kernels of clamped squared distances; no square root (RBF/IMQ)"),
+        BY_JAXLOSS),
+    "ms_gmsd_loss": (
+        ("high", "GMSD at 4 scales (~1.33x one full-resolution GMSD)"),
+        ("medium", "scales, masking coefficient and the optional chromatic term"),
+        ("high", "denominators >= T > 0; guarded square roots: finite gradient at identical images"),
         BY_JAXLOSS),
     "ms_ssim": (
         ("medium", "SSIM at 5 scales (~1.33x one SSIM)"),
@@ -852,6 +877,11 @@ GRADES = {
         ("medium", "two D x D covariance matrices per batch"),
         ("medium", "three weighted terms (invariance, variance, covariance)"),
         ("high", "sqrt(var + eps) keeps the variance hinge smooth at collapse"),
+        BY_JAXLOSS),
+    "vif_loss": (
+        ("medium", "5 Gaussian-filtered moment maps at 4 scales (17- to 3-tap windows)"),
+        ("medium", "4 scales, decimation and the reference code's degenerate-variance rules"),
+        ("medium", "denominators >= eps; clipped at VIF 1 (zero gradient above); float32 variances lose ~1e-4"),
         BY_JAXLOSS),
     "wape": (
         ("high", "elementwise plus one sum per series"),

@@ -1,4 +1,6 @@
-"""Image fidelity losses: structural (SSIM, MS-SSIM), PSNR, smoothness, spectral, inpainting.
+"""Image fidelity losses: structural (SSIM, MS-SSIM), PSNR, smoothness, spectral, inpainting,
+and piq's weight-free full-reference quality measures (GMSD, MS-GMSD, MDSI, HaarPSI, VIF,
+FSIM), in :mod:`jaxloss.image.iqa`.
 
 Conventions of this module:
 
@@ -25,6 +27,15 @@ The Charbonnier loss of image restoration is :func:`jaxloss.charbonnier_loss`
 (regression family); it is not redefined here.
 """
 
+from jaxloss.image.iqa import (
+    MS_GMSD_WEIGHTS,
+    fsim_loss,
+    gmsd_loss,
+    haarpsi_loss,
+    mdsi_loss,
+    ms_gmsd_loss,
+    vif_loss,
+)
 from jaxloss.image.pixel import (
     focal_frequency_loss,
     gradient_loss,
@@ -44,9 +55,15 @@ from jaxloss.image.structural import (
 
 __all__ = [
     "focal_frequency_loss",
+    "fsim_loss",
+    "gmsd_loss",
     "gradient_loss",
+    "haarpsi_loss",
     "l1_ssim_loss",
     "masked_reconstruction_loss",
+    "mdsi_loss",
+    "ms_gmsd_loss",
+    "MS_GMSD_WEIGHTS",
     "ms_ssim",
     "ms_ssim_loss",
     "MS_SSIM_WEIGHTS",
@@ -55,4 +72,5 @@ __all__ = [
     "ssim",
     "ssim_loss",
     "total_variation_loss",
+    "vif_loss",
 ]

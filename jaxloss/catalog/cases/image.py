@@ -156,3 +156,106 @@ case("masked_reconstruction_loss", _inpaint_example, edge_cases=_inpaint_edges,
      grad_argnums=(0,),
      components_total=lambda parts, kw: (kw.get("hole_weight", 6.0) * parts["hole"]
                                          + kw.get("valid_weight", 1.0) * parts["valid"]))
+
+# --------------------------------------------------------------------------
+# Full-reference image quality (piq): GMSD, MS-GMSD, MDSI, HaarPSI, VIF.
+# --------------------------------------------------------------------------
+
+
+def _iqa_example(key, shape=(2, 20, 18, 3)):
+  p, t = _images_example(key, shape)
+  return (p, t), {}
+
+
+def _iqa_edges(key, shape=(2, 20, 18, 3), **kw):
+  p, t = _images_example(key, shape)
+  return [((t, t), kw),                                        # identical
+          ((jnp.zeros_like(t), jnp.zeros_like(t)), kw),        # flat, zero gradients
+          ((jnp.full_like(t, 0.5), t), kw),                    # one flat image
+          ((1.0 - t, t), kw),                                  # inverted
+          ((t + 1e-7, t), kw),                                 # round-off level difference
+          ((255.0 * p, 255.0 * t), {**kw, "data_range": 255.0})]
+
+
+def _iqa_bad_channels(key, shape=(2, 20, 18, 2)):
+  p, t = _images_example(key, shape)  # two channels: neither grey nor RGB
+  return (p, t), {}
+
+
+case("gmsd_loss", _iqa_example, edge_cases=_iqa_edges, bad_input=_iqa_bad_channels,
+     grad_argnums=(0, 1))
+
+
+def _ms_gmsd_edges(key):
+  p, t = _images_example(key, (2, 20, 18, 3))
+  return _iqa_edges(key) + [((p, t), {"chromatic": True}), ((t, t), {"chromatic": True}),
+                            ((p[..., :1], t[..., :1]), {"scale_weights": (1.0, 2.0)})]
+
+
+def _ms_gmsd_bad(key):
+  p, t = _images_example(key, (2, 16, 18, 3))  # needs H, W >= 17 for 4 scales
+  return (p, t), {}
+
+
+case("ms_gmsd_loss", _iqa_example, edge_cases=_ms_gmsd_edges, bad_input=_ms_gmsd_bad,
+     grad_argnums=(0, 1))
+
+
+def _mdsi_edges(key):
+  p, t = _images_example(key, (2, 20, 18, 3))
+  return _iqa_edges(key) + [((p, t), {"combination": "mult"}), ((t, t), {"combination": "mult"}),
+                            ((p[..., :1], t[..., :1]), {"rho": 2.0})]
+
+
+case("mdsi_loss", _iqa_example, edge_cases=_mdsi_edges, bad_input=_iqa_bad_channels,
+     grad_argnums=(0, 1))
+
+
+def _haarpsi_edges(key):
+  p, t = _images_example(key, (2, 20, 18, 3))
+  return _iqa_edges(key) + [((p, t), {"subsample": False}),
+                            ((p[..., :1], t[..., :1]), {"c": 5.0, "alpha": 2.0})]
+
+
+def _haarpsi_bad(key):
+  p, t = _images_example(key, (2, 15, 18, 3))  # needs H, W >= 16
+  return (p, t), {}
+
+
+case("haarpsi_loss", _iqa_example, edge_cases=_haarpsi_edges, bad_input=_haarpsi_bad,
+     grad_argnums=(0, 1))
+
+_VIF_SHAPE = (2, 41, 44, 3)
+
+
+def _vif_example(key):
+  return _iqa_example(key, _VIF_SHAPE)
+
+
+def _vif_edges(key):
+  p, t = _images_example(key, _VIF_SHAPE)
+  return _iqa_edges(key, _VIF_SHAPE) + [((t, p), {"sigma_n_sq": 0.5}),
+                                        ((1.5 * t, t), {}),         # contrast up: VIF > 1
+                                        ((p[..., :1], t[..., :1]), {})]
+
+
+def _vif_bad(key):
+  p, t = _images_example(key, (2, 40, 44, 3))  # needs H, W >= 41
+  return (p, t), {}
+
+
+case("vif_loss", _vif_example, edge_cases=_vif_edges, bad_input=_vif_bad, grad_argnums=(0, 1))
+
+
+def _fsim_edges(key):
+  p, t = _images_example(key, (2, 20, 18, 3))
+  return _iqa_edges(key) + [((p[..., :1], t[..., :1]), {"chromatic": False}),
+                            ((p, t), {"scales": 2, "orientations": 3, "k": 0.5})]
+
+
+def _fsim_bad(key):
+  p, t = _images_example(key, (2, 20, 18, 1))  # greyscale with the default chromatic=True
+  return (p, t), {}
+
+
+case("fsim_loss", _iqa_example, edge_cases=_fsim_edges, bad_input=_fsim_bad, grad_argnums=(0, 1))
