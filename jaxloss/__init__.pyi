@@ -66,7 +66,10 @@ from jaxloss._exports import dpo_loss as dpo_loss
 from jaxloss._exports import dynamic_weight_average as dynamic_weight_average
 from jaxloss._exports import edm_loss as edm_loss
 from jaxloss._exports import eiou_loss as eiou_loss
+from jaxloss._exports import energy_distance as energy_distance
+from jaxloss._exports import energy_score as energy_score
 from jaxloss._exports import euclidean_loss as euclidean_loss
+from jaxloss._exports import fast_ap_loss as fast_ap_loss
 from jaxloss._exports import fb_consistency_mask as fb_consistency_mask
 from jaxloss._exports import feature_matching_loss as feature_matching_loss
 from jaxloss._exports import fgsm_perturbation as fgsm_perturbation
@@ -76,6 +79,7 @@ from jaxloss._exports import flow_weighting as flow_weighting
 from jaxloss._exports import focal_frequency_loss as focal_frequency_loss
 from jaxloss._exports import focal_loss as focal_loss
 from jaxloss._exports import focal_tversky_loss as focal_tversky_loss
+from jaxloss._exports import fsim_loss as fsim_loss
 from jaxloss._exports import gamma_nll as gamma_nll
 from jaxloss._exports import gan_discriminator_loss as gan_discriminator_loss
 from jaxloss._exports import gan_generator_loss as gan_generator_loss
@@ -93,11 +97,13 @@ from jaxloss._exports import ghm_r_loss as ghm_r_loss
 from jaxloss._exports import gini_impurity as gini_impurity
 from jaxloss._exports import giou_loss as giou_loss
 from jaxloss._exports import global_masked_mean as global_masked_mean
+from jaxloss._exports import gmsd_loss as gmsd_loss
 from jaxloss._exports import gradient_loss as gradient_loss
 from jaxloss._exports import gradient_penalty as gradient_penalty
 from jaxloss._exports import gradnorm as gradnorm
 from jaxloss._exports import gram_matrix as gram_matrix
 from jaxloss._exports import grpo_advantages as grpo_advantages
+from jaxloss._exports import haarpsi_loss as haarpsi_loss
 from jaxloss._exports import hausdorff_dt_loss as hausdorff_dt_loss
 from jaxloss._exports import hierarchical_cross_entropy as hierarchical_cross_entropy
 from jaxloss._exports import hinge_embedding_loss as hinge_embedding_loss
@@ -143,8 +149,12 @@ from jaxloss._exports import margin_ranking_loss as margin_ranking_loss
 from jaxloss._exports import mase as mase
 from jaxloss._exports import masked_reconstruction_loss as masked_reconstruction_loss
 from jaxloss._exports import matryoshka_loss as matryoshka_loss
+from jaxloss._exports import mdsi_loss as mdsi_loss
 from jaxloss._exports import meta_gradient as meta_gradient
 from jaxloss._exports import meta_learn_loss_params as meta_learn_loss_params
+from jaxloss._exports import mmd_loss as mmd_loss
+from jaxloss._exports import ms_gmsd_loss as ms_gmsd_loss
+from jaxloss._exports import MS_GMSD_WEIGHTS as MS_GMSD_WEIGHTS
 from jaxloss._exports import ms_ssim as ms_ssim
 from jaxloss._exports import ms_ssim_loss as ms_ssim_loss
 from jaxloss._exports import MS_SSIM_WEIGHTS as MS_SSIM_WEIGHTS
@@ -166,6 +176,7 @@ from jaxloss._exports import photometric_loss as photometric_loss
 from jaxloss._exports import poisson_nll as poisson_nll
 from jaxloss._exports import poly1_cross_entropy as poly1_cross_entropy
 from jaxloss._exports import proxy_anchor_loss as proxy_anchor_loss
+from jaxloss._exports import proxy_nca_loss as proxy_nca_loss
 from jaxloss._exports import psnr as psnr
 from jaxloss._exports import psnr_loss as psnr_loss
 from jaxloss._exports import q_sample as q_sample
@@ -194,20 +205,25 @@ from jaxloss._exports import sigmoid_focal_loss as sigmoid_focal_loss
 from jaxloss._exports import sigmoid_schedule as sigmoid_schedule
 from jaxloss._exports import signed_distance_map as signed_distance_map
 from jaxloss._exports import simpo_loss as simpo_loss
+from jaxloss._exports import sinkhorn_divergence as sinkhorn_divergence
 from jaxloss._exports import sinkhorn_knopp as sinkhorn_knopp
 from jaxloss._exports import siou_loss as siou_loss
+from jaxloss._exports import sliced_wasserstein as sliced_wasserstein
 from jaxloss._exports import smape as smape
+from jaxloss._exports import smooth_ap_loss as smooth_ap_loss
 from jaxloss._exports import smooth_l1_box_loss as smooth_l1_box_loss
 from jaxloss._exports import smooth_l1_loss as smooth_l1_loss
 from jaxloss._exports import snr as snr
 from jaxloss._exports import soft_dtw as soft_dtw
 from jaxloss._exports import soft_dtw_divergence as soft_dtw_divergence
+from jaxloss._exports import soft_triple_loss as soft_triple_loss
 from jaxloss._exports import sphereface_loss as sphereface_loss
 from jaxloss._exports import squared_hinge_loss as squared_hinge_loss
 from jaxloss._exports import ssim as ssim
 from jaxloss._exports import ssim_loss as ssim_loss
 from jaxloss._exports import student_t_nll as student_t_nll
 from jaxloss._exports import style_loss as style_loss
+from jaxloss._exports import subcenter_arcface_loss as subcenter_arcface_loss
 from jaxloss._exports import supcon_loss as supcon_loss
 from jaxloss._exports import swav_loss as swav_loss
 from jaxloss._exports import symmetric_cross_entropy as symmetric_cross_entropy
@@ -228,6 +244,7 @@ from jaxloss._exports import vae_loss as vae_loss
 from jaxloss._exports import value_loss as value_loss
 from jaxloss._exports import varifocal_loss as varifocal_loss
 from jaxloss._exports import vicreg_loss as vicreg_loss
+from jaxloss._exports import vif_loss as vif_loss
 from jaxloss._exports import wape as wape
 from jaxloss._exports import warp as warp
 from jaxloss._exports import weighted_cross_entropy as weighted_cross_entropy
@@ -236,4 +253,4 @@ from jaxloss._exports import winkler_score as winkler_score
 from jaxloss._exports import zero_one_loss as zero_one_loss
 
 __version__: str = '0.1.0'
-__all__ = ['adaptive_robust_loss', 'adaptive_wing_loss', 'AdaptiveRobustLoss', 'adversarial_training_loss', 'alpha_iou_loss', 'arcface_loss', 'attention_target_loss', 'balanced_cross_entropy', 'balanced_l1_loss', 'barlow_twins_loss', 'barron_log_partition', 'beta_nll', 'bi_tempered_logistic_loss', 'binary_cross_entropy', 'binary_cross_entropy_from_probs', 'boundary_aware_loss', 'boundary_loss', 'boxes', 'byol_loss', 'catalog', 'center_loss', 'charbonnier_loss', 'checks_enabled', 'chunked_cross_entropy', 'ciou_loss', 'circle_loss', 'clip_loss', 'clipped_policy_loss', 'combine', 'combo_loss', 'contextual_loss', 'contrastive_loss', 'convert_prediction', 'cosent_loss', 'cosface_loss', 'cosine_embedding_loss', 'cosine_schedule', 'cosine_similarity_loss', 'cpo_loss', 'cross_correlation_loss', 'cross_entropy', 'crps_ensemble', 'crps_gaussian', 'ctc_loss', 'curriculum_threshold', 'cycle_consistency_loss', 'deep_supervision_loss', 'dice_ce_loss', 'dice_focal_loss', 'dice_loss', 'diffusion_loss', 'dilate_loss', 'dino_loss', 'diou_loss', 'distillation_loss', 'distribution_focal_loss', 'dkd_loss', 'dpo_loss', 'dynamic_weight_average', 'edm_loss', 'eiou_loss', 'euclidean_loss', 'fb_consistency_mask', 'feature_matching_loss', 'fgsm_perturbation', 'flow_matching_loss', 'flow_smoothness_loss', 'flow_weighting', 'focal_frequency_loss', 'focal_loss', 'focal_tversky_loss', 'gamma_nll', 'gan_discriminator_loss', 'gan_generator_loss', 'GAN_KINDS', 'gaussian_focal_loss', 'gaussian_kl', 'gaussian_nll', 'gaussian_wasserstein_loss', 'general_robust_loss', 'generalized_cross_entropy', 'generalized_dice_loss', 'generalized_jsd_loss', 'ghm_c_loss', 'ghm_r_loss', 'gini_impurity', 'giou_loss', 'global_masked_mean', 'gradient_loss', 'gradient_penalty', 'gradnorm', 'gram_matrix', 'grpo_advantages', 'hausdorff_dt_loss', 'hierarchical_cross_entropy', 'hinge_embedding_loss', 'hinge_loss', 'huber_loss', 'ibot_patch_loss', 'infonce_loss', 'interval_score', 'iou_loss', 'jaccard_loss', 'js_divergence', 'kl_divergence', 'kl_penalty', 'kld_loss', 'koleo_loss', 'kto_loss', 'l1_loss', 'l1_ssim_loss', 'l2_loss', 'laplace_nll', 'lifted_structure_loss', 'linear_cross_entropy', 'linear_schedule', 'listmle_loss', 'listnet_loss', 'load_balancing_loss', 'log_cosh_dice_loss', 'log_cosh_loss', 'log_loss', 'logistic_loss', 'logistic_regression_loss', 'logit_standardized_kd', 'loss_per_timestep', 'LossInputError', 'LossTypeError', 'lovasz_hinge_loss', 'lovasz_softmax_loss', 'mae', 'mahalanobis_loss', 'mape', 'margin_mse_loss', 'margin_ranking_loss', 'mase', 'masked_reconstruction_loss', 'matryoshka_loss', 'meta_gradient', 'meta_learn_loss_params', 'ms_ssim', 'ms_ssim_loss', 'MS_SSIM_WEIGHTS', 'mse', 'msle', 'multi_similarity_loss', 'multiclass_hinge_loss', 'multiple_negatives_ranking_loss', 'negative_binomial_nll', 'nll_loss', 'NoiseSchedule', 'npair_loss', 'nt_xent_loss', 'orpo_loss', 'pairwise_distances', 'perceptual_loss', 'pgd_perturbation', 'photometric_loss', 'poisson_nll', 'poly1_cross_entropy', 'proxy_anchor_loss', 'psnr', 'psnr_loss', 'q_sample', 'quality_focal_loss', 'quantile_loss', 'r1_penalty', 'r2_penalty', 'rank_preservation_loss', 'ranknet_loss', 'reconstruction_loss', 'reid_loss', 'router_z_loss', 'sample_edm_sigmas', 'sample_timesteps', 'seesaw_loss', 'self_paced_weights', 'sequence_loss', 'set_checks', 'sharded_clip_loss', 'sharded_dice_loss', 'sharded_siglip_loss', 'sharded_tversky_loss', 'siamfc_label_map', 'siglip_loss', 'sigmoid_focal_loss', 'sigmoid_schedule', 'signed_distance_map', 'simpo_loss', 'sinkhorn_knopp', 'siou_loss', 'smape', 'smooth_l1_box_loss', 'smooth_l1_loss', 'snr', 'soft_dtw', 'soft_dtw_divergence', 'sphereface_loss', 'squared_hinge_loss', 'ssim', 'ssim_loss', 'student_t_nll', 'style_loss', 'supcon_loss', 'swav_loss', 'symmetric_cross_entropy', 'temporal_consistency_loss', 'text_image_matching_loss', 'total_variation_loss', 'trades_loss', 'trend_aware_loss', 'triplet_loss', 'triplet_margin_loss', 'tversky_loss', 'uncertainty_weighting', 'unet_weight_map', 'update_center', 'update_centers', 'update_class_counts', 'vae_loss', 'value_loss', 'varifocal_loss', 'vicreg_loss', 'wape', 'warp', 'weighted_cross_entropy', 'wing_loss', 'winkler_score', 'zero_one_loss']
+__all__ = ['adaptive_robust_loss', 'adaptive_wing_loss', 'AdaptiveRobustLoss', 'adversarial_training_loss', 'alpha_iou_loss', 'arcface_loss', 'attention_target_loss', 'balanced_cross_entropy', 'balanced_l1_loss', 'barlow_twins_loss', 'barron_log_partition', 'beta_nll', 'bi_tempered_logistic_loss', 'binary_cross_entropy', 'binary_cross_entropy_from_probs', 'boundary_aware_loss', 'boundary_loss', 'boxes', 'byol_loss', 'catalog', 'center_loss', 'charbonnier_loss', 'checks_enabled', 'chunked_cross_entropy', 'ciou_loss', 'circle_loss', 'clip_loss', 'clipped_policy_loss', 'combine', 'combo_loss', 'contextual_loss', 'contrastive_loss', 'convert_prediction', 'cosent_loss', 'cosface_loss', 'cosine_embedding_loss', 'cosine_schedule', 'cosine_similarity_loss', 'cpo_loss', 'cross_correlation_loss', 'cross_entropy', 'crps_ensemble', 'crps_gaussian', 'ctc_loss', 'curriculum_threshold', 'cycle_consistency_loss', 'deep_supervision_loss', 'dice_ce_loss', 'dice_focal_loss', 'dice_loss', 'diffusion_loss', 'dilate_loss', 'dino_loss', 'diou_loss', 'distillation_loss', 'distribution_focal_loss', 'dkd_loss', 'dpo_loss', 'dynamic_weight_average', 'edm_loss', 'eiou_loss', 'energy_distance', 'energy_score', 'euclidean_loss', 'fast_ap_loss', 'fb_consistency_mask', 'feature_matching_loss', 'fgsm_perturbation', 'flow_matching_loss', 'flow_smoothness_loss', 'flow_weighting', 'focal_frequency_loss', 'focal_loss', 'focal_tversky_loss', 'fsim_loss', 'gamma_nll', 'gan_discriminator_loss', 'gan_generator_loss', 'GAN_KINDS', 'gaussian_focal_loss', 'gaussian_kl', 'gaussian_nll', 'gaussian_wasserstein_loss', 'general_robust_loss', 'generalized_cross_entropy', 'generalized_dice_loss', 'generalized_jsd_loss', 'ghm_c_loss', 'ghm_r_loss', 'gini_impurity', 'giou_loss', 'global_masked_mean', 'gmsd_loss', 'gradient_loss', 'gradient_penalty', 'gradnorm', 'gram_matrix', 'grpo_advantages', 'haarpsi_loss', 'hausdorff_dt_loss', 'hierarchical_cross_entropy', 'hinge_embedding_loss', 'hinge_loss', 'huber_loss', 'ibot_patch_loss', 'infonce_loss', 'interval_score', 'iou_loss', 'jaccard_loss', 'js_divergence', 'kl_divergence', 'kl_penalty', 'kld_loss', 'koleo_loss', 'kto_loss', 'l1_loss', 'l1_ssim_loss', 'l2_loss', 'laplace_nll', 'lifted_structure_loss', 'linear_cross_entropy', 'linear_schedule', 'listmle_loss', 'listnet_loss', 'load_balancing_loss', 'log_cosh_dice_loss', 'log_cosh_loss', 'log_loss', 'logistic_loss', 'logistic_regression_loss', 'logit_standardized_kd', 'loss_per_timestep', 'LossInputError', 'LossTypeError', 'lovasz_hinge_loss', 'lovasz_softmax_loss', 'mae', 'mahalanobis_loss', 'mape', 'margin_mse_loss', 'margin_ranking_loss', 'mase', 'masked_reconstruction_loss', 'matryoshka_loss', 'mdsi_loss', 'meta_gradient', 'meta_learn_loss_params', 'mmd_loss', 'ms_gmsd_loss', 'MS_GMSD_WEIGHTS', 'ms_ssim', 'ms_ssim_loss', 'MS_SSIM_WEIGHTS', 'mse', 'msle', 'multi_similarity_loss', 'multiclass_hinge_loss', 'multiple_negatives_ranking_loss', 'negative_binomial_nll', 'nll_loss', 'NoiseSchedule', 'npair_loss', 'nt_xent_loss', 'orpo_loss', 'pairwise_distances', 'perceptual_loss', 'pgd_perturbation', 'photometric_loss', 'poisson_nll', 'poly1_cross_entropy', 'proxy_anchor_loss', 'proxy_nca_loss', 'psnr', 'psnr_loss', 'q_sample', 'quality_focal_loss', 'quantile_loss', 'r1_penalty', 'r2_penalty', 'rank_preservation_loss', 'ranknet_loss', 'reconstruction_loss', 'reid_loss', 'router_z_loss', 'sample_edm_sigmas', 'sample_timesteps', 'seesaw_loss', 'self_paced_weights', 'sequence_loss', 'set_checks', 'sharded_clip_loss', 'sharded_dice_loss', 'sharded_siglip_loss', 'sharded_tversky_loss', 'siamfc_label_map', 'siglip_loss', 'sigmoid_focal_loss', 'sigmoid_schedule', 'signed_distance_map', 'simpo_loss', 'sinkhorn_divergence', 'sinkhorn_knopp', 'siou_loss', 'sliced_wasserstein', 'smape', 'smooth_ap_loss', 'smooth_l1_box_loss', 'smooth_l1_loss', 'snr', 'soft_dtw', 'soft_dtw_divergence', 'soft_triple_loss', 'sphereface_loss', 'squared_hinge_loss', 'ssim', 'ssim_loss', 'student_t_nll', 'style_loss', 'subcenter_arcface_loss', 'supcon_loss', 'swav_loss', 'symmetric_cross_entropy', 'temporal_consistency_loss', 'text_image_matching_loss', 'total_variation_loss', 'trades_loss', 'trend_aware_loss', 'triplet_loss', 'triplet_margin_loss', 'tversky_loss', 'uncertainty_weighting', 'unet_weight_map', 'update_center', 'update_centers', 'update_class_counts', 'vae_loss', 'value_loss', 'varifocal_loss', 'vicreg_loss', 'vif_loss', 'wape', 'warp', 'weighted_cross_entropy', 'wing_loss', 'winkler_score', 'zero_one_loss']
