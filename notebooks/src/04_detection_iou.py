@@ -10,6 +10,7 @@
 
 # %%
 import math
+import os
 import time
 
 import jax
@@ -21,6 +22,8 @@ import jaxloss
 
 plt.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72, "figure.figsize": (9, 3)})
 T0 = time.perf_counter()
+SEED = int(os.environ.get("JAXLOSS_NB_SEED", 0))  # scripts/notebook_seeds.py reruns this notebook with seeds 0-4
+FAST = os.environ.get("JAXLOSS_NB_FAST") == "1"   # set by tests/test_notebooks.py: smaller sizes, fewer steps
 
 # %% [markdown]
 # ## The simulation
@@ -32,7 +35,8 @@ T0 = time.perf_counter()
 # (which takes `xyxy` boxes) with `reduction="sum"`.
 
 # %%
-rng = np.random.default_rng(0)
+rng = np.random.default_rng(SEED)
+N_CENTRES = 50 if FAST else 200
 ratios = np.array([1 / 4, 1 / 3, 1 / 2, 1, 2, 3, 4])
 scales = np.array([0.5, 0.67, 0.75, 1, 1.33, 1.5, 2])
 
@@ -40,9 +44,9 @@ def box(cx, cy, area, ratio):  # ratio = w / h
   w, h = np.sqrt(area * ratio), np.sqrt(area / ratio)
   return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1)
 
-r, phi = 3 * np.sqrt(rng.uniform(size=200)), rng.uniform(0, 2 * np.pi, 200)
+r, phi = 3 * np.sqrt(rng.uniform(size=N_CENTRES)), rng.uniform(0, 2 * np.pi, N_CENTRES)
 cx, cy = 10 + r * np.cos(phi), 10 + r * np.sin(phi)
-P, S, A, T = np.meshgrid(np.arange(200), scales, ratios, ratios, indexing="ij")
+P, S, A, T = np.meshgrid(np.arange(N_CENTRES), scales, ratios, ratios, indexing="ij")
 anchors = jnp.asarray(box(cx[P.ravel()], cy[P.ravel()], S.ravel(), A.ravel()), jnp.float32)
 targets = jnp.asarray(box(10.0, 10.0, 1.0, T.ravel()), jnp.float32)
 print("pairs:", len(anchors), "| initially non-overlapping:",
@@ -140,9 +144,11 @@ print(f"square rotated by 45°: GWD {square_45:.4f}")
 
 # %%
 err = {k: v[0][-1] for k, v in curves.items()}
-print({k: round(float(v), 4) for k, v in err.items()})
+print("ASSERTED:", {"err DIoU / GIoU": round(float(err["DIoU"] / err["GIoU"]), 4), "err CIoU / GIoU": round(float(err["CIoU"] / err["GIoU"]), 4),
+                    "mIoU min(DIoU, CIoU) - GIoU": round(float(min(curves["DIoU"][1][-1], curves["CIoU"][1][-1]) - curves["GIoU"][1][-1]), 4),
+                    "mIoU IoU": round(float(curves["IoU"][1][-1]), 4), "gwd_same": round(gwd_same, 5), "square_45": round(square_45, 5), "l1_same": round(l1_same, 3)})
 assert err["DIoU"] < 0.9 * err["GIoU"] and err["CIoU"] < 0.9 * err["GIoU"]
 assert min(curves["DIoU"][1][-1], curves["CIoU"][1][-1]) > curves["GIoU"][1][-1] + 0.03
 assert curves["IoU"][1][-1] < 0.2
 assert gwd_same < 2e-3 and square_45 < 2e-3 and l1_same > 7
-print(f"all checks passed in {time.perf_counter() - T0:.1f} s")
+print(f"all checks passed in {time.perf_counter() - T0:.1f} s ({time.process_time():.0f} s CPU in this kernel)")
