@@ -35,6 +35,16 @@ import build_notebooks  # noqa: E402
 TAG = "ASSERTED:"
 
 
+def _parse(text: str):
+  """The printed dict; NumPy scalars print as ``np.float64(0.5)`` under NumPy 2."""
+  try:
+    return ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    import numpy as np
+
+    return eval(text, {"__builtins__": {}, "np": np, "nan": float("nan"), "inf": float("inf")})
+
+
 def run_one(stem: str, seed: int, fast: bool, timeout: int = 600) -> dict:
   """Execute one notebook source at one seed; ``{"asserted", "error", "seconds"}``."""
   import nbclient
@@ -57,7 +67,7 @@ def run_one(stem: str, seed: int, fast: bool, timeout: int = 600) -> dict:
       if o.get("output_type") == "stream":
         for ln in o.text.splitlines():
           if ln.startswith(TAG):
-            asserted = ast.literal_eval(ln[len(TAG):].strip())
+            asserted = _parse(ln[len(TAG):].strip())
           m = re.search(r"\((\d+) s CPU in this kernel\)", ln)
           if m:
             cpu = int(m.group(1))
@@ -101,9 +111,15 @@ def main(argv=None) -> int:
     futs = {pool.submit(run_one, stem, seed, args.fast): (stem, seed) for stem, seed in jobs}
     for f in concurrent.futures.as_completed(futs):
       stem, seed = futs[f]
-      r = f.result()
+      try:
+        r = f.result()
+      except Exception as e:  # a broken run must not lose the others
+        r = {"asserted": None, "error": f"{type(e).__name__}: {e}", "seconds": None, "cpu": None}
       results[stem][seed] = r
-      print(f"{stem} seed {seed}: {r['seconds']} s, {r['cpu']} s CPU{' FAILED' if r['error'] else ''}", flush=True)
+      print(f"{stem} seed {seed}: {r['seconds']} s, {r['cpu']} s CPU{' FAILED: ' + r['error'] if r['error'] else ''}\n"
+            f"  {TAG} {r['asserted']}", flush=True)
+      if args.json:
+        args.json.write_text(json.dumps({"fast": args.fast, "results": results}, indent=1, default=str))
   failed = 0
   for stem in stems:
     runs = dict(sorted(results[stem].items()))

@@ -41,7 +41,7 @@ print("training images per class:", counts.tolist(), "| test images:", len(yte),
 # %%
 class_weights = jnp.asarray(counts.sum() / (10 * counts), jnp.float32)
 
-def train(loss, x, y, steps=300, seed=0, hidden=(64,)):
+def train(loss, x, y, steps=300, seed=SEED, hidden=(64,)):
   model = jaxloss.models.MLP(x.shape[1], 10, hidden=hidden, rngs=nnx.Rngs(seed))
   graphdef, params = nnx.split(model)
   opt = optax.adam(3e-3)
