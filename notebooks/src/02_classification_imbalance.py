@@ -151,9 +151,10 @@ ax.legend(); plt.show()
 print("ASSERTED:", {"rare recall weighted CE - CE": round(recall["weighted CE"][7:].mean() - recall["CE"][7:].mean(), 4),
                     "bce-wce": float(f"{same:.3g}"), "ratio_at_09": round(ratio_at_09, 4), "ECE eps=0": round(calib[0.0][2], 4),
                     "acc - conf eps=0.1": round(calib[0.1][4] - calib[0.1][3], 4)})
-assert recall["weighted CE"][7:].mean() > recall["CE"][7:].mean() + 0.04, recall
-assert same < 1e-5
-assert abs(ratio_at_09 - 100.0) < 1e-2, ratio_at_09
-assert calib[0.0][2] < 0.04
-assert calib[0.1][4] - calib[0.1][3] > 0.05
+# trained outcomes: each held at seeds 0-4 on jax 0.10.2 (full size / fast mode), worst seed noted
+assert recall["weighted CE"][7:].mean() > recall["CE"][7:].mean() + 0.04, recall  # worst gain: 0.080 full (0.080-0.102), 0.059 fast (0.059-0.128)
+assert same < 1e-5                                   # deterministic: the same weights on a full batch
+assert abs(ratio_at_09 - 100.0) < 1e-2, ratio_at_09  # deterministic: (1 - 0.9)^-2
+assert calib[0.0][2] < 0.04                          # worst ECE: 0.0154 (0.010-0.015)
+assert calib[0.1][4] - calib[0.1][3] > 0.05          # worst: 0.1225 (0.122-0.134)
 print(f"all checks passed in {time.perf_counter() - T0:.1f} s ({time.process_time():.0f} s CPU in this kernel)")
