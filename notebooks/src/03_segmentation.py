@@ -87,9 +87,9 @@ for name, fn in losses.items():
 # %% [markdown]
 # **Per-class test IoU.** Every loss finds the background; the differences are on the objects,
 # and largest on the rare dots, where cross-entropy gives up many pixels and Lovász — a direct
-# surrogate of per-class IoU — does best. Soft Jaccard trained from scratch collapsed here to the
-# all-background solution (its gradient is weakest exactly there); in practice it is combined with
-# CE or started from a CE-trained model.
+# surrogate of per-class IoU — does best. Soft Jaccard (and at some seeds Dice) trained from
+# scratch can collapse to the all-background solution (its gradient is weakest exactly there); in
+# practice it is combined with CE or started from a CE-trained model.
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 3))
@@ -100,7 +100,7 @@ ax.legend(fontsize=8, ncol=5, loc="upper right"); plt.show()
 
 # %% [markdown]
 # **Predicted masks.** Three test images (noisy input, ground truth, then the arg-max prediction of
-# each model; dots in yellow). CE blurs or drops the dots that Dice and Lovász keep.
+# each model; dots in yellow). CE blurs or drops the dots that Lovász keeps.
 
 # %%
 show = [0, 3, 5]
@@ -143,9 +143,10 @@ for k in ks:
 
 # %% [markdown]
 # ## Checks
-# On the rare class (dots), Lovász's IoU beats CE's by more than 0.15 and Dice's beats CE's by
-# more than 0.05; for the CE model, the boundary band's mean cross-entropy is more than 3x the
-# interior's.
+# On the rare class (dots), Lovász's IoU beats CE's by more than 0.15; for the CE model, the
+# boundary band's mean cross-entropy is more than 3x the interior's. Dice's advantage over CE on
+# the dots is *not* asserted: over seeds 0-4 it ranged from -0.15 to +0.30 (full size) — Dice
+# trained from scratch sometimes drops the rare class as well.
 
 # %%
 rare = split.info["rare_class"]
@@ -153,7 +154,7 @@ print(f"rare-class IoU: CE {iou['CE'][rare]:.3f}, Dice {iou['Dice'][rare]:.3f}, 
 print("ASSERTED:", {"rare IoU Lovász - CE": round(iou["Lovász-softmax"][rare] - iou["CE"][rare], 4),
                     "rare IoU Dice - CE": round(iou["Dice"][rare] - iou["CE"][rare], 4),
                     "CE boundary / interior": round(float(parts["CE"]["boundary"]) / float(parts["CE"]["interior"]), 4)})
-assert iou["Lovász-softmax"][rare] > iou["CE"][rare] + 0.15
-assert iou["Dice"][rare] > iou["CE"][rare] + 0.05
-assert float(parts["CE"]["boundary"]) > 3 * float(parts["CE"]["interior"])
+# trained outcomes: each held at seeds 0-4 on jax 0.10.2 (full size / fast mode), worst seed noted
+assert iou["Lovász-softmax"][rare] > iou["CE"][rare] + 0.15  # worst gain: 0.29 full (0.29-0.57), 0.40 fast (0.40-0.49)
+assert float(parts["CE"]["boundary"]) > 3 * float(parts["CE"]["interior"])  # worst ratio: 8.6 full (8.6-12.2), 8.2 fast (8.2-10.3)
 print(f"all checks passed in {time.perf_counter() - T0:.1f} s ({time.process_time():.0f} s CPU in this kernel)")
