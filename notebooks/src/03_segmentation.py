@@ -156,5 +156,5 @@ print("ASSERTED:", {"rare IoU Lovász - CE": round(iou["Lovász-softmax"][rare] 
                     "CE boundary / interior": round(float(parts["CE"]["boundary"]) / float(parts["CE"]["interior"]), 4)})
 # trained outcomes: each held at seeds 0-4 on jax 0.10.2 (full size / fast mode), worst seed noted
 assert iou["Lovász-softmax"][rare] > iou["CE"][rare] + 0.15  # worst gain: 0.29 full (0.29-0.57), 0.40 fast (0.40-0.49)
-assert float(parts["CE"]["boundary"]) > 3 * float(parts["CE"]["interior"])  # worst ratio: 8.6 full (8.6-12.2), 8.2 fast (8.2-10.3)
+assert float(parts["CE"]["boundary"]) > 3 * float(parts["CE"]["interior"])  # worst ratio: 8.6 full (8.6-12.2), 6.8 fast (6.8-10.3)
 print(f"all checks passed in {time.perf_counter() - T0:.1f} s ({time.process_time():.0f} s CPU in this kernel)")
