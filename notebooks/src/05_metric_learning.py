@@ -122,12 +122,15 @@ axes[0].legend(markerscale=4, fontsize=8, loc="best"); plt.tight_layout(); plt.s
 # %% [markdown]
 # ## Checks
 # On held-out images of the seen classes, every loss beats the untrained network's Recall@1 by more
-# than 0.02 and reaches at least 0.95; on the unseen classes, none beats the untrained network by
-# more than 0.02.
+# than 0.02 and reaches at least 0.94; on the unseen classes, none beats the untrained network by
+# more than 0.02 (with `JAXLOSS_NB_FAST=1`, 100 training steps instead of 200).
 
 # %%
 print("ASSERTED:", {**{f"seen R@1 {k}": round(v, 4) for k, v in r1_seen.items()}, **{f"unseen R@1 {k} - untrained": round(r1[k] - r1["untrained network"], 4) for k in emb}})
+# each bound held for every loss at seeds 0-4 on jax 0.10.2 (full size / fast mode), worst seed noted
 for name in emb:
-  assert r1_seen[name] > r1_seen["untrained network"] + 0.02 and r1_seen[name] >= 0.95, (name, r1_seen)
+  # worst gain over the untrained network: 0.048 full, 0.045 fast; worst Recall@1: 0.970 full, 0.963 fast
+  assert r1_seen[name] > r1_seen["untrained network"] + 0.02 and r1_seen[name] >= 0.94, (name, r1_seen)
+  # worst (largest) difference: +0.010 full, +0.007 fast
   assert r1[name] < r1["untrained network"] + 0.02, (name, r1)
 print(f"all checks passed in {time.perf_counter() - T0:.1f} s ({time.process_time():.0f} s CPU in this kernel)")
