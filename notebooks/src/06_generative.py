@@ -89,7 +89,7 @@ for kind in ("non_saturating", "least_squares", "hinge"):
 # does. Over seeds 0-4 (`JAXLOSS_NB_SEED`, jax 0.10.2, CPU) the non-saturating objective covered
 # 3-5 modes, least-squares 3-6 and hinge 5-6; the best objective covered 5 or 6 modes and the
 # worst 3 or 4. Hinge was the most consistent; the non-saturating (cross-entropy) objective had
-# the fewest modes at 2 of the 5 seeds -- the mode dropping reported by Metz et al. (2017) and
+# the fewest modes at 2 of the 5 seeds and tied for fewest at 2 more -- the mode dropping reported by Metz et al. (2017) and
 # Mao et al. (2017) -- but not always. (A run on another CPU, whose float rounding differs, can
 # land anywhere in these ranges.)
 
@@ -225,9 +225,9 @@ for ptype in ("epsilon", "v"):
 
 # %% [markdown]
 # **DDIM samples** of the two models. The v-model covered all eight modes at every seed we tried
-# (0-4); the ε-model's samples are smeared along the ring and off it, and it covered only 5-8
-# modes — the error made in the first, high-noise sampling steps —
-# while the v-model's stay on the modes.
+# (0-4); the ε-model's samples are smeared along the ring and off it — the error made in the
+# first, high-noise sampling steps — and it covered only 5-8 of the modes, while the v-model's
+# samples stay on the modes.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(6, 3))
