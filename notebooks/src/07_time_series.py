@@ -149,17 +149,22 @@ axes[0, 0].legend(fontsize=7, ncol=2); plt.tight_layout(); plt.show()
 
 # %% [markdown]
 # ## Checks
-# Both probabilistic models' 80% intervals cover between 60% and 90% of the test values (the
-# shift above costs about 0.1); the
-# Gaussian model's CRPS is lower than the MSE model's MAE (its point-forecast CRPS); the shape
-# losses' forecasts are rougher (closer to the truth's variation) than MSE's.
+# Both probabilistic models' 80% intervals cover between 50% and 90% of the test values (the
+# shift above costs about 0.1; over seeds 0-4 coverage was 0.65-0.72); the Gaussian model's CRPS
+# is lower than the MSE model's MAE (its point-forecast CRPS); the shape losses' forecasts are
+# rougher (closer to the truth's variation) than MSE's. With `JAXLOSS_NB_FAST=1` the models see a
+# random quarter of the training windows for 150 steps, and the coverage floor is 0.45.
 
 # %%
 print("ASSERTED:", {**{f"coverage {k}": round(scores[k]["coverage"], 4) for k in ("quantile", "Gaussian NLL")},
                     "CRPS Gaussian / MSE": round(scores["Gaussian NLL"]["crps"] / scores["MSE"]["crps"], 4),
                     **{f"roughness {k}": round(scores[k]["rough"], 4) for k in ("MSE", "soft-DTW", "DILATE")}})
+# trained outcomes: each held at seeds 0-4 on jax 0.10.2 (full size / fast mode), worst seed noted
 for name in ("quantile", "Gaussian NLL"):
-  assert 0.60 <= scores[name]["coverage"] <= 0.90, (name, scores[name])
+  # coverage: 0.645-0.719 full, 0.592-0.674 fast
+  assert (0.45 if FAST else 0.50) <= scores[name]["coverage"] <= 0.90, (name, scores[name])
+# CRPS Gaussian / MSE: worst 0.72 full (0.68-0.72), 0.76 fast (0.66-0.76)
 assert scores["Gaussian NLL"]["crps"] < scores["MSE"]["crps"], scores
+# roughness, min(soft-DTW, DILATE) / MSE: worst 1.50 full (MSE 0.75-0.84), 1.19 fast (MSE 1.09-1.15)
 assert min(scores["soft-DTW"]["rough"], scores["DILATE"]["rough"]) > scores["MSE"]["rough"], scores
 print(f"all checks passed in {time.perf_counter() - T0:.1f} s ({time.process_time():.0f} s CPU in this kernel)")
