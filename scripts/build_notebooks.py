@@ -10,12 +10,15 @@ The script runs top to bottom with ``python notebooks/src/NN_name.py`` too.
     python scripts/build_notebooks.py --no-execute
 
 Notebooks are executed with nbclient in a fresh ``python3`` kernel whose working
-directory is the repository root, so ``import jaxloss`` picks up this checkout.
+directory is the repository root, so ``import jaxloss`` picks up this checkout, at full
+size and seed 0 (``JAXLOSS_NB_FAST`` and ``JAXLOSS_NB_SEED`` are removed from the kernel's
+environment; ``scripts/notebook_seeds.py`` runs the other seeds and the fast mode).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import re
 import sys
@@ -68,8 +71,10 @@ def to_notebook(cells) -> nbformat.NotebookNode:
 def execute(nb, timeout: int = 300) -> nbformat.NotebookNode:
   from nbclient import NotebookClient
 
+  # the committed notebooks are the full-size run at seed 0, whatever the caller's environment
+  env = {k: v for k, v in os.environ.items() if k not in ("JAXLOSS_NB_FAST", "JAXLOSS_NB_SEED")}
   NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                 resources={"metadata": {"path": str(ROOT)}}).execute()
+                 resources={"metadata": {"path": str(ROOT)}}).execute(env=env)
   for c in nb.cells:  # drop run-dependent metadata (timestamps) and kernel-launch noise
     c.metadata.pop("execution", None)
     if c.cell_type == "code":

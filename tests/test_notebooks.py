@@ -5,6 +5,11 @@ the repository root, so it imports this checkout's jaxloss; any cell error — i
 final cell's assertions on the numbers the notebook reports — fails the test. Parametrised per
 notebook so pytest-xdist spreads them over workers.
 
+The test runs each notebook in its fast mode (``JAXLOSS_NB_FAST=1``: fewer training steps and
+smaller data, a few seconds each) at seed 0. Its assertions, like the full-size ones, are
+checked over seeds 0-4 with ``python scripts/notebook_seeds.py --fast`` — an assertion on a
+trained outcome must hold at every seed with a margin, not just at the one the test runs.
+
 Regenerate the notebooks after editing ``notebooks/src/*.py`` with
 ``python scripts/build_notebooks.py``.
 """
@@ -12,6 +17,7 @@ Regenerate the notebooks after editing ``notebooks/src/*.py`` with
 from __future__ import annotations
 
 import importlib.util
+import os
 import pathlib
 
 import pytest
@@ -22,7 +28,7 @@ nbclient = pytest.importorskip("nbclient")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("*.py"))
-CELL_TIMEOUT = 240  # seconds per cell; each notebook takes well under a minute on a CPU
+CELL_TIMEOUT = 240  # seconds per cell; in the fast mode each notebook takes seconds
 
 
 def _builder():
@@ -60,4 +66,16 @@ def test_notebook_runs(path):
   nb = nbformat.read(path, as_version=4)
   client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                                    resources={"metadata": {"path": str(ROOT)}})
-  client.execute()  # raises CellExecutionError on the first failing cell
+  env = {**os.environ, "JAXLOSS_NB_FAST": "1", "JAXLOSS_NB_SEED": "0"}
+  client.execute(env=env)  # raises CellExecutionError on the first failing cell
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_notebook_is_seeded_and_reports_what_it_asserts(path):
+  """Every random draw follows JAXLOSS_NB_SEED and the last cell prints its ASSERTED line."""
+  text = path.read_text()
+  assert 'SEED = int(os.environ.get("JAXLOSS_NB_SEED", 0))' in text, path.name
+  code = [c for kind, c in _builder().parse(text) if kind == "code"]
+  assert 'print("ASSERTED:"' in code[-1], f"{path.name}: the last cell must print its ASSERTED line"
+  for fixed in ("seed=0", "Rngs(0)", "key(0)", "default_rng(0)"):
+    assert fixed not in text, f"{path.name} has a fixed {fixed!r}; derive it from SEED"

@@ -8,6 +8,7 @@
 # modulating curves (Lin et al., Fig. 1) and at what label smoothing does to calibration.
 
 # %%
+import os
 import time
 
 import jax
@@ -23,8 +24,10 @@ import jaxloss.models
 
 plt.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72, "figure.figsize": (9, 3)})
 T0 = time.perf_counter()
+SEED = int(os.environ.get("JAXLOSS_NB_SEED", 0))  # scripts/notebook_seeds.py reruns this notebook with seeds 0-4
+FAST = os.environ.get("JAXLOSS_NB_FAST") == "1"   # set by tests/test_notebooks.py: smaller sizes, fewer steps
 
-split = jaxloss.data.imbalanced_digits(seed=0, ratio=50.0)
+split = jaxloss.data.imbalanced_digits(seed=SEED, ratio=50.0)
 counts = np.asarray(split.info["train_counts"])
 xtr, ytr, xte, yte = map(jnp.asarray, (split.x_train, split.y_train, split.x_test, split.y_test))
 print("training images per class:", counts.tolist(), "| test images:", len(yte), "(balanced)")
@@ -38,7 +41,7 @@ print("training images per class:", counts.tolist(), "| test images:", len(yte),
 # %%
 class_weights = jnp.asarray(counts.sum() / (10 * counts), jnp.float32)
 
-def train(loss, x, y, steps=300, seed=0, hidden=(64,)):
+def train(loss, x, y, steps=300, seed=SEED, hidden=(64,)):
   model = jaxloss.models.MLP(x.shape[1], 10, hidden=hidden, rngs=nnx.Rngs(seed))
   graphdef, params = nnx.split(model)
   opt = optax.adam(3e-3)
@@ -63,7 +66,7 @@ losses = {
 recall, models_ = {}, {}
 for name, fn in losses.items():
   rec = []
-  for seed in range(3):
+  for seed in range(3 * SEED, 3 * SEED + (1 if FAST else 3)):
     m = train(fn, xtr, ytr, seed=seed)
     pred = np.asarray(jnp.argmax(m(xte), -1))
     rec.append([np.mean(pred[np.asarray(yte) == c] == c) for c in range(10)])
@@ -113,7 +116,7 @@ print(f"CE / focal(γ=2) at p_t = 0.9: {ratio_at_09:.1f}")
 # ECE is the count-weighted mean gap.
 
 # %%
-full = jaxloss.data.digits(seed=0)
+full = jaxloss.data.digits(seed=SEED)
 X, Y, XT, YT = map(jnp.asarray, (full.x_train, full.y_train, full.x_test, full.y_test))
 
 def reliability(probs, y, bins=10):
@@ -126,7 +129,7 @@ def reliability(probs, y, bins=10):
 
 calib = {}
 for eps in (0.0, 0.1):
-  m = train(lambda l, y, eps=eps: jaxloss.cross_entropy(l, y, label_smoothing=eps), X, Y, hidden=(128,))
+  m = train(lambda l, y, eps=eps: jaxloss.cross_entropy(l, y, label_smoothing=eps), X, Y, hidden=(128,), seed=SEED)
   calib[eps] = reliability(np.asarray(jax.nn.softmax(m(XT))), np.asarray(YT))
   print(f"label_smoothing={eps}: accuracy {calib[eps][4]:.3f}, mean confidence {calib[eps][3]:.3f}, ECE {calib[eps][2]:.3f}")
 
@@ -145,9 +148,13 @@ ax.legend(); plt.show()
 # below the accuracy by more than 0.05.
 
 # %%
-assert recall["weighted CE"][7:].mean() > recall["CE"][7:].mean() + 0.04, recall
-assert same < 1e-5
-assert abs(ratio_at_09 - 100.0) < 1e-2, ratio_at_09
-assert calib[0.0][2] < 0.04
-assert calib[0.1][4] - calib[0.1][3] > 0.05
-print(f"all checks passed in {time.perf_counter() - T0:.1f} s")
+print("ASSERTED:", {"rare recall weighted CE - CE": round(recall["weighted CE"][7:].mean() - recall["CE"][7:].mean(), 4),
+                    "bce-wce": float(f"{same:.3g}"), "ratio_at_09": round(ratio_at_09, 4), "ECE eps=0": round(calib[0.0][2], 4),
+                    "acc - conf eps=0.1": round(calib[0.1][4] - calib[0.1][3], 4)})
+# trained outcomes: each held at seeds 0-4 on jax 0.10.2 (full size / fast mode), worst seed noted
+assert recall["weighted CE"][7:].mean() > recall["CE"][7:].mean() + 0.04, recall  # worst gain: 0.080 full (0.080-0.102), 0.059 fast (0.059-0.128)
+assert same < 1e-5                                   # deterministic: the same weights on a full batch
+assert abs(ratio_at_09 - 100.0) < 1e-2, ratio_at_09  # deterministic: (1 - 0.9)^-2
+assert calib[0.0][2] < 0.04                          # worst ECE: 0.0154 (0.010-0.015)
+assert calib[0.1][4] - calib[0.1][3] > 0.05          # worst: 0.1225 (0.122-0.134)
+print(f"all checks passed in {time.perf_counter() - T0:.1f} s ({time.process_time():.0f} s CPU in this kernel)")

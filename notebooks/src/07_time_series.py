@@ -8,6 +8,7 @@
 # coverage and CRPS.
 
 # %%
+import os
 import time
 
 import jax
@@ -23,10 +24,14 @@ import jaxloss.models
 
 plt.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72, "figure.figsize": (9, 3)})
 T0 = time.perf_counter()
+SEED = int(os.environ.get("JAXLOSS_NB_SEED", 0))  # scripts/notebook_seeds.py reruns this notebook with seeds 0-4
+FAST = os.environ.get("JAXLOSS_NB_FAST") == "1"   # set by tests/test_notebooks.py: smaller sizes, fewer steps
 
 H, C = 16, 48
-split = jaxloss.data.series(seed=0, name="eeg", context=C, horizon=H)
+split = jaxloss.data.series(seed=SEED, name="eeg", context=C, horizon=H)
 xtr, ytr, xte, yte = map(jnp.asarray, (split.x_train, split.y_train, split.x_test, split.y_test))
+if FAST:  # the training windows are shuffled by the seed: keep a random quarter
+  xtr, ytr = xtr[: len(xtr) // 4], ytr[: len(ytr) // 4]
 print(f"train windows {len(xtr)}, test windows {len(xte)} (chronological split; values relative to the last observation)")
 print(f"std of the targets: train {float(ytr.std()):.2f}, test {float(yte.std()):.2f}")
 
@@ -61,7 +66,7 @@ def loss_fn(name, out, y):
   return jaxloss.dilate_loss(p[..., None], y[..., None], shape_weight=0.5, temporal_weight=0.5,
                              gamma=0.1)
 
-def train(name, steps=250, seed=0):
+def train(name, steps=150 if FAST else 250, seed=SEED):
   k = {"quantile": 9, "Gaussian NLL": 2}.get(name, 1)
   gdef, params = nnx.split(jaxloss.models.MLP(C, k * H, hidden=(32,), rngs=nnx.Rngs(seed)))
   opt = optax.adam(2e-3)
@@ -144,14 +149,22 @@ axes[0, 0].legend(fontsize=7, ncol=2); plt.tight_layout(); plt.show()
 
 # %% [markdown]
 # ## Checks
-# Both probabilistic models' 80% intervals cover between 60% and 90% of the test values (the
-# shift above costs about 0.1); the
-# Gaussian model's CRPS is lower than the MSE model's MAE (its point-forecast CRPS); the shape
-# losses' forecasts are rougher (closer to the truth's variation) than MSE's.
+# Both probabilistic models' 80% intervals cover between 50% and 90% of the test values (the
+# shift above costs about 0.1; over seeds 0-4 coverage was 0.65-0.72); the Gaussian model's CRPS
+# is lower than the MSE model's MAE (its point-forecast CRPS); the shape losses' forecasts are
+# rougher (closer to the truth's variation) than MSE's. With `JAXLOSS_NB_FAST=1` the models see a
+# random quarter of the training windows for 150 steps, and the coverage floor is 0.45.
 
 # %%
+print("ASSERTED:", {**{f"coverage {k}": round(scores[k]["coverage"], 4) for k in ("quantile", "Gaussian NLL")},
+                    "CRPS Gaussian / MSE": round(scores["Gaussian NLL"]["crps"] / scores["MSE"]["crps"], 4),
+                    **{f"roughness {k}": round(scores[k]["rough"], 4) for k in ("MSE", "soft-DTW", "DILATE")}})
+# trained outcomes: each held at seeds 0-4 on jax 0.10.2 (full size / fast mode), worst seed noted
 for name in ("quantile", "Gaussian NLL"):
-  assert 0.60 <= scores[name]["coverage"] <= 0.90, (name, scores[name])
+  # coverage: 0.645-0.719 full, 0.592-0.674 fast
+  assert (0.45 if FAST else 0.50) <= scores[name]["coverage"] <= 0.90, (name, scores[name])
+# CRPS Gaussian / MSE: worst 0.72 full (0.68-0.72), 0.76 fast (0.66-0.76)
 assert scores["Gaussian NLL"]["crps"] < scores["MSE"]["crps"], scores
+# roughness, min(soft-DTW, DILATE) / MSE: worst 1.50 full (MSE 0.75-0.84), 1.19 fast (MSE 1.09-1.15)
 assert min(scores["soft-DTW"]["rough"], scores["DILATE"]["rough"]) > scores["MSE"]["rough"], scores
-print(f"all checks passed in {time.perf_counter() - T0:.1f} s")
+print(f"all checks passed in {time.perf_counter() - T0:.1f} s ({time.process_time():.0f} s CPU in this kernel)")

@@ -36,6 +36,8 @@ import jaxloss.models
 
 plt.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72, "figure.figsize": (9, 3)})
 T0 = time.perf_counter()
+SEED = int(os.environ.get("JAXLOSS_NB_SEED", 0))  # scripts/notebook_seeds.py reruns this notebook with seeds 0-4
+FAST = os.environ.get("JAXLOSS_NB_FAST") == "1"   # set by tests/test_notebooks.py: smaller sizes, fewer steps
 print(jax.device_count(), "devices:", jax.devices()[:2], "...")
 
 # %% [markdown]
@@ -51,7 +53,7 @@ def naive(h, w, y):
 def chunked(h, w, y):
   return jaxloss.linear_cross_entropy(h, w, y, chunk_size=4096)
 
-k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
+k1, k2, k3 = jax.random.split(jax.random.key(SEED), 3)
 h = jax.random.normal(k1, (64, 32)); w = 0.2 * jax.random.normal(k2, (10_000, 32))
 y = jax.random.randint(k3, (64,), 0, 10_000)
 (v_n, g_n), (v_c, g_c) = [jax.value_and_grad(f, argnums=(0, 1))(h, w, y) for f in (naive, chunked)]
@@ -64,7 +66,7 @@ def temp_mb(f, n, d, v):
   c = jax.jit(jax.value_and_grad(f, argnums=(0, 1))).lower(*args).compile()
   return c.memory_analysis().temp_size_in_bytes / 2**20
 
-vocab = [8192, 16384, 32768, 65536]
+vocab = [8192, 65536] if FAST else [8192, 16384, 32768, 65536]
 mem = {name: [temp_mb(f, 4096, 512, v) for v in vocab] for name, f in (("naive", naive), ("chunked", chunked))}
 for i, v in enumerate(vocab):
   print(f"V = {v:6d}: naive {mem['naive'][i]:7.0f} MB | chunked {mem['chunked'][i]:5.0f} MB temporary memory")
@@ -89,7 +91,7 @@ ax.set(xscale="log", yscale="log", xlabel="vocabulary size", ylabel="temporary m
 
 # %%
 mesh = Mesh(np.array(jax.devices()), ("data",))
-ki, kt = jax.random.split(jax.random.key(1))
+ki, kt = jax.random.split(jax.random.fold_in(jax.random.key(SEED), 1))
 img = jax.random.normal(ki, (256, 64)); txt = img + 0.8 * jax.random.normal(kt, (256, 64))
 img_s, txt_s = (jax.device_put(a, NamedSharding(mesh, P("data"))) for a in (img, txt))
 print("image embeddings sharded as:", img_s.sharding.spec, "| rows per device:", img_s.addressable_shards[0].data.shape)
@@ -111,7 +113,7 @@ print("gradient stays sharded:", gs[0].sharding.spec)
 # training.
 
 # %%
-rng = np.random.default_rng(0)
+rng = np.random.default_rng(SEED)
 
 def make(n):
   x = rng.normal(size=(n, 4)).astype(np.float32)
@@ -123,7 +125,7 @@ def make(n):
 opt = optax.adam(5e-3)
 
 def train_multitask(weighting, steps=1500):
-  gdef, net = nnx.split(jaxloss.models.MLP(4, 2, hidden=(32, 32), rngs=nnx.Rngs(0)))
+  gdef, net = nnx.split(jaxloss.models.MLP(4, 2, hidden=(32, 32), rngs=nnx.Rngs(SEED)))
 
   def objective(p):
     pred = nnx.merge(gdef, p["net"])(X)
@@ -171,10 +173,16 @@ plt.tight_layout(); plt.show()
 # is lower than with a plain sum of the two losses.
 
 # %%
+print("ASSERTED:", {"CE naive - chunked": float(f"{abs(float(v_n - v_c)):.3g}"), "CE max grad diff": float(f"{max_grad_diff:.3g}"),
+                    "memory naive / chunked": round(mem["naive"][-1] / mem["chunked"][-1], 2),
+                    "CLIP sharded - single": float(f"{abs(float(vs - v1)):.3g}"), "CLIP max grad diff": float(f"{clip_grad_diff:.3g}"),
+                    "max |s - log L|": round(float(np.abs(s_learned - np.log(final_losses)).max()), 4),
+                    "test MSE A sum / uncertainty": round(float(test_sum[0] / test_uw[0]), 4), "weight ratio A / B": round(float(final_weights[0] / final_weights[1]), 2)})
 assert abs(float(v_n - v_c)) < 1e-5 and max_grad_diff < 1e-5
-assert mem["chunked"][-1] < mem["naive"][-1] / 5, mem
+assert mem["chunked"][-1] < mem["naive"][-1] / 5, mem            # deterministic (compiler estimate): 132x
 assert abs(float(vs - v1)) < 1e-5 and clip_grad_diff < 1e-5
-assert np.all(np.abs(s_learned - np.log(final_losses)) < 0.2)
-assert test_uw[0] < test_sum[0]
-assert final_weights[0] / final_weights[1] > 20
-print(f"all checks passed in {time.perf_counter() - T0:.1f} s")
+# trained outcomes (the multitask part is the same in the fast mode): each held at seeds 0-4 on jax 0.10.2, worst seed noted
+assert np.all(np.abs(s_learned - np.log(final_losses)) < 0.2)  # worst: 0.065 (0.022-0.065)
+assert test_uw[0] < test_sum[0]                                # worst ratio sum / uncertainty: 1.18 (1.18-2.59)
+assert final_weights[0] / final_weights[1] > 20                # worst: 72 (72-91)
+print(f"all checks passed in {time.perf_counter() - T0:.1f} s ({time.process_time():.0f} s CPU in this kernel)")
