@@ -20,10 +20,10 @@ phase of a shared machine hits both sides alike:
 * jaxloss' **compile time**, reported separately (paid once per shape).
 
 The ratio column is ``jaxloss / torch`` (< 1: jaxloss is faster). torchvision
-cannot be installed beside the CPU build of torch on these machines, so its two
-rows (``sigmoid_focal_loss``, ``complete_box_iou_loss``) run torchvision's own
-formulas restated line by line in torch ops (torchvision's functions are plain
-torch ops, so the cost is the same); the row says so.
+is used where it is installed; where it cannot be installed beside the torch
+build, its two rows (``sigmoid_focal_loss``, ``complete_box_iou_loss``) run
+torchvision's own formulas restated line by line in torch ops (torchvision's
+functions are plain torch ops, so the cost is the same); the row says which.
 """
 
 from __future__ import annotations
@@ -59,8 +59,14 @@ def _need_torch():
 
 
 # --------------------------------------------------------------------------
-# torchvision's two functions, restated in torch ops (see the module docstring).
+# torchvision's two functions: torchvision itself where it is installed, else
+# restated in torch ops (see the module docstring).
 # --------------------------------------------------------------------------
+
+try:
+  import torchvision.ops as _TORCHVISION
+except Exception:  # noqa: BLE001 - not installable beside some torch builds
+  _TORCHVISION = None
 
 
 def _tv_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0):
@@ -136,7 +142,9 @@ def _rows():
     n = 2 ** 16 if quick else 2 ** 21
     x = rng.normal(size=(n,)).astype(np.float32)
     y = (rng.random(n) < 0.3).astype(np.float32)
-    return (_tv_sigmoid_focal_loss, (t(x), t(y)),
+    fn = ((lambda a, b: _TORCHVISION.sigmoid_focal_loss(a, b, reduction="mean"))
+          if _TORCHVISION else _tv_sigmoid_focal_loss)
+    return (fn, (t(x), t(y)),
             lambda a, b: jaxloss.sigmoid_focal_loss(a, b), (x, y))
 
   def ciou(rng, quick):
@@ -146,7 +154,9 @@ def _rows():
     b1 = np.concatenate([xy, xy + wh], -1)
     b2 = b1 + rng.normal(size=b1.shape).astype(np.float32) * 3
     b2[:, 2:] = np.maximum(b2[:, 2:], b2[:, :2] + 0.5)
-    return (_tv_complete_box_iou_loss, (t(b1), t(b2)),
+    fn = ((lambda a, b: _TORCHVISION.complete_box_iou_loss(a, b, reduction="mean"))
+          if _TORCHVISION else _tv_complete_box_iou_loss)
+    return (fn, (t(b1), t(b2)),
             lambda a, b: jaxloss.ciou_loss(a, b), (b1, b2))
 
   def monai_seg(cls, jfn, **kw):
@@ -234,11 +244,12 @@ def _rows():
     return (lambda a, c: loss(a, c).mean(), (t(x), t(y)),
             lambda a, c: jaxloss.soft_dtw(a, c, gamma=1.0), (x, y))
 
+  tv = "torchvision.ops.{} (" + ("installed)" if _TORCHVISION else "restated)")
   return [
       ("cross_entropy", "torch.nn.functional.cross_entropy", ce),
       ("binary_cross_entropy", "torch binary_cross_entropy_with_logits", bce),
-      ("sigmoid_focal_loss", "torchvision.ops.sigmoid_focal_loss (restated)", focal),
-      ("ciou_loss", "torchvision.ops.complete_box_iou_loss (restated)", ciou),
+      ("sigmoid_focal_loss", tv.format("sigmoid_focal_loss"), focal),
+      ("ciou_loss", tv.format("complete_box_iou_loss"), ciou),
       ("dice_loss", "monai DiceLoss(softmax, to_onehot_y)",
        monai_seg(DiceLoss, lambda a, b: jaxloss.dice_loss(a, b))),
       ("dice_ce_loss", "monai DiceCELoss(softmax, to_onehot_y)",
