@@ -164,7 +164,7 @@ def test_cross_entropy_z_loss_matches_reference(soft):
       ce = ref_ce_int(z, y, w, reduction="none")
       zr = np.where(keep, ref_z_loss_rows(z, c), 0.0)
       den = w[np.where(keep, y, 0)][keep].sum()   # torch's weighted-mean denominator
-    red_fn = {"none": lambda x: x, "sum": np.sum, "mean": lambda x: np.sum(x) / den}[red]
+    red_fn = {"none": lambda x: x, "sum": np.sum, "mean": lambda x, den=den: np.sum(x) / den}[red]
     total, parts = got
     np.testing.assert_allclose(total, red_fn(ce + zr), **F32)
     np.testing.assert_allclose(parts["cross_entropy"], red_fn(ce), **F32)

@@ -33,8 +33,12 @@ def _lce_bad(key):
   return (h, w[:, :-1], y), kw
 
 
+def _ce_parts_total(parts, kw):
+  return parts["cross_entropy"] + parts["z_loss"]
+
+
 case("linear_cross_entropy", _lce_example, edge_cases=_lce_edges, bad_input=_lce_bad,
-     grad_argnums=(0, 1), per_example=False)
+     grad_argnums=(0, 1), per_example=False, components_total=_ce_parts_total)
 
 
 def _cce_example(key):
@@ -51,7 +55,8 @@ def _cce_edges(key):
           ((x * 1e3, y), {**kw, "logit_soft_cap": 30.0})]
 
 
-case("chunked_cross_entropy", _cce_example, edge_cases=_cce_edges, per_example=True)
+case("chunked_cross_entropy", _cce_example, edge_cases=_cce_edges, per_example=True,
+     components_total=_ce_parts_total)
 
 
 # ---- sharded losses (on a 1-D "data" mesh over the available devices) ----
