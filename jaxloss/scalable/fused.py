@@ -1,0 +1,513 @@
+"""Fused linear-head distillation and preference losses: the ``(N, V)`` logits never exist.
+
+:func:`linear_distillation_loss` (Hinton KD) and :func:`linear_generalized_jsd_loss`
+(GKD) take the student's and the teacher's final hidden states and LM-head
+weights; :func:`linear_dpo_loss` takes the policy's hidden states of the chosen
+and rejected completions and its LM-head weight. They run on the token x
+vocabulary tiling of :func:`jaxloss.linear_cross_entropy`
+(``jaxloss.scalable._tiling``): temporary memory about ``max_temp_bytes``
+instead of ``O(N * V)``. See :mod:`jaxloss.scalable` for the conventions.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxloss import _numerics as nx
+from jaxloss._api import (
+    LossInputError,
+    broadcast_mask,
+    check_floating,
+    check_min_rank,
+    check_rank,
+    loss_function,
+    reduce_loss,
+    shape_of,
+)
+from jaxloss.catalog import SURVEY, register
+from jaxloss.scalable import _tiling
+
+__all__ = ["linear_distillation_loss", "linear_generalized_jsd_loss"]
+
+_HINTON = ("Hinton, Vinyals & Dean, Distilling the Knowledge in a Neural Network, "
+           "arXiv:1503.02531, 2015")
+_GKD = ("Agarwal et al., On-Policy Distillation of Language Models: Learning from "
+        "Self-Generated Mistakes (GKD), ICLR 2024, arXiv:2306.13649")
+_CCE = ("Wijmans et al., Cut Your Losses in Large-Vocabulary Language Models, ICLR 2025 "
+        "(arXiv:2411.09009)")
+_LIGER = ("Hsu et al., Liger Kernel: Efficient Triton Kernels for LLM Training, 2024 "
+          "(arXiv:2410.10989)")
+_ONLINE = "Milakov & Gimelshein, Online normalizer calculation for softmax, 2018"
+
+_DEFAULT_TEMP = 16 * 2**20
+
+
+# --------------------------------------------------------------------------
+# Shared pieces: input checks, the online log-sum-exp step.
+# --------------------------------------------------------------------------
+
+
+def _check_static_int(name, value):
+  if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+    raise LossInputError(f"{name} must be a positive int, got {value!r}")
+
+
+def _pair_heads(student_hidden, student_weight, teacher_hidden, teacher_weight, where,
+                chunk_size, max_temp_bytes, blocks):
+  """Validated student/teacher heads, the token mask and the tile sizes.
+
+  Returns ``(heads, valid, batch_shape, tile, chunk, dtype)``: the heads'
+  hidden states flattened to ``(N, D)`` in their matmul dtype (bfloat16 stays
+  bfloat16), ``valid`` the ``(N,)`` token mask (never None).
+  """
+  names = ("student_hidden", "student_weight", "teacher_hidden", "teacher_weight")
+  arrays = (student_hidden, student_weight, teacher_hidden, teacher_weight)
+  for n, a in zip(names, arrays, strict=True):
+    check_floating(n, a)
+  check_min_rank("student_hidden", student_hidden, 1)
+  check_min_rank("teacher_hidden", teacher_hidden, 1)
+  check_rank("student_weight", student_weight, 2, "(V, D_s)")
+  check_rank("teacher_weight", teacher_weight, 2, "(V, D_t)")
+  _check_static_int("chunk_size", chunk_size)
+  _check_static_int("max_temp_bytes", max_temp_bytes)
+  hs_shape, ht_shape = shape_of(student_hidden), shape_of(teacher_hidden)
+  ds, dt = hs_shape[-1], ht_shape[-1]
+  vocab = shape_of(student_weight)[0]
+  if shape_of(student_weight)[1] != ds:
+    raise LossInputError(
+        f"student_weight has shape {shape_of(student_weight)} but student_hidden has shape "
+        f"{hs_shape}; expected student_weight of shape (V, {ds})")
+  if ht_shape[:-1] != hs_shape[:-1]:
+    raise LossInputError(
+        f"teacher_hidden has shape {ht_shape} but student_hidden has shape {hs_shape}; "
+        f"expected teacher_hidden of shape {hs_shape[:-1] + (dt,)} (same tokens)")
+  if shape_of(teacher_weight) != (vocab, dt):
+    raise LossInputError(
+        f"teacher_weight has shape {shape_of(teacher_weight)} but teacher_hidden has shape "
+        f"{ht_shape} and student_weight {shape_of(student_weight)}; expected teacher_weight "
+        f"of shape ({vocab}, {dt}) (same vocabulary)")
+  batch_shape = hs_shape[:-1]
+  n = int(np.prod(batch_shape, dtype=np.int64))
+  if where is None:
+    valid = jnp.ones((n,), bool)
+  else:
+    valid = broadcast_mask("where", where, batch_shape, "unreduced loss").reshape(-1)
+  dtype = nx.compute_dtype(*arrays)
+  heads = []
+  for h, w in ((student_hidden, student_weight), (teacher_hidden, teacher_weight)):
+    mm = jnp.promote_types(h.dtype, w.dtype)
+    heads.append(_tiling.Head(h.astype(mm).reshape(n, -1), w.astype(mm)))
+  tile, chunk = _tiling.tile_sizes(n, vocab, ds + dt, chunk_size, max_temp_bytes, blocks)
+  return heads, valid, batch_shape, tile, chunk, dtype
+
+
+def _lse_step(m, s, x, fresh):
+  """One chunk ``x`` (tile, chunk) folded into the running ``(max, scaled sum)``.
+
+  Returns ``(m_new, s_new, scale, e)`` with ``scale = exp(m - m_new)`` (to
+  rescale other sums kept relative to the max) and ``e = exp(x - m_new)``
+  (0 on the columns that are not fresh).
+  """
+  xm = jnp.where(fresh[None, :], x, -jnp.inf)
+  m_new = jnp.maximum(m, jnp.max(xm, axis=1))
+  # The shift is 0 while a row has seen only -inf, so no inf - inf.
+  shift = jnp.where(jnp.isfinite(m_new), m_new, 0.0)
+  scale = jnp.exp(m - shift)
+  e = jnp.exp(xm - shift[:, None])
+  return m_new, s * scale + jnp.sum(e, axis=1), scale, e
+
+
+def _lse_parts(m, s):
+  """``(shift, log s)`` with ``logsumexp = shift + log s``, kept apart for precision."""
+  return jnp.where(jnp.isfinite(m), m, 0.0), jnp.log(s)
+
+
+def _row(x, r0, tile):
+  return _tiling.rows(x, r0, tile)[:, None]
+
+
+def _custom_grads(heads, grads, perturbed):
+  """The ``(dh, dw)`` cotangents of the two heads (None for an unperturbed teacher)."""
+  out = []
+  for hd, g, p in zip(heads, grads, perturbed, strict=True):
+    if g is None or not p:
+      out += [None, None]
+    else:
+      dh, dw, _ = g
+      out += [dh, dw.astype(hd.w.dtype)]
+  return out
+
+
+# --------------------------------------------------------------------------
+# Hinton KD.
+#
+# Per row, with x = z / T for the student (s) and the teacher (t), L the
+# log-sum-exps and d_j = x^t_j - x^s_j:
+#   KL = sum_j p^t_j (d_j - d_0) + d_0 - (L^t - L^s),   loss = T^2 KL
+# (the cross term kept relative to the class-0 difference d_0, so a common
+# offset cancels exactly). Gradients:
+#   dloss/dz^s_j = T (p^s_j - p^t_j),  dloss/dz^t_j = T p^t_j (log p^t_j - log p^s_j - KL).
+# --------------------------------------------------------------------------
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def _kd(tile, chunk, hs, ws, ht, wt, valid, temp):
+  return _kd_forward(tile, chunk, hs, ws, ht, wt, valid, temp)[0]
+
+
+def _kd_forward(tile, chunk, hs, ws, ht, wt, valid, temp):
+  heads = [_tiling.Head(hs, ws), _tiling.Head(ht, wt)]
+  f32 = nx.compute_dtype(hs, ws, ht, wt)
+  inv = 1.0 / temp
+
+  def tile_fn(scan_vocab, refs, r0, ok):
+    d0 = (refs[1] - refs[0]) * inv
+
+    def fold(carry, zs, col_ids, fresh):
+      ms, ss, mt, st, acc = carry
+      xs, xt = zs[0] * inv, zs[1] * inv
+      ms, ss, _, _ = _lse_step(ms, ss, xs, fresh)
+      mt, st, scale, et = _lse_step(mt, st, xt, fresh)
+      acc = acc * scale + jnp.sum(jnp.where(fresh[None, :], et * ((xt - xs) - d0[:, None]),
+                                            0.0), axis=1)
+      return ms, ss, mt, st, acc
+
+    neg = jnp.full((tile,), -jnp.inf, f32)
+    zero = jnp.zeros((tile,), f32)
+    ms, ss, mt, st, acc = scan_vocab(fold, (neg, zero, neg, zero, zero))
+    shift_s, logs_s = _lse_parts(ms, ss)
+    shift_t, logs_t = _lse_parts(mt, st)
+    kl = acc / st + d0 - (shift_t - shift_s) - (logs_t - logs_s)
+    kl = jnp.where(ok, kl, 0.0)
+    return temp * temp * kl, shift_s, logs_s, shift_t, logs_t, kl
+
+  out = _tiling.forward(heads, valid, tile, chunk, tile_fn, 6, f32)
+  return out[0], out[1:]
+
+
+def _kd_fwd(tile, chunk, hs, ws, ht, wt, valid, temp):
+  perturbed = (hs.perturbed or ws.perturbed, ht.perturbed or wt.perturbed)
+  hs, ws, ht, wt, valid, temp = (x.value for x in (hs, ws, ht, wt, valid, temp))
+  loss, stats = _kd_forward(tile, chunk, hs, ws, ht, wt, valid, temp)
+  return loss, (hs, ws, ht, wt, valid, temp, stats, perturbed)
+
+
+def _kd_bwd(tile, chunk, res, g):
+  hs, ws, ht, wt, valid, temp, stats, perturbed = res
+  heads = [_tiling.Head(hs, ws), _tiling.Head(ht, wt)]
+  f32 = nx.compute_dtype(hs, ws, ht, wt)
+  g = jnp.where(valid, g, 0.0).astype(f32) * temp
+  shift_s, logs_s, shift_t, logs_t, kl = stats
+  inv = 1.0 / temp
+
+  def dz_fn(zs, r0, col_ids, fresh):
+    log_ps = (zs[0] * inv - _row(shift_s, r0, tile)) - _row(logs_s, r0, tile)
+    log_pt = (zs[1] * inv - _row(shift_t, r0, tile)) - _row(logs_t, r0, tile)
+    ps, pt = jnp.exp(log_ps), jnp.exp(log_pt)
+    gt = _row(g, r0, tile)
+    return [gt * (ps - pt) if perturbed[0] else None,
+            gt * pt * ((log_pt - log_ps) - _row(kl, r0, tile)) if perturbed[1] else None]
+
+  grads = _tiling.backward(heads, perturbed, valid, tile, chunk, dz_fn)
+  # No gradient flows to the temperature (a constant of the loss).
+  return (*_custom_grads(heads, grads, perturbed), None, jnp.zeros_like(temp))
+
+
+_kd.defvjp(_kd_fwd, _kd_bwd, symbolic_zeros=True)
+
+
+_KD_PEER = ("torch.nn.KLDivLoss(reduction='batchmean')(log_softmax(s / T), softmax(t / T)) * T**2 "
+            "on s = student_hidden @ student_weight.T, t likewise (jaxloss.distillation_loss on "
+            "materialised logits); fused as liger_kernel LigerFusedLinearDistillationBase")
+
+
+@register(tasks=("knowledge distillation", "language modelling", "model compression"),
+          input_kind="hidden states and classifier weights",
+          peer=_KD_PEER, references=(_HINTON, _CCE, _LIGER, _ONLINE, SURVEY))
+@loss_function(static=("chunk_size", "max_temp_bytes"), ranges={"temperature": "> 0"},
+               upcast=False)
+def linear_distillation_loss(student_hidden, student_weight, teacher_hidden, teacher_weight, *,
+                             temperature=1.0, chunk_size=4096, max_temp_bytes=_DEFAULT_TEMP,
+                             weights=None, where=None, reduction="mean"):
+  r"""Hinton's KD loss of two linear LM heads, without materialising their logits.
+
+  With :math:`z^s = h^s W_s^\top` and :math:`z^t = h^t W_t^\top` the student's
+  and the teacher's logits and :math:`p = \operatorname{softmax}(z / T)`:
+
+  .. math::
+    \ell_i = T^2 \sum_{c} p^t_{i,c} \big(\log p^t_{i,c} - \log p^s_{i,c}\big)
+
+  per token, exactly :func:`jaxloss.distillation_loss` on the materialised
+  logits. The ``(N, V)`` logits of either model never exist: the forward
+  pass scans token tiles and, within a tile, vocabulary chunks, keeping an
+  online log-sum-exp of both models and the teacher-weighted cross term
+  :math:`\sum_c p^t_c (z^t_c - z^s_c) / T` (rescaled whenever the teacher's
+  running maximum grows); a ``custom_vjp`` backward pass recomputes each
+  block of logits for the gradients (the tiling of
+  :func:`jaxloss.linear_cross_entropy`). Temporary memory is about
+  ``max_temp_bytes`` instead of ``O(N * V)``.
+
+  The teacher is differentiable like the student (as in
+  :func:`jaxloss.distillation_loss`), but its gradient is only computed when
+  it is asked for: under ``jax.grad`` with respect to the student only, or
+  with the teacher wrapped in ``jax.lax.stop_gradient`` (the usual case), the
+  backward pass does no teacher matmuls.
+
+  Args:
+    student_hidden: floating ``(..., D_s)`` student hidden states (e.g.
+      ``(batch, seq, D_s)``).
+    student_weight: floating ``(V, D_s)`` student LM-head weight (torch
+      ``nn.Linear`` layout; pass ``kernel.T`` for a Flax ``Dense`` kernel).
+    teacher_hidden: floating ``(..., D_t)`` teacher hidden states, the same
+      tokens (``D_t`` may differ from ``D_s``).
+    teacher_weight: floating ``(V, D_t)`` teacher LM-head weight.
+    temperature: :math:`T > 0` (default 1.0); may be traced (no gradient
+      flows to it).
+    chunk_size: vocabulary rows per chunk (static int, default 4096), as in
+      :func:`jaxloss.linear_cross_entropy`.
+    max_temp_bytes: budget for the live per-step blocks (static int, default
+      ``16 * 2**20``).
+    weights: optional per-token weights broadcastable to ``(...)``.
+    where: optional boolean token mask broadcastable to ``(...)`` (e.g.
+      ``labels != -100``); an excluded token's hidden states reach neither
+      the value nor any gradient.
+    reduction: "mean" (default: over the unmasked tokens) | "sum" | "none".
+
+  Returns:
+    A float32 scalar for "mean"/"sum" (float64 under x64);
+    ``student_hidden.shape[:-1]`` for "none" (0 at masked tokens).
+
+  Raises:
+    LossInputError: the weights are not ``(V, D)`` matching their hidden
+      states and one vocabulary, the hidden states cover different tokens,
+      ``chunk_size`` / ``max_temp_bytes`` is not a positive int, or a
+      concrete ``temperature <= 0``.
+    LossTypeError: non-floating inputs.
+
+  Notes:
+    Matches
+    ``jaxloss.distillation_loss(student_hidden @ student_weight.T,
+    teacher_hidden @ teacher_weight.T, temperature=T)`` (torch's
+    ``KLDivLoss(reduction="batchmean")`` times :math:`T^2`). Liger's
+    ``LigerFusedLinearDistillationBase`` losses have no :math:`T^2` factor
+    and add a hard-label cross-entropy; add
+    ``jaxloss.linear_cross_entropy(student_hidden, student_weight, labels)``
+    with your own weight for that. No bias terms (LM heads have none).
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> hs = jnp.array([[1., 0.], [0., 1.]])
+    >>> ht = jnp.array([[2., 0.], [0., 1.]])
+    >>> w = jnp.array([[1., 0.], [0., 1.], [1., 1.]])
+    >>> print(round(float(jaxloss.linear_distillation_loss(hs, w, ht, w, chunk_size=2)), 6))
+    0.087963
+  """
+  heads, valid, batch_shape, tile, chunk, dtype = _pair_heads(
+      student_hidden, student_weight, teacher_hidden, teacher_weight, where, chunk_size,
+      max_temp_bytes, blocks=6)
+  rows = _kd(tile, chunk, heads[0].h, heads[0].w, heads[1].h, heads[1].w, valid,
+             jnp.asarray(temperature, dtype))
+  return reduce_loss(rows.reshape(batch_shape), reduction, where=valid.reshape(batch_shape),
+                     weights=nx.upcast(weights))
+
+
+# --------------------------------------------------------------------------
+# Generalized JSD (GKD).
+#
+# Two passes over the vocabulary per token tile: the first gives both
+# log-sum-exps, the second the elementwise terms, which need both
+# log-softmaxes (the mixture m = beta p^t + (1 - beta) p^s). With a = log p^s,
+# b = log p^t and f the per-class term (sum_c f_c = loss), the partial
+# derivatives are u = df/da = (1 - beta) p^s log(p^s / m) and
+# v = df/db = beta p^t log(p^t / m) (for 0 < beta < 1; the KL endpoints have
+# their own), and the logit gradients are
+#   dloss/dz^s_c = (u_c - p^s_c sum u) / T,  dloss/dz^t_c = (v_c - p^t_c sum v) / T,
+# so the second pass also sums u and v per row.
+# --------------------------------------------------------------------------
+
+
+def _jsd_terms(a, b, beta):
+  """Per-class ``(f, df/da, df/db)`` of the generalized JSD; ``beta`` 0 / 1 are TRL's
+  forward / reverse KL.
+
+  The log-ratios to the mixture are written from the larger of the two
+  probabilities (``expm1`` of non-positive arguments only), as in
+  :func:`jaxloss.generalized_jsd_loss`; the endpoint branches are selected
+  with a double where, so a traced ``beta`` works.
+  """
+  ps, pt = jnp.exp(a), jnp.exp(b)
+  d = b - a
+  is_fwd, is_rev = beta == 0, beta == 1
+  bb = jnp.where(is_fwd | is_rev, 0.5, beta)
+  neg = d <= 0
+  d_neg = jnp.where(neg, d, 0.0)
+  d_pos = jnp.where(neg, 0.0, d)
+  ls_m_neg = -jnp.log1p(bb * jnp.expm1(d_neg))
+  lt_m_pos = -jnp.log1p((1.0 - bb) * jnp.expm1(-d_pos))
+  log_t_m = jnp.where(neg, d_neg + ls_m_neg, lt_m_pos)
+  log_s_m = jnp.where(neg, ls_m_neg, lt_m_pos - d_pos)
+  u = (1.0 - bb) * ps * log_s_m
+  v = bb * pt * log_t_m
+  # beta = 0: KL(t || s) = sum p^t d;  beta = 1: KL(s || t) = -sum p^s d.
+  fwd, rev = pt * d, -ps * d
+  f = jnp.where(is_fwd, fwd, jnp.where(is_rev, rev, u + v))
+  u = jnp.where(is_fwd, -pt, jnp.where(is_rev, rev + ps, u))
+  v = jnp.where(is_fwd, fwd + pt, jnp.where(is_rev, -ps, v))
+  return f, u, v
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def _jsd(tile, chunk, hs, ws, ht, wt, valid, temp, beta):
+  return _jsd_forward(tile, chunk, hs, ws, ht, wt, valid, temp, beta)[0]
+
+
+def _jsd_forward(tile, chunk, hs, ws, ht, wt, valid, temp, beta):
+  heads = [_tiling.Head(hs, ws), _tiling.Head(ht, wt)]
+  f32 = nx.compute_dtype(hs, ws, ht, wt)
+  inv = 1.0 / temp
+
+  def tile_fn(scan_vocab, refs, r0, ok):
+    del refs
+
+    def fold_lse(carry, zs, col_ids, fresh):
+      ms, ss, mt, st = carry
+      ms, ss, _, _ = _lse_step(ms, ss, zs[0] * inv, fresh)
+      mt, st, _, _ = _lse_step(mt, st, zs[1] * inv, fresh)
+      return ms, ss, mt, st
+
+    neg = jnp.full((tile,), -jnp.inf, f32)
+    zero = jnp.zeros((tile,), f32)
+    ms, ss, mt, st = scan_vocab(fold_lse, (neg, zero, neg, zero))
+    shift_s, logs_s = _lse_parts(ms, ss)
+    shift_t, logs_t = _lse_parts(mt, st)
+
+    def fold_terms(carry, zs, col_ids, fresh):
+      a = (zs[0] * inv - shift_s[:, None]) - logs_s[:, None]
+      b = (zs[1] * inv - shift_t[:, None]) - logs_t[:, None]
+      terms = _jsd_terms(a, b, beta)
+      return tuple(acc + jnp.sum(jnp.where(fresh[None, :], x, 0.0), axis=1)
+                   for acc, x in zip(carry, terms, strict=True))
+
+    f, u, v = scan_vocab(fold_terms, (zero, zero, zero))
+    return jnp.where(ok, f, 0.0), shift_s, logs_s, shift_t, logs_t, u, v
+
+  out = _tiling.forward(heads, valid, tile, chunk, tile_fn, 7, f32)
+  return out[0], out[1:]
+
+
+def _jsd_fwd(tile, chunk, hs, ws, ht, wt, valid, temp, beta):
+  perturbed = (hs.perturbed or ws.perturbed, ht.perturbed or wt.perturbed)
+  hs, ws, ht, wt, valid, temp, beta = (x.value for x in (hs, ws, ht, wt, valid, temp, beta))
+  loss, stats = _jsd_forward(tile, chunk, hs, ws, ht, wt, valid, temp, beta)
+  return loss, (hs, ws, ht, wt, valid, temp, beta, stats, perturbed)
+
+
+def _jsd_bwd(tile, chunk, res, g):
+  hs, ws, ht, wt, valid, temp, beta, stats, perturbed = res
+  heads = [_tiling.Head(hs, ws), _tiling.Head(ht, wt)]
+  f32 = nx.compute_dtype(hs, ws, ht, wt)
+  inv = 1.0 / temp
+  g = jnp.where(valid, g, 0.0).astype(f32) * inv
+  shift_s, logs_s, shift_t, logs_t, su, sv = stats
+
+  def dz_fn(zs, r0, col_ids, fresh):
+    a = (zs[0] * inv - _row(shift_s, r0, tile)) - _row(logs_s, r0, tile)
+    b = (zs[1] * inv - _row(shift_t, r0, tile)) - _row(logs_t, r0, tile)
+    _, u, v = _jsd_terms(a, b, beta)
+    gt = _row(g, r0, tile)
+    return [gt * (u - jnp.exp(a) * _row(su, r0, tile)) if perturbed[0] else None,
+            gt * (v - jnp.exp(b) * _row(sv, r0, tile)) if perturbed[1] else None]
+
+  grads = _tiling.backward(heads, perturbed, valid, tile, chunk, dz_fn)
+  # No gradient flows to the temperature or beta (constants of the loss).
+  return (*_custom_grads(heads, grads, perturbed), None, jnp.zeros_like(temp),
+          jnp.zeros_like(beta))
+
+
+_jsd.defvjp(_jsd_fwd, _jsd_bwd, symbolic_zeros=True)
+
+
+@register(tasks=("knowledge distillation", "language modelling", "on-policy distillation"),
+          input_kind="hidden states and classifier weights",
+          peer="liger_kernel LigerFusedLinearJSD / LigerFusedLinearJSDLoss (Liger >= 0.5.6, "
+               "soft term); trl GKDTrainer.generalized_jsd_loss on materialised logits",
+          references=(_GKD, _CCE, _LIGER, _ONLINE, SURVEY))
+@loss_function(static=("chunk_size", "max_temp_bytes"),
+               ranges={"beta": "[0, 1]", "temperature": "> 0"}, upcast=False)
+def linear_generalized_jsd_loss(student_hidden, student_weight, teacher_hidden, teacher_weight,
+                                *, beta=0.5, temperature=1.0, chunk_size=4096,
+                                max_temp_bytes=_DEFAULT_TEMP, weights=None, where=None,
+                                reduction="mean"):
+  r"""GKD's generalized JSD of two linear LM heads, without materialising their logits.
+
+  With :math:`p^s = \operatorname{softmax}(h^s W_s^\top / T)`,
+  :math:`p^t = \operatorname{softmax}(h^t W_t^\top / T)` and
+  :math:`m = \beta p^t + (1 - \beta) p^s`:
+
+  .. math::
+    \ell_i = \beta\, KL\big(p^t_i \,\|\, m_i\big) + (1 - \beta)\, KL\big(p^s_i \,\|\, m_i\big)
+
+  per token, :math:`\beta = 0` the forward KL :math:`KL(p^t \| p^s)` and
+  :math:`\beta = 1` the reverse KL :math:`KL(p^s \| p^t)` (TRL's endpoints),
+  exactly :func:`jaxloss.generalized_jsd_loss` on the materialised logits.
+  The mixture needs both log-softmaxes per class, so each token tile scans
+  the vocabulary twice: once for the two online log-sum-exps, once for the
+  per-class terms (and the two row sums the gradient needs). The
+  ``custom_vjp`` backward pass recomputes each block of logits (the tiling of
+  :func:`jaxloss.linear_cross_entropy`); temporary memory is about
+  ``max_temp_bytes`` instead of ``O(N * V)``. The teacher's gradient is only
+  computed when it is asked for (see :func:`linear_distillation_loss`).
+
+  Args:
+    student_hidden: floating ``(..., D_s)`` student hidden states.
+    student_weight: floating ``(V, D_s)`` student LM-head weight.
+    teacher_hidden: floating ``(..., D_t)`` teacher hidden states, same tokens.
+    teacher_weight: floating ``(V, D_t)`` teacher LM-head weight.
+    beta: :math:`\beta \in [0, 1]` (default 0.5), the teacher's weight in the
+      mixture; may be traced (no gradient flows to it).
+    temperature: :math:`T > 0` (default 1.0); may be traced (no gradient).
+    chunk_size: vocabulary rows per chunk (static int, default 4096).
+    max_temp_bytes: budget for the live per-step blocks (static int, default
+      ``16 * 2**20``).
+    weights: optional per-token weights broadcastable to ``(...)``.
+    where: optional boolean token mask broadcastable to ``(...)`` (Liger's and
+      TRL's ``labels != -100``).
+    reduction: "mean" (default: over the unmasked tokens) | "sum" | "none".
+
+  Returns:
+    A float32 scalar for "mean"/"sum" (float64 under x64);
+    ``student_hidden.shape[:-1]`` for "none".
+
+  Raises:
+    LossInputError: shapes as in :func:`linear_distillation_loss`; a concrete
+      ``beta`` outside [0, 1] or ``temperature <= 0``.
+    LossTypeError: non-floating inputs.
+
+  Notes:
+    Matches
+    ``jaxloss.generalized_jsd_loss(student_hidden @ student_weight.T,
+    teacher_hidden @ teacher_weight.T, beta=beta, temperature=T)`` and the
+    soft (JSD) term of Liger's ``LigerFusedLinearJSDLoss`` (same :math:`\beta`
+    convention since Liger 0.5.6; sum over the non-ignored tokens divided by
+    their number, our "mean"). Liger's loss adds ``weight_hard_loss`` times a
+    hard-label cross-entropy: add ``jaxloss.linear_cross_entropy`` for it.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> hs = jnp.array([[1., 0.], [0., 1.]])
+    >>> ht = jnp.array([[2., 0.], [0., 1.]])
+    >>> w = jnp.array([[1., 0.], [0., 1.], [1., 1.]])
+    >>> print(round(float(jaxloss.linear_generalized_jsd_loss(hs, w, ht, w, chunk_size=2)), 6))
+    0.010875
+  """
+  heads, valid, batch_shape, tile, chunk, dtype = _pair_heads(
+      student_hidden, student_weight, teacher_hidden, teacher_weight, where, chunk_size,
+      max_temp_bytes, blocks=8)
+  rows = _jsd(tile, chunk, heads[0].h, heads[0].w, heads[1].h, heads[1].w, valid,
+              jnp.asarray(temperature, dtype), jnp.asarray(beta, dtype))
+  return reduce_loss(rows.reshape(batch_shape), reduction, where=valid.reshape(batch_shape),
+                     weights=nx.upcast(weights))
