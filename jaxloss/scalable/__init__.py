@@ -32,7 +32,11 @@ inputs are computed and accumulated in float32 and return float32.
 """
 
 from jaxloss.scalable.chunked import chunked_cross_entropy, linear_cross_entropy
-from jaxloss.scalable.fused import linear_distillation_loss, linear_generalized_jsd_loss
+from jaxloss.scalable.fused import (
+    linear_distillation_loss,
+    linear_dpo_loss,
+    linear_generalized_jsd_loss,
+)
 from jaxloss.scalable.sharded import (
     global_masked_mean,
     sharded_clip_loss,
@@ -46,6 +50,7 @@ __all__ = [
     "global_masked_mean",
     "linear_cross_entropy",
     "linear_distillation_loss",
+    "linear_dpo_loss",
     "linear_generalized_jsd_loss",
     "sharded_clip_loss",
     "sharded_dice_loss",

@@ -22,16 +22,20 @@ from jaxloss._api import (
     LossInputError,
     broadcast_mask,
     check_floating,
+    check_integer,
     check_min_rank,
     check_rank,
     loss_function,
     reduce_loss,
     shape_of,
 )
+from jaxloss.alignment import dpo_loss
+from jaxloss.alignment.preference import DPO_LOSS_TYPES
 from jaxloss.catalog import SURVEY, register
 from jaxloss.scalable import _tiling
+from jaxloss.scalable.chunked import linear_cross_entropy
 
-__all__ = ["linear_distillation_loss", "linear_generalized_jsd_loss"]
+__all__ = ["linear_distillation_loss", "linear_dpo_loss", "linear_generalized_jsd_loss"]
 
 _HINTON = ("Hinton, Vinyals & Dean, Distilling the Knowledge in a Neural Network, "
            "arXiv:1503.02531, 2015")
@@ -304,7 +308,7 @@ def linear_distillation_loss(student_hidden, student_weight, teacher_hidden, tea
     >>> ht = jnp.array([[2., 0.], [0., 1.]])
     >>> w = jnp.array([[1., 0.], [0., 1.], [1., 1.]])
     >>> print(round(float(jaxloss.linear_distillation_loss(hs, w, ht, w, chunk_size=2)), 6))
-    0.087963
+    0.019996
   """
   heads, valid, batch_shape, tile, chunk, dtype = _pair_heads(
       student_hidden, student_weight, teacher_hidden, teacher_weight, where, chunk_size,
@@ -502,7 +506,7 @@ def linear_generalized_jsd_loss(student_hidden, student_weight, teacher_hidden, 
     >>> ht = jnp.array([[2., 0.], [0., 1.]])
     >>> w = jnp.array([[1., 0.], [0., 1.], [1., 1.]])
     >>> print(round(float(jaxloss.linear_generalized_jsd_loss(hs, w, ht, w, chunk_size=2)), 6))
-    0.010875
+    0.005583
   """
   heads, valid, batch_shape, tile, chunk, dtype = _pair_heads(
       student_hidden, student_weight, teacher_hidden, teacher_weight, where, chunk_size,
@@ -511,3 +515,180 @@ def linear_generalized_jsd_loss(student_hidden, student_weight, teacher_hidden, 
               jnp.asarray(temperature, dtype), jnp.asarray(beta, dtype))
   return reduce_loss(rows.reshape(batch_shape), reduction, where=valid.reshape(batch_shape),
                      weights=nx.upcast(weights))
+
+
+# --------------------------------------------------------------------------
+# DPO on hidden states.
+# --------------------------------------------------------------------------
+
+
+def _completion_logps(name, hidden, labels, weight, bias, ignore_index, pair_where, chunk_size,
+                      max_temp_bytes):
+  """Summed log-probabilities of the target tokens ``(...)`` and the token counts.
+
+  The token log-probabilities are ``-linear_cross_entropy(reduction="none")``:
+  the (B, T, V) logits never exist. Tokens of masked pairs are excluded there
+  too, so a NaN in their hidden states reaches nothing.
+  """
+  check_integer(f"{name}_labels", labels)
+  if shape_of(labels) != shape_of(hidden)[:-1]:
+    raise LossInputError(
+        f"{name}_labels has shape {shape_of(labels)} but {name}_hidden has shape "
+        f"{shape_of(hidden)}; expected integer labels of shape {shape_of(hidden)[:-1]}")
+  token_where = None if pair_where is None else pair_where[..., None]
+  nll = linear_cross_entropy(hidden, weight, labels, bias=bias, ignore_index=ignore_index,
+                             where=token_where, chunk_size=chunk_size,
+                             max_temp_bytes=max_temp_bytes, reduction="none")
+  kept = (jnp.ones(labels.shape, bool) if ignore_index is None else labels != ignore_index)
+  return -jnp.sum(nll, axis=-1), jnp.sum(kept, axis=-1)
+
+
+@register(
+    tasks=("preference optimization", "LLM alignment", "RLHF", "language modelling"),
+    input_kind="hidden states and classifier weight",
+    peer="liger_kernel LigerFusedLinearDPOLoss (precomputed reference log-probabilities); "
+         "trl.DPOTrainer loss_type branches on materialised logits (jaxloss.dpo_loss)",
+    references=("Rafailov et al., Direct Preference Optimization: Your Language Model is "
+                "Secretly a Reward Model, NeurIPS 2023, arXiv:2305.18290", _CCE, _LIGER,
+                SURVEY),
+    components=("preference", "chosen_rewards", "rejected_rewards", "reward_accuracy",
+                "reward_margin"))
+@loss_function(static=("loss_type", "return_components", "chunk_size", "max_temp_bytes",
+                       "ignore_index"),
+               ranges={"beta": "> 0", "label_smoothing": "[0, 1]", "discopop_tau": "> 0"},
+               choices={"loss_type": DPO_LOSS_TYPES}, upcast=False)
+def linear_dpo_loss(chosen_hidden, rejected_hidden, weight, chosen_labels, rejected_labels,
+                    reference_chosen_logps, reference_rejected_logps, *, bias=None,
+                    ignore_index=-100, beta=0.1, label_smoothing=0.0, loss_type="sigmoid",
+                    discopop_tau=0.05, chunk_size=4096, max_temp_bytes=_DEFAULT_TEMP,
+                    weights=None, where=None, reduction="mean", return_components=False):
+  r"""DPO (and TRL's variants) from the policy's hidden states, without materialising logits.
+
+  The policy's log-probability of each completion is summed over its target
+  tokens from the LM head :math:`z = h W^\top (+ b)`,
+
+  .. math::
+    \log\pi_\theta(y) = \sum_{t:\, y_t \ne \text{ignore}} \big(z_{t, y_t} - \log\textstyle\sum_v e^{z_{t,v}}\big),
+
+  computed with :func:`jaxloss.linear_cross_entropy` (token tiles x
+  vocabulary chunks, online log-sum-exp, recomputing ``custom_vjp``: the
+  ``(B, T, V)`` logits never exist), and the per-pair loss is
+  :func:`jaxloss.dpo_loss` of the chosen and rejected log-probabilities
+  against the reference ones, e.g. for ``loss_type="sigmoid"``
+  :math:`-\log\sigma\big(\beta[(\log\pi_\theta(y_w) - \log\pi_{ref}(y_w)) -
+  (\log\pi_\theta(y_l) - \log\pi_{ref}(y_l))]\big)`. Every ``loss_type`` of
+  :func:`jaxloss.dpo_loss` is available; the completions' token counts are
+  passed as its ``chosen_lengths`` / ``rejected_lengths`` (used by "ipo" and
+  "sigmoid_norm", as TRL does).
+
+  Args:
+    chosen_hidden: floating ``(B, T_w, D)`` final hidden states of the policy on
+      the chosen sequences (any leading shape ``(..., T_w, D)``).
+    rejected_hidden: floating ``(B, T_l, D)``, the rejected sequences (``T_l``
+      may differ from ``T_w``).
+    weight: floating ``(V, D)`` LM-head weight of the policy (torch layout).
+    chosen_labels: integer ``(B, T_w)``, the token predicted from each hidden
+      state (already shifted: ``chosen_labels[:, t]`` is the token *after*
+      position ``t``), ``ignore_index`` for prompt and padding tokens.
+    rejected_labels: integer ``(B, T_l)``, likewise.
+    reference_chosen_logps: floating ``(B,)`` summed log-probabilities of the
+      chosen completions under the reference model, precomputed (no
+      gradient); e.g. ``-jnp.sum(linear_cross_entropy(ref_hidden, ref_weight,
+      labels, reduction="none"), -1)``.
+    reference_rejected_logps: floating ``(B,)``, likewise for the rejected ones.
+    bias: optional ``(V,)`` LM-head bias (default None).
+    ignore_index: label value of the tokens left out of the sums (static,
+      default -100; None counts every token).
+    beta: default 0.1; may be traced. See :func:`jaxloss.dpo_loss`.
+    label_smoothing: in [0, 1] (default 0); may be traced.
+    loss_type: any of :func:`jaxloss.dpo_loss`'s (default "sigmoid").
+    discopop_tau: DiscoPOP's temperature (default 0.05).
+    chunk_size: vocabulary rows per chunk (static int, default 4096).
+    max_temp_bytes: budget for the live per-step blocks (static int, default
+      ``16 * 2**20``).
+    weights: optional per-pair weights, broadcastable to ``(B,)``.
+    where: optional boolean mask over pairs, broadcastable to ``(B,)``; a masked
+      pair's hidden states and reference values reach nothing.
+    reduction: "mean" (default, over the unmasked pairs) | "sum" | "none".
+    return_components: static; also return :func:`jaxloss.dpo_loss`'s parts.
+
+  Returns:
+    A float32 scalar for "mean"/"sum" (float64 under x64); ``(B,)`` for
+    "none". With ``return_components=True``, ``(loss, parts)`` with
+    :func:`jaxloss.dpo_loss`'s parts (``"preference"``, ``"chosen_rewards"``,
+    ``"rejected_rewards"``, ``"reward_accuracy"``, ``"reward_margin"``) and,
+    without gradient, the policy's ``"chosen_logps"`` and
+    ``"rejected_logps"`` reduced like the loss.
+
+  Raises:
+    LossInputError: ``weight`` not ``(V, D)`` for the hidden states' ``D``,
+      chosen and rejected hidden states of different ``(B, ..., D)``, labels
+      not ``hidden.shape[:-1]``, reference log-probabilities not
+      ``hidden.shape[:-2]``, or an option out of range.
+    LossTypeError: non-floating hidden states or weight, non-integer labels.
+
+  Notes:
+    Equals ``jaxloss.dpo_loss`` of the log-probabilities gathered from the
+    materialised ``log_softmax(hidden @ weight.T)`` (TRL's
+    ``DPOTrainer`` with summed completion log-probabilities). Liger's
+    ``LigerFusedLinearDPOLoss`` takes the chosen and rejected inputs
+    concatenated along the batch and can run the reference model's head
+    itself (``ref_input``, ``ref_weight``); here the reference
+    log-probabilities are passed precomputed (the reference model is frozen,
+    so they are usually computed once, under ``jax.lax.stop_gradient``), and
+    chosen and rejected stay separate arrays (no concatenated copy). Liger's
+    optional NLL term (``compute_nll_loss``, TRL's ``rpo_alpha``) is not
+    included: add ``linear_cross_entropy`` on the chosen tokens.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> w = jnp.array([[1., 0.], [0., 1.], [1., 1.]])
+    >>> hc = jnp.array([[[1., 0.], [0., 2.]]])   # (B=1, T=2, D=2)
+    >>> hr = jnp.array([[[0., 1.], [1., 0.]]])
+    >>> y = jnp.array([[0, 1]])
+    >>> loss = jaxloss.linear_dpo_loss(hc, hr, w, y, y, jnp.array([-2.0]), jnp.array([-2.0]))
+    >>> print(round(float(loss), 6))
+    0.593499
+  """
+  for n, a in (("chosen_hidden", chosen_hidden), ("rejected_hidden", rejected_hidden),
+               ("weight", weight)):
+    check_floating(n, a)
+  check_min_rank("chosen_hidden", chosen_hidden, 2)
+  check_min_rank("rejected_hidden", rejected_hidden, 2)
+  check_rank("weight", weight, 2, "(V, D)")
+  cs, rs = shape_of(chosen_hidden), shape_of(rejected_hidden)
+  if cs[:-2] != rs[:-2] or cs[-1] != rs[-1]:
+    raise LossInputError(
+        f"rejected_hidden has shape {rs} but chosen_hidden has shape {cs}; expected "
+        f"rejected_hidden of shape {cs[:-2] + ('T_l', cs[-1])} (same pairs, same D)")
+  if shape_of(weight)[1] != cs[-1]:
+    raise LossInputError(
+        f"weight has shape {shape_of(weight)} but chosen_hidden has shape {cs}; expected "
+        f"weight of shape (V, {cs[-1]})")
+  pair_shape = cs[:-2]
+  for n, a in (("reference_chosen_logps", reference_chosen_logps),
+               ("reference_rejected_logps", reference_rejected_logps)):
+    check_floating(n, a)
+    if shape_of(a) != pair_shape:
+      raise LossInputError(f"{n} has shape {shape_of(a)}; expected {pair_shape}, one value "
+                           f"per pair of chosen_hidden {cs}")
+  pair_where = None if where is None else broadcast_mask("where", where, pair_shape,
+                                                         "unreduced loss")
+  opts = dict(chunk_size=chunk_size, max_temp_bytes=max_temp_bytes)
+  pc, nc = _completion_logps("chosen", chosen_hidden, chosen_labels, weight, bias,
+                             ignore_index, pair_where, **opts)
+  pr, nr = _completion_logps("rejected", rejected_hidden, rejected_labels, weight, bias,
+                             ignore_index, pair_where, **opts)
+  dtype = pc.dtype
+  out = dpo_loss(pc, pr, nx.upcast(reference_chosen_logps).astype(dtype),
+                 nx.upcast(reference_rejected_logps).astype(dtype), beta=beta,
+                 label_smoothing=label_smoothing, loss_type=loss_type,
+                 discopop_tau=discopop_tau, chosen_lengths=nc.astype(dtype),
+                 rejected_lengths=nr.astype(dtype), weights=nx.upcast(weights), where=where,
+                 reduction=reduction, return_components=return_components)
+  if not return_components:
+    return out
+  loss, parts = out
+  logps = {"chosen_logps": jax.lax.stop_gradient(pc), "rejected_logps": jax.lax.stop_gradient(pr)}
+  return loss, {**parts, **{k: reduce_loss(v, reduction, where=pair_where)
+                            for k, v in logps.items()}}
