@@ -105,8 +105,9 @@ def fused_row(op, n, d, v, dt, dtype_name, repeats, time_naive_max):
          "naive_temp_MB": temp_bytes(naive, *abstract) / 2**20,
          "chunked_temp_MB": temp_bytes(ours, *abstract) / 2**20}
   row["mem_ratio"] = row["naive_temp_MB"] / row["chunked_temp_MB"]
-  logits = 2 if op != "dpo" else 1
-  if logits * n * v * 4 <= time_naive_max:
+  # Two (N, V) logits for distillation (student and teacher); DPO's N/2 chosen and
+  # N/2 rejected tokens make one, but its log_softmax and gather double it again.
+  if 2 * n * v * 4 <= time_naive_max:
     args = make()
     base, fast = time_interleaved([(naive, args), (ours, args)], min_repeats=repeats,
                                   max_repeats=repeats)
