@@ -343,3 +343,38 @@ def test_linear_dpo_components_and_errors():
     jaxloss.linear_dpo_loss(a[0], a[1], a[2], a[3][:, :-1], *a[4:])
   with pytest.raises(jaxloss.LossInputError, match="loss_type"):
     jaxloss.linear_dpo_loss(*a, loss_type="nope")
+
+
+# ---- z-loss parts of the chunked cross-entropies ---------------------------
+
+def test_linear_and_chunked_ce_components():
+  h, w = f32(HS, WS)
+  y = RNG.integers(0, V, size=N)
+  y[[1, 6]] = -100
+  c = 0.02
+  z = HS @ WS.T
+  lse = special.logsumexp(z, axis=-1)
+  keep = y != -100
+  ce = np.where(keep, lse - np.take_along_axis(z, np.maximum(y, 0)[:, None], -1)[:, 0], 0.0)
+  zr = np.where(keep, c * lse**2, 0.0)
+  yj = jnp.asarray(y)
+  for total, parts in (
+      jaxloss.linear_cross_entropy(h, w, yj, z_loss=c, return_components=True, **SMALL),
+      jaxloss.chunked_cross_entropy(h @ w.T, yj, z_loss=c, return_components=True, chunk_size=7),
+      jaxloss.cross_entropy(h @ w.T, yj, z_loss=c, return_components=True)):
+    np.testing.assert_allclose(total, (ce + zr).sum() / keep.sum(), rtol=1e-5)
+    np.testing.assert_allclose(parts["cross_entropy"], ce.sum() / keep.sum(), rtol=1e-5)
+    np.testing.assert_allclose(parts["z_loss"], zr.sum() / keep.sum(), rtol=1e-5)
+  # The custom VJP takes the two parts' cotangents separately: the gradient of the
+  # z-loss part alone matches the one of the unfused loss's z-loss part.
+  def part(fn, name, *a, **kw):
+    return fn(*a, z_loss=c, return_components=True, **kw)[1][name]
+  for name in ("z_loss", "cross_entropy"):
+    g1 = jax.grad(lambda h, w, n=name: part(jaxloss.linear_cross_entropy, n, h, w, yj, **SMALL),
+                  (0, 1))(h, w)
+    g2 = jax.grad(lambda h, w, n=name: part(jaxloss.cross_entropy, n, h @ w.T, yj), (0, 1))(h, w)
+    _rel_close(g1, g2)
+    g3 = jax.grad(lambda x, n=name: part(jaxloss.chunked_cross_entropy, n, x, yj,
+                                         chunk_size=7))(h @ w.T)
+    g4 = jax.grad(lambda x, n=name: part(jaxloss.cross_entropy, n, x, yj))(h @ w.T)
+    _rel_close(g3, g4)
