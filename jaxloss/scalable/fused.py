@@ -104,7 +104,7 @@ def _pair_heads(student_hidden, student_weight, teacher_hidden, teacher_weight, 
   heads = []
   for h, w in ((student_hidden, student_weight), (teacher_hidden, teacher_weight)):
     mm = jnp.promote_types(h.dtype, w.dtype)
-    heads.append(_tiling.Head(h.astype(mm).reshape(n, -1), w.astype(mm)))
+    heads.append(_tiling.Head(h.astype(mm).reshape(n, h.shape[-1]), w.astype(mm)))
   tile, chunk = _tiling.tile_sizes(n, vocab, ds + dt, chunk_size, max_temp_bytes, blocks)
   return heads, valid, batch_shape, tile, chunk, dtype
 
