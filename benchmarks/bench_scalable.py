@@ -14,6 +14,17 @@ only timed for the chunked version, to keep the run short on a small CPU machine
 The naive and the chunked ``value_and_grad`` are timed interleaved (one call of each
 per round, ``--repeats`` rounds), so a busy phase of a shared machine hits both alike.
 ``--dtype bfloat16`` passes bfloat16 ``hidden`` and ``weight`` to both.
+
+``--ops`` adds the fused linear-head losses (issue 21), each against the unfused
+jaxloss loss on materialised logits, the N tokens and one shared D for student and
+teacher: ``kd`` (``linear_distillation_loss`` vs ``distillation_loss``), ``jsd``
+(``linear_generalized_jsd_loss`` vs ``generalized_jsd_loss``), both differentiated
+with respect to the student only (teacher frozen: the usual case) and, with
+``kd-both``, with respect to both models; ``dpo`` (``linear_dpo_loss`` vs
+``dpo_loss`` of log-probabilities gathered from ``log_softmax(h @ w.T)``, N/2 chosen
+and N/2 rejected tokens in sequences of 512). Their memory is compiled from abstract
+shapes (nothing is allocated), so any size can be analysed; they are timed only
+when the naive logits fit ``--time-naive-max``.
 """
 
 import argparse
@@ -35,6 +46,78 @@ def temp_bytes(fn, *args):
   return compiled.memory_analysis().temp_size_in_bytes
 
 
+def _seq_logps(h, w, y):
+  logp = jax.nn.log_softmax(h @ w.T)
+  tok = jnp.take_along_axis(logp, jnp.maximum(y, 0)[..., None], -1)[..., 0]
+  return jnp.sum(jnp.where(y != -100, tok, 0.0), -1)
+
+
+def fused_cases(op, n, d, v, dt):
+  """``(naive, fused, argnums, abstract args, concrete-args maker)`` of one fused op."""
+  sd = jax.ShapeDtypeStruct
+  if op in ("kd", "kd-both", "jsd"):
+    argnums = (0, 1, 2, 3) if op == "kd-both" else (0, 1)
+    unfused, fused = {
+        "kd": (jaxloss.distillation_loss, jaxloss.linear_distillation_loss),
+        "kd-both": (jaxloss.distillation_loss, jaxloss.linear_distillation_loss),
+        "jsd": (jaxloss.generalized_jsd_loss, jaxloss.linear_generalized_jsd_loss)}[op]
+    abstract = (sd((n, d), dt), sd((v, d), dt), sd((n, d), dt), sd((v, d), dt))
+
+    def make():
+      k = jax.random.split(jax.random.key(1), 4)
+      return (jax.random.normal(k[0], (n, d), jnp.float32).astype(dt),
+              (jax.random.normal(k[1], (v, d), jnp.float32) / d**0.5).astype(dt),
+              jax.random.normal(k[2], (n, d), jnp.float32).astype(dt),
+              (jax.random.normal(k[3], (v, d), jnp.float32) / d**0.5).astype(dt))
+
+    naive = jax.value_and_grad(
+        lambda hs, ws, ht, wt: unfused(hs @ ws.T, ht @ wt.T, temperature=2.0), argnums)
+    ours = jax.value_and_grad(
+        lambda hs, ws, ht, wt: fused(hs, ws, ht, wt, temperature=2.0), argnums)
+    return naive, ours, abstract, make
+  # dpo: N/2 chosen and N/2 rejected tokens, sequences of (up to) 512 tokens.
+  t = min(512, n // 2)
+  b = max(n // (2 * t), 1)
+  abstract = (sd((b, t, d), dt), sd((b, t, d), dt), sd((v, d), dt), sd((b, t), jnp.int32),
+              sd((b, t), jnp.int32), sd((b,), jnp.float32), sd((b,), jnp.float32))
+
+  def make():
+    k = jax.random.split(jax.random.key(2), 5)
+    prompt = jnp.arange(t) < t // 4
+    return (jax.random.normal(k[0], (b, t, d), jnp.float32).astype(dt),
+            jax.random.normal(k[1], (b, t, d), jnp.float32).astype(dt),
+            (jax.random.normal(k[2], (v, d), jnp.float32) / d**0.5).astype(dt),
+            jnp.where(prompt, -100, jax.random.randint(k[3], (b, t), 0, v)),
+            jnp.where(prompt, -100, jax.random.randint(k[4], (b, t), 0, v)),
+            jnp.full((b,), -1e3), jnp.full((b,), -1e3))
+
+  naive = jax.value_and_grad(
+      lambda hc, hr, w, yc, yr, rc, rr: jaxloss.dpo_loss(_seq_logps(hc, w, yc),
+                                                         _seq_logps(hr, w, yr), rc, rr),
+      (0, 1, 2))
+  ours = jax.value_and_grad(jaxloss.linear_dpo_loss, (0, 1, 2))
+  return naive, ours, abstract, make
+
+
+def fused_row(op, n, d, v, dt, dtype_name, repeats, time_naive_max):
+  naive, ours, abstract, make = fused_cases(op, n, d, v, dt)
+  row = {"op": op, "dtype": dtype_name, "N": n, "D": d, "V": v,
+         "naive_temp_MB": temp_bytes(naive, *abstract) / 2**20,
+         "chunked_temp_MB": temp_bytes(ours, *abstract) / 2**20}
+  row["mem_ratio"] = row["naive_temp_MB"] / row["chunked_temp_MB"]
+  # Two (N, V) logits for distillation (student and teacher); DPO's N/2 chosen and
+  # N/2 rejected tokens make one, but its log_softmax and gather double it again.
+  if 2 * n * v * 4 <= time_naive_max:
+    args = make()
+    base, fast = time_interleaved([(naive, args), (ours, args)], min_repeats=repeats,
+                                  max_repeats=repeats)
+    row.update(naive_s=base["median_s"], chunked_s=fast["median_s"],
+               time_ratio=fast["median_s"] / base["median_s"])
+    (v0, _), (v1, _) = naive(*args), ours(*args)
+    row["rel_err"] = float(abs(v1 - v0) / abs(v0))
+  return row
+
+
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument("--sizes", nargs="+", default=["8192x1024x65536", "2048x512x16384"])
@@ -43,6 +126,8 @@ def main():
   parser.add_argument("--time-naive-max", type=float, default=2**31 + 1)
   parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
   parser.add_argument("--max-temp-bytes", type=int, default=None)
+  parser.add_argument("--ops", nargs="+", default=["lce"],
+                      choices=("lce", "kd", "kd-both", "jsd", "dpo"))
   args = parser.parse_args()
   dt = getattr(jnp, args.dtype)
   extra = {} if args.max_temp_bytes is None else {"max_temp_bytes": args.max_temp_bytes}
@@ -50,6 +135,12 @@ def main():
   chunk = args.chunk
   for size in args.sizes:
     n, d, v = (int(s) for s in size.split("x"))
+    for op in args.ops:
+      if op != "lce":
+        rows.append(fused_row(op, n, d, v, dt, args.dtype, args.repeats, args.time_naive_max))
+        print(rows[-1], flush=True)
+    if "lce" not in args.ops:
+      continue
     k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
     h = jax.random.normal(k1, (n, d), jnp.float32).astype(dt)
     w = (jax.random.normal(k2, (v, d), jnp.float32) / d**0.5).astype(dt)

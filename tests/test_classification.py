@@ -7,6 +7,7 @@ sigmoid_focal_loss, MONAI softmax_focal_loss), never from jaxloss.
 
 import chex
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -135,6 +136,72 @@ def test_cross_entropy_matches_torch_rule(weighted, eps, with_ignore):
   if weighted:
     got = jaxloss.weighted_cross_entropy(jnp.asarray(z, jnp.float32), jnp.asarray(y), **kw)
     np.testing.assert_allclose(got, ref_ce_int(z, y, w, eps=eps), **F32)
+
+
+def ref_z_loss_rows(z, c):
+  """PaLM / t5x z-loss per entry: c * logsumexp(z)^2 (float64)."""
+  return c * special.logsumexp(np.asarray(z, np.float64), axis=-1) ** 2
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_cross_entropy_z_loss_matches_reference(soft):
+  z = _logits((12, 5)) + 3.0   # an offset, so log Z is far from 0
+  y = _labels((12,), 5)
+  y[[2, 5]] = -100
+  t = special.softmax(_logits((12, 5), seed=3), axis=-1)
+  w = np.array([0.3, 1.0, 2.5, 0.7, 1.2])
+  c = 1e-2
+  keep = y != -100
+  for red in ("none", "sum", "mean"):
+    if soft:
+      got = jaxloss.cross_entropy(jnp.asarray(z, jnp.float32), jnp.asarray(t, jnp.float32),
+                                  z_loss=c, reduction=red, return_components=True)
+      ce, zr = ref_ce_soft(z, t, reduction="none"), ref_z_loss_rows(z, c)
+      den = z.shape[0]
+    else:
+      got = jaxloss.cross_entropy(jnp.asarray(z, jnp.float32), jnp.asarray(y),
+                                  class_weights=jnp.asarray(w, jnp.float32), z_loss=c,
+                                  reduction=red, return_components=True)
+      ce = ref_ce_int(z, y, w, reduction="none")
+      zr = np.where(keep, ref_z_loss_rows(z, c), 0.0)
+      den = w[np.where(keep, y, 0)][keep].sum()   # torch's weighted-mean denominator
+    red_fn = {"none": lambda x: x, "sum": np.sum, "mean": lambda x, den=den: np.sum(x) / den}[red]
+    total, parts = got
+    np.testing.assert_allclose(total, red_fn(ce + zr), **F32)
+    np.testing.assert_allclose(parts["cross_entropy"], red_fn(ce), **F32)
+    np.testing.assert_allclose(parts["z_loss"], red_fn(zr), **F32)
+
+
+def test_cross_entropy_z_loss_gradient_and_default_path():
+  z = jnp.asarray(_logits((6, 4)) + 2.0, jnp.float32)
+  y = jnp.asarray(_labels((6,), 4))
+  c = 0.05
+  # d/dz [c L^2] = 2 c L softmax(z): added to the CE gradient.
+  g = jax.grad(lambda x: jaxloss.cross_entropy(x, y, z_loss=c, reduction="sum"))(z)
+  g0 = jax.grad(lambda x: jaxloss.cross_entropy(x, y, reduction="sum"))(z)
+  zz = np.asarray(z, np.float64)
+  lse = special.logsumexp(zz, axis=-1, keepdims=True)
+  np.testing.assert_allclose(g - g0, 2 * c * lse * special.softmax(zz, -1), rtol=1e-4, atol=1e-6)
+  check_grads(lambda x: jaxloss.cross_entropy(x, y, z_loss=c), (z,), order=1,
+              modes=["rev"], atol=1e-2, rtol=1e-2)
+  # Traced z_loss (under jit, even 0.0) gives the same as the untraced default.
+  f = jax.jit(lambda x, c: jaxloss.cross_entropy(x, y, z_loss=c))
+  np.testing.assert_allclose(f(z, 0.0), jaxloss.cross_entropy(z, y), rtol=1e-6)
+  # The untraced default traces no z-loss arithmetic (fewer equations than a traced 0.0).
+  def count(jaxpr):
+    return sum(1 + sum(count(j) for j in jax.extend.core.jaxprs_in_params(e.params))
+               for e in jaxpr.eqns)
+  n_default = count(jax.make_jaxpr(lambda x: jaxloss.cross_entropy(x, y))(z).jaxpr)
+  n_traced = count(jax.make_jaxpr(lambda x: jaxloss.cross_entropy(x, y, z_loss=0.0))(z).jaxpr)
+  assert n_default < n_traced, (n_default, n_traced)
+  # The linear (fused) cross-entropy has the same z-loss.
+  h = jnp.asarray(_logits((6, 3), seed=5), jnp.float32)
+  wt = jnp.asarray(_logits((4, 3), seed=6), jnp.float32)
+  np.testing.assert_allclose(
+      jaxloss.linear_cross_entropy(h, wt, y, z_loss=c),
+      jaxloss.cross_entropy(h @ wt.T, y, z_loss=c), rtol=1e-5)
+  with pytest.raises(LossInputError, match="z_loss"):
+    jaxloss.cross_entropy(z, y, z_loss=-1.0)
 
 
 def test_weighted_mean_differs_from_plain_mean_and_batch_of_one():

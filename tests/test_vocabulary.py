@@ -47,6 +47,11 @@ DOMAIN = {
     ("real", "fake"): "WGAN-GP gradient penalty on real and generated samples",
     ("model_fn_or_prediction", "x0"): "denoising diffusion: a model or its prediction, clean data",
     ("hidden", "weight"): "fused linear + cross-entropy: hidden states and the output matrix",
+    ("student_hidden", "student_weight"): "fused linear distillation (KD, GKD): the student's "
+                                          "hidden states and LM head, then the teacher's "
+                                          "(Liger's student_input, student_weight)",
+    ("chosen_hidden", "rejected_hidden"): "fused linear DPO: the policy's hidden states of the "
+                                          "chosen and rejected sequences, then its LM head",
     ("policy_chosen_logps", "policy_rejected_logps"):
         "preference optimisation (DPO, KTO, ORPO, SimPO, CPO): the policy's per-sequence "
         "log-probabilities of the chosen and rejected completions, TRL's names",

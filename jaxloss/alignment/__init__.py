@@ -16,6 +16,9 @@ Conventions of this family:
   logs (rewards, reward accuracy and margin, KL, clip fraction).
 * bfloat16/float16 inputs are computed in float32 and return float32.
 
+A fused DPO that takes the policy's hidden states and LM-head weight (no ``(B, T, V)``
+logits) is :func:`jaxloss.linear_dpo_loss` in :mod:`jaxloss.scalable`.
+
 Modules: ``preference`` (:func:`dpo_loss`, :func:`kto_loss`, :func:`orpo_loss`,
 :func:`simpo_loss`, :func:`cpo_loss`) and ``policy`` (:func:`clipped_policy_loss`,
 :func:`kl_penalty`, :func:`value_loss` and the helper :func:`grpo_advantages`, which is not a

@@ -461,6 +461,21 @@ GRADES = {
         ("high", "custom_vjp with chunked recomputation and online log-sum-exp"),
         ("high", "online log-sum-exp in float32; exact softmax gradient"),
         BY_JAXLOSS),
+    "linear_distillation_loss": (
+        ("high", "never materialises either model's (N, V) logits; recomputes them in backward"),
+        ("high", "custom_vjp over token tiles x vocabulary chunks, two online log-sum-exps"),
+        ("high", "online log-sum-exps in float32; cross term relative to class 0"),
+        BY_JAXLOSS),
+    "linear_dpo_loss": (
+        ("high", "chunked log-probabilities of the target tokens; no (B, T, V) logits"),
+        ("medium", "linear_cross_entropy per completion, then dpo_loss"),
+        ("high", "online log-sum-exp in float32; DPO's stable log-sigmoids"),
+        BY_JAXLOSS),
+    "linear_generalized_jsd_loss": (
+        ("high", "never materialises the (N, V) logits; two vocabulary passes per tile"),
+        ("high", "custom_vjp, two online log-sum-exps then the mixture terms"),
+        ("high", "log-ratios to the mixture via log1p/expm1 of non-positive arguments"),
+        BY_JAXLOSS),
     "listmle_loss": (
         ("medium", "a sort and an L x L masked log-sum-exp per list"),
         ("medium", "Plackett-Luce likelihood of the label order"),

@@ -92,14 +92,14 @@ def _is_static_zero(x):
 
 
 def _cross_entropy(logits, labels, *, class_weights, ignore_index, label_smoothing, axis,
-                   weights, where, reduction):
+                   weights, where, reduction, z_loss=0.0, return_components=False):
   logits, labels, kind, where = class_inputs(logits, labels, axis, where,
                                              ignore_index=ignore_index, dense_ignore="skip",
                                              fill_id_logits=False)
   num_classes = logits.shape[-1]
   w = class_vector("class_weights", class_weights, num_classes, logits.dtype)
   if kind == "int":
-    # One fused pass each way (custom VJP); excluded rows are discarded by a select, so
+    # One fused pass each way (custom JVP); excluded rows are discarded by a select, so
     # their logits need no masked copy (a NaN there reaches neither value nor gradient).
     eps = jnp.asarray(label_smoothing, logits.dtype)
     w_y = None if w is None else jnp.take(w, labels)
@@ -108,12 +108,28 @@ def _cross_entropy(logits, labels, *, class_weights, ignore_index, label_smoothi
     if not _is_static_zero(label_smoothing):
       smooth = eps / num_classes * (jnp.ones((num_classes,), logits.dtype) if w is None else w)
     mask = jnp.ones(labels.shape, bool) if where is None else where
-    values, _ = nx.softmax_ce_ids(logits, labels, mask, coef_y.astype(logits.dtype), smooth)
-    return reduce_loss(values, reduction, where=where, weights=weights, normalizer=w_y)
-  m = jax.lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
-  lse = jnp.log(jnp.sum(jnp.exp(logits - m), axis=-1, keepdims=True))
-  values, norm = _nll_terms(logits, labels, kind, w, label_smoothing, where, shift=(m, lse))
-  return reduce_loss(values, reduction, where=where, weights=weights, normalizer=norm)
+    values, log_z = nx.softmax_ce_ids(logits, labels, mask, coef_y.astype(logits.dtype), smooth)
+    norm = w_y
+  else:
+    m = jax.lax.stop_gradient(jnp.max(logits, axis=-1, keepdims=True))
+    lse = jnp.log(jnp.sum(jnp.exp(logits - m), axis=-1, keepdims=True))
+    values, norm = _nll_terms(logits, labels, kind, w, label_smoothing, where, shift=(m, lse))
+    # log Z = m + lse (m has no gradient, but the gradient of m + lse with m held
+    # constant is the softmax, the true one)
+    log_z = _squeeze(m + lse)
+  if _is_static_zero(z_loss) and not return_components:
+    # The default: no z-loss arithmetic at all (the fast path is unchanged).
+    return reduce_loss(values, reduction, where=where, weights=weights, normalizer=norm)
+  # PaLM / t5x: c * log(Z)^2 per entry
+  z_values = jnp.asarray(z_loss, logits.dtype) * log_z * log_z
+  total = reduce_loss(values + z_values, reduction, where=where, weights=weights,
+                      normalizer=norm)
+  if not return_components:
+    return total
+  return total, {
+      "cross_entropy": reduce_loss(values, reduction, where=where, weights=weights,
+                                   normalizer=norm),
+      "z_loss": reduce_loss(z_values, reduction, where=where, weights=weights, normalizer=norm)}
 
 
 # --------------------------------------------------------------------------
@@ -128,20 +144,26 @@ def _cross_entropy(logits, labels, *, class_weights, ignore_index, label_smoothi
           references=("Shannon 1948; Good 1952 (logarithmic scoring rule)",
                       "Szegedy et al., Rethinking the Inception Architecture (label smoothing), "
                       "CVPR 2016", SURVEY),
-          input_kind="logits")
-@loss_function(static=("axis", "ignore_index"), ranges={"label_smoothing": "[0, 1]"})
+          input_kind="logits", components=("cross_entropy", "z_loss"))
+@loss_function(static=("axis", "ignore_index", "return_components"),
+               ranges={"label_smoothing": "[0, 1]", "z_loss": ">= 0"})
 def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, label_smoothing=0.0,
-                  axis=-1, weights=None, where=None, reduction="mean"):
-  r"""Softmax cross-entropy from logits (integer labels or soft targets).
+                  z_loss=0.0, axis=-1, weights=None, where=None, reduction="mean",
+                  return_components=False):
+  r"""Softmax cross-entropy from logits (integer labels or soft targets), optional z-loss.
 
   .. math::
     \ell_i = -(1-\varepsilon)\, w_{y_i} \log p_{i,y_i}
-             - \frac{\varepsilon}{C} \sum_c w_c \log p_{i,c},
-    \qquad p_i = \operatorname{softmax}(z_i)
+             - \frac{\varepsilon}{C} \sum_c w_c \log p_{i,c}
+             + c \log^2 Z_i,
+    \qquad p_i = \operatorname{softmax}(z_i),\ \log Z_i = \log \sum_c e^{z_{i,c}}
 
-  for integer labels, and :math:`\ell_i = -\sum_c w_c \tilde y_{i,c} \log p_{i,c}`
-  with :math:`\tilde y = (1-\varepsilon) y + \varepsilon / C` for float
-  one-hot/soft targets (:math:`w \equiv 1` without ``class_weights``).
+  for integer labels, and :math:`\ell_i = -\sum_c w_c \tilde y_{i,c} \log p_{i,c}
+  + c \log^2 Z_i` with :math:`\tilde y = (1-\varepsilon) y + \varepsilon / C` for float
+  one-hot/soft targets (:math:`w \equiv 1` without ``class_weights``). The
+  last term is PaLM's auxiliary z-loss (``z_loss`` :math:`= c`, default 0; PaLM
+  and t5x use :math:`10^{-4}`), which pulls the log-partition function
+  towards 0 so the softmax stays well conditioned in low precision.
 
   "mean" follows torch exactly: with integer labels it divides by
   :math:`\sum_i w_{y_i}` over the non-ignored, unmasked entries (torch's
@@ -185,6 +207,9 @@ def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, labe
       neither the value nor the gradient. Integer labels only (one-hot/soft
       targets have none, as torch).
     label_smoothing: :math:`\varepsilon \in [0, 1]` (default 0); may be traced.
+    z_loss: :math:`c \ge 0` (default 0.0), the coefficient of PaLM's
+      :math:`\log^2 Z` term, added per entry; may be traced. At the untraced
+      default 0.0 no z-loss arithmetic is traced at all.
     axis: the class axis of ``logits`` (and of float ``labels``), default -1.
     weights: optional per-entry weights, broadcastable to ``logits.shape[:-1]``:
       one per example, or a per-pixel weight map ``(B, H, W)`` for
@@ -192,15 +217,19 @@ def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, labe
       unchanged (U-Net's :math:`\sum_i w_i \ell_i / N`).
     where: optional boolean mask, broadcastable to ``logits.shape[:-1]``.
     reduction: "mean" (default) | "sum" | "none".
+    return_components: static; also return the two parts (default False).
 
   Returns:
     A scalar for "mean"/"sum"; ``logits.shape[:-1]`` for "none" (ignored and
-    masked entries are 0).
+    masked entries are 0). With ``return_components=True``, ``(total,
+    {"cross_entropy": ..., "z_loss": ...})``: the cross-entropy and
+    :math:`c \log^2 Z` (coefficient included), each reduced like the total
+    (same ``weights``, mask and "mean" denominator), so they add up to it.
 
   Raises:
     LossInputError: ``labels`` shape is neither ``logits.shape[:-1]`` nor
       ``logits.shape``; ``class_weights`` not ``[C]``; a concrete
-      ``label_smoothing`` outside [0, 1].
+      ``label_smoothing`` outside [0, 1] or ``z_loss < 0``.
     LossTypeError: ``logits`` not floating, or ``labels`` neither integer nor
       floating.
 
@@ -210,17 +239,28 @@ def cross_entropy(logits, labels, *, class_weights=None, ignore_index=-100, labe
     probability targets, its weighted-mean rule) with classes last;
     elementwise it equals ``optax.losses.softmax_cross_entropy`` (+
     ``optax.smooth_labels``) too. Deliberate difference: 0 instead of NaN when
-    every entry is ignored.
+    every entry is ignored. ``z_loss`` follows t5x's
+    ``cross_entropy_with_logits(logits, targets, z_loss)`` (``loss + z_loss *
+    log_z**2`` per token, ``log_z = logsumexp(logits)``) and PaLM; the
+    z-loss term is not class weighted, but with ``class_weights`` it shares
+    the cross-entropy's "mean" denominator :math:`\sum_i w_{y_i}` (so the
+    parts add up to the total). ``linear_cross_entropy`` and
+    ``chunked_cross_entropy`` take the same ``z_loss``.
 
   Examples:
     >>> import jax.numpy as jnp, jaxloss
     >>> logits = jnp.array([[2., 0., -1.], [0., 1., 0.]])
     >>> print(jaxloss.cross_entropy(logits, jnp.array([0, 2]), reduction="none"))
     [0.169846 1.551445 ]
+    >>> total, parts = jaxloss.cross_entropy(logits, jnp.array([0, 2]), z_loss=1e-4,
+    ...                                      return_components=True)
+    >>> print(round(float(total), 6), round(float(parts["z_loss"]), 6))
+    0.861001 0.000356
   """
   return _cross_entropy(logits, labels, class_weights=class_weights, ignore_index=ignore_index,
                         label_smoothing=label_smoothing, axis=axis, weights=weights,
-                        where=where, reduction=reduction)
+                        where=where, reduction=reduction, z_loss=z_loss,
+                        return_components=return_components)
 
 
 @register(tasks=("image classification", "multi-class classification", "language modelling"),

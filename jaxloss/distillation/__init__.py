@@ -14,7 +14,10 @@ for 2-D logits). Sub-modules:
   (ST-MoE) and ``load_balancing_loss`` (Switch / Mixtral).
 
 The PaLM/t5x output z-loss is the ``z_loss=`` option of
-:func:`jaxloss.cross_entropy`.
+:func:`jaxloss.cross_entropy`. Fused versions that take the LM heads' hidden
+states and weights and never materialise the ``(N, V)`` logits are in
+:mod:`jaxloss.scalable`: ``linear_distillation_loss`` and
+``linear_generalized_jsd_loss``.
 """
 
 from jaxloss.distillation.logits import (

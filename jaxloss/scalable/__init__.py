@@ -11,7 +11,15 @@ Functions"; user-pitfalls section 3):
   ``O(N * V)``).
   :func:`chunked_cross_entropy` runs the same online algorithm over logits
   that already exist, with a backward pass that writes the gradient in one
-  fused elementwise pass (no extra ``N x V`` buffers).
+  fused elementwise pass (no extra ``N x V`` buffers). The same token x
+  vocabulary tiling (one internal engine, ``_tiling``) gives the fused
+  linear-head versions of distillation and preference losses:
+  :func:`linear_distillation_loss` (Hinton KD of two LM heads, two online
+  log-sum-exps and the teacher-weighted cross term),
+  :func:`linear_generalized_jsd_loss` (GKD; two vocabulary passes per token
+  tile) and :func:`linear_dpo_loss` (DPO and TRL's variants from the
+  policy's hidden states; completion log-probabilities through
+  :func:`linear_cross_entropy`).
 * **Devices.** Losses whose value depends on the whole batch give the
   *global* answer when the batch is sharded over a :class:`jax.sharding.Mesh`
   axis: :func:`sharded_clip_loss` (all-gather of the other devices'
@@ -32,6 +40,11 @@ inputs are computed and accumulated in float32 and return float32.
 """
 
 from jaxloss.scalable.chunked import chunked_cross_entropy, linear_cross_entropy
+from jaxloss.scalable.fused import (
+    linear_distillation_loss,
+    linear_dpo_loss,
+    linear_generalized_jsd_loss,
+)
 from jaxloss.scalable.sharded import (
     global_masked_mean,
     sharded_clip_loss,
@@ -44,6 +57,9 @@ __all__ = [
     "chunked_cross_entropy",
     "global_masked_mean",
     "linear_cross_entropy",
+    "linear_distillation_loss",
+    "linear_dpo_loss",
+    "linear_generalized_jsd_loss",
     "sharded_clip_loss",
     "sharded_dice_loss",
     "sharded_siglip_loss",

@@ -26,6 +26,7 @@ from jaxloss._api import (
   shape_of,
 )
 from jaxloss.catalog import SURVEY, register
+from jaxloss.scalable import _tiling
 
 __all__ = ["chunked_cross_entropy", "linear_cross_entropy"]
 
@@ -48,10 +49,7 @@ _ONLINE = "Milakov & Gimelshein, Online normalizer calculation for softmax, 2018
 # --------------------------------------------------------------------------
 
 
-def _soft_cap(x, cap):
-  """``cap * tanh(x / cap)`` and its derivative ``1 - tanh^2``."""
-  t = jnp.tanh(x / cap)
-  return cap * t, 1.0 - t * t
+_soft_cap = _tiling.soft_cap
 
 
 def _online_update(carry, z, col_ids, colvalid, labels, ref):
@@ -84,7 +82,7 @@ def _reference(z0):
 
 
 def _finish(carry, ref, valid, vocab, ls, zl):
-  """Row losses and the (shift, log-sum) pair of the log-sum-exp.
+  """Row ``(cross-entropy, z-loss)`` and the (shift, log-sum) pair of the log-sum-exp.
 
   The loss is assembled as differences of nearby numbers (``m - z_y``,
   ``m - ref``) before adding ``log s``: forming ``L = m + log s`` first would
@@ -95,62 +93,28 @@ def _finish(carry, ref, valid, vocab, ls, zl):
   logs = jnp.log(s)
   lse = logs + shift
   smooth = jnp.where(ls > 0, ls * ((shift - ref) - zsum / vocab), 0.0)
-  loss = logs + (1.0 - ls) * (shift - zy) + smooth + zl * lse * lse
-  return jnp.where(valid, loss, 0.0), (shift, logs)
+  ce = logs + (1.0 - ls) * (shift - zy) + smooth
+  return (jnp.where(valid, ce, 0.0), jnp.where(valid, zl * lse * lse, 0.0)), (shift, logs)
 
 
 def _dlogits(z, stats, g, col_ids, colvalid, labels, vocab, ls, zl):
-  """d(row loss)/dz for one chunk, scaled by the row cotangents ``g``."""
+  """d(row losses)/dz for one chunk, given the rows' cotangents ``g = (g_ce, g_z)``."""
   shift, logs = stats
+  g_ce, g_z = g
   lse = shift + logs
   p = jnp.where(colvalid, jnp.exp((z - shift[:, None]) - logs[:, None]), 0.0)
   onehot = (col_ids[None, :] == labels[:, None]) & colvalid
-  d = (p * (1.0 + 2.0 * zl * lse)[:, None] - (1.0 - ls) * onehot
-       - jnp.where(colvalid, ls / vocab, 0.0))
-  return g[:, None] * d
+  return (p * (g_ce + 2.0 * zl * lse * g_z)[:, None]
+          - g_ce[:, None] * ((1.0 - ls) * onehot + jnp.where(colvalid, ls / vocab, 0.0)))
 
 
 # ---- linear (fused projection) version -----------------------------------
 #
-# Tokens are tiled as well as the vocabulary: the forward pass is a scan over
-# token tiles of a scan over vocabulary chunks, so the live logits are one
-# (token tile, vocabulary chunk) block. A tile or chunk that does not divide
-# N or V is slid back to end at N or V (no padded copy of hidden or weight):
-# rows/columns it shares with the previous one are recomputed identically
-# (rows) or masked (columns). The backward pass runs the other way round —
-# vocabulary chunks outside, token tiles inside — so each chunk's weight
-# gradient is accumulated in float32 locally and written once in the weight's
-# dtype, and only the hidden-state gradient is carried across the whole pass.
-
-
-def _block(x, start, size):
-  """``x[start:start + size]`` behind an optimisation barrier.
-
-  Without it XLA:CPU (which has no bfloat16 matmul) hoists the per-block
-  conversion to float32 out of the loop, i.e. converts the whole weight once:
-  a float32 copy of a bfloat16 weight is exactly what the loop avoids.
-  """
-  return jax.lax.optimization_barrier(jax.lax.dynamic_slice_in_dim(x, start, size))
-
-
-def _slide(c, size, total):
-  """Start of block ``c`` of ``size`` within ``total``, slid back to fit."""
-  return jnp.minimum(c * size, total - size)
-
-
-def _tile_logits(h, w, b, cap, has_cap):
-  """Logits of a token tile ``h`` against a weight block ``w``: a matmul in the
-  inputs' dtype (bfloat16 stays bfloat16) accumulating in float32 (float64 under x64)."""
-  acc = nx.compute_dtype(h, w)
-  x = jax.lax.dot_general(h, w, (((1,), (1,)), ((), ())),
-                          preferred_element_type=acc) + b.astype(acc)
-  if has_cap:
-    return _soft_cap(x, cap)
-  return x, None
-
-
-def _lce_tiles(n, v, tile, chunk):
-  return -(-n // tile), -(-v // chunk)
+# The token x vocabulary tiling (forward: token tiles outside, vocabulary
+# chunks inside; backward: the other way round, recomputing each block of
+# logits) is jaxloss.scalable._tiling, shared with the fused distillation and
+# preference losses. The outputs are the per-row cross-entropy and z-loss, so
+# return_components needs no second pass.
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
@@ -158,99 +122,46 @@ def _lce(tile, chunk, has_cap, h, weight, bias, labels, valid, ls, zl, cap):
   return _lce_fwd(tile, chunk, has_cap, h, weight, bias, labels, valid, ls, zl, cap)[0]
 
 
+def _lce_head(has_cap, h, weight, bias, cap):
+  return _tiling.Head(h, weight, bias, cap if has_cap else None)
+
+
 def _lce_fwd(tile, chunk, has_cap, h, weight, bias, labels, valid, ls, zl, cap):
-  n, vocab = h.shape[0], weight.shape[0]
-  nt, nv = _lce_tiles(n, vocab, tile, chunk)
+  vocab = weight.shape[0]
   f32 = nx.compute_dtype(h, weight)   # float32, float64 under x64
+  head = _lce_head(has_cap, h, weight, bias, cap)
 
-  def token_tile(out, t):
-    r0 = _slide(t, tile, n)
-    ok = jax.lax.dynamic_slice_in_dim(valid, r0, tile)
-    # Masked per tile (double where): an ignored row's NaN hidden state never
-    # reaches a matmul, and no masked copy of hidden is made.
-    ht = jnp.where(ok[:, None], _block(h, r0, tile), 0)
-    yt = jax.lax.dynamic_slice_in_dim(labels, r0, tile)
-    ref = _reference(_tile_logits(ht, weight[:1], bias[:1], cap, has_cap)[0][:, 0])
+  def tile_fn(scan_vocab, refs, r0, ok):
+    yt = _tiling.rows(labels, r0, tile)
+    ref = _reference(refs[0])
 
-    def vocab_chunk(carry, c):
-      c0 = _slide(c, chunk, vocab)
-      wc = _block(weight, c0, chunk)
-      bc = jax.lax.dynamic_slice_in_dim(bias, c0, chunk)
-      z, _ = _tile_logits(ht, wc, bc, cap, has_cap)
-      col_ids = c0 + jnp.arange(chunk)
-      return _online_update(carry, z, col_ids, col_ids >= c * chunk, yt, ref), None
+    def fold(carry, zs, col_ids, fresh_cols):
+      return _online_update(carry, zs[0], col_ids, fresh_cols, yt, ref)
 
-    carry, _ = jax.lax.scan(vocab_chunk, _init_carry(tile, f32), jnp.arange(nv))
-    loss, (shift, logs) = _finish(carry, ref, ok, vocab, ls, zl)
-    # Rows shared with the previous tile get the same values again.
-    out = tuple(jax.lax.dynamic_update_slice_in_dim(o, x, r0, 0)
-                for o, x in zip(out, (loss, shift, logs), strict=True))
-    return out, None
+    carry = scan_vocab(fold, _init_carry(tile, f32))
+    (ce, zrow), (shift, logs) = _finish(carry, ref, ok, vocab, ls, zl)
+    return ce, zrow, shift, logs
 
-  zeros = jnp.zeros((n,), f32)
-  (loss, shift, logs), _ = jax.lax.scan(token_tile, (zeros, zeros, zeros), jnp.arange(nt))
-  return loss, (h, weight, bias, labels, valid, ls, zl, cap, shift, logs)
+  ce, zrow, shift, logs = _tiling.forward([head], valid, tile, chunk, tile_fn, 4, f32)
+  return (ce, zrow), (h, weight, bias, labels, valid, ls, zl, cap, shift, logs)
 
 
 def _lce_bwd(tile, chunk, has_cap, res, g):
   h, weight, bias, labels, valid, ls, zl, cap, shift, logs = res
-  n, vocab = h.shape[0], weight.shape[0]
-  nt, nv = _lce_tiles(n, vocab, tile, chunk)
-  f32 = nx.compute_dtype(h, weight)   # float32, float64 under x64
-  g = jnp.where(valid, g, 0.0).astype(f32)
+  vocab = weight.shape[0]
+  f32 = nx.compute_dtype(h, weight)
+  g = tuple(jnp.where(valid, x, 0.0).astype(f32) for x in g)
+  head = _lce_head(has_cap, h, weight, bias, cap)
 
-  def vocab_chunk(carry, c):
-    dh, dw, db = carry
-    c0 = _slide(c, chunk, vocab)
-    wc = _block(weight, c0, chunk)
-    bc = jax.lax.dynamic_slice_in_dim(bias, c0, chunk)
-    col_ids = c0 + jnp.arange(chunk)
-    fresh_cols = col_ids >= c * chunk
+  def dz_fn(zs, r0, col_ids, fresh_cols):
+    stats = (_tiling.rows(shift, r0, tile), _tiling.rows(logs, r0, tile))
+    gt = tuple(_tiling.rows(x, r0, tile) for x in g)
+    yt = _tiling.rows(labels, r0, tile)
+    return [_dlogits(zs[0], stats, gt, col_ids, fresh_cols, yt, vocab, ls, zl)]
 
-    def token_tile(inner, t):
-      dh, dwc, dbc = inner
-      r0 = _slide(t, tile, n)
-      ok = jax.lax.dynamic_slice_in_dim(valid, r0, tile)
-      ht = jnp.where(ok[:, None], _block(h, r0, tile), 0)
-      z, dcap = _tile_logits(ht, wc, bc, cap, has_cap)
-      stats = (jax.lax.dynamic_slice_in_dim(shift, r0, tile),
-               jax.lax.dynamic_slice_in_dim(logs, r0, tile))
-      gt = jax.lax.dynamic_slice_in_dim(g, r0, tile)
-      yt = jax.lax.dynamic_slice_in_dim(labels, r0, tile)
-      dz = _dlogits(z, stats, gt, col_ids, fresh_cols, yt, vocab, ls, zl)
-      if has_cap:
-        dz = dz * dcap
-      # A row's hidden gradient depends on that row only: rows shared with
-      # the previous tile are added once (zeroed here), columns shared with
-      # the previous chunk are zero in dz.
-      fresh_rows = r0 + jnp.arange(tile) >= t * tile
-      dz = jnp.where(fresh_rows[:, None], dz, 0.0)
-      # float32 products for the gradients: one chunk (not the weight) upcast.
-      dht = jax.lax.dot_general(dz, wc.astype(f32), (((1,), (0,)), ((), ())),
-                                preferred_element_type=f32)
-      dh = jax.lax.dynamic_update_slice_in_dim(
-          dh, jax.lax.dynamic_slice_in_dim(dh, r0, tile) + dht, r0, 0)
-      dwc = dwc + jax.lax.dot_general(dz, ht.astype(f32), (((0,), (0,)), ((), ())),
-                                      preferred_element_type=f32)
-      return (dh, dwc, dbc + jnp.sum(dz, axis=0)), None
-
-    zc = (jnp.zeros((chunk, h.shape[1]), f32), jnp.zeros((chunk,), f32))
-    (dh, dwc, dbc), _ = jax.lax.scan(token_tile, (dh, *zc), jnp.arange(nt))
-    # Rows of a slid-back chunk that belong to the previous chunk keep theirs.
-    dwc, dbc = dwc.astype(dw.dtype), dbc.astype(db.dtype)
-    if vocab % chunk:
-      dwc = jnp.where(fresh_cols[:, None], dwc, jax.lax.dynamic_slice_in_dim(dw, c0, chunk))
-      dbc = jnp.where(fresh_cols, dbc, jax.lax.dynamic_slice_in_dim(db, c0, chunk))
-    dw = jax.lax.dynamic_update_slice_in_dim(dw, dwc, c0, 0)
-    db = jax.lax.dynamic_update_slice_in_dim(db, dbc, c0, 0)
-    return (dh, dw, db), None
-
-  init = (jnp.zeros(h.shape, f32), jnp.zeros(weight.shape, weight.dtype),
-          jnp.zeros(bias.shape, bias.dtype))
-  (dh, dw, db), _ = jax.lax.scan(vocab_chunk, init, jnp.arange(nv))
+  ((dh, dw, db),) = _tiling.backward([head], (True,), valid, tile, chunk, dz_fn)
   # label_smoothing, z_loss and logit_soft_cap are treated as constants.
-  return (dh.astype(h.dtype), dw, db, None, None, jnp.zeros_like(ls), jnp.zeros_like(zl),
-          jnp.zeros_like(cap))
+  return (dh, dw, db, None, None, jnp.zeros_like(ls), jnp.zeros_like(zl), jnp.zeros_like(cap))
 
 
 _lce.defvjp(_lce_fwd, _lce_bwd)
@@ -260,24 +171,8 @@ _DEFAULT_TEMP = 16 * 2**20
 
 
 def _lce_tile_sizes(n, v, d, chunk_size, max_temp_bytes):
-  """(token tile, vocabulary chunk) whose live blocks fit ``max_temp_bytes``.
-
-  Per step the backward pass holds about three ``tile x chunk`` float32 blocks
-  (logits, their exponentials, the logit gradient), the ``chunk x D`` float32
-  weight-gradient accumulator and its merge into the gradient (or a float32
-  copy of a low-precision chunk), and ``tile x D`` hidden blocks. The
-  vocabulary chunk is ``chunk_size``, halved (not below 128) until the chunk
-  blocks and 256 token rows (or N) each take at most half the budget; the
-  token tile then takes what is left.
-  """
-  chunk = min(chunk_size, v)
-  rows = min(n, 256)
-  half = max_temp_bytes // 2
-  while chunk > 128 and (8 * chunk * d > half or 12 * rows * chunk > half):
-    chunk //= 2
-  chunk = min(max(chunk, 1), v)
-  tile = (max_temp_bytes - 8 * chunk * d) // (12 * chunk + 8 * d)
-  return int(min(max(tile, 8), n)), int(chunk)
+  """(token tile, vocabulary chunk) for one head: see :func:`_tiling.tile_sizes`."""
+  return _tiling.tile_sizes(n, v, d, chunk_size, max_temp_bytes, blocks=3)
 
 
 def _ce_common_checks(chunk_size, ignore_index):
@@ -296,16 +191,28 @@ def _valid_rows(labels, ignore_index, where):
 _CE_RANGES = {"label_smoothing": "[0, 1]", "z_loss": ">= 0", "logit_soft_cap": "> 0"}
 
 
+def _ce_outputs(ce, zrow, shape, reduction, valid, weights, return_components):
+  """The reduced total (cross-entropy + z-loss), and the two parts if asked for."""
+  ce, zrow = ce.reshape(shape), zrow.reshape(shape)
+  total = reduce_loss(ce + zrow, reduction, where=valid, weights=weights)
+  if not return_components:
+    return total
+  return total, {"cross_entropy": reduce_loss(ce, reduction, where=valid, weights=weights),
+                 "z_loss": reduce_loss(zrow, reduction, where=valid, weights=weights)}
+
+
 @register(tasks=("language modelling", "large-vocabulary classification"),
           input_kind="hidden states and classifier weight",
           peer="torch.nn.functional.linear_cross_entropy; apple/ml-cross-entropy "
                "linear_cross_entropy (Cut Cross-Entropy)",
-          references=(_CCE, _ONLINE, _PALM, _GEMMA2, SURVEY))
-@loss_function(static=("chunk_size", "max_temp_bytes", "ignore_index"), ranges=_CE_RANGES,
-               upcast=False)
+          references=(_CCE, _ONLINE, _PALM, _GEMMA2, SURVEY),
+          components=("cross_entropy", "z_loss"))
+@loss_function(static=("chunk_size", "max_temp_bytes", "ignore_index", "return_components"),
+               ranges=_CE_RANGES, upcast=False)
 def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
-                         max_temp_bytes=_DEFAULT_TEMP, ignore_index=-100, label_smoothing=0.0, z_loss=0.0,
-                         logit_soft_cap=None, weights=None, where=None, reduction="mean"):
+                         max_temp_bytes=_DEFAULT_TEMP, ignore_index=-100, label_smoothing=0.0,
+                         z_loss=0.0, logit_soft_cap=None, weights=None, where=None,
+                         reduction="mean", return_components=False):
   r"""Cross-entropy of a linear classifier, computed in vocabulary chunks.
 
   With logits :math:`x = h W^\top + b` (optionally soft-capped,
@@ -354,16 +261,20 @@ def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
     label_smoothing: :math:`\alpha \in [0, 1]` (default 0.0), torch's
       ``label_smoothing`` (uniform mass :math:`\alpha / V` on every class).
     z_loss: :math:`c \ge 0` (default 0.0), PaLM's auxiliary
-      :math:`c \log^2 Z` term, added per row.
+      :math:`c \log^2 Z` term, added per row (as ``jaxloss.cross_entropy``'s
+      ``z_loss``).
     logit_soft_cap: :math:`s > 0` or None (default None); Gemma 2's
       :math:`s \tanh(x / s)` applied to the logits before the softmax.
     weights: optional per-row weights broadcastable to ``labels.shape``.
     where: optional boolean mask broadcastable to ``labels.shape``.
     reduction: "mean" (default; over the non-ignored rows) | "sum" | "none".
+    return_components: static; also return the two parts (default False).
 
   Returns:
     A float32 scalar for "mean"/"sum" (float64 under x64); ``labels.shape``
     for "none" (0 at excluded rows). Mean over zero rows is 0 (torch: NaN).
+    With ``return_components=True``, ``(total, {"cross_entropy": ...,
+    "z_loss": ...})``, the parts reduced like the total (they add up to it).
 
   Raises:
     LossInputError: ``weight`` is not ``(V, D)`` with ``D = hidden.shape[-1]``,
@@ -431,11 +342,11 @@ def linear_cross_entropy(hidden, weight, labels, *, bias=None, chunk_size=4096,
   has_cap = logit_soft_cap is not None
   cap = jnp.asarray(logit_soft_cap if has_cap else 1.0, dtype)
   tile, chunk = _lce_tile_sizes(h.shape[0], vocab, d, chunk_size, max_temp_bytes)
-  rows = _lce(tile, chunk, has_cap, h, weight.astype(mm), bias.astype(dtype),
-              ids.reshape(-1), valid.reshape(-1), jnp.asarray(label_smoothing, dtype),
-              jnp.asarray(z_loss, dtype), cap)
-  return reduce_loss(rows.reshape(batch_shape), reduction, where=valid,
-                     weights=nx.upcast(weights))
+  ce, zrow = _lce(tile, chunk, has_cap, h, weight.astype(mm), bias.astype(dtype),
+                  ids.reshape(-1), valid.reshape(-1), jnp.asarray(label_smoothing, dtype),
+                  jnp.asarray(z_loss, dtype), cap)
+  return _ce_outputs(ce, zrow, batch_shape, reduction, valid, nx.upcast(weights),
+                     return_components)
 
 
 # ---- chunked cross-entropy over existing logits --------------------------
@@ -476,7 +387,7 @@ def _cce_bwd(chunk, has_cap, res, g):
   del chunk
   logits, labels, valid, ls, zl, cap, stats = res
   vocab = logits.shape[1]
-  g = jnp.where(valid, g, 0.0).astype(logits.dtype)
+  g = tuple(jnp.where(valid, x, 0.0).astype(logits.dtype) for x in g)
   # One fused elementwise pass over the logits writes the gradient.
   if has_cap:
     z, dcap = _soft_cap(logits, cap)
@@ -497,11 +408,12 @@ _cce.defvjp(_cce_fwd, _cce_bwd)
           input_kind="logits",
           peer="optax.losses.softmax_cross_entropy_with_integer_labels; "
                "torch.nn.functional.cross_entropy",
-          references=(_ONLINE, _PALM, _GEMMA2, SURVEY))
-@loss_function(static=("chunk_size", "ignore_index"), ranges=_CE_RANGES)
+          references=(_ONLINE, _PALM, _GEMMA2, SURVEY),
+          components=("cross_entropy", "z_loss"))
+@loss_function(static=("chunk_size", "ignore_index", "return_components"), ranges=_CE_RANGES)
 def chunked_cross_entropy(logits, labels, *, chunk_size=4096, ignore_index=-100,
                           label_smoothing=0.0, z_loss=0.0, logit_soft_cap=None, weights=None,
-                          where=None, reduction="mean"):
+                          where=None, reduction="mean", return_components=False):
   r"""Softmax cross-entropy over existing logits, with a chunked online log-sum-exp.
 
   .. math::
@@ -535,10 +447,12 @@ def chunked_cross_entropy(logits, labels, *, chunk_size=4096, ignore_index=-100,
     weights: optional per-row weights broadcastable to ``labels.shape``.
     where: optional boolean mask broadcastable to ``labels.shape``.
     reduction: "mean" (default; over the non-ignored rows) | "sum" | "none".
+    return_components: static; also return the two parts (default False).
 
   Returns:
     A scalar for "mean"/"sum"; ``labels.shape`` for "none" (0 at excluded
-    rows). Mean over zero rows is 0.
+    rows). Mean over zero rows is 0. With ``return_components=True``,
+    ``(total, {"cross_entropy": ..., "z_loss": ...})``, reduced like the total.
 
   Raises:
     LossInputError: ``labels`` shape is not ``logits.shape[:-1]``, or
@@ -571,7 +485,7 @@ def chunked_cross_entropy(logits, labels, *, chunk_size=4096, ignore_index=-100,
   has_cap = logit_soft_cap is not None
   cap = jnp.asarray(logit_soft_cap if has_cap else 1.0, dtype)
   chunk = vocab if chunk_size is None else min(chunk_size, vocab)
-  rows = _cce(chunk, has_cap, x, ids.reshape(-1), valid.reshape(-1),
-              jnp.asarray(label_smoothing, dtype), jnp.asarray(z_loss, dtype), cap)
-  return reduce_loss(rows.reshape(labels.shape), reduction, where=valid, weights=weights)
+  ce, zrow = _cce(chunk, has_cap, x, ids.reshape(-1), valid.reshape(-1),
+                  jnp.asarray(label_smoothing, dtype), jnp.asarray(z_loss, dtype), cap)
+  return _ce_outputs(ce, zrow, labels.shape, reduction, valid, weights, return_components)
 

@@ -116,7 +116,15 @@ def _zero_one_example(key):
   return (logits, labels), {}
 
 
-case("cross_entropy", _ce_example, edge_cases=_ce_edges)
+def _ce_z_edges(key):
+  logits, labels = ex.logits_and_labels(key, (8, 5))
+  return _ce_edges(key) + [
+      ((logits + 1e3, labels), {"z_loss": 1e-4}),           # large log Z
+      ((logits, labels.at[::3].set(-100)), {"z_loss": 1e-2, "label_smoothing": 0.1})]
+
+
+case("cross_entropy", _ce_example, edge_cases=_ce_z_edges,
+     components_total=lambda parts, kw: parts["cross_entropy"] + parts["z_loss"])
 case("nll_loss", _nll_example, edge_cases=_nll_edges)
 case("weighted_cross_entropy", _wce_example, edge_cases=_wce_edges)
 case("balanced_cross_entropy", _balanced_example, edge_cases=_balanced_edges,

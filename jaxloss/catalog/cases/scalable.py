@@ -33,8 +33,12 @@ def _lce_bad(key):
   return (h, w[:, :-1], y), kw
 
 
+def _ce_parts_total(parts, kw):
+  return parts["cross_entropy"] + parts["z_loss"]
+
+
 case("linear_cross_entropy", _lce_example, edge_cases=_lce_edges, bad_input=_lce_bad,
-     grad_argnums=(0, 1), per_example=False)
+     grad_argnums=(0, 1), per_example=False, components_total=_ce_parts_total)
 
 
 def _cce_example(key):
@@ -51,7 +55,69 @@ def _cce_edges(key):
           ((x * 1e3, y), {**kw, "logit_soft_cap": 30.0})]
 
 
-case("chunked_cross_entropy", _cce_example, edge_cases=_cce_edges, per_example=True)
+case("chunked_cross_entropy", _cce_example, edge_cases=_cce_edges, per_example=True,
+     components_total=_ce_parts_total)
+
+
+# ---- fused distillation and preference losses -----------------------------
+
+
+def _kd_example(key):
+  k1, k2, k3, k4 = jax.random.split(key, 4)
+  hs = ex.normal(k1, (2, 4, 6))             # (batch, seq, D_s)
+  ws = ex.normal(k2, (13, 6), 0.5)          # V = 13, not a multiple of the chunk
+  ht = ex.normal(k3, (2, 4, 5))             # D_t = 5
+  wt = ex.normal(k4, (13, 5), 0.5)
+  return (hs, ws, ht, wt), {"chunk_size": 4, "temperature": 2.0}
+
+
+def _kd_edges(key):
+  (hs, ws, ht, wt), kw = _kd_example(key)
+  return [((hs * 1e3, ws, ht * 1e3, wt), kw),                      # saturated logits
+          ((hs, ws, hs, ws), kw),                                  # teacher == student
+          ((jnp.zeros_like(hs), ws, ht, wt), {**kw, "temperature": 0.1}),
+          ((hs, ws, ht, wt), {**kw, "where": jnp.zeros((2, 4), bool)})]   # all masked
+
+
+def _kd_bad(key):
+  (hs, ws, ht, wt), kw = _kd_example(key)
+  return (hs, ws[:, :-1], ht, wt), kw
+
+
+def _jsd_edges(key):
+  (hs, ws, ht, wt), kw = _kd_example(key)
+  return _kd_edges(key) + [((hs, ws, ht, wt), {**kw, "beta": 0.0}),
+                           ((hs * 1e3, ws, ht, wt), {**kw, "beta": 1.0})]
+
+
+case("linear_distillation_loss", _kd_example, edge_cases=_kd_edges, bad_input=_kd_bad,
+     grad_argnums=(0, 1, 2, 3), per_example=False)
+case("linear_generalized_jsd_loss", _kd_example, edge_cases=_jsd_edges, bad_input=_kd_bad,
+     grad_argnums=(0, 1, 2, 3), per_example=False)
+
+
+def _ldpo_example(key):
+  k1, k2, k3, k4, k5, k6 = jax.random.split(key, 6)
+  hc = ex.normal(k1, (3, 5, 6))             # (pairs, T_w, D)
+  hr = ex.normal(k2, (3, 4, 6))             # T_l = 4
+  w = ex.normal(k3, (11, 6), 0.5)
+  yc = jax.random.randint(k4, (3, 5), 0, 11).at[:, :2].set(-100)   # prompt tokens
+  yr = jax.random.randint(k5, (3, 4), 0, 11).at[:, :1].set(-100)
+  ref = -10.0 + jax.random.normal(k6, (2, 3))
+  return (hc, hr, w, yc, yr, ref[0], ref[1]), {"chunk_size": 4}
+
+
+def _ldpo_edges(key):
+  (hc, hr, w, yc, yr, rc, rr), kw = _ldpo_example(key)
+  return [((hc * 1e3, hr * 1e3, w, yc, yr, rc, rr), kw),          # saturated logits
+          ((hc, hr, w, jnp.full_like(yc, -100), yr, rc, rr), kw),  # empty chosen completion
+          ((hc, hr, w, yc, yr, rc, rr), {**kw, "loss_type": "ipo"}),
+          ((hc, hr, w, yc, yr, rc, rr), {**kw, "loss_type": "exo_pair",
+                                         "label_smoothing": 1e-3})]
+
+
+case("linear_dpo_loss", _ldpo_example, edge_cases=_ldpo_edges, grad_argnums=(0, 1, 2),
+     per_example=False, components_total=lambda parts, kw: parts["preference"])
 
 
 # ---- sharded losses (on a 1-D "data" mesh over the available devices) ----
