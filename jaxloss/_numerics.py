@@ -433,13 +433,16 @@ def softmax_ce_ids(logits, labels, mask, coef_y, smooth=None):
 
 def _ce_ids_parts(x, labels, mask, coef_y, smooth):
   m = jax.lax.stop_gradient(jnp.max(x, axis=-1, keepdims=True))
-  l = jnp.log(jnp.sum(jnp.exp(x - m), axis=-1, keepdims=True))
+  e = jnp.exp(x - m)
+  total = jnp.sum(e, axis=-1, keepdims=True)
+  l = jnp.log(total)
   xm_y = take_along_last(x, labels) - m[..., 0]
   v = coef_y * (l[..., 0] - xm_y)
   if smooth is not None:
     v = v + jnp.sum(jnp.where(smooth == 0, 0.0, smooth * (l - (x - m))), axis=-1)
   zero = jnp.zeros((), x.dtype)
-  return jnp.where(mask, v, zero), jnp.where(mask, m[..., 0] + l[..., 0], zero), (m, l, xm_y)
+  return (jnp.where(mask, v, zero), jnp.where(mask, m[..., 0] + l[..., 0], zero),
+          (m, l, xm_y, e, total))
 
 
 @jax.custom_jvp
@@ -453,7 +456,7 @@ def _ce_ids_jvp(primals, tangents):
 
   x, labels, mask, coef_y, smooth = primals
   dx, _, _, dcoef, dsmooth = tangents
-  v, lse, (m, l, xm_y) = _ce_ids_parts(x, labels, mask, coef_y, smooth)
+  v, lse, (m, l, xm_y, e, total) = _ce_ids_parts(x, labels, mask, coef_y, smooth)
   zero = jnp.zeros((), x.dtype)
   tv = jnp.zeros_like(v)
   tz = jnp.zeros_like(lse)
@@ -461,7 +464,7 @@ def _ce_ids_jvp(primals, tangents):
     # d(log Z) = p . dx; d(log Z - x_y) = p . dx - dx_y; the smoothing term adds
     # sum(s) p . dx - s . dx. Written with the exact softmax of the row.
     # masked rows: p is 0, not NaN, so the transpose (cotangent * p) stays clean
-    p = jnp.where(mask[..., None], jnp.exp((x - m) - l), zero)
+    p = jnp.where(mask[..., None], e / total, zero)     # the forward's exponentials, reused
     pdx = jnp.sum(p * dx, axis=-1)
     dx_y = take_along_last(dx, labels)
     tv = coef_y * (pdx - dx_y)
@@ -477,3 +480,74 @@ def _ce_ids_jvp(primals, tangents):
 
 
 _ce_ids.defjvp(_ce_ids_jvp, symbolic_zeros=True)
+
+
+# --------------------------------------------------------------------------
+# Sigmoid binary cross-entropy from logits, with its gradient written out.
+# --------------------------------------------------------------------------
+
+
+def sigmoid_bce(x, y, pos_weight=None):
+  """``-(w y log s(x) + (1 - y) log s(-x))`` elementwise, ``w = pos_weight`` (default 1).
+
+  The value's ``0 * (-inf)`` terms are 0 (a logit of -inf with label 0, +inf
+  with label 1: loss 0). A custom JVP writes the gradient out, ``(s(x)(1 + (w -
+  1) y) - w y) dx + (log s(-x) - w log s(x)) dy (+ -y log s(x) dw)``, so the
+  backward is one elementwise pass (the autodiff of the guarded products added
+  selects and residual masks: 1.3x optax's time).
+  """
+  if pos_weight is None:
+    return _bce_plain(x, y)
+  return _bce_weighted(x, y, pos_weight)
+
+
+def _bce_value(x, y, w):
+  pos = y if w is None else w * y
+  return -(mul_log(pos, log_sigmoid(x)) + mul_log(1.0 - y, log_sigmoid(-x)))
+
+
+def _bce_tangent(x, y, w, dx, dy, dw):
+  from jax.custom_derivatives import SymbolicZero
+
+  out = jnp.zeros(jnp.broadcast_shapes(jnp.shape(x), jnp.shape(y), jnp.shape(w)
+                                       if w is not None else ()), x.dtype)
+  if type(dx) is not SymbolicZero:
+    s = jax.nn.sigmoid(x)
+    grad_x = s - y if w is None else s * (1.0 + (w - 1.0) * y) - w * y
+    out = out + grad_x * dx
+  if type(dy) is not SymbolicZero:
+    # d/dy: log s(-x) - w log s(x); finite except at infinite logits (0 there)
+    ls_pos, ls_neg = log_sigmoid(x), log_sigmoid(-x)
+    gy = ls_neg - (ls_pos if w is None else w * ls_pos)
+    out = out + jnp.where(jnp.isfinite(gy), gy, 0.0) * dy
+  if w is not None and type(dw) is not SymbolicZero:
+    out = out - mul_log(y, log_sigmoid(x)) * dw
+  return out
+
+
+@jax.custom_jvp
+def _bce_plain(x, y):
+  return _bce_value(x, y, None)
+
+
+def _bce_plain_jvp(primals, tangents):
+  x, y = primals
+  dx, dy = tangents
+  return _bce_value(x, y, None), _bce_tangent(x, y, None, dx, dy, None)
+
+
+_bce_plain.defjvp(_bce_plain_jvp, symbolic_zeros=True)
+
+
+@jax.custom_jvp
+def _bce_weighted(x, y, w):
+  return _bce_value(x, y, w)
+
+
+def _bce_weighted_jvp(primals, tangents):
+  x, y, w = primals
+  dx, dy, dw = tangents
+  return _bce_value(x, y, w), _bce_tangent(x, y, w, dx, dy, dw)
+
+
+_bce_weighted.defjvp(_bce_weighted_jvp, symbolic_zeros=True)

@@ -86,7 +86,7 @@ def binary_cross_entropy(logits, labels, *, pos_weight=None, weights=None, where
   if pos_weight is not None:
     check_broadcastable("pos_weight", pos_weight, x.shape, "logits")
     pw = jnp.asarray(pos_weight, x.dtype)
-  return reduce_loss(_bce_from_logits(x, y, pw), reduction, where=where, weights=weights)
+  return reduce_loss(nx.sigmoid_bce(x, y, pw), reduction, where=where, weights=weights)
 
 
 @register(tasks=("binary classification", "tabular classification", "probability calibration"),
