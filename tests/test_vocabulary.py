@@ -117,6 +117,8 @@ KEYWORDS = {
     "omega", "objectness", "bins", "momentum", "mu", "acc_sum", "return_acc_sum",
     # generative flows: the probability path (SiT/torchcfm "path") and EDM's sigma_data
     "path", "sigma_data",
+    # image: LPIPS's backbone choice (lpips.LPIPS(net=...))
+    "net",
 }
 
 LOSSES = catalog.all_losses()

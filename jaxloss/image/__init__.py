@@ -1,4 +1,5 @@
-"""Image fidelity losses: structural (SSIM, MS-SSIM), PSNR, smoothness, spectral, inpainting.
+"""Image fidelity losses: structural (SSIM, MS-SSIM), PSNR, perceptual (LPIPS), smoothness,
+spectral, inpainting.
 
 Conventions of this module:
 
@@ -25,6 +26,7 @@ The Charbonnier loss of image restoration is :func:`jaxloss.charbonnier_loss`
 (regression family); it is not redefined here.
 """
 
+from jaxloss.image.lpips import lpips_loss, lpips_params, random_lpips_params
 from jaxloss.image.pixel import (
     focal_frequency_loss,
     gradient_loss,
@@ -46,12 +48,15 @@ __all__ = [
     "focal_frequency_loss",
     "gradient_loss",
     "l1_ssim_loss",
+    "lpips_loss",
+    "lpips_params",
     "masked_reconstruction_loss",
     "ms_ssim",
     "ms_ssim_loss",
     "MS_SSIM_WEIGHTS",
     "psnr",
     "psnr_loss",
+    "random_lpips_params",
     "ssim",
     "ssim_loss",
     "total_variation_loss",
