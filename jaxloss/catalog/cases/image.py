@@ -156,3 +156,33 @@ case("masked_reconstruction_loss", _inpaint_example, edge_cases=_inpaint_edges,
      grad_argnums=(0,),
      components_total=lambda parts, kw: (kw.get("hole_weight", 6.0) * parts["hole"]
                                          + kw.get("valid_weight", 1.0) * parts["valid"]))
+
+# --------------------------------------------------------------------------
+# LPIPS (random backbone and heads: the contract is about the computation).
+# --------------------------------------------------------------------------
+
+
+def _lpips_example(key):
+  from jaxloss.image.lpips import random_lpips_params
+
+  k1, k2 = jax.random.split(key)
+  p, t = _images_example(k1, (2, 32, 32, 3))
+  return (p, t), {"params": random_lpips_params(k2), "normalize": True}
+
+
+def _lpips_edges(key):
+  (p, t), kw = _lpips_example(key)
+  return [((t, t), kw),                                           # identical: exactly 0
+          ((jnp.zeros_like(t), jnp.ones_like(t)), kw),            # saturated
+          ((jnp.zeros_like(t), jnp.zeros_like(t)), kw),           # constant, identical
+          ((2.0 * p - 1.0, 2.0 * t - 1.0), {**kw, "normalize": False}),
+          ((t + 1e-7, t), kw)]
+
+
+def _lpips_bad(key):
+  (p, t), kw = _lpips_example(key)
+  return (p[:, :16, :16], t[:, :16, :16]), kw   # below AlexNet's 31 x 31
+
+
+case("lpips_loss", _lpips_example, edge_cases=_lpips_edges, bad_input=_lpips_bad,
+     grad_argnums=(0, 1))
