@@ -22,6 +22,7 @@ Parameter layout (the pytree and, with ``/`` joining the two levels, the
 
 from __future__ import annotations
 
+import functools
 import os
 
 import jax
@@ -240,13 +241,19 @@ def random_lpips_params(key, net="alex"):
     The parameter pytree (float32).
   """
   _check_net(net)
+  return _random_params(key, net)
+
+
+@functools.partial(jax.jit, static_argnames="net")
+def _random_params(key, net):
+  # One compiled program instead of one per leaf shape.
   shapes = _param_shapes(net)
   keys = iter(jax.random.split(key, len(shapes)))
   params = {}
   for name, leaves in shapes.items():
     k = next(keys)
     if "kernel" in leaves:
-      kh, kw, c_in, c_out = leaves["kernel"]
+      kh, kw, c_in, _ = leaves["kernel"]
       std = float(np.sqrt(2.0 / (kh * kw * c_in)))
       params[name] = {"kernel": std * jax.random.normal(k, leaves["kernel"], jnp.float32),
                       "bias": jnp.zeros(leaves["bias"], jnp.float32)}
