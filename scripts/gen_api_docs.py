@@ -222,7 +222,8 @@ def init_stub() -> str:
            "", "from jaxloss import catalog as catalog", "from jaxloss import cli as cli",
            "from jaxloss import data as data", "from jaxloss import models as models",
            "from jaxloss import training as training", "from jaxloss import workbench as workbench",
-           "from jaxloss.adaptive.module import AdaptiveRobustLoss as AdaptiveRobustLoss"]
+           "from jaxloss.adaptive.module import AdaptiveRobustLoss as AdaptiveRobustLoss",
+           "from jaxloss.image.lpips_module import LPIPS as LPIPS"]
   lines += [f"from jaxloss._exports import {n} as {n}" for n in sorted(ex.__all__, key=str.lower)
             if n != "catalog"]
   lines += ["", f"__version__: str = {jaxloss.__version__!r}",
