@@ -57,7 +57,7 @@ FAMILY_INTRO = {
     "tracking": "Losses of Siamese and correlation-filter trackers.",
     "embedding": "Metric learning, contrastive, margin-head and ranking losses.",
     "generative": "GAN, VAE, diffusion, perceptual and style losses.",
-    "image": "Image reconstruction and quality losses (SSIM, MS-SSIM, PSNR, gradients).",
+    "image": "Image reconstruction and quality losses (SSIM, MS-SSIM, PSNR, LPIPS, gradients).",
     "probabilistic": "Time-series, sequence and distributional losses (NLLs, CRPS, soft-DTW, CTC).",
     "adaptive": "Losses with a learned shape (Barron's general and adaptive robust loss).",
     "scalable": "Memory-efficient (chunked) and multi-device (sharded) losses.",
