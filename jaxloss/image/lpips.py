@@ -188,8 +188,8 @@ def lpips_loss(predictions, targets, params, *, net="alex", normalize=False, wei
     with ``x, y`` in NCHW (its output ``(B, 1, 1, 1)`` is our "none" output),
     given the same weights (checked with the official v0.1 heads on a random
     torchvision backbone converted by ``scripts/convert_lpips_weights.py``:
-    relative difference < 3e-7 in float32); the spatial (``spatial=True``) map, the SqueezeNet
-    trunk and the v0.0 weights are not provided.
+    relative difference < 3e-7 in float32). Not provided: the spatial map
+    (``spatial=True``), the SqueezeNet trunk and the v0.0 weights.
 
   Examples:
     >>> import jax, jax.numpy as jnp, jaxloss
