@@ -13,7 +13,7 @@ the generated stub ``jaxloss/__init__.pyi``), then JAX, NumPy and optax only. Th
 (Flax models, training loop, bundled data, the ``jaxloss`` command) is the
 ``[workbench]`` extra and loads on first use of ``jaxloss.data``,
 ``jaxloss.models``, ``jaxloss.training``, ``jaxloss.workbench`` or
-``jaxloss.cli``; ``jaxloss.AdaptiveRobustLoss`` (a Flax module) likewise.
+``jaxloss.cli``; ``jaxloss.AdaptiveRobustLoss`` and ``jaxloss.LPIPS`` (Flax modules) likewise.
 """
 
 import importlib
@@ -39,11 +39,14 @@ def __getattr__(name):
   if name == "AdaptiveRobustLoss":
     from jaxloss.adaptive.module import AdaptiveRobustLoss
     return AdaptiveRobustLoss
+  if name == "LPIPS":
+    from jaxloss.image.lpips_module import LPIPS
+    return LPIPS
   if name.startswith("__") and name != "__all__":
     raise AttributeError(f"module 'jaxloss' has no attribute {name!r}")
   ex = _load_exports()
   if name == "__all__":   # the losses and helpers, plus the Flax module loaded on demand
-    value = sorted([*ex.__all__, "AdaptiveRobustLoss"], key=str.lower)
+    value = sorted([*ex.__all__, "AdaptiveRobustLoss", "LPIPS"], key=str.lower)
     setattr(sys.modules[__name__], name, value)
     return value
   if name in ex.__all__ or name == "boxes":
@@ -54,4 +57,4 @@ def __getattr__(name):
 
 
 def __dir__():
-  return sorted(set(globals()) | set(_load_exports().__all__) | {"AdaptiveRobustLoss"})
+  return sorted(set(globals()) | set(_load_exports().__all__) | {"AdaptiveRobustLoss", "LPIPS"})

@@ -57,8 +57,8 @@ FAMILY_INTRO = {
     "tracking": "Losses of Siamese and correlation-filter trackers.",
     "embedding": "Metric learning, contrastive, margin-head and ranking losses.",
     "generative": "GAN, VAE, diffusion, perceptual and style losses.",
-    "image": ("Image reconstruction and quality losses (SSIM, MS-SSIM, PSNR, gradients; piq's "
-              "GMSD, MS-GMSD, MDSI, HaarPSI, VIF, FSIM)."),
+    "image": ("Image reconstruction and quality losses (SSIM, MS-SSIM, PSNR, LPIPS, gradients; "
+              "piq's GMSD, MS-GMSD, MDSI, HaarPSI, VIF, FSIM)."),
     "probabilistic": "Time-series, sequence and distributional losses (NLLs, CRPS, soft-DTW, CTC).",
     "adaptive": "Losses with a learned shape (Barron's general and adaptive robust loss).",
     "scalable": "Memory-efficient (chunked) and multi-device (sharded) losses.",
@@ -225,7 +225,8 @@ def init_stub() -> str:
            "", "from jaxloss import catalog as catalog", "from jaxloss import cli as cli",
            "from jaxloss import data as data", "from jaxloss import models as models",
            "from jaxloss import training as training", "from jaxloss import workbench as workbench",
-           "from jaxloss.adaptive.module import AdaptiveRobustLoss as AdaptiveRobustLoss"]
+           "from jaxloss.adaptive.module import AdaptiveRobustLoss as AdaptiveRobustLoss",
+           "from jaxloss.image.lpips_module import LPIPS as LPIPS"]
   lines += [f"from jaxloss._exports import {n} as {n}" for n in sorted(ex.__all__, key=str.lower)
             if n != "catalog"]
   lines += ["", f"__version__: str = {jaxloss.__version__!r}",

@@ -137,6 +137,8 @@ KEYWORDS = {
     "subsample", "c", "sigma_n_sq",
     # FSIM's phase congruency (piq's names of Kovesi's parameters)
     "scales", "orientations", "min_length", "mult", "sigma_f", "delta_theta", "k",
+    # image: LPIPS's backbone choice (lpips.LPIPS(net=...))
+    "net",
 }
 
 LOSSES = catalog.all_losses()

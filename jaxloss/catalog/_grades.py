@@ -516,6 +516,11 @@ GRADES = {
         ("high", "sorted errors and the Jaccard set function"),
         ("medium", "piecewise-linear; subgradient at ties and kinks"),
         BY_JAXLOSS),
+    "lpips_loss": (
+        ("low", "a full AlexNet/VGG16 forward pass of both images"),
+        ("high", "a pretrained backbone and learned heads, converted from torch"),
+        ("high", "safe channel norm: identical images give 0 with a finite gradient"),
+        BY_JAXLOSS),
     "mae": (
         ("high", "one fused elementwise pass"),
         ("low", "built into every framework"),

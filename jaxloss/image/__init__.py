@@ -1,6 +1,6 @@
-"""Image fidelity losses: structural (SSIM, MS-SSIM), PSNR, smoothness, spectral, inpainting,
-and piq's weight-free full-reference quality measures (GMSD, MS-GMSD, MDSI, HaarPSI, VIF,
-FSIM), in :mod:`jaxloss.image.iqa`.
+"""Image fidelity losses: structural (SSIM, MS-SSIM), PSNR, perceptual (LPIPS), smoothness,
+spectral, inpainting, and piq's weight-free full-reference quality measures (GMSD, MS-GMSD,
+MDSI, HaarPSI, VIF, FSIM), in :mod:`jaxloss.image.iqa`.
 
 Conventions of this module:
 
@@ -36,6 +36,7 @@ from jaxloss.image.iqa import (
     ms_gmsd_loss,
     vif_loss,
 )
+from jaxloss.image.lpips import lpips_loss, lpips_params, random_lpips_params
 from jaxloss.image.pixel import (
     focal_frequency_loss,
     gradient_loss,
@@ -60,6 +61,8 @@ __all__ = [
     "gradient_loss",
     "haarpsi_loss",
     "l1_ssim_loss",
+    "lpips_loss",
+    "lpips_params",
     "masked_reconstruction_loss",
     "mdsi_loss",
     "ms_gmsd_loss",
@@ -69,6 +72,7 @@ __all__ = [
     "MS_SSIM_WEIGHTS",
     "psnr",
     "psnr_loss",
+    "random_lpips_params",
     "ssim",
     "ssim_loss",
     "total_variation_loss",

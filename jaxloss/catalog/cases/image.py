@@ -259,3 +259,34 @@ def _fsim_bad(key):
 
 
 case("fsim_loss", _iqa_example, edge_cases=_fsim_edges, bad_input=_fsim_bad, grad_argnums=(0, 1))
+
+
+# --------------------------------------------------------------------------
+# LPIPS (random backbone and heads: the contract is about the computation).
+# --------------------------------------------------------------------------
+
+
+def _lpips_example(key):
+  from jaxloss.image.lpips import random_lpips_params
+
+  k1, k2 = jax.random.split(key)
+  p, t = _images_example(k1, (2, 32, 32, 3))
+  return (p, t), {"params": random_lpips_params(k2), "normalize": True}
+
+
+def _lpips_edges(key):
+  (p, t), kw = _lpips_example(key)
+  return [((t, t), kw),                                           # identical: exactly 0
+          ((jnp.zeros_like(t), jnp.ones_like(t)), kw),            # saturated
+          ((jnp.zeros_like(t), jnp.zeros_like(t)), kw),           # constant, identical
+          ((2.0 * p - 1.0, 2.0 * t - 1.0), {**kw, "normalize": False}),
+          ((t + 1e-7, t), kw)]
+
+
+def _lpips_bad(key):
+  (p, t), kw = _lpips_example(key)
+  return (p[:, :16, :16], t[:, :16, :16]), kw   # below AlexNet's 31 x 31
+
+
+case("lpips_loss", _lpips_example, edge_cases=_lpips_edges, bad_input=_lpips_bad,
+     grad_argnums=(0, 1))
