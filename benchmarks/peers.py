@@ -231,9 +231,10 @@ def _rows():
     loss = losses.ArcFaceLoss(num_classes=c, embedding_size=x.shape[1])
     w = loss.W.detach().numpy().T.copy()
     return (lambda a, b: loss(a, b), (t(x), t(y)),
-            # PML's margin is in degrees (28.6 by default): the same margin in radians.
+            # PML takes the margin in degrees (28.6 by default) and stores it converted to
+            # radians (loss.margin == 0.499), jaxloss's unit.
             lambda a, b, cen=jnp.asarray(w): jaxloss.arcface_loss(
-                a, b, cen, margin=float(np.radians(loss.margin))), (x, y.astype(np.int32)))
+                a, b, cen, margin=float(loss.margin)), (x, y.astype(np.int32)))
 
   def softdtw(rng, quick):
     from tslearn.metrics import SoftDTWLossPyTorch
