@@ -40,7 +40,7 @@ def _builder():
 
 def test_every_source_has_a_notebook():
   assert [p.stem for p in SOURCES] == [p.stem for p in NOTEBOOKS]
-  assert len(NOTEBOOKS) == 10
+  assert len(NOTEBOOKS) == 11
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
