@@ -25,7 +25,9 @@ Procedural data where no real set fits:
   class is made of small objects; labels are ``(N, H, W)`` integers, images
   channel-last ``(N, H, W, 1)``;
 * :func:`detection_shapes`: one object per noisy image with its ``xyxy`` box in
-  ``[0, 1]`` image coordinates.
+  ``[0, 1]`` image coordinates;
+* :func:`dense_detection_shapes`: 1-3 objects of 3 classes per noisy image, their
+  boxes and class ids packed into one padded array (a dense detector's data).
 
 Every loader takes a ``seed`` and returns a :class:`Split` of NumPy arrays
 (float32 inputs; int32 labels or float32 targets). Features are standardised
@@ -42,6 +44,7 @@ import numpy as np
 __all__ = [
     "Split", "digits", "imbalanced_digits", "digits_heldout_classes", "digit_images",
     "breast_cancer", "wine", "diabetes", "series", "segmentation_shapes", "detection_shapes",
+    "dense_detection_shapes", "unpack_objects",
 ]
 
 
@@ -310,3 +313,79 @@ def detection_shapes(seed: int = 0, *, n_train: int = 512, n_test: int = 128,
     boxes[i] = (x0 / size, y0 / size, (x0 + w) / size, (y0 + h) / size)
   return Split(img[:n_train, ..., None], boxes[:n_train], img[n_train:, ..., None],
                boxes[n_train:], dict(name="detection-shapes", box_format="xyxy"))
+
+
+DENSE_CLASSES = ("rectangle", "ellipse", "cross")
+
+
+def _dense_shape(kind, x0, y0, w, h, yy, xx):
+  """The mask of a filled ``kind`` whose box is ``[x0, x0 + w) x [y0, y0 + h)`` (pixels)."""
+  inside = (xx >= x0) & (xx < x0 + w) & (yy >= y0) & (yy < y0 + h)
+  if kind == "rectangle":
+    return inside
+  u, v = (xx - x0 - w / 2) / (w / 2), (yy - y0 - h / 2) / (h / 2)
+  if kind == "ellipse":
+    return u * u + v * v <= 1
+  # a plus sign: two bars of a third of the box's width/height through its centre
+  return inside & ((np.abs(u) <= 1 / 3) | (np.abs(v) <= 1 / 3))
+
+
+def dense_detection_shapes(seed: int = 0, *, n_train: int = 1024, n_test: int = 256,
+                           size: int = 32, noise: float = 0.3, max_objects: int = 3,
+                           min_size: int = 6, max_size: int = 16) -> Split:
+  """Several objects of three classes per noisy image: a dense detector's data.
+
+  Each image holds 1 to ``max_objects`` non-overlapping filled shapes, each a
+  rectangle (class 0), an ellipse (class 1) or a plus-shaped cross (class 2),
+  of random width and height in ``[min_size, max_size]`` pixels, plus Gaussian
+  noise of std ``noise`` and a few single-pixel distractors. Small ellipses and
+  rectangles differ by a few corner pixels, so classifying them well needs a
+  well-placed cell.
+
+  Layout: images ``(N, size, size, 1)`` float32; ``y_train``/``y_test`` are one
+  float32 array ``(N, max_objects, 6)`` per image and object slot, the columns
+  ``x1, y1, x2, y2`` (the box, ``xyxy`` in ``[0, 1]`` image coordinates, pixel
+  edges), the class id (0, 1 or 2, stored as a float), and a validity flag (1
+  for an object, 0 for a padding slot, whose other columns are 0).
+  :func:`unpack_objects` splits it into boxes, int32 class ids and a boolean
+  mask. One array (rather than a dict) keeps a batch a plain slice of the
+  split, like every other task's. Deterministic given ``seed``.
+  """
+  if not 1 <= min_size <= max_size <= size:
+    raise ValueError(f"need 1 <= min_size <= max_size <= size, got {min_size}, {max_size}, "
+                     f"{size}")
+  rng = np.random.default_rng(seed)
+  n = n_train + n_test
+  img = noise * rng.standard_normal((n, size, size)).astype(np.float32)
+  y = np.zeros((n, max_objects, 6), np.float32)
+  yy, xx = np.mgrid[:size, :size] + 0.5
+  for i in range(n):
+    placed = []
+    for _ in range(int(rng.integers(1, max_objects + 1))):
+      for _try in range(50):      # rejection sampling: objects never touch
+        w, h = rng.integers(min_size, max_size + 1, size=2)
+        x0, y0 = rng.integers(0, size - w + 1), rng.integers(0, size - h + 1)
+        if all(x0 >= b[2] + 1 or b[0] >= x0 + w + 1 or y0 >= b[3] + 1 or b[1] >= y0 + h + 1
+               for b in placed):
+          break
+      else:
+        continue
+      c = int(rng.integers(0, len(DENSE_CLASSES)))
+      img[i][_dense_shape(DENSE_CLASSES[c], x0, y0, w, h, yy, xx)] += 1.0
+      y[i, len(placed)] = (x0 / size, y0 / size, (x0 + w) / size, (y0 + h) / size, c, 1.0)
+      placed.append((x0, y0, x0 + w, y0 + h))
+    d = rng.integers(0, size, size=(3, 2))
+    img[i][d[:, 0], d[:, 1]] += 1.0
+  counts = np.bincount(y[:n_train, :, 4][y[:n_train, :, 5] > 0].astype(int),
+                       minlength=len(DENSE_CLASSES))
+  return Split(img[:n_train, ..., None], y[:n_train], img[n_train:, ..., None], y[n_train:],
+               dict(name="dense-detection-shapes", box_format="xyxy",
+                    num_classes=len(DENSE_CLASSES), class_names=list(DENSE_CLASSES),
+                    max_objects=max_objects, y_columns=["x1", "y1", "x2", "y2", "class", "valid"],
+                    train_objects_per_class=counts.tolist()))
+
+
+def unpack_objects(y):
+  """``(boxes (..., M, 4), class ids (..., M) int32, valid (..., M) bool)`` from the packed
+  ``(..., M, 6)`` targets of :func:`dense_detection_shapes` (NumPy or JAX arrays)."""
+  return y[..., :4], y[..., 4].astype(np.int32), y[..., 5] > 0

@@ -13,6 +13,7 @@ tabular                :class:`MLP`                                ``(B, out)``
 image classification   :class:`CNNClassifier`                      logits ``(B, C)``
 segmentation           :class:`UNet`                               logits ``(B, H, W, C)``
 detection              :class:`BoxRegressor`                       ``xyxy`` boxes ``(B, 4)``
+dense detection        :class:`DenseDetector`                      per-cell logits and boxes
 metric learning        :class:`EmbeddingNet`                       unit embeddings ``(B, D)``
 forecasting            :class:`Forecaster`                         ``(loc, scale)`` ``(B, T)``
 VAE                    :class:`VAE`                                ``(recon, mean, logvar)``
@@ -24,6 +25,7 @@ diffusion              :class:`Denoiser`                           noise estimat
 from jaxloss.models.cnn import CNNClassifier
 from jaxloss.models.dcgan import GAN, Discriminator, Generator
 from jaxloss.models.denoiser import Denoiser
+from jaxloss.models.dense_detector import DenseDetector
 from jaxloss.models.detector import BoxRegressor
 from jaxloss.models.embedding import EmbeddingNet
 from jaxloss.models.forecaster import Forecaster
@@ -31,5 +33,6 @@ from jaxloss.models.mlp import MLP
 from jaxloss.models.unet import UNet
 from jaxloss.models.vae import VAE
 
-__all__ = ["MLP", "CNNClassifier", "UNet", "BoxRegressor", "EmbeddingNet", "Forecaster", "VAE",
+__all__ = ["MLP", "CNNClassifier", "UNet", "BoxRegressor", "DenseDetector", "EmbeddingNet",
+           "Forecaster", "VAE",
            "Generator", "Discriminator", "GAN", "Denoiser"]
