@@ -33,7 +33,8 @@ points at the newest); --out DIR writes into DIR instead (refused if DIR is not 
 unless --force)."""
 
 TASK_NAMES = ("classification", "imbalanced-classification", "tabular-regression",
-              "segmentation", "detection", "embedding", "forecasting", "vae", "gan", "diffusion")
+              "segmentation", "detection", "dense-detection", "embedding", "forecasting", "vae", "gan",
+              "diffusion")
 
 
 def _version() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jaxloss import data, models
+from jaxloss.workbench._dense import _dense_objective, _eval_dense, _picture_dense
 from jaxloss.workbench._generative import (
   _diffusion_objective,
   _eval_diffusion,
@@ -45,6 +46,10 @@ _CLS_LOSSES = ("cross_entropy", "focal_loss", "poly1_cross_entropy", "multiclass
 # losses and Poisson's log-rates.
 _CLS_KINDS = ("logits", "scores")
 _VALUE_KINDS = ("values", "log-rates")
+# The classification/quality losses of dense detectors the dense-detection task has a
+# target adapter for (see workbench/_dense.py).
+_DENSE_LOSSES = ("binary_cross_entropy", "sigmoid_focal_loss", "varifocal_loss",
+                 "quality_focal_loss", "gaussian_focal_loss")
 _IMB_LOSSES = ("cross_entropy", "weighted_cross_entropy", "balanced_cross_entropy", "focal_loss",
                "poly1_cross_entropy")
 
@@ -101,6 +106,19 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          columns=("mean_iou", "ap50", "ap75"), steps=300, batch_size=32, lr=3e-3,
          picture=_picture_detection, accepts=("boxes", "values"),
          output="one xyxy box per image (N, 4)", curve_every=30),
+    Task("dense-detection",
+         "1-3 shapes of 3 classes per noisy 32x32 image, FCOS-style dense head; the loss "
+         "trains the class/quality score (boxes: fixed GIoU); COCO AP",
+         ("dense prediction",),
+         load=lambda s: data.dense_detection_shapes(s),
+         build=lambda sp, r: models.DenseDetector(1, sp.info["num_classes"], width=32, rngs=r),
+         evaluate=_eval_dense, objective=_dense_objective,
+         primary="ap", higher_is_better=True, preferred=_DENSE_LOSSES,
+         columns=("ap", "ap50", "ap75"), steps=600, batch_size=32, lr=3e-3,
+         picture=_picture_dense, accepts=("logits", "probabilities"),
+         output="per-cell class scores (N, 8, 8, 3) and boxes, trained through a target "
+                f"adapter for one of: {', '.join(_DENSE_LOSSES)}",
+         curve_every=100),
     Task("embedding", "digits, train on classes 0-6, test on unseen 7-9; Recall@1",
          ("metric learning",),
          load=lambda s: data.digits_heldout_classes(s),
