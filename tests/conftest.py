@@ -40,3 +40,25 @@ def close(a, b, rtol=1e-5, atol=1e-6):
   """``a`` (a loss's float32 output) matches the float64 reference ``b``."""
   np.testing.assert_allclose(np.asarray(a, np.float64), b, rtol=rtol, atol=atol)
 
+
+# Each xdist worker runs thousands of tests and JAX keeps every compiled program: a worker
+# grew past 4.5 GB and XLA crashed compiling late in a run. When a worker's resident memory
+# passes 3 GB its JAX caches are dropped. Not on a schedule: clearing also drops the small
+# programs every test reuses (random keys, eager jnp ops), and clearing once per loss made
+# the contract module several times slower.
+_RSS_LIMIT = 3 << 30
+
+
+def _rss_bytes():
+  try:
+    with open("/proc/self/statm") as f:
+      return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+  except (OSError, ValueError, IndexError):   # not Linux: no limit
+    return 0
+
+
+def pytest_runtest_teardown(item, nextitem):
+  if _rss_bytes() > _RSS_LIMIT:
+    import jax
+
+    jax.clear_caches()

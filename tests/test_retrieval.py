@@ -160,3 +160,110 @@ def test_matryoshka_sums_truncated_losses():
   with pytest.raises(LossInputError, match="dim_weights"):
     jaxloss.matryoshka_loss(jaxloss.multiple_negatives_ranking_loss, *f32s(a, p), dims=(8, 4),
                             dim_weights=(1.0,))
+
+
+# ---- GISTEmbed ------------------------------------------------------------------------------
+
+
+def _cos_ref(x, y):
+  """nn.CosineSimilarity(dim=-1) of every row of x with every row of y (float64)."""
+  out = np.zeros((len(x), len(y)))
+  for i in range(len(x)):
+    for j in range(len(y)):
+      out[i, j] = x[i] @ y[j] / max(np.linalg.norm(x[i]) * np.linalg.norm(y[j]), 1e-8)
+  return out
+
+
+def gist_ref(a, p, ga, gp, n=None, gn=None, temperature=0.01, strategy="absolute", margin=0.0,
+             anchors=True, positives=True):
+  """GISTEmbedLoss.forward of sentence-transformers 5.x, one device, re-derived in NumPy."""
+  thr = np.diag(_cos_ref(ga, gp))[:, None]
+
+  def drop(guided, sim, protect=None):
+    mask = guided > (thr - margin if strategy == "absolute" else thr * (1 - margin))
+    if protect is not None:
+      mask &= ~protect
+    sim = sim.copy()
+    sim[mask] = -np.inf
+    return sim
+
+  blocks = [drop(_cos_ref(ga, gp), _cos_ref(a, p), np.eye(len(a), dtype=bool))]
+  if anchors:
+    blocks.append(drop(_cos_ref(ga, ga), _cos_ref(a, a)))
+  if positives:
+    blocks.append(drop(_cos_ref(gp, gp), _cos_ref(p, p)))
+  if n is not None:
+    blocks.append(drop(_cos_ref(ga, gn), _cos_ref(a, n)))
+  s = np.concatenate(blocks, axis=1) / temperature
+  out = np.zeros(len(a))
+  for i in range(len(a)):
+    row = s[i][np.isfinite(s[i])]
+    m = row.max()
+    out[i] = m + np.log(np.exp(row - m).sum()) - s[i, i]
+  return out
+
+
+def _gist_inputs(seed, n=6, d=5, g=4):
+  a, p, proj, noise, neg, gneg = _emb(seed, (n, d), (n, d), (d, g), (n, g), (n, d), (n, g))
+  p = a + 0.6 * p                   # positives near their anchors
+  ga, gp = a @ proj, p @ proj + 0.5 * noise   # a guide of another width, roughly agreeing
+  return a, p, ga, gp, neg, gneg
+
+
+@pytest.mark.parametrize("opts", [
+    {}, {"temperature": 0.05}, {"margin": 0.1}, {"strategy": "relative", "margin": 0.05},
+    {"anchors": False}, {"positives": False}, {"anchors": False, "positives": False},
+    {"margin": -2.0}])
+def test_gist_matches_sentence_transformers_formula(opts):
+  a, p, ga, gp, _, _ = _gist_inputs(1)
+  kw = {"temperature": opts.get("temperature", 0.01),
+        "margin_strategy": opts.get("strategy", "absolute"), "margin": opts.get("margin", 0.0),
+        "contrast_anchors": opts.get("anchors", True),
+        "contrast_positives": opts.get("positives", True)}
+  ref = gist_ref(a, p, ga, gp, **opts)
+  close(jaxloss.gist_loss(*f32s(a, p, ga, gp), reduction="none", **kw), ref, rtol=2e-5,
+        atol=2e-4)
+  close(jaxloss.gist_loss(*f32s(a, p, ga, gp), **kw), ref.mean(), rtol=2e-5, atol=2e-4)
+
+
+def test_gist_masks_false_negatives_and_uses_hard_negatives():
+  a, p, ga, gp, neg, gneg = _gist_inputs(2)
+  # the guide sees anchor 1's positive as a copy of anchor 0's: a false negative for anchor 0
+  gp2 = gp.copy()
+  gp2[1] = gp2[0]
+  ref = gist_ref(a, p, ga, gp2, neg, gneg)
+  out = jaxloss.gist_loss(*f32s(a, p, ga, gp2), negatives=f32(neg), guide_negatives=f32(gneg),
+                          reduction="none")
+  close(out, ref, rtol=2e-5, atol=2e-4)
+  # K negative columns [K, N, D] are the columns one after the other
+  negk, gnegk = np.stack([neg, neg[::-1]]), np.stack([gneg, gneg[::-1]])
+  ref_k = gist_ref(a, p, ga, gp, negk.reshape(-1, 5), gnegk.reshape(-1, 4))
+  close(jaxloss.gist_loss(*f32s(a, p, ga, gp), negatives=f32(negk), guide_negatives=f32(gnegk),
+                          reduction="none"), ref_k, rtol=2e-5, atol=2e-4)
+  # with margin -inf-like nothing is dropped but the self-similarities: MNRL plus more columns
+  assert np.all(np.isfinite(np.asarray(out)))
+
+
+def test_gist_guide_gets_no_gradient_and_where_removes_pairs():
+  a, p, ga, gp, _, _ = _gist_inputs(3)
+  g = jax.grad(jaxloss.gist_loss, argnums=(0, 1, 2, 3))(*f32s(a, p, ga, gp))
+  assert float(jnp.abs(g[2]).max()) == 0.0 and float(jnp.abs(g[3]).max()) == 0.0
+  assert float(jnp.abs(g[0]).max()) > 0.0
+  keep = np.array([True, True, False, True, True, False])
+  bad = a.copy()
+  bad[~keep] = np.nan
+  ref = gist_ref(a[keep], p[keep], ga[keep], gp[keep])
+  close(jaxloss.gist_loss(*f32s(bad, p, ga, gp), where=jnp.asarray(keep)), ref.mean(),
+        rtol=2e-5, atol=2e-4)
+
+
+def test_gist_bad_inputs():
+  a, p, ga, gp, neg, gneg = _gist_inputs(4)
+  with pytest.raises(LossInputError, match="^gist_loss: guide_x1 has shape"):
+    jaxloss.gist_loss(*f32s(a, p, ga[:3], gp[:3]))
+  with pytest.raises(LossInputError, match="^gist_loss: negatives and guide_negatives"):
+    jaxloss.gist_loss(*f32s(a, p, ga, gp), negatives=f32(neg))
+  with pytest.raises(LossInputError, match="^gist_loss: guide_negatives has shape"):
+    jaxloss.gist_loss(*f32s(a, p, ga, gp), negatives=f32(neg), guide_negatives=f32(gneg[:2]))
+  with pytest.raises(ValueError, match="^gist_loss: margin_strategy"):
+    jaxloss.gist_loss(*f32s(a, p, ga, gp), margin_strategy="hard")

@@ -341,6 +341,11 @@ GRADES = {
         ("medium", "overlap and enclosing-box geometry"),
         ("medium", "gradient without overlap; slow when one box encloses the other"),
         BY_JAXLOSS),
+    "gist_loss": (
+        ("medium", "N x (3N + K N) similarity matrices, and the guide's"),
+        ("medium", "a guide model, temperature and margin strategy"),
+        ("high", "masked log-sum-exp of bounded cosine logits; the positive is never masked"),
+        BY_JAXLOSS),
     "gmsd_loss": (
         ("high", "a 2x2 pooling, two 3x3 gradient maps and one pass of moments"),
         ("low", "luma, pooling, Prewitt magnitudes and a standard deviation"),

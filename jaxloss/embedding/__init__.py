@@ -74,6 +74,7 @@ from jaxloss.embedding.proxies import proxy_nca_loss, soft_triple_loss
 from jaxloss.embedding.ranking import listmle_loss, listnet_loss, ranknet_loss
 from jaxloss.embedding.retrieval import (
     cosent_loss,
+    gist_loss,
     margin_mse_loss,
     matryoshka_loss,
     multiple_negatives_ranking_loss,
@@ -86,6 +87,7 @@ __all__ = [
     "clip_loss",
     "contrastive_loss",
     "cosent_loss",
+    "gist_loss",
     "cosface_loss",
     "cosine_embedding_loss",
     "fast_ap_loss",

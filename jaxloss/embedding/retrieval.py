@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -20,10 +21,10 @@ from jaxloss._api import (
   reduce_loss,
 )
 from jaxloss.catalog import register
-from jaxloss.embedding._common import row_mask
+from jaxloss.embedding._common import _reduce_anchors, row_mask
 from jaxloss.embedding.contrastive import infonce_loss
 
-__all__ = ["cosent_loss", "margin_mse_loss", "matryoshka_loss",
+__all__ = ["cosent_loss", "gist_loss", "margin_mse_loss", "matryoshka_loss",
            "multiple_negatives_ranking_loss"]
 
 _SBERT = ("Reimers, Gurevych, Sentence-BERT: Sentence Embeddings using Siamese BERT-Networks, "
@@ -32,6 +33,8 @@ _MNRL = ("Henderson et al., Efficient Natural Language Response Suggestion for S
          "arXiv:1705.00652, 2017")
 _COSENT = ("Su, CoSENT: A more efficient sentence vector scheme than Sentence-BERT, "
            "kexue.fm/archives/8847, 2022")
+_GIST = ("Solatorio, GISTEmbed: Guided In-sample Selection of Training Negatives for Text "
+         "Embedding Fine-tuning, arXiv:2402.16829, 2024")
 _MARGIN_MSE = ("Hofstaetter et al., Improving Efficient Neural Ranking Models with Cross-"
                "Architecture Knowledge Distillation, arXiv:2010.02666, 2020")
 
@@ -92,6 +95,145 @@ def multiple_negatives_ranking_loss(x1, x2, *, negatives=None, scale=20.0, weigh
   return infonce_loss.__wrapped__(x1, x2, temperature=1.0 / scale, negatives=negatives,
                                   normalize=True, weights=weights, where=where,
                                   reduction=reduction)
+
+
+@register(tasks=("information retrieval", "sentence embeddings", "representation learning"),
+          peer="sentence_transformers.losses.GISTEmbedLoss (sentence-transformers 5.x: "
+               "temperature 0.01, absolute margin 0, anchor-anchor and positive-positive "
+               "contrast)",
+          references=(_GIST,),
+          input_kind="embeddings")
+@loss_function(static=("margin_strategy", "contrast_anchors", "contrast_positives"),
+               choices={"margin_strategy": ("absolute", "relative")},
+               ranges={"temperature": "> 0"})
+def gist_loss(x1, x2, guide_x1, guide_x2, *, negatives=None, guide_negatives=None,
+              temperature=0.01, margin_strategy="absolute", margin=0.0, contrast_anchors=True,
+              contrast_positives=True, weights=None, where=None, reduction="mean"):
+  r"""GISTEmbed: in-batch negatives ranking loss whose false negatives a guide model removes.
+
+  .. math::
+    \ell_i = -\log \frac{e^{\cos(a_i, p_i)/\tau}}
+      {\sum_{c \in \mathcal C_i} e^{\cos(a_i, c)/\tau}},\qquad
+    \mathcal C_i = \{c : g(a_i, c) \le t_i\} \cup \{p_i\}
+
+  over the candidates ``c``: the positives ``p_j``, the other anchors ``a_j``
+  (``contrast_anchors``), hard negatives, and -- with ``contrast_positives`` --
+  the positives again as seen from ``p_i`` (:math:`\cos(p_i, p_j)`). ``g`` is the
+  cosine similarity of the *guide* model's embeddings of the same texts, and the
+  threshold is the guide's anchor-positive similarity :math:`g_i = g(a_i, p_i)`:
+  :math:`t_i = g_i - m` ("absolute") or :math:`g_i (1 - m)` ("relative"). A
+  candidate the guide finds more similar to the anchor than the anchor's own
+  positive is a probable false negative and is left out; the positive pair itself
+  never is.
+
+  Args:
+    x1: floating ``[N, D]`` anchor embeddings of the model being trained.
+    x2: ``[N, D]`` positives (``x2[i]`` for ``x1[i]``).
+    guide_x1: ``[N, G]`` the guide model's embeddings of the anchors (any width
+      ``G``); no gradient flows into them.
+    guide_x2: ``[N, G]`` the guide's embeddings of the positives.
+    negatives: optional hard negatives ``[N, D]`` or ``[K, N, D]`` (``K``
+      columns, as sentence-transformers' extra input columns); every anchor
+      scores against all of them.
+    guide_negatives: the guide's embeddings of ``negatives`` (``[N, G]`` /
+      ``[K, N, G]``); required with ``negatives``.
+    temperature: > 0 (default 0.01, the peer's; the inverse of
+      :func:`multiple_negatives_ranking_loss`'s ``scale``); may be traced.
+    margin_strategy: "absolute" (default) or "relative", static.
+    margin: the threshold margin ``m`` (default 0: drop candidates the guide
+      ranks above the positive); may be traced.
+    contrast_anchors: add the anchor-anchor similarities as candidates
+      (default True, the paper's), static.
+    contrast_positives: add the positive-positive similarities (default True),
+      static.
+    weights: optional per-anchor weights ``[N]``.
+    where: optional boolean ``[N]``; False pairs are removed (as anchors and as
+      in-batch candidates; hard negatives are kept, as in
+      :func:`multiple_negatives_ranking_loss`).
+    reduction: "mean" (default) | "sum" | "none".
+
+  Returns:
+    The mean (or sum) over anchors; per-anchor values ``[N]`` for "none".
+
+  Raises:
+    LossInputError: ``x2`` shape differs from ``x1``; a guide array not
+      ``[N, G]``; ``negatives`` not ``[N, D]`` / ``[K, N, D]`` or given without
+      ``guide_negatives`` (or the reverse); an unknown ``margin_strategy``.
+
+  Notes:
+    Matches ``GISTEmbedLoss.forward`` of sentence-transformers 5.x on one
+    device: the same candidate blocks in the same order (anchor-positive,
+    anchor-anchor, positive-positive, anchor-negative), the same strict ``>``
+    test against the threshold, the positive pair protected, the
+    self-similarities of the anchor-anchor and positive-positive blocks *not*
+    protected (they are left out whenever the guide's self-similarity, 1,
+    exceeds the threshold -- always, unless ``margin < 0``), and
+    ``nn.CrossEntropyLoss``'s mean. The guide's embeddings are inputs here
+    (run the guide model yourself, e.g. a frozen encoder); the peer computes
+    them under ``torch.no_grad``, as ``stop_gradient`` does here. Cosines use
+    ``F.normalize``'s clamp (the peer's ``nn.CosineSimilarity`` clamps the
+    product of the norms at 1e-8; both only matter at zero vectors).
+    ``gather_across_devices`` is not an option: gather the candidates in your
+    own ``shard_map`` as for :func:`multiple_negatives_ranking_loss`.
+
+  Examples:
+    >>> import jax.numpy as jnp, jaxloss
+    >>> a = jnp.array([[1., 0.], [0., 1.], [1., 1.]])
+    >>> p = jnp.array([[1., .2], [.1, 1.], [1., .8]])
+    >>> print(jaxloss.gist_loss(a, p, a, p, temperature=1.0))
+    1.608931
+  """
+  check_floating("x1", x1)
+  check_rank("x1", x1, 2, "[N, D]")
+  check_same_shape("x1", x1, "x2", x2)
+  n = x1.shape[0]
+  check_floating("guide_x1", guide_x1)
+  check_rank("guide_x1", guide_x1, 2, "[N, G]")
+  if guide_x1.shape[0] != n:
+    raise LossInputError(f"guide_x1 has shape {tuple(guide_x1.shape)}; expected ({n}, G), one "
+                         "guide embedding per anchor")
+  check_same_shape("guide_x1", guide_x1, "guide_x2", guide_x2)
+  if (negatives is None) != (guide_negatives is None):
+    raise LossInputError("negatives and guide_negatives go together: got "
+                         f"{'negatives' if guide_negatives is None else 'guide_negatives'} "
+                         "only")
+  dtype = nx.compute_dtype(x1, x2)
+  valid = row_mask(where, n)
+  fill = (lambda v: v) if where is None else (lambda v: nx.mask_fill(v, valid, trailing=1))
+  a = nx.l2_normalize(fill(jnp.asarray(x1, dtype)))
+  p = nx.l2_normalize(fill(jnp.asarray(x2, dtype)))
+  guide = lambda v: nx.l2_normalize(jax.lax.stop_gradient(fill(jnp.asarray(v, dtype))))
+  ga, gp = guide(guide_x1), guide(guide_x2)
+  threshold = jnp.sum(ga * gp, axis=-1, keepdims=True)            # g(a_i, p_i), [N, 1]
+  threshold = (threshold - margin if margin_strategy == "absolute"
+               else threshold * (1.0 - margin))
+  cand = valid[None, :]
+  blocks = [(a @ p.T, (ga @ gp.T <= threshold) | jnp.eye(n, dtype=bool))]
+  if contrast_anchors:
+    blocks.append((a @ a.T, ga @ ga.T <= threshold))
+  if contrast_positives:
+    blocks.append((p @ p.T, gp @ gp.T <= threshold))
+  blocks = [(s, k & cand) for s, k in blocks]
+  if negatives is not None:
+    d, g = x1.shape[1], guide_x1.shape[1]
+    check_floating("negatives", negatives)
+    for name, arr, width in (("negatives", negatives, d), ("guide_negatives", guide_negatives, g)):
+      shape = tuple(np.shape(arr))
+      if not (shape == (n, width) or (len(shape) == 3 and shape[1:] == (n, width))):
+        raise LossInputError(f"{name} has shape {shape}; expected ({n}, {width}) or "
+                             f"(K, {n}, {width})")
+    if np.ndim(negatives) != np.ndim(guide_negatives) or (
+        np.ndim(negatives) == 3 and negatives.shape[0] != guide_negatives.shape[0]):
+      raise LossInputError(f"guide_negatives has shape {tuple(np.shape(guide_negatives))}; "
+                           f"expected one guide embedding per negative of {tuple(negatives.shape)}")
+    neg = nx.l2_normalize(jnp.reshape(jnp.asarray(negatives, dtype), (-1, d)))
+    gn = nx.l2_normalize(jax.lax.stop_gradient(
+        jnp.reshape(jnp.asarray(guide_negatives, dtype), (-1, g))))
+    blocks.append((a @ neg.T, ga @ gn.T <= threshold))
+  logits = jnp.concatenate([s for s, _ in blocks], axis=1) / temperature
+  keep = jnp.concatenate([k for _, k in blocks], axis=1)
+  values = nx.logsumexp(logits, where=keep, axis=-1) - jnp.sum(a * p, axis=-1) / temperature
+  return _reduce_anchors(values, valid, reduction, weights)
 
 
 @register(tasks=("semantic textual similarity", "sentence embeddings"),

@@ -342,6 +342,34 @@ case("multiple_negatives_ranking_loss", _pairs_example, edge_cases=_mnrl_edges,
      grad_argnums=(0, 1), per_example=False)
 
 
+def _gist_example(key):
+  (a, b), _ = _pairs_example(key)
+  k1, k2 = jax.random.split(jax.random.fold_in(key, 3))
+  # a guide of another width that roughly agrees with the model
+  proj = ex.normal(k1, (6, 5))
+  return (a, b, a @ proj, b @ proj + 0.3 * ex.normal(k2, (8, 5))), {}
+
+
+def _gist_edges(key):
+  (a, b, ga, gb), _ = _gist_example(key)
+  neg = ex.normal(jax.random.fold_in(key, 1), (2, 8, 6))
+  gneg = ex.normal(jax.random.fold_in(key, 2), (2, 8, 5))
+  return [((a, a, ga, ga), {}),                                   # every candidate a tie
+          ((a * 1e3, b * 1e3, ga, gb), {"temperature": 1e-3}),
+          ((a, b, jnp.zeros_like(ga), jnp.zeros_like(gb)), {}),   # a zero guide
+          ((a, b, ga, gb), {"margin": -1.0}),                     # keeps every candidate
+          ((a, b, ga, gb), {"margin_strategy": "relative", "margin": 0.1}),
+          ((a[:1], b[:1], ga[:1], gb[:1]), {}),
+          ((a, b, ga, gb), {"negatives": neg, "guide_negatives": gneg}),
+          ((jnp.zeros_like(a), b, ga, gb), {"negatives": neg[0], "guide_negatives": gneg[0],
+                                            "contrast_anchors": False,
+                                            "contrast_positives": False})]
+
+
+case("gist_loss", _gist_example, edge_cases=_gist_edges, grad_argnums=(0, 1),
+     per_example=False)
+
+
 def _cosent_example(key):
   (a, b), _ = _pairs_example(key)
   return (a, b, ex.uniform(jax.random.fold_in(key, 2), (8,), 0.0, 5.0)), {}
