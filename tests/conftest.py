@@ -43,10 +43,13 @@ def close(a, b, rtol=1e-5, atol=1e-6):
 
 # Each xdist worker runs thousands of tests and JAX keeps every compiled program: a worker
 # grew past 4.5 GB and XLA crashed compiling late in a run. When a worker's resident memory
-# passes 3 GB its JAX caches are dropped. Not on a schedule: clearing also drops the small
-# programs every test reuses (random keys, eager jnp ops), and clearing once per loss made
-# the contract module several times slower.
-_RSS_LIMIT = 3 << 30
+# has grown by 1.5 GB since the last time (from 3 GB) its JAX caches are dropped -- once or
+# twice a run. Not on a schedule: clearing also drops the small programs every test reuses
+# (random keys, eager jnp ops), and clearing once per loss made the contract module several
+# times slower. The allocator keeps freed memory, so the next limit counts from the RSS after
+# clearing.
+_RSS_STEP = 3 << 29
+_rss_limit = 3 << 30
 
 
 def _rss_bytes():
@@ -58,7 +61,12 @@ def _rss_bytes():
 
 
 def pytest_runtest_teardown(item, nextitem):
-  if _rss_bytes() > _RSS_LIMIT:
+  global _rss_limit
+  if _rss_bytes() > _rss_limit:
+    import gc
+
     import jax
 
     jax.clear_caches()
+    gc.collect()
+    _rss_limit = max(_rss_limit, _rss_bytes() + _RSS_STEP)
