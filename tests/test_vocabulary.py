@@ -126,6 +126,9 @@ KEYWORDS = {
     "path", "sigma_data",
     # metric learning (PML's names): sub-center ArcFace, SoftTriple, ProxyNCA, FastAP
     "sub_centers", "centers_per_class", "la", "softmax_scale", "num_bins",
+    # retrieval (sentence-transformers' GISTEmbedLoss names; the guide's negatives named
+    # after ``negatives``)
+    "margin_strategy", "contrast_anchors", "contrast_positives", "guide_negatives",
     # distribution distances: MMD's kernel/bandwidths, per-sample weights of the two sets
     # (scipy's u_weights/v_weights, ott's a/b, named after the positional x/y), the sliced
     # Wasserstein's projection count (POT's n_projections) and ott's Sinkhorn stopping rule
