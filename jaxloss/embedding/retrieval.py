@@ -22,7 +22,7 @@ from jaxloss._api import (
 )
 from jaxloss.catalog import register
 from jaxloss.embedding._common import _reduce_anchors, row_mask
-from jaxloss.embedding.contrastive import infonce_loss
+from jaxloss.embedding.contrastive import _two_views, infonce_loss
 
 __all__ = ["cosent_loss", "gist_loss", "margin_mse_loss", "matryoshka_loss",
            "multiple_negatives_ranking_loss"]
@@ -183,10 +183,8 @@ def gist_loss(x1, x2, guide_x1, guide_x2, *, negatives=None, guide_negatives=Non
     >>> print(jaxloss.gist_loss(a, p, a, p, temperature=1.0))
     1.608931
   """
-  check_floating("x1", x1)
-  check_rank("x1", x1, 2, "[N, D]")
-  check_same_shape("x1", x1, "x2", x2)
-  n = x1.shape[0]
+  a, p, valid = _two_views("x1", x1, "x2", x2, where, normalize=True)
+  n, dtype = a.shape[0], a.dtype
   check_floating("guide_x1", guide_x1)
   check_rank("guide_x1", guide_x1, 2, "[N, G]")
   if guide_x1.shape[0] != n:
@@ -197,11 +195,7 @@ def gist_loss(x1, x2, guide_x1, guide_x2, *, negatives=None, guide_negatives=Non
     raise LossInputError("negatives and guide_negatives go together: got "
                          f"{'negatives' if guide_negatives is None else 'guide_negatives'} "
                          "only")
-  dtype = nx.compute_dtype(x1, x2)
-  valid = row_mask(where, n)
   fill = (lambda v: v) if where is None else (lambda v: nx.mask_fill(v, valid, trailing=1))
-  a = nx.l2_normalize(fill(jnp.asarray(x1, dtype)))
-  p = nx.l2_normalize(fill(jnp.asarray(x2, dtype)))
   guide = lambda v: nx.l2_normalize(jax.lax.stop_gradient(fill(jnp.asarray(v, dtype))))
   ga, gp = guide(guide_x1), guide(guide_x2)
   threshold = jnp.sum(ga * gp, axis=-1, keepdims=True)            # g(a_i, p_i), [N, 1]
