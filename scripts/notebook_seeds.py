@@ -45,6 +45,15 @@ def _parse(text: str):
     return eval(text, {"__builtins__": {}, "np": np, "nan": float("nan"), "inf": float("inf")})
 
 
+def _suite_xla_flags() -> str:
+  """The XLA flags tests/conftest.py sets for the test suite (and the notebooks it runs)."""
+  tree = ast.parse((ROOT / "tests" / "conftest.py").read_text())
+  for node in tree.body:
+    if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SUITE_XLA_FLAGS":
+      return ast.literal_eval(node.value)
+  raise RuntimeError("tests/conftest.py defines no SUITE_XLA_FLAGS")
+
+
 def run_one(stem: str, seed: int, fast: bool, timeout: int = 600) -> dict:
   """Execute one notebook source at one seed; ``{"asserted", "error", "seconds"}``."""
   import nbclient
@@ -52,6 +61,8 @@ def run_one(stem: str, seed: int, fast: bool, timeout: int = 600) -> dict:
   src = build_notebooks.SRC / f"{stem}.py"
   nb = build_notebooks.to_notebook(build_notebooks.parse(src.read_text()))
   env = {**os.environ, "JAXLOSS_NB_SEED": str(seed), "JAXLOSS_NB_FAST": "1" if fast else "0"}
+  if fast:   # exactly as the test suite runs them: with its compile-time XLA flags
+    env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {_suite_xla_flags()}".strip()
   client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                    resources={"metadata": {"path": str(ROOT)}})
   t0, error = time.perf_counter(), None

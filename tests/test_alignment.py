@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import close, f32, f32s, rng
+from conftest import SUITE_XLA_FLAGS, close, f32, f32s, rng
 from scipy.special import expit, softmax
 
 import jaxloss
@@ -669,7 +669,7 @@ def test_errors_name_the_loss_and_argument(call, match):
 @pytest.mark.slow
 def test_alignment_losses_on_8_device_mesh():
   root = pathlib.Path(__file__).resolve().parents[1]
-  env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
+  env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count=8 {SUITE_XLA_FLAGS}",
          "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(root)}
   proc = subprocess.run([sys.executable, str(root / "tests" / "_alignment_multidevice.py")],
                         env=env, capture_output=True, text=True, timeout=600, check=False)

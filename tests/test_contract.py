@@ -78,7 +78,7 @@ def _static_key(options):
   return tuple(items)
 
 
-def _value_and_grads(info, args, kwargs, **extra):
+def _value_and_grads(info, args, kwargs, aux=(), **extra):
   """Value and gradients of the summed loss, compiled once per signature.
 
   One ``jax.jit`` over the whole ``value_and_grad`` (an eager grad of a jitted
@@ -86,7 +86,10 @@ def _value_and_grads(info, args, kwargs, **extra):
   and every array option (``where``, ``class_weights``, ...) as arguments: calls
   that differ only in array *values* -- the edge cases of one shape, clean and
   NaN-poisoned inputs, another mask -- share one compilation. Compilation
-  dominates the time of this module.
+  dominates the time of this module, so other calls a check needs on the same
+  inputs are made in the same program: ``aux`` names reductions (``"sum"``,
+  ``"none"``) whose outputs are returned too. Returns ``(value, grads,
+  {reduction: output})``.
   """
   argnums = _grad_args(info, args)
   options = {**kwargs, **extra}
@@ -95,21 +98,78 @@ def _value_and_grads(info, args, kwargs, **extra):
   dynamic = tuple(i for i, a in enumerate(args) if i not in argnums and _is_array(a))
   fixed = {i: a for i, a in enumerate(args) if i not in argnums and not _is_array(a)}
   key = (info.name, len(args), argnums, dynamic, _static_key(fixed), _static_key(static),
-         tuple(sorted(arrays)))
-  if _VG_CACHE and next(iter(_VG_CACHE))[0] != info.name:
-    _VG_CACHE.clear()   # one loss at a time: compiled programs are not reused across losses
-  fn = _VG_CACHE.get(key)
+         tuple(sorted(arrays)), tuple(aux))
+  fn = _cached(info, _VG_CACHE, key)
   if fn is None:
     def f(diff, dyn, arr):
       a = dict(fixed)
       a.update(zip(argnums, diff, strict=True))
       a.update(zip(dynamic, dyn, strict=True))
-      out = _total(info.fn(*(a[i] for i in range(len(args))), **static, **arr))
-      return jnp.sum(out) if jnp.ndim(out) else out
+      a = tuple(a[i] for i in range(len(args)))
+      out = _total(info.fn(*a, **static, **arr))
+      others = {r: _total(info.fn(*a, **{**static, "reduction": r}, **arr)) for r in aux}
+      return (jnp.sum(out) if jnp.ndim(out) else out), others
 
-    fn = jax.jit(jax.value_and_grad(f), compiler_options=_COMPILER_OPTIONS)
+    fn = jax.jit(jax.value_and_grad(f, has_aux=True), compiler_options=_COMPILER_OPTIONS)
     _VG_CACHE[key] = fn
-  return fn(tuple(args[i] for i in argnums), tuple(args[i] for i in dynamic), arrays)
+  (value, others), grads = fn(tuple(args[i] for i in argnums), tuple(args[i] for i in dynamic),
+                              arrays)
+  return value, grads, others
+
+
+def _cached(info, cache, key):
+  """``cache[key]`` or None; the cache holds one loss at a time.
+
+  ``--dist loadgroup`` runs all checks of one loss in a row in one worker, so a
+  program compiled by one check is reused by the next; a program is never
+  reused across losses, and dropping the last loss's keeps memory flat.
+  """
+  if cache and next(iter(cache))[0] != info.name:
+    cache.clear()
+  return cache.get(key)
+
+
+def _jitted_outputs(info):
+  """The example's outputs, all computed in one ``jax.jit`` program.
+
+  Every reduction the loss accepts (``"default"`` for a loss with no reduction
+  option) and, for a per-example loss, ``jax.vmap`` of the unreduced loss over
+  the leading axis. The eager == jit, vmap == batched and ``mean == sum /
+  count`` checks read this one program instead of compiling one each.
+  Returns ``(args, kwargs, outputs)``.
+  """
+  key = (info.name, "outputs")
+  hit = _cached(info, _VG_CACHE, key)
+  if hit is not None:
+    return hit
+  args, kwargs = info.example(jax.random.key(0))
+  reductions = ([r for r in ("none", "sum", "mean") if r in info.reductions]
+                if _has(info, "reduction") else [])
+  vmapped = info.per_example and "none" in reductions
+
+  def program(*a):
+    out = {r: _call(info, a, kwargs, reduction=r) for r in reductions}
+    if not reductions:
+      out["default"] = _call(info, a, kwargs)
+    if vmapped:
+      out["vmap"] = jax.vmap(lambda *x: _total(_call(info, x, kwargs, reduction="none")))(*a)
+    return out
+
+  hit = (args, kwargs, jax.jit(program)(*args))
+  _VG_CACHE[key] = hit
+  return hit
+
+
+def _eager_options(info):
+  """The options of the one eager (the loss's own jit) call the checks share.
+
+  The unreduced loss where the loss has one (it holds every entry), else the
+  default reduction, given explicitly.
+  """
+  if not _has(info, "reduction"):
+    return {}, "default"
+  r = "none" if "none" in info.reductions else "mean"
+  return {"reduction": r}, r
 
 
 # The value-and-grad programs are compiled at XLA optimisation level 0: about a
@@ -120,7 +180,8 @@ def _value_and_grads(info, args, kwargs, **extra):
 _COMPILER_OPTIONS = {"xla_backend_optimization_level": 0}
 
 # Unhashable static values are keyed by identity; the cached function's closure
-# keeps them alive, so an id cannot be reused by another test's object.
+# keeps them alive, so an id cannot be reused by another test's object. Holds the
+# compiled programs (and the jitted outputs) of one loss at a time.
 _VG_CACHE: dict = {}
 
 
@@ -176,22 +237,18 @@ def test_signature_conventions(info):
 
 
 def test_eager_equals_jit(info):
-  # One reduction is enough to show a call inside the user's jit is the eager call: the
-  # unreduced loss where the loss has one (it holds every entry), else the default.
-  extra = {"reduction": "none"} if _has(info, "reduction") and "none" in info.reductions else {}
-  args, kwargs = info.example(jax.random.key(0))
+  """The loss called eagerly (its own jit) equals the loss traced into a caller's jit."""
+  extra, which = _eager_options(info)
+  args, kwargs, jitted = _jitted_outputs(info)
   eager = _call(info, args, kwargs, **extra)
-  jitted = jax.jit(lambda *a: _call(info, a, kwargs, **extra))(*args)
-  chex.assert_trees_all_close(eager, jitted, rtol=1e-6, atol=1e-6)
+  chex.assert_trees_all_close(eager, jitted[which], rtol=1e-6, atol=1e-6)
 
 
 def test_vmap_equals_batched(info):
   if not info.per_example or not _has(info, "reduction") or "none" not in info.reductions:
     pytest.skip("set-level loss: not per-example")
-  args, kwargs = info.example(jax.random.key(1))
-  batched = _total(_call(info, args, kwargs, reduction="none"))
-  mapped = jax.vmap(lambda *a: _total(_call(info, a, kwargs, reduction="none")))(*args)
-  chex.assert_trees_all_close(batched, mapped, rtol=1e-5, atol=1e-6)
+  _, _, out = _jitted_outputs(info)
+  chex.assert_trees_all_close(_total(out["none"]), out["vmap"], rtol=1e-5, atol=1e-6)
 
 
 def _where_shape(info, args, kwargs):
@@ -220,7 +277,7 @@ def test_finite_value_and_grad(info):
   if info.edge_cases is not None:
     cases += info.edge_cases(key)
   for args, kwargs in cases:
-    value, grads = _value_and_grads(info, args, kwargs)
+    value, grads, _ = _value_and_grads(info, args, kwargs)
     chex.assert_tree_all_finite(value)
     chex.assert_tree_all_finite(grads)
 
@@ -228,19 +285,16 @@ def test_finite_value_and_grad(info):
 def test_mean_is_sum_over_count(info):
   if not _has(info, "reduction"):
     pytest.skip("no reduction option")
+  args, kwargs, out = _jitted_outputs(info)
   if "none" not in info.reductions:
     # Its own mean/sum rule is tested in its module; here: both are scalars
     # and "none" is refused with an error naming the loss.
-    args, kwargs = info.example(jax.random.key(3))
     for r in ("mean", "sum"):
-      chex.assert_shape(_total(_call(info, args, kwargs, reduction=r)), ())
+      chex.assert_shape(_total(out[r]), ())
     with pytest.raises(ValueError, match=f"^{info.name}:.*reduction"):
       _call(info, args, kwargs, reduction="none")
     return
-  args, kwargs = info.example(jax.random.key(3))
-  none = _total(_call(info, args, kwargs, reduction="none"))
-  total = _total(_call(info, args, kwargs, reduction="sum"))
-  mean = _total(_call(info, args, kwargs, reduction="mean"))
+  none, total, mean = (_total(out[r]) for r in ("none", "sum", "mean"))
   chex.assert_shape(total, ())
   chex.assert_shape(mean, ())
   np.testing.assert_allclose(total, np.sum(np.asarray(none, np.float64)), rtol=1e-5, atol=1e-5)
@@ -280,30 +334,27 @@ def test_where_excludes_entries_exactly(info):
   # with no single input: then only the masked value and gradient are checked.
   where = jnp.asarray(mask)
   mean = {"reduction": "mean"} if _has(info, "reduction") else {}
-  v1, g1 = _value_and_grads(info, args, kwargs, where=where, **mean)
-  v2, g2 = _value_and_grads(info, poisoned, kwargs, where=where, **mean)
-  chex.assert_tree_all_finite((v1, g1, v2, g2))
+  # "sum" and "none" share the masked reduction (reduce_loss): their values are
+  # checked too, computed in the same program; their gradients differ from
+  # "mean"'s by the constant count.
+  aux = tuple(r for r in ("sum", "none") if mean and r in info.reductions)
+  v1, g1, o1 = _value_and_grads(info, args, kwargs, aux=aux, where=where, **mean)
+  v2, g2, o2 = _value_and_grads(info, poisoned, kwargs, aux=aux, where=where, **mean)
+  chex.assert_tree_all_finite((v1, g1, v2, g2, o2.get("sum", 0.0)))
   chex.assert_trees_all_close(v1, v2, rtol=1e-6, atol=1e-7)
   chex.assert_trees_all_close(g1, g2, rtol=1e-6, atol=1e-7)
-  # "sum" shares the masked reduction (reduce_loss); its value is checked here
-  # and its gradient differs from "mean"'s by the constant count.
-  if not mean:
-    return _all_masked_is_zero(info, poisoned, kwargs, out_shape)
-  s1 = _total(_call(info, args, kwargs, where=where, reduction="sum"))
-  s2 = _total(_call(info, poisoned, kwargs, where=where, reduction="sum"))
-  chex.assert_tree_all_finite(s2)
-  chex.assert_trees_all_close(s1, s2, rtol=1e-6, atol=1e-7)
-  if "none" in info.reductions:
-    none = _total(_call(info, poisoned, kwargs, where=where, reduction="none"))
-    if none.shape == out_shape:
-      assert np.all(np.asarray(none)[~mask] == 0)
-  _all_masked_is_zero(info, poisoned, kwargs, out_shape)
+  if "sum" in aux:
+    chex.assert_trees_all_close(o1["sum"], o2["sum"], rtol=1e-6, atol=1e-7)
+  if "none" in aux and o2["none"].shape == out_shape:
+    assert np.all(np.asarray(o2["none"])[~mask] == 0)
+  _all_masked_is_zero(info, poisoned, kwargs, out_shape, aux)
 
 
-def _all_masked_is_zero(info, args, kwargs, out_shape):
+def _all_masked_is_zero(info, args, kwargs, out_shape, aux):
   """All entries masked: a defined zero, not NaN."""
   mean = {"reduction": "mean"} if _has(info, "reduction") else {}
-  v, g = _value_and_grads(info, args, kwargs, where=jnp.zeros(out_shape, bool), **mean)
+  v, g, _ = _value_and_grads(info, args, kwargs, aux=aux, where=jnp.zeros(out_shape, bool),
+                            **mean)
   assert float(v) == 0.0
   chex.assert_tree_all_finite(g)
 
@@ -322,12 +373,13 @@ def test_where_is_validated_before_use(info):
 
 
 def test_bfloat16_inputs(info):
+  extra, _ = _eager_options(info)
   args, kwargs = info.example(jax.random.key(6))
   low = tuple(a.astype(jnp.bfloat16) if _is_float(a) else a for a in args)
   rounded = tuple(a.astype(jnp.float32) if _is_float(a) else a for a in low)
-  out_low = _call(info, low, kwargs)
-  out_f32 = _call(info, args, kwargs)
-  out_rounded = _call(info, rounded, kwargs)
+  out_low = _call(info, low, kwargs, **extra)
+  out_f32 = _call(info, args, kwargs, **extra)
+  out_rounded = _call(info, rounded, kwargs, **extra)
   for leaf in jax.tree.leaves(out_low):
     assert leaf.dtype == jnp.float32, f"{info.name}: bfloat16 input gave {leaf.dtype}"
   chex.assert_tree_all_finite(out_low)
@@ -359,9 +411,10 @@ def test_bad_shape_raises_clear_error(info):
 
 
 def test_no_retrace_on_second_call(info):
+  extra, _ = _eager_options(info)
   args, kwargs = info.example(jax.random.key(8))
   args2, _ = info.example(jax.random.key(9))
-  _call(info, args, kwargs)
+  _call(info, args, kwargs, **extra)
   size = info.fn._jitted._cache_size()
-  _call(info, args2, kwargs)
+  _call(info, args2, kwargs, **extra)
   assert info.fn._jitted._cache_size() == size

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import f32
+from conftest import SUITE_XLA_FLAGS, f32
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
@@ -384,7 +384,9 @@ def test_chunk_size_invariance_and_non_negativity(chunk, seed, scale):
 
 def test_sharded_losses_on_8_device_mesh():
   root = pathlib.Path(__file__).resolve().parents[1]
-  env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8",
+  # The suite's compile-time XLA flags (conftest) carried over: compiles dominate this run.
+  env = {**os.environ,
+         "XLA_FLAGS": f"--xla_force_host_platform_device_count=8 {SUITE_XLA_FLAGS}",
          "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(root)}
   proc = subprocess.run([sys.executable, str(root / "tests" / "_scalable_multidevice.py")],
                         env=env, capture_output=True, text=True, timeout=600, check=False)

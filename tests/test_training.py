@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import SUITE_XLA_FLAGS
 from flax import nnx
 
 import jaxloss
@@ -115,7 +116,7 @@ SCRIPT = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_data_parallel_on_8_cpu_devices_matches_one_device():
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+  env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count=8 {SUITE_XLA_FLAGS}",
              JAX_PLATFORMS="cpu", PYTHONPATH=ROOT)
   out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
                        timeout=300, cwd=ROOT)
