@@ -91,30 +91,65 @@ def _value_and_grads(info, args, kwargs, aux=(), **extra):
   ``"none"``) whose outputs are returned too. Returns ``(value, grads,
   {reduction: output})``.
   """
+  key, f, inputs = _vg_parts(info, args, kwargs, aux, extra)
+  fn = _cached(info, _VG_CACHE, key)
+  if fn is None:
+    fn = jax.jit(jax.value_and_grad(f, has_aux=True), compiler_options=_COMPILER_OPTIONS)
+    _VG_CACHE[key] = fn
+  (value, others), grads = fn(*inputs)
+  return value, grads, others
+
+
+def _vg_parts(info, args, kwargs, aux=(), extra=None):
+  """``(signature key, f, inputs)``: ``jax.value_and_grad(f, has_aux=True)(*inputs)``
+  is the summed loss's value (with the ``aux`` reductions' outputs) and its
+  gradients in the floating ``grad_argnums`` inputs."""
   argnums = _grad_args(info, args)
-  options = {**kwargs, **extra}
+  options = {**kwargs, **(extra or {})}
   arrays = {k: v for k, v in options.items() if _is_array(v)}
   static = {k: v for k, v in options.items() if k not in arrays}
   dynamic = tuple(i for i, a in enumerate(args) if i not in argnums and _is_array(a))
   fixed = {i: a for i, a in enumerate(args) if i not in argnums and not _is_array(a)}
   key = (info.name, len(args), argnums, dynamic, _static_key(fixed), _static_key(static),
-         tuple(sorted(arrays)), tuple(aux))
-  fn = _cached(info, _VG_CACHE, key)
-  if fn is None:
-    def f(diff, dyn, arr):
-      a = dict(fixed)
-      a.update(zip(argnums, diff, strict=True))
-      a.update(zip(dynamic, dyn, strict=True))
-      a = tuple(a[i] for i in range(len(args)))
-      out = _total(info.fn(*a, **static, **arr))
-      others = {r: _total(info.fn(*a, **{**static, "reduction": r}, **arr)) for r in aux}
-      return (jnp.sum(out) if jnp.ndim(out) else out), others
+         tuple(sorted(arrays)), tuple(aux),
+         tuple((a.shape, a.dtype) for a in args if _is_array(a)),
+         tuple((k, v.shape, v.dtype) for k, v in sorted(arrays.items())))
 
-    fn = jax.jit(jax.value_and_grad(f, has_aux=True), compiler_options=_COMPILER_OPTIONS)
-    _VG_CACHE[key] = fn
-  (value, others), grads = fn(tuple(args[i] for i in argnums), tuple(args[i] for i in dynamic),
-                              arrays)
-  return value, grads, others
+  def f(diff, dyn, arr):
+    a = dict(fixed)
+    a.update(zip(argnums, diff, strict=True))
+    a.update(zip(dynamic, dyn, strict=True))
+    a = tuple(a[i] for i in range(len(args)))
+    out = _total(info.fn(*a, **static, **arr))
+    others = {r: _total(info.fn(*a, **{**static, "reduction": r}, **arr)) for r in aux}
+    return (jnp.sum(out) if jnp.ndim(out) else out), others
+
+  inputs = (tuple(args[i] for i in argnums), tuple(args[i] for i in dynamic), arrays)
+  return key, f, inputs
+
+
+def _all_value_and_grads(info, cases):
+  """Yields ``(case index, value, grads)`` for every ``(args, kwargs)`` case.
+
+  All distinct signatures are compiled as one program (one compilation per
+  loss instead of one per edge-case shape); cases sharing a signature are
+  run by calling it again with the next case of each signature.
+  """
+  groups = {}
+  for i, (args, kwargs) in enumerate(cases):
+    key, f, inputs = _vg_parts(info, args, kwargs)
+    groups.setdefault(key, (f, []))[1].append((i, inputs))
+  fs = [f for f, _ in groups.values()]
+
+  def program(all_inputs):
+    return [jax.value_and_grad(f, has_aux=True)(*x) for f, x in zip(fs, all_inputs, strict=True)]
+
+  program = jax.jit(program, compiler_options=_COMPILER_OPTIONS)
+  for r in range(max((len(c) for _, c in groups.values()), default=0)):
+    outs = program([c[min(r, len(c) - 1)][1] for _, c in groups.values()])
+    for (_, c), ((value, _), grads) in zip(groups.values(), outs, strict=True):
+      if r < len(c):
+        yield c[r][0], value, grads
 
 
 def _cached(info, cache, key):
@@ -276,10 +311,9 @@ def test_finite_value_and_grad(info):
   cases = [] if _where_shape(info, args, kwargs) else [(args, kwargs)]
   if info.edge_cases is not None:
     cases += info.edge_cases(key)
-  for args, kwargs in cases:
-    value, grads, _ = _value_and_grads(info, args, kwargs)
-    chex.assert_tree_all_finite(value)
-    chex.assert_tree_all_finite(grads)
+  for i, value, grads in _all_value_and_grads(info, cases):
+    assert np.isfinite(np.asarray(value)).all(), f"{info.name}: case {i}: value {value}"
+    chex.assert_tree_all_finite(grads, custom_message=f"{info.name}: case {i}: gradient")
 
 
 def test_mean_is_sum_over_count(info):
