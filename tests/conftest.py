@@ -27,6 +27,17 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def host_devices_env(n: int = 8) -> dict:
+  """The environment of a subprocess that sees ``n`` CPU devices, importing this checkout.
+
+  The device count is fixed when JAX starts, hence a subprocess; it keeps the suite's
+  compile-time XLA flags (compiles dominate these runs).
+  """
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  return {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": root,
+          "XLA_FLAGS": f"--xla_force_host_platform_device_count={n} {SUITE_XLA_FLAGS}"}
+
+
 def rng(seed: int = 0) -> np.random.Generator:
   """A fresh NumPy generator (each test builds its own data, independent of test order)."""
   return np.random.default_rng(seed)

@@ -6,7 +6,6 @@ GRPOTrainer, PPOTrainer, TRL 1.9.0), not from jaxloss: the clipped policy loss, 
 particular, is re-derived with explicit loops over completions and tokens.
 """
 
-import os
 import pathlib
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import SUITE_XLA_FLAGS, close, f32, f32s, rng
+from conftest import close, f32, f32s, host_devices_env, rng
 from scipy.special import expit, softmax
 
 import jaxloss
@@ -669,8 +668,7 @@ def test_errors_name_the_loss_and_argument(call, match):
 @pytest.mark.slow
 def test_alignment_losses_on_8_device_mesh():
   root = pathlib.Path(__file__).resolve().parents[1]
-  env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count=8 {SUITE_XLA_FLAGS}",
-         "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(root)}
+  env = host_devices_env(8)
   proc = subprocess.run([sys.executable, str(root / "tests" / "_alignment_multidevice.py")],
                         env=env, capture_output=True, text=True, timeout=600, check=False)
   assert proc.returncode == 0, proc.stdout + proc.stderr

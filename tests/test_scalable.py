@@ -3,7 +3,6 @@ custom-VJP gradients vs finite differences, memory, errors; the sharded losses a
 checked on an 8-device CPU mesh in a subprocess (tests/_scalable_multidevice.py)."""
 
 import inspect
-import os
 import pathlib
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import SUITE_XLA_FLAGS, f32
+from conftest import f32, host_devices_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
@@ -384,10 +383,7 @@ def test_chunk_size_invariance_and_non_negativity(chunk, seed, scale):
 
 def test_sharded_losses_on_8_device_mesh():
   root = pathlib.Path(__file__).resolve().parents[1]
-  # The suite's compile-time XLA flags (conftest) carried over: compiles dominate this run.
-  env = {**os.environ,
-         "XLA_FLAGS": f"--xla_force_host_platform_device_count=8 {SUITE_XLA_FLAGS}",
-         "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(root)}
+  env = host_devices_env(8)
   proc = subprocess.run([sys.executable, str(root / "tests" / "_scalable_multidevice.py")],
                         env=env, capture_output=True, text=True, timeout=600, check=False)
   assert proc.returncode == 0, proc.stdout + proc.stderr

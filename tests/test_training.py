@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import SUITE_XLA_FLAGS
+from conftest import host_devices_env
 from flax import nnx
 
 import jaxloss
@@ -116,8 +116,7 @@ SCRIPT = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_data_parallel_on_8_cpu_devices_matches_one_device():
-  env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count=8 {SUITE_XLA_FLAGS}",
-             JAX_PLATFORMS="cpu", PYTHONPATH=ROOT)
+  env = host_devices_env(8)
   out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
                        timeout=300, cwd=ROOT)
   assert out.returncode == 0, out.stderr[-2000:]
